@@ -1,0 +1,76 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "LinearRNN",
+    products: [
+        .library(name: "LinearRNN", targets: ["LinearRNN"]),
+        .executable(name: "lrnn", targets: ["lrnn"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C shims: system libraries only, no API of their own.
+        .systemLibrary(
+            name: "CLRNNBLAS",
+            path: "Modules/CLRNNBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLRNNLAPACKE",
+            path: "Modules/CLRNNLAPACKE",
+            pkgConfig: "lapacke",
+            providers: [.apt(["liblapacke-dev"])]
+        ),
+        // Layers: linear algebra -> kernels -> models -> tool.
+        .target(
+            name: "LRNNLinearAlgebra",
+            dependencies: [
+                "CLRNNBLAS", "CLRNNLAPACKE",
+                .product(name: "Numerics", package: "swift-numerics"),
+            ]
+        ),
+        .target(name: "LRNNKernels", dependencies: ["LRNNLinearAlgebra"]),
+        .target(name: "LRNNModels", dependencies: ["LRNNKernels", "LRNNLinearAlgebra"]),
+        .target(
+            name: "LinearRNN",
+            dependencies: ["LRNNLinearAlgebra", "LRNNKernels", "LRNNModels"]
+        ),
+        .target(
+            name: "LRNNTool",
+            dependencies: ["LRNNLinearAlgebra", "LRNNKernels", "LRNNModels"]
+        ),
+        .executableTarget(
+            name: "lrnn",
+            dependencies: [
+                "LRNNTool",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Tests: one target per module, shared helpers in a support target.
+        .target(
+            name: "LRNNTestSupport",
+            dependencies: ["LRNNLinearAlgebra"],
+            path: "Tests/LRNNTestSupport"
+        ),
+        .testTarget(
+            name: "LRNNLinearAlgebraTests",
+            dependencies: ["LRNNLinearAlgebra", "LRNNTestSupport"]
+        ),
+        .testTarget(
+            name: "LRNNKernelsTests",
+            dependencies: ["LRNNKernels", "LRNNLinearAlgebra", "LRNNTestSupport"]
+        ),
+        .testTarget(
+            name: "LRNNModelsTests",
+            dependencies: ["LRNNModels", "LRNNKernels", "LRNNLinearAlgebra", "LRNNTestSupport"]
+        ),
+        .testTarget(
+            name: "LRNNToolTests",
+            dependencies: ["LRNNTool", "LRNNLinearAlgebra", "LRNNTestSupport"]
+        ),
+    ]
+)

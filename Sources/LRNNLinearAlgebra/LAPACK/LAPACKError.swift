@@ -1,0 +1,49 @@
+/// A LAPACK routine reported failure (`info ≠ 0`).
+///
+/// `info < 0`: argument `−info` was illegal (or, from LAPACKE, a NaN was found in the input,
+/// or workspace allocation failed, `info = −1010`); `info > 0`: a routine-specific numerical
+/// failure, e.g. an exactly singular pivot in `gesv`/`getrf` or an eigenvalue iteration that
+/// did not converge in `geev`.
+public struct LAPACKError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The routine, e.g. `"dgesv"`.
+    public let routine: String
+    /// LAPACK's `info` code.
+    public let info: Int
+
+    /// Creates the error for `routine` returning `info`.
+    public init(routine: String, info: Int) {
+        self.routine = routine
+        self.info = info
+    }
+
+    /// A sentence naming the routine, the code and what the code means.
+    public var description: String {
+        let meaning: String
+        if info == -1010 {
+            meaning = "LAPACKE could not allocate workspace"
+        } else if info < 0 {
+            meaning = "argument \(-info) had an illegal value (or the input contains NaN)"
+        } else if routine.hasSuffix("gesv") || routine.hasSuffix("getrf") || routine.hasSuffix("getri") {
+            meaning = "the matrix is exactly singular: U(\(info),\(info)) = 0"
+        } else if routine.hasSuffix("geev") || routine.hasSuffix("syev") || routine.hasSuffix("heev") {
+            meaning = "the eigenvalue iteration failed to converge (\(info))"
+        } else if routine.hasSuffix("gesdd") {
+            meaning = "the SVD did not converge (\(info))"
+        } else {
+            meaning = "numerical failure \(info)"
+        }
+        return "LAPACK \(routine) failed with info = \(info): \(meaning)"
+    }
+}
+
+extension LRNNScalar {
+    /// The BLAS/LAPACK letter for this precision's real routines: `s` or `d`.
+    static var realPrefix: String { Self.self == Float.self ? "s" : "d" }
+    /// The BLAS/LAPACK letter for this precision's complex routines: `c` or `z`.
+    static var complexPrefix: String { Self.self == Float.self ? "c" : "z" }
+}
+
+@inline(__always)
+func check(_ info: Int32, _ routine: String) throws(LAPACKError) {
+    if info != 0 { throw LAPACKError(routine: routine, info: Int(info)) }
+}

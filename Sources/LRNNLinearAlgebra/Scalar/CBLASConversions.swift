@@ -1,0 +1,30 @@
+import CLRNNBLAS
+import CLRNNLAPACKE
+
+extension Transpose {
+    @inlinable var cblas: CBLAS_TRANSPOSE {
+        switch self {
+        case .none: CblasNoTrans
+        case .transpose: CblasTrans
+        case .conjugateTranspose: CblasConjTrans
+        }
+    }
+}
+
+extension Side {
+    @inlinable var cblas: CBLAS_SIDE { self == .left ? CblasLeft : CblasRight }
+}
+
+extension Triangle {
+    @inlinable var cblas: CBLAS_UPLO { self == .upper ? CblasUpper : CblasLower }
+    @inlinable var lapack: CChar { CChar(UInt8(ascii: self == .upper ? "U" : "L")) }
+}
+
+extension Diagonal {
+    @inlinable var cblas: CBLAS_DIAG { self == .unit ? CblasUnit : CblasNonUnit }
+}
+
+@inlinable func blasInt(_ x: Int) -> blasint { blasint(truncatingIfNeeded: x) }
+@inlinable func lapackInt(_ x: Int) -> Int32 { Int32(truncatingIfNeeded: x) }
+@inlinable func lapackJob(_ on: Bool) -> CChar { CChar(UInt8(ascii: on ? "V" : "N")) }
+let lapackRowMajor = LAPACK_ROW_MAJOR

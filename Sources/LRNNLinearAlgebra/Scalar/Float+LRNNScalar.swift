@@ -1,0 +1,237 @@
+import CLRNNBLAS
+import CLRNNLAPACKE
+import ComplexModule
+import RealModule
+
+extension Float: LRNNScalar {
+    /// `"Float32"`.
+    public static var precisionName: String { "Float32" }
+
+    @inlinable
+    public static func blasGemm(
+        _ transA: Transpose, _ transB: Transpose, _ m: Int, _ n: Int, _ k: Int,
+        _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
+        _ b: UnsafePointer<Float>, _ ldb: Int,
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, transA.cblas, transB.cblas, blasInt(m), blasInt(n), blasInt(k),
+            alpha, a, blasInt(lda), b, blasInt(ldb), beta, c, blasInt(ldc))
+    }
+
+    @inlinable
+    public static func blasTrsm(
+        _ side: Side, _ triangle: Triangle, _ transA: Transpose, _ diagonal: Diagonal,
+        _ m: Int, _ n: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
+        _ b: UnsafeMutablePointer<Float>, _ ldb: Int
+    ) {
+        cblas_strsm(
+            CblasRowMajor, side.cblas, triangle.cblas, transA.cblas, diagonal.cblas,
+            blasInt(m), blasInt(n), alpha, a, blasInt(lda), b, blasInt(ldb))
+    }
+
+    @inlinable
+    public static func blasTrmm(
+        _ side: Side, _ triangle: Triangle, _ transA: Transpose, _ diagonal: Diagonal,
+        _ m: Int, _ n: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
+        _ b: UnsafeMutablePointer<Float>, _ ldb: Int
+    ) {
+        cblas_strmm(
+            CblasRowMajor, side.cblas, triangle.cblas, transA.cblas, diagonal.cblas,
+            blasInt(m), blasInt(n), alpha, a, blasInt(lda), b, blasInt(ldb))
+    }
+
+    @inlinable
+    public static func blasSyrk(
+        _ triangle: Triangle, _ trans: Transpose, _ n: Int, _ k: Int,
+        _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
+        cblas_ssyrk(
+            CblasRowMajor, triangle.cblas, trans.cblas, blasInt(n), blasInt(k),
+            alpha, a, blasInt(lda), beta, c, blasInt(ldc))
+    }
+
+    @inlinable
+    public static func blasGemv(
+        _ trans: Transpose, _ m: Int, _ n: Int, _ alpha: Float,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ x: UnsafePointer<Float>, _ incx: Int,
+        _ beta: Float, _ y: UnsafeMutablePointer<Float>, _ incy: Int
+    ) {
+        cblas_sgemv(
+            CblasRowMajor, trans.cblas, blasInt(m), blasInt(n), alpha, a, blasInt(lda),
+            x, blasInt(incx), beta, y, blasInt(incy))
+    }
+
+    @inlinable
+    public static func blasGer(
+        _ m: Int, _ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ incx: Int,
+        _ y: UnsafePointer<Float>, _ incy: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int
+    ) {
+        cblas_sger(
+            CblasRowMajor, blasInt(m), blasInt(n), alpha, x, blasInt(incx), y, blasInt(incy),
+            a, blasInt(lda))
+    }
+
+    @inlinable
+    public static func blasAxpy(
+        _ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ incx: Int,
+        _ y: UnsafeMutablePointer<Float>, _ incy: Int
+    ) {
+        cblas_saxpy(blasInt(n), alpha, x, blasInt(incx), y, blasInt(incy))
+    }
+
+    @inlinable
+    public static func blasScal(
+        _ n: Int, _ alpha: Float, _ x: UnsafeMutablePointer<Float>, _ incx: Int
+    ) {
+        cblas_sscal(blasInt(n), alpha, x, blasInt(incx))
+    }
+
+    @inlinable
+    public static func blasDot(
+        _ n: Int, _ x: UnsafePointer<Float>, _ incx: Int, _ y: UnsafePointer<Float>,
+        _ incy: Int
+    ) -> Float {
+        cblas_sdot(blasInt(n), x, blasInt(incx), y, blasInt(incy))
+    }
+
+    @inlinable
+    public static func blasNrm2(_ n: Int, _ x: UnsafePointer<Float>, _ incx: Int) -> Float {
+        cblas_snrm2(blasInt(n), x, blasInt(incx))
+    }
+
+    @inlinable
+    public static func blasComplexGemm(
+        _ transA: Transpose, _ transB: Transpose, _ m: Int, _ n: Int, _ k: Int,
+        _ alpha: Complex<Float>, _ a: UnsafePointer<Complex<Float>>, _ lda: Int,
+        _ b: UnsafePointer<Complex<Float>>, _ ldb: Int,
+        _ beta: Complex<Float>, _ c: UnsafeMutablePointer<Complex<Float>>, _ ldc: Int
+    ) {
+        var alpha = alpha
+        var beta = beta
+        cblas_cgemm(
+            CblasRowMajor, transA.cblas, transB.cblas, blasInt(m), blasInt(n), blasInt(k),
+            &alpha, a, blasInt(lda), b, blasInt(ldb), &beta, c, blasInt(ldc))
+    }
+
+    public static func lapackGeev(
+        _ jobvl: Bool, _ jobvr: Bool, _ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int,
+        _ wr: UnsafeMutablePointer<Float>, _ wi: UnsafeMutablePointer<Float>,
+        _ vl: UnsafeMutablePointer<Float>?, _ ldvl: Int,
+        _ vr: UnsafeMutablePointer<Float>?, _ ldvr: Int
+    ) -> Int32 {
+        LAPACKE_sgeev(
+            lapackRowMajor, lapackJob(jobvl), lapackJob(jobvr), lapackInt(n), a, lapackInt(lda),
+            wr, wi, vl, lapackInt(ldvl), vr, lapackInt(ldvr))
+    }
+
+    public static func lapackComplexGeev(
+        _ jobvl: Bool, _ jobvr: Bool, _ n: Int, _ a: UnsafeMutablePointer<Complex<Float>>,
+        _ lda: Int, _ w: UnsafeMutablePointer<Complex<Float>>,
+        _ vl: UnsafeMutablePointer<Complex<Float>>?, _ ldvl: Int,
+        _ vr: UnsafeMutablePointer<Complex<Float>>?, _ ldvr: Int
+    ) -> Int32 {
+        typealias Z = lrnn_lapack_complex_float
+        return a.withMemoryRebound(to: Z.self, capacity: n * lda) { a in
+            w.withMemoryRebound(to: Z.self, capacity: n) { w in
+                LAPACKE_cgeev(
+                    lapackRowMajor, lapackJob(jobvl), lapackJob(jobvr), lapackInt(n), a,
+                    lapackInt(lda), w, UnsafeMutableRawPointer(vl)?.assumingMemoryBound(to: Z.self),
+                    lapackInt(ldvl), UnsafeMutableRawPointer(vr)?.assumingMemoryBound(to: Z.self),
+                    lapackInt(ldvr))
+            }
+        }
+    }
+
+    public static func lapackGesv(
+        _ n: Int, _ nrhs: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int,
+        _ ipiv: UnsafeMutablePointer<Int32>, _ b: UnsafeMutablePointer<Float>, _ ldb: Int
+    ) -> Int32 {
+        LAPACKE_sgesv(
+            lapackRowMajor, lapackInt(n), lapackInt(nrhs), a, lapackInt(lda), ipiv, b,
+            lapackInt(ldb))
+    }
+
+    public static func lapackComplexGesv(
+        _ n: Int, _ nrhs: Int, _ a: UnsafeMutablePointer<Complex<Float>>, _ lda: Int,
+        _ ipiv: UnsafeMutablePointer<Int32>, _ b: UnsafeMutablePointer<Complex<Float>>,
+        _ ldb: Int
+    ) -> Int32 {
+        typealias Z = lrnn_lapack_complex_float
+        return LAPACKE_cgesv(
+            lapackRowMajor, lapackInt(n), lapackInt(nrhs),
+            UnsafeMutableRawPointer(a).assumingMemoryBound(to: Z.self), lapackInt(lda), ipiv,
+            UnsafeMutableRawPointer(b).assumingMemoryBound(to: Z.self), lapackInt(ldb))
+    }
+
+    public static func lapackGetrf(
+        _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int,
+        _ ipiv: UnsafeMutablePointer<Int32>
+    ) -> Int32 {
+        LAPACKE_sgetrf(lapackRowMajor, lapackInt(m), lapackInt(n), a, lapackInt(lda), ipiv)
+    }
+
+    public static func lapackGetri(
+        _ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int, _ ipiv: UnsafePointer<Int32>
+    ) -> Int32 {
+        LAPACKE_sgetri(lapackRowMajor, lapackInt(n), a, lapackInt(lda), ipiv)
+    }
+
+    public static func lapackGeqrf(
+        _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int,
+        _ tau: UnsafeMutablePointer<Float>
+    ) -> Int32 {
+        LAPACKE_sgeqrf(lapackRowMajor, lapackInt(m), lapackInt(n), a, lapackInt(lda), tau)
+    }
+
+    public static func lapackOrgqr(
+        _ m: Int, _ n: Int, _ k: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int,
+        _ tau: UnsafePointer<Float>
+    ) -> Int32 {
+        LAPACKE_sorgqr(
+            lapackRowMajor, lapackInt(m), lapackInt(n), lapackInt(k), a, lapackInt(lda), tau)
+    }
+
+    public static func lapackGesdd(
+        _ job: UInt8, _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int,
+        _ s: UnsafeMutablePointer<Float>, _ u: UnsafeMutablePointer<Float>?, _ ldu: Int,
+        _ vt: UnsafeMutablePointer<Float>?, _ ldvt: Int
+    ) -> Int32 {
+        LAPACKE_sgesdd(
+            lapackRowMajor, CChar(job), lapackInt(m), lapackInt(n), a, lapackInt(lda), s,
+            u, lapackInt(ldu), vt, lapackInt(ldvt))
+    }
+
+    public static func lapackComplexGesdd(
+        _ job: UInt8, _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Complex<Float>>,
+        _ lda: Int, _ s: UnsafeMutablePointer<Float>,
+        _ u: UnsafeMutablePointer<Complex<Float>>?, _ ldu: Int,
+        _ vt: UnsafeMutablePointer<Complex<Float>>?, _ ldvt: Int
+    ) -> Int32 {
+        typealias Z = lrnn_lapack_complex_float
+        return LAPACKE_cgesdd(
+            lapackRowMajor, CChar(job), lapackInt(m), lapackInt(n),
+            UnsafeMutableRawPointer(a).assumingMemoryBound(to: Z.self), lapackInt(lda), s,
+            UnsafeMutableRawPointer(u)?.assumingMemoryBound(to: Z.self), lapackInt(ldu),
+            UnsafeMutableRawPointer(vt)?.assumingMemoryBound(to: Z.self), lapackInt(ldvt))
+    }
+
+    public static func lapackSyev(
+        _ vectors: Bool, _ triangle: Triangle, _ n: Int, _ a: UnsafeMutablePointer<Float>,
+        _ lda: Int, _ w: UnsafeMutablePointer<Float>
+    ) -> Int32 {
+        LAPACKE_ssyev(
+            lapackRowMajor, lapackJob(vectors), triangle.lapack, lapackInt(n), a, lapackInt(lda), w)
+    }
+
+    public static func lapackHeev(
+        _ vectors: Bool, _ triangle: Triangle, _ n: Int,
+        _ a: UnsafeMutablePointer<Complex<Float>>, _ lda: Int, _ w: UnsafeMutablePointer<Float>
+    ) -> Int32 {
+        typealias Z = lrnn_lapack_complex_float
+        return LAPACKE_cheev(
+            lapackRowMajor, lapackJob(vectors), triangle.lapack, lapackInt(n),
+            UnsafeMutableRawPointer(a).assumingMemoryBound(to: Z.self), lapackInt(lda), w)
+    }
+}

@@ -1,0 +1,152 @@
+/// An owned, contiguous, row-major n-dimensional array.
+///
+/// Element `[i₀, i₁, …, iₖ]` lives at offset `Σ iⱼ·strideⱼ` with `strideₖ = 1` and
+/// `strideⱼ = strideⱼ₊₁·shapeⱼ₊₁`. Storage is a Swift array (copy on write). Sub-blocks go to
+/// BLAS as ``MatrixView``s through leading dimensions, without copies.
+public struct Tensor<Scalar> {
+    /// The extent of each dimension.
+    public private(set) var shape: [Int]
+    /// The elements in row-major order; `scalars.count == shape.reduce(1, *)`.
+    public var scalars: [Scalar]
+
+    /// Creates a tensor from its shape and row-major elements.
+    ///
+    /// - Precondition: every extent is ≥ 0 and `scalars.count` equals the product of `shape`.
+    public init(shape: [Int], scalars: [Scalar]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative extent in shape \(shape)")
+        precondition(
+            scalars.count == shape.reduce(1, *),
+            "Tensor: shape \(shape) holds \(shape.reduce(1, *)) elements, got \(scalars.count)")
+        self.shape = shape
+        self.scalars = scalars
+    }
+
+    /// Creates a tensor of the given shape with every element equal to `value`.
+    public init(shape: [Int], repeating value: Scalar) {
+        self.init(shape: shape, scalars: Array(repeating: value, count: shape.reduce(1, *)))
+    }
+
+    /// The number of dimensions.
+    @inlinable public var rank: Int { shape.count }
+
+    /// The number of elements.
+    @inlinable public var count: Int { scalars.count }
+
+    /// The row-major strides, in elements.
+    public var strides: [Int] {
+        var s = Array(repeating: 1, count: shape.count)
+        var acc = 1
+        for i in stride(from: shape.count - 1, through: 0, by: -1) {
+            s[i] = acc
+            acc *= shape[i]
+        }
+        return s
+    }
+
+    /// The offset of a multi-index. - Precondition: one index per dimension, each in range.
+    @inlinable
+    public func offset(_ indices: [Int]) -> Int {
+        precondition(
+            indices.count == shape.count,
+            "Tensor: \(indices.count) indices for shape \(shape)")
+        var off = 0
+        for (i, n) in zip(indices, shape) {
+            precondition(i >= 0 && i < n, "Tensor: index \(indices) out of range for shape \(shape)")
+            off = off * n + i
+        }
+        return off
+    }
+
+    /// The element at a multi-index.
+    @inlinable
+    public subscript(_ indices: Int...) -> Scalar {
+        get { scalars[offset(indices)] }
+        set { scalars[offset(indices)] = newValue }
+    }
+
+    /// The same elements under another shape with the same element count.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        precondition(
+            newShape.reduce(1, *) == count,
+            "Tensor.reshaped: shape \(shape) cannot become \(newShape)")
+        return Tensor(shape: newShape, scalars: scalars)
+    }
+
+    /// Applies `transform` to every element.
+    public func map<R>(_ transform: (Scalar) throws -> R) rethrows -> Tensor<R> {
+        Tensor<R>(shape: shape, scalars: try scalars.map(transform))
+    }
+
+    /// Calls `body` with a pointer to the contiguous storage.
+    @inlinable
+    public func withUnsafeBufferPointer<R>(
+        _ body: (UnsafeBufferPointer<Scalar>) throws -> R
+    ) rethrows -> R {
+        try scalars.withUnsafeBufferPointer(body)
+    }
+
+    /// Calls `body` with a mutable pointer to the contiguous storage.
+    @inlinable
+    public mutating func withUnsafeMutableBufferPointer<R>(
+        _ body: (inout UnsafeMutableBufferPointer<Scalar>) throws -> R
+    ) rethrows -> R {
+        try scalars.withUnsafeMutableBufferPointer(body)
+    }
+}
+
+extension Tensor: Sendable where Scalar: Sendable {}
+extension Tensor: Equatable where Scalar: Equatable {}
+
+extension Tensor where Scalar: Numeric {
+    /// A tensor of zeros.
+    public init(zeros shape: [Int]) {
+        self.init(shape: shape, repeating: 0)
+    }
+}
+
+extension Tensor where Scalar: BinaryFloatingPoint {
+    /// Converts every element to another floating-point type (rounding to nearest).
+    public func converted<T: BinaryFloatingPoint>(to: T.Type = T.self) -> Tensor<T> {
+        Tensor<T>(shape: shape, scalars: scalars.map { T($0) })
+    }
+
+    /// `max |x|` over all elements (0 for an empty tensor).
+    public var maxAbs: Scalar {
+        scalars.reduce(0) { Swift.max($0, Swift.abs($1)) }
+    }
+
+    /// Whether every element is finite.
+    public var allFinite: Bool { scalars.allSatisfy { $0.isFinite } }
+}
+
+extension Tensor where Scalar: LRNNScalar {
+    /// Calls `body` with a view of the whole tensor as a `rows × columns` matrix (rank-2 tensors
+    /// directly; otherwise the leading dimensions are flattened into rows).
+    ///
+    /// - Precondition: rank ≥ 1 (rank 1 is a single row).
+    @inlinable
+    public mutating func withMatrixView<R>(_ body: (MatrixView<Scalar>) throws -> R) rethrows -> R {
+        precondition(rank >= 1, "Tensor.withMatrixView: rank-0 tensor")
+        let columns = shape.last!
+        let rows = columns == 0 ? 0 : count / columns
+        return try scalars.withUnsafeMutableBufferPointer { buf in
+            try body(MatrixView(buf.baseAddress!, rows: rows, columns: columns))
+        }
+    }
+
+    /// Relative error `max|self − reference| / max|reference|` (absolute when the reference is all zeros).
+    ///
+    /// - Precondition: the shapes are equal.
+    public func relativeError(to reference: Tensor<Scalar>) -> Double {
+        precondition(shape == reference.shape, "relativeError: shape \(shape) vs \(reference.shape)")
+        var num = 0.0
+        var den = 0.0
+        for (x, r) in zip(scalars, reference.scalars) {
+            let d = Swift.abs(Double(x) - Double(r))
+            num = d.isNaN ? .nan : Swift.max(num, d)
+            den = Swift.max(den, Swift.abs(Double(r)))
+            if num.isNaN { return .nan }
+        }
+        return den > 0 ? num / den : num
+    }
+}
