@@ -53,7 +53,10 @@ let package = Package(
         // Tests: one target per module, shared helpers in a support target.
         .target(
             name: "LRNNTestSupport",
-            dependencies: ["LRNNLinearAlgebra"],
+            dependencies: [
+                "LRNNLinearAlgebra",
+                .product(name: "Numerics", package: "swift-numerics"),
+            ],
             path: "Tests/LRNNTestSupport"
         ),
         .testTarget(

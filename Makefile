@@ -1,0 +1,41 @@
+# LinearRNN — the two commands of the README, and a few more.
+#   make run   installs the C libraries if needed, builds release, runs the main job
+#   make test  installs the C libraries if needed, runs the test suite
+SWIFT        ?= swift
+APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
+LRNN         := .build/release/lrnn
+
+.PHONY: deps build run test info check bench docs clean
+
+# Install the Debian packages the build needs when missing (as root), else print the command.
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "Installing:$$missing"; \
+	    if [ -z "$$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' 2>/dev/null | head -1)" ]; then apt-get update -qq; fi; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing || \
+	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }; \
+	  else \
+	    echo "Missing Debian packages. Run:"; \
+	    echo "  sudo apt-get update && sudo apt-get install -y$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product lrnn
+
+# The main job: the benchmark report once `lrnn bench` exists, else the machine report.
+run: build
+	@if $(LRNN) bench --help >/dev/null 2>&1; then $(LRNN) bench --quick; else $(LRNN) info; fi
+
+test: deps
+	$(SWIFT) test
+
+check: build
+	$(LRNN) check ../shared/golden
+
+clean:
+	rm -rf .build

@@ -1,0 +1,9 @@
+/// The golden ops `lrnn check` can evaluate, by the `op` name in a case's metadata.
+/// Ops absent here are reported as `skipped (unsupported op: X)`.
+public enum CheckRegistry {
+    /// Op checkers by op name.
+    public static let ops: [String: GoldenOpChecker] = [:]
+
+    /// The checker for model directories, once the model layer supports them.
+    public static let model: GoldenModelChecker? = nil
+}

@@ -1,0 +1,83 @@
+import Foundation
+import LRNNLinearAlgebra
+
+/// One golden case: a safetensors file holding an op case, or a model directory.
+public enum GoldenCase: Sendable, Equatable {
+    /// A `.safetensors` file whose `__metadata__` names its `op`.
+    case file(path: String)
+    /// A directory holding `config.json` (op `model`).
+    case modelDirectory(path: String)
+
+    /// The case name: the file stem or the directory name.
+    public var name: String {
+        switch self {
+        case let .file(p): URL(fileURLWithPath: p).deletingPathExtension().lastPathComponent
+        case let .modelDirectory(p): URL(fileURLWithPath: p).lastPathComponent
+        }
+    }
+
+    /// The path on disk.
+    public var path: String {
+        switch self {
+        case let .file(p), let .modelDirectory(p): p
+        }
+    }
+}
+
+/// Why golden cases could not be found.
+public struct GoldenDiscoveryError: Error, CustomStringConvertible, Sendable {
+    /// The path that does not exist or is not a case.
+    public let path: String
+    /// What is wrong with it.
+    public let reason: String
+    /// `"<path>: <reason>"`.
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// Finds golden cases below paths, per the golden FORMAT: a directory with `config.json`
+/// is one model case (its safetensors are not op cases); other directories are searched
+/// recursively for `*.safetensors` files.
+public enum GoldenDiscovery {
+    /// The cases below `paths`, sorted by path within each argument.
+    /// - Throws: ``GoldenDiscoveryError`` when a path does not exist.
+    public static func cases(in paths: [String]) throws -> [GoldenCase] {
+        var out: [GoldenCase] = []
+        let fm = FileManager.default
+        for p in paths {
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: p, isDirectory: &isDir) else {
+                throw GoldenDiscoveryError(path: p, reason: "no such file or directory")
+            }
+            if isDir.boolValue {
+                out += walk(p)
+            } else if p.hasSuffix(".safetensors") {
+                out.append(.file(path: p))
+            } else if URL(fileURLWithPath: p).lastPathComponent == "config.json" {
+                out.append(.modelDirectory(path: URL(fileURLWithPath: p).deletingLastPathComponent().path))
+            } else {
+                throw GoldenDiscoveryError(path: p, reason: "not a .safetensors file or a directory")
+            }
+        }
+        return out
+    }
+
+    private static func walk(_ dir: String) -> [GoldenCase] {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: (dir as NSString).appendingPathComponent("config.json")) {
+            return [.modelDirectory(path: dir)]
+        }
+        let entries = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+        var out: [GoldenCase] = []
+        for e in entries where !e.hasPrefix(".") {
+            let full = (dir as NSString).appendingPathComponent(e)
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: full, isDirectory: &isDir) else { continue }
+            if isDir.boolValue {
+                out += walk(full)
+            } else if e.hasSuffix(".safetensors") {
+                out.append(.file(path: full))
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,49 @@
+import LRNNLinearAlgebra
+import RealModule
+
+/// A small, fast, seeded generator (SplitMix64) so that property tests are reproducible.
+public struct SeededRandom: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    /// Creates a generator from a seed.
+    public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in `range`.
+    public mutating func uniform(_ range: ClosedRange<Double> = -1...1) -> Double {
+        Double.random(in: range, using: &self)
+    }
+
+    /// Standard normal (Box–Muller).
+    public mutating func normal() -> Double {
+        let u1 = Double.random(in: Double.ulpOfOne...1, using: &self)
+        let u2 = Double.random(in: 0...1, using: &self)
+        return (-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2)
+    }
+
+    /// A tensor of the given shape with uniform entries in `range`.
+    public mutating func tensor<T: LRNNScalar>(_ shape: [Int], _ range: ClosedRange<Double> = -1...1, as: T.Type = T.self) -> Tensor<T> {
+        let n = shape.reduce(1, *)
+        var s = [T]()
+        s.reserveCapacity(n)
+        for _ in 0..<n { s.append(T(uniform(range))) }
+        return Tensor(shape: shape, scalars: s)
+    }
+
+    /// A tensor of the given shape with standard normal entries.
+    public mutating func normalTensor<T: LRNNScalar>(_ shape: [Int], as: T.Type = T.self) -> Tensor<T> {
+        let n = shape.reduce(1, *)
+        return Tensor(shape: shape, scalars: (0..<n).map { _ in T(normal()) })
+    }
+}
+
+@inline(__always) private func _log(_ x: Double) -> Double { Double.log(x) }
+@inline(__always) private func _cos(_ x: Double) -> Double { Double.cos(x) }
