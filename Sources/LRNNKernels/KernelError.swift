@@ -39,7 +39,9 @@ extension KernelError {
     /// Validates `cu_seqlens` against a packed length `total`: starts at 0, non-decreasing,
     /// ends at `total`. Returns the sequence boundaries as `Int`s.
     public static func validateSequenceBoundaries(_ cu: [Int], total: Int) throws(KernelError) -> [Int] {
-        guard cu.count >= 2 else { throw .invalidSequenceBoundaries(reason: "needs at least 2 entries, got \(cu.count)") }
+        guard cu.count >= 2 else {
+            throw .invalidSequenceBoundaries(reason: "needs at least 2 entries, got \(cu.count)")
+        }
         guard cu.first == 0 else { throw .invalidSequenceBoundaries(reason: "must start at 0, starts at \(cu[0])") }
         for i in 1..<cu.count where cu[i] < cu[i - 1] {
             throw .invalidSequenceBoundaries(reason: "decreases at index \(i): \(cu[i - 1]) then \(cu[i])")

@@ -1,3 +1,3 @@
-@_exported import LRNNLinearAlgebra
 @_exported import LRNNKernels
+@_exported import LRNNLinearAlgebra
 @_exported import LRNNModels

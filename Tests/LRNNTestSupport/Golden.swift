@@ -36,4 +36,3 @@ public enum Golden {
             .filter { $0.hasSuffix(".safetensors") }.sorted()
     }
 }
-

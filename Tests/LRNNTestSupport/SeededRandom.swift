@@ -30,7 +30,9 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
     }
 
     /// A tensor of the given shape with uniform entries in `range`.
-    public mutating func tensor<T: LRNNScalar>(_ shape: [Int], _ range: ClosedRange<Double> = -1...1, as: T.Type = T.self) -> Tensor<T> {
+    public mutating func tensor<T: LRNNScalar>(
+        _ shape: [Int], _ range: ClosedRange<Double> = -1...1, as: T.Type = T.self
+    ) -> Tensor<T> {
         let n = shape.reduce(1, *)
         var s = [T]()
         s.reserveCapacity(n)

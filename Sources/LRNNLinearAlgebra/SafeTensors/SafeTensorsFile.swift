@@ -144,7 +144,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
         var shape: [Int] = []
         for s in shapeValues {
             guard let d = integer(s) else {
-                throw .invalidEntry(file: path, tensor: name, reason: "shape \(shapeValues) holds a non-integer or negative extent")
+                throw .invalidEntry(
+                    file: path, tensor: name, reason: "shape \(shapeValues) holds a non-integer or negative extent")
             }
             shape.append(d)
         }
@@ -195,9 +196,15 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// Reads tensor `name` converted to the floating-point type `T` (any float, integer or
     /// boolean dtype is accepted; integers convert exactly when representable).
     /// - Throws: ``SafeTensorsError/missingTensor(file:tensor:)`` when absent.
-    public func tensor<T: BinaryFloatingPoint>(_ name: String, as type: T.Type = T.self) throws(SafeTensorsError) -> Tensor<T> {
+    public func tensor<T: BinaryFloatingPoint>(_ name: String, as type: T.Type = T.self) throws(SafeTensorsError)
+        -> Tensor<T>
+    {
         let t = try info(name)
-        let values: [T] = readElements(t) { T($0) } intConvert: { T($0) }
+        let values: [T] = readElements(t) {
+            T($0)
+        } intConvert: {
+            T($0)
+        }
         return Tensor(shape: t.shape, scalars: values)
     }
 
@@ -208,7 +215,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard !t.dtype.isFloatingPoint else {
             throw .unsupportedConversion(file: path, tensor: name, dtype: t.dtype.rawValue, requested: "integers")
         }
-        let values: [Int] = readElements(t) { Int($0) } intConvert: { Int($0) }
+        let values: [Int] = readElements(t) {
+            Int($0)
+        } intConvert: {
+            Int($0)
+        }
         return Tensor(shape: t.shape, scalars: values)
     }
 
@@ -222,19 +233,47 @@ public final class SafeTensorsFile: @unchecked Sendable {
         out.reserveCapacity(n)
         switch t.dtype {
         case .float64:
-            for i in 0..<n { out.append(floatConvert(Double(bitPattern: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian))) }
+            for i in 0..<n {
+                out.append(
+                    floatConvert(
+                        Double(bitPattern: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian)))
+            }
         case .float32:
-            for i in 0..<n { out.append(floatConvert(Double(Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian)))) }
+            for i in 0..<n {
+                out.append(
+                    floatConvert(
+                        Double(
+                            Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian))))
+            }
         case .float16:
-            for i in 0..<n { out.append(floatConvert(Double(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian)))) }
+            for i in 0..<n {
+                out.append(
+                    floatConvert(
+                        Double(
+                            Float16(bitPattern: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian))
+                    ))
+            }
         case .bfloat16:
-            for i in 0..<n { out.append(floatConvert(Double(BFloat16.toFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian)))) }
+            for i in 0..<n {
+                out.append(
+                    floatConvert(
+                        Double(BFloat16.toFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian))
+                    ))
+            }
         case .int64:
-            for i in 0..<n { out.append(intConvert(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))) }
+            for i in 0..<n {
+                out.append(intConvert(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))))
+            }
         case .int32:
-            for i in 0..<n { out.append(intConvert(Int64(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))))) }
+            for i in 0..<n {
+                out.append(
+                    intConvert(Int64(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))))
+            }
         case .int16:
-            for i in 0..<n { out.append(intConvert(Int64(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self))))) }
+            for i in 0..<n {
+                out.append(
+                    intConvert(Int64(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self)))))
+            }
         case .int8:
             for i in 0..<n { out.append(intConvert(Int64(raw.load(fromByteOffset: i, as: Int8.self)))) }
         case .uint8:

@@ -15,7 +15,9 @@ public struct SafeTensorsWriter: Sendable {
     /// Adds a floating-point tensor stored as `dtype` (a float dtype; rounding to nearest).
     ///
     /// - Precondition: `dtype` is a floating-point dtype and `name` is new and not `__metadata__`.
-    public mutating func add<T: BinaryFloatingPoint>(_ name: String, _ tensor: Tensor<T>, as dtype: SafeTensorsDType = .float32) {
+    public mutating func add<T: BinaryFloatingPoint>(
+        _ name: String, _ tensor: Tensor<T>, as dtype: SafeTensorsDType = .float32
+    ) {
         precondition(dtype.isFloatingPoint, "SafeTensorsWriter.add: \(dtype) is not a float dtype")
         var out = [UInt8]()
         out.reserveCapacity(tensor.count * dtype.byteCount)
@@ -69,13 +71,15 @@ public struct SafeTensorsWriter: Sendable {
         var header: [String: Any] = [:]
         var offset = 0
         for e in entries {
-            header[e.name] = [
-                "dtype": e.dtype.rawValue, "shape": e.shape, "data_offsets": [offset, offset + e.bytes.count],
-            ] as [String: Any]
+            header[e.name] =
+                [
+                    "dtype": e.dtype.rawValue, "shape": e.shape, "data_offsets": [offset, offset + e.bytes.count],
+                ] as [String: Any]
             offset += e.bytes.count
         }
         if !metadata.isEmpty { header["__metadata__"] = metadata }
-        var json = [UInt8]((try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])) ?? Data("{}".utf8))
+        var json = [UInt8](
+            (try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])) ?? Data("{}".utf8))
         while json.count % 8 != 0 { json.append(0x20) }
         var out = [UInt8]()
         out.reserveCapacity(8 + json.count + offset)

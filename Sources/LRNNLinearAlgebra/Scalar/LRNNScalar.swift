@@ -83,19 +83,22 @@ where Magnitude == Self {
         _ jobvl: Bool, _ jobvr: Bool, _ n: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int,
         _ wr: UnsafeMutablePointer<Self>, _ wi: UnsafeMutablePointer<Self>,
         _ vl: UnsafeMutablePointer<Self>?, _ ldvl: Int,
-        _ vr: UnsafeMutablePointer<Self>?, _ ldvr: Int) -> Int32
+        _ vr: UnsafeMutablePointer<Self>?, _ ldvr: Int
+    ) -> Int32
 
     /// Eigenvalues and optionally eigenvectors of a general complex n×n matrix (`cgeev`/`zgeev`).
     static func lapackComplexGeev(
         _ jobvl: Bool, _ jobvr: Bool, _ n: Int, _ a: UnsafeMutablePointer<Complex<Self>>,
         _ lda: Int, _ w: UnsafeMutablePointer<Complex<Self>>,
         _ vl: UnsafeMutablePointer<Complex<Self>>?, _ ldvl: Int,
-        _ vr: UnsafeMutablePointer<Complex<Self>>?, _ ldvr: Int) -> Int32
+        _ vr: UnsafeMutablePointer<Complex<Self>>?, _ ldvr: Int
+    ) -> Int32
 
     /// Solves `A·X = B` by LU with partial pivoting (`gesv`); A (n×n) is overwritten by its LU factors.
     static func lapackGesv(
         _ n: Int, _ nrhs: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int,
-        _ ipiv: UnsafeMutablePointer<Int32>, _ b: UnsafeMutablePointer<Self>, _ ldb: Int) -> Int32
+        _ ipiv: UnsafeMutablePointer<Int32>, _ b: UnsafeMutablePointer<Self>, _ ldb: Int
+    ) -> Int32
 
     /// Solves the complex system `A·X = B` (`cgesv` / `zgesv`).
     static func lapackComplexGesv(
@@ -106,7 +109,8 @@ where Magnitude == Self {
     /// LU factorisation with partial pivoting of an m×n matrix (`getrf`).
     static func lapackGetrf(
         _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int,
-        _ ipiv: UnsafeMutablePointer<Int32>) -> Int32
+        _ ipiv: UnsafeMutablePointer<Int32>
+    ) -> Int32
 
     /// Inverse of an n×n matrix from its `getrf` factors (`getri`).
     static func lapackGetri(
@@ -116,32 +120,38 @@ where Magnitude == Self {
     /// QR factorisation `A = Q·R` of an m×n matrix in Householder form (`geqrf`).
     static func lapackGeqrf(
         _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int,
-        _ tau: UnsafeMutablePointer<Self>) -> Int32
+        _ tau: UnsafeMutablePointer<Self>
+    ) -> Int32
 
     /// Forms the m×n matrix Q with orthonormal columns from `geqrf`'s output (`orgqr`).
     static func lapackOrgqr(
         _ m: Int, _ n: Int, _ k: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int,
-        _ tau: UnsafePointer<Self>) -> Int32
+        _ tau: UnsafePointer<Self>
+    ) -> Int32
 
     /// Singular value decomposition by divide and conquer (`gesdd`); `job` is `"A"`, `"S"` or `"N"`.
     static func lapackGesdd(
         _ job: UInt8, _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int,
         _ s: UnsafeMutablePointer<Self>, _ u: UnsafeMutablePointer<Self>?, _ ldu: Int,
-        _ vt: UnsafeMutablePointer<Self>?, _ ldvt: Int) -> Int32
+        _ vt: UnsafeMutablePointer<Self>?, _ ldvt: Int
+    ) -> Int32
 
     /// Singular values (and optionally vectors) of a complex m×n matrix (`cgesdd` / `zgesdd`).
     static func lapackComplexGesdd(
         _ job: UInt8, _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Complex<Self>>, _ lda: Int,
         _ s: UnsafeMutablePointer<Self>, _ u: UnsafeMutablePointer<Complex<Self>>?, _ ldu: Int,
-        _ vt: UnsafeMutablePointer<Complex<Self>>?, _ ldvt: Int) -> Int32
+        _ vt: UnsafeMutablePointer<Complex<Self>>?, _ ldvt: Int
+    ) -> Int32
 
     /// Eigenvalues (ascending) and optionally eigenvectors of a symmetric matrix (`syev`).
     static func lapackSyev(
         _ vectors: Bool, _ triangle: Triangle, _ n: Int, _ a: UnsafeMutablePointer<Self>,
-        _ lda: Int, _ w: UnsafeMutablePointer<Self>) -> Int32
+        _ lda: Int, _ w: UnsafeMutablePointer<Self>
+    ) -> Int32
 
     /// Eigenvalues (ascending) and optionally eigenvectors of a Hermitian matrix (`cheev` / `zheev`).
     static func lapackHeev(
         _ vectors: Bool, _ triangle: Triangle, _ n: Int, _ a: UnsafeMutablePointer<Complex<Self>>,
-        _ lda: Int, _ w: UnsafeMutablePointer<Self>) -> Int32
+        _ lda: Int, _ w: UnsafeMutablePointer<Self>
+    ) -> Int32
 }

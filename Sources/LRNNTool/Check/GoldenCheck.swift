@@ -26,24 +26,48 @@ public enum GoldenCheck {
         switch c {
         case let .modelDirectory(dir):
             guard let checker = CheckRegistry.model else {
-                return [CheckLine(name: c.name, op: "model", precision: "-", path: "-", error: nil, tolerance: nil, status: .skip, note: "unsupported op: model")]
+                return [
+                    CheckLine(
+                        name: c.name, op: "model", precision: "-", path: "-", error: nil, tolerance: nil, status: .skip,
+                        note: "unsupported op: model")
+                ]
             }
             do { return try checker(dir, c.name) } catch {
-                return [CheckLine(name: c.name, op: "model", precision: "-", path: "-", error: nil, tolerance: nil, status: .fail, note: "\(error)")]
+                return [
+                    CheckLine(
+                        name: c.name, op: "model", precision: "-", path: "-", error: nil, tolerance: nil, status: .fail,
+                        note: "\(error)")
+                ]
             }
         case let .file(path):
             let file: SafeTensorsFile
             do { file = try SafeTensorsFile(path: path) } catch {
-                return [CheckLine(name: c.name, op: "?", precision: "-", path: "-", error: nil, tolerance: nil, status: .fail, note: "\(error)")]
+                return [
+                    CheckLine(
+                        name: c.name, op: "?", precision: "-", path: "-", error: nil, tolerance: nil, status: .fail,
+                        note: "\(error)")
+                ]
             }
             guard let op = file.metadata["op"] else {
-                return [CheckLine(name: c.name, op: "?", precision: "-", path: "-", error: nil, tolerance: nil, status: .fail, note: "\(path): no 'op' in __metadata__")]
+                return [
+                    CheckLine(
+                        name: c.name, op: "?", precision: "-", path: "-", error: nil, tolerance: nil, status: .fail,
+                        note: "\(path): no 'op' in __metadata__")
+                ]
             }
             guard let checker = CheckRegistry.ops[op] else {
-                return [CheckLine(name: c.name, op: op, precision: "-", path: "-", error: nil, tolerance: nil, status: .skip, note: "unsupported op: \(op)")]
+                return [
+                    CheckLine(
+                        name: c.name, op: op, precision: "-", path: "-", error: nil, tolerance: nil, status: .skip,
+                        note: "unsupported op: \(op)")
+                ]
             }
             do { return try checker(file, c.name) } catch {
-                return [CheckLine(name: c.name, op: op, precision: "-", path: "-", error: nil, tolerance: nil, status: .fail, note: "\(error)")]
+                return [
+                    CheckLine(
+                        name: c.name, op: op, precision: "-", path: "-", error: nil, tolerance: nil, status: .fail,
+                        note: "\(error)")
+                ]
             }
         }
     }
