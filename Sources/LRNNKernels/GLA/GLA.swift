@@ -50,6 +50,8 @@ public enum GLA {
     /// - Throws: `KernelError.shapeMismatch` naming the tensor, `.invalidSequenceBoundaries`,
     ///   `.nonFinite` for NaN/±∞ inputs, `.invalidArgument` for a positive `gk` entry, a non-finite
     ///   `scale` or a chunk or sub-chunk size below 1.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func chunked<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, scale: T? = nil,
         initialState: Tensor<T>? = nil, cuSeqlens: [Int]? = nil,
@@ -69,6 +71,8 @@ public enum GLA {
     /// - Parameters: as ``chunked(q:k:v:gk:scale:initialState:cuSeqlens:chunkSize:subChunkSize:)``.
     /// - Returns: The output `[B, T, H, V]` and the final states `[N, H, K, V]`.
     /// - Throws: The same errors as the chunked form.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func reference<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, scale: T? = nil,
         initialState: Tensor<T>? = nil, cuSeqlens: [Int]? = nil

@@ -8,9 +8,9 @@ extension GLA {
         chunkSize: Int, subChunkSize: Int
     ) -> (output: Tensor<T>, finalState: Tensor<T>) {
         let (tokens, heads, dk, dv) = (p.tokens, p.heads, p.keyDim, p.valueDim)
-        var output = Tensor<T>(zeros: [p.batch, tokens, heads, dv])
+        var output: Tensor<T> = GLA.zeros([p.batch, tokens, heads, dv])
         // The final state tensor doubles as the running state of each work item.
-        var finalState = initialState ?? Tensor<T>(zeros: [p.stateCount, heads, dk, dv])
+        var finalState: Tensor<T> = initialState ?? GLA.zeros([p.stateCount, heads, dk, dv])
         let segments = p.segments
         let scale = p.scale
         q.withUnsafeBufferPointer { qb in
@@ -93,6 +93,7 @@ extension GLA {
                 let ones = carry + dk
                 let stateDecay = ones + dk
                 ones.update(repeating: 1, count: dk)
+                let tiny = Self.flushBelow
                 let stateView = MatrixView(state, rows: dk, columns: dv)
 
                 var t = 0
@@ -112,10 +113,14 @@ extension GLA {
                         let qi = qc + i * keyStride
                         let qg = qGated + i * dk
                         for x in 0..<dk {
-                            let ax = T.exp(g[x])
-                            a[x] = ax
-                            carry[x] *= ax
-                            qg[x] = scale * qi[x] * carry[x]
+                            let e = T.exp(g[x])
+                            a[x] = e * (e < tiny ? 0 : 1)
+                        }
+                        for x in 0..<dk {
+                            let c = carry[x] * a[x]
+                            let f = c * (c < tiny ? 0 : 1)
+                            carry[x] = f
+                            qg[x] = scale * qi[x] * f
                         }
                     }
                     stateDecay.update(from: carry, count: dk)  // exp(γ_last)
@@ -128,7 +133,8 @@ extension GLA {
                         let a = decay + j * dk
                         for x in 0..<dk {
                             kg[x] = kj[x] * carry[x]
-                            carry[x] *= a[x]
+                            let c = carry[x] * a[x]
+                            carry[x] = c * (c < tiny ? 0 : 1)
                         }
                     }
 
@@ -158,10 +164,14 @@ extension GLA {
         /// Builds the len×len lower-triangular intra-chunk matrix
         /// `P_ij = scale·Σ_c q_ic·k_jc·exp(γ_ic − γ_jc)` (j ≤ i) into `attention` (leading dimension len).
         ///
-        /// Sub-chunk I starting at row n: the block left of it, `P[n..<n+m, 0..<n]`, is one GEMM of
-        /// `q_i ⊙ exp(γ_i − γ_n)` (i ≥ n) with `k_j ⊙ exp(γ_n − γ_j)` (j < n), both exponents ≤ 0. The
-        /// diagonal block is a direct loop over pairs j ≤ i carrying `k_j ⊙ Π_{j < s ≤ i} a_s`, and
-        /// one GEMV sums the pair products over the channels.
+        /// For sub-chunk I = rows `n ..< n+m`, every exponent is split at the reference row n:
+        /// `exp(γ_i − γ_j) = exp(γ_i − γ_n)·exp(γ_n − γ_j)`. The q side (i ≥ n) is ≤ 1. The k side is ≤ 1
+        /// for the earlier rows j < n, so the block `P[I, 0..<n]` is always one GEMM. For the diagonal
+        /// block (n ≤ j) the k side is `≥ 1`, bounded by `exp(Δ)` with Δ the largest per-channel decay
+        /// `γ_n − γ_{n+m−1}` inside the sub-chunk: when Δ ≤ ``boundedDecay`` (far from overflow and
+        /// underflow) the diagonal block joins the same GEMM and its upper triangle is cleared; otherwise
+        /// a direct loop over the pairs j ≤ i carries `k_j ⊙ Π_{j < s ≤ i} a_s` (no division, nothing
+        /// above 1) and one GEMV sums the pair products over the channels.
         @inline(__always)
         func intraChunkAttention(
             q: UnsafeMutablePointer<T>, k: UnsafeMutablePointer<T>, keyStride: Int, length len: Int, scale: T,
@@ -171,24 +181,31 @@ extension GLA {
         ) {
             let dk = keyDim
             let sub = subChunkSize
+            let floor = T.exp(-Self.boundedDecay)
+            let tiny = Self.flushBelow
             attention.update(repeating: 0, count: len * len)
             let pView = MatrixView(attention, rows: len, columns: len)
             var n = 0
             while n < len {
                 let m = Swift.min(sub, len - n)
-                if n > 0 {
-                    // q side: scale·q_{n+r} ⊙ Π_{n < s ≤ n+r} a_s.
-                    carry.update(repeating: scale, count: dk)
-                    for r in 0..<m {
-                        let qi = q + (n + r) * keyStride
-                        let dst = qSub + r * dk
-                        if r > 0 {
-                            let a = decay + (n + r) * dk
-                            for x in 0..<dk { carry[x] *= a[x] }
+                // q side: q_{n+r} ⊙ Π_{n < s ≤ n+r} a_s; afterwards carry = exp(−Δ) per channel.
+                carry.update(repeating: 1, count: dk)
+                for r in 0..<m {
+                    let qi = q + (n + r) * keyStride
+                    let dst = qSub + r * dk
+                    if r > 0 {
+                        let a = decay + (n + r) * dk
+                        for x in 0..<dk {
+                            let c = carry[x] * a[x]
+                            carry[x] = c * (c < tiny ? 0 : 1)
                         }
-                        for x in 0..<dk { dst[x] = qi[x] * carry[x] }
                     }
-                    // k side: k_j ⊙ Π_{j < s ≤ n} a_s for j < n.
+                    for x in 0..<dk { dst[x] = qi[x] * carry[x] }
+                }
+                var weak: UInt8 = 1
+                for x in 0..<dk { weak &= carry[x] >= floor ? 1 : 0 }
+                // k side for the earlier rows: k_j ⊙ Π_{j < s ≤ n} a_s, j < n.
+                if n > 0 {
                     carry.update(from: decay + n * dk, count: dk)
                     for j in stride(from: n - 1, through: 0, by: -1) {
                         let kj = k + j * keyStride
@@ -196,15 +213,38 @@ extension GLA {
                         let a = decay + j * dk
                         for x in 0..<dk {
                             dst[x] = kj[x] * carry[x]
-                            carry[x] *= a[x]
+                            let c = carry[x] * a[x]
+                            carry[x] = c * (c < tiny ? 0 : 1)
                         }
                     }
+                }
+                if weak != 0 {
+                    // k side inside the sub-chunk: k_j / Π_{n < s ≤ j} a_s ≤ exp(Δ), j ≥ n.
+                    carry.update(repeating: 1, count: dk)
+                    for j in n..<(n + m) {
+                        let kj = k + j * keyStride
+                        let dst = kSub + j * dk
+                        if j > n {
+                            let a = decay + j * dk
+                            for x in 0..<dk { carry[x] /= a[x] }
+                        }
+                        for x in 0..<dk { dst[x] = kj[x] * carry[x] }
+                    }
+                    BLAS.gemm(
+                        MatrixView(qSub, rows: m, columns: dk), .none, MatrixView(kSub, rows: n + m, columns: dk),
+                        .transpose, into: pView.block(rows: n..<(n + m), columns: 0..<(n + m)), alpha: scale)
+                    for r in 0..<(m - 1) {
+                        (attention + (n + r) * len + n + r + 1).update(repeating: 0, count: m - 1 - r)
+                    }
+                    n += m
+                    continue
+                }
+                if n > 0 {
                     BLAS.gemm(
                         MatrixView(qSub, rows: m, columns: dk), .none, MatrixView(kSub, rows: n, columns: dk),
-                        .transpose,
-                        into: pView.block(rows: n..<(n + m), columns: 0..<n))
+                        .transpose, into: pView.block(rows: n..<(n + m), columns: 0..<n), alpha: scale)
                 }
-                // Diagonal block: pair (i, j), j ≤ i, row = q_i ⊙ k_j ⊙ Π_{j < s ≤ i} a_s.
+                // Strong decay: pair (i, j), j ≤ i, row = q_i ⊙ k_j ⊙ Π_{j < s ≤ i} a_s.
                 var pair = 0
                 for j in 0..<m {
                     let kj = k + (n + j) * keyStride
@@ -214,7 +254,10 @@ extension GLA {
                         let dst = pairs + pair * dk
                         if i > j {
                             let a = decay + (n + i) * dk
-                            for x in 0..<dk { carry[x] *= a[x] }
+                            for x in 0..<dk {
+                                let c = carry[x] * a[x]
+                                carry[x] = c * (Swift.abs(c) < tiny ? 0 : 1)
+                            }
                         }
                         for x in 0..<dk { dst[x] = qi[x] * carry[x] }
                         pair += 1
@@ -232,5 +275,16 @@ extension GLA {
                 n += m
             }
         }
+
+        /// The largest in-sub-chunk decay (in log space) for which the diagonal block is a GEMM: its
+        /// factors then lie in [exp(−Δ), exp(Δ)], far inside the normal range (Float: e^±30 ≈ 1e±13;
+        /// Double: e^±200).
+        static var boundedDecay: T { T.self == Float.self ? 30 : 200 }
+
+        /// Decay factors below this are set to zero: `√(leastNormal / ε)` (Float ≈ 3e−16, Double ≈ 1e−146).
+        /// A product of two kept factors stays a normal number with ~1/ε of headroom, so no subnormal
+        /// operand (which costs a microcode assist per operation on x86) reaches the loops or the GEMMs;
+        /// a dropped term is smaller than the kept ones by far more than the precision.
+        static var flushBelow: T { (T.leastNormalMagnitude / T.ulpOfOne).squareRoot() }
     }
 }

@@ -20,6 +20,8 @@ extension GLA {
     ///   hold NaN/±∞ (the state is left untouched) or when `state` does (detected during the pass; the
     ///   state was already invalid and its contents are then unspecified); `.invalidArgument` for a
     ///   positive `gk` entry or a non-finite `scale`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func step<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, scale: T? = nil, state: inout Tensor<T>
     ) throws(KernelError) -> Tensor<T> {
@@ -36,13 +38,12 @@ extension GLA {
         try KernelError.requireShape(state, [b, h, dk, dv], "state")
         let sc = scale ?? 1 / T(dk).squareRoot()
         guard sc.isFinite else { throw .invalidArgument(name: "scale", reason: "must be finite, got \(sc)") }
-        try KernelError.requireFinite(q, "q")
-        try KernelError.requireFinite(k, "k")
-        try KernelError.requireFinite(v, "v")
-        try KernelError.requireFinite(gk, "gk")
-        try requireNonPositive(gk)
+        try requireFinite(q, "q")
+        try requireFinite(k, "k")
+        try requireFinite(v, "v")
+        try requireLogDecay(gk)
 
-        var output = Tensor<T>(zeros: [b, 1, h, dv])
+        var output: Tensor<T> = GLA.zeros([b, 1, h, dv])
         let items = b * h
         var valid = true
         q.withUnsafeBufferPointer { qb in
