@@ -64,7 +64,7 @@ extension GLA {
         var workspaceCount: Int {
             let pairs = subChunkSize * (subChunkSize + 1) / 2
             return 4 * chunkSize * keyDim + subChunkSize * keyDim + chunkSize * chunkSize + pairs * keyDim + pairs
-                + 3 * keyDim
+                + 3 * keyDim + 1
         }
 
         /// Processes one sequence of one head, chunk by chunk; `state` (K×V, contiguous) holds the initial
@@ -92,6 +92,7 @@ extension GLA {
                 let carry = pairValues + sub * (sub + 1) / 2
                 let ones = carry + dk
                 let stateDecay = ones + dk
+                let sink = stateDecay + dk
                 ones.update(repeating: 1, count: dk)
                 let tiny = Self.flushBelow
                 let stateView = MatrixView(state, rows: dk, columns: dv)
@@ -104,6 +105,14 @@ extension GLA {
                     let gc = gk + t * keyStride
                     let vView = MatrixView(v + t * valueStride, rows: len, columns: dv, leadingDimension: valueStride)
                     let oView = MatrixView(o + t * valueStride, rows: len, columns: dv, leadingDimension: valueStride)
+                    // Rows of one head are H·D elements apart (4 KiB at H = 8, D = 128): a new page per row, so
+                    // the hardware prefetcher stops at every row and the loops below would wait on one miss
+                    // chain per row. Touching every cache line of the chunk first issues the misses together.
+                    sink.pointee +=
+                        Self.touch(qc, rows: len, columns: dk, stride: keyStride)
+                        + Self.touch(kc, rows: len, columns: dk, stride: keyStride)
+                        + Self.touch(gc, rows: len, columns: dk, stride: keyStride)
+                        + Self.touch(v + t * valueStride, rows: len, columns: dv, stride: valueStride)
 
                     // a_i = exp(gk_i) ≤ 1, then forward products exp(γ_i) = Π_{s ≤ i} a_s into the gated queries.
                     carry.update(repeating: 1, count: dk)
@@ -279,6 +288,23 @@ extension GLA {
         /// The largest in-sub-chunk decay (in log space) for which the diagonal block is a GEMM: its
         /// factors then lie in [exp(−Δ), exp(Δ)], far inside the normal range (Float: e^±30 ≈ 1e±13;
         /// Double: e^±200).
+        /// Reads one element per 64-byte line of a strided block (independent loads the core overlaps)
+        /// and returns a value that depends on them, so the loads are not optimised away.
+        @inline(__always)
+        static func touch(_ p: UnsafeMutablePointer<T>, rows: Int, columns: Int, stride: Int) -> T {
+            let step = Swift.max(1, 64 / MemoryLayout<T>.stride)
+            var acc: T = 0
+            for i in 0..<rows {
+                let row = p + i * stride
+                var x = 0
+                while x < columns {
+                    acc += row[x] * 0
+                    x += step
+                }
+            }
+            return acc
+        }
+
         static var boundedDecay: T { T.self == Float.self ? 30 : 200 }
 
         /// Decay factors below this are set to zero: `√(leastNormal / ε)` (Float ≈ 3e−16, Double ≈ 1e−146).

@@ -16,10 +16,10 @@ extension GLA {
     ///   - scale: The query scale; `nil` means `1/√K`.
     ///   - state: The recurrent states `[B, H, K, V]`, updated in place.
     /// - Returns: The output `[B, 1, H, V]`.
-    /// - Throws: `KernelError.shapeMismatch` naming the tensor; `.nonFinite` when `q`, `k`, `v` or `gk`
-    ///   hold NaN/±∞ (the state is left untouched) or when `state` does (detected during the pass; the
-    ///   state was already invalid and its contents are then unspecified); `.invalidArgument` for a
-    ///   positive `gk` entry or a non-finite `scale`.
+    /// - Throws: `KernelError.shapeMismatch` naming the tensor; `.nonFinite` naming `q`, `k`, `v` or
+    ///   `gk` when they hold NaN/±∞ (the state is left untouched), or naming `state` when the updated
+    ///   state is not finite (it held NaN/±∞ already, or overflowed; its contents are then invalid);
+    ///   `.invalidArgument` for a positive `gk` entry or a non-finite `scale`.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public static func step<T: LRNNScalar>(
@@ -85,7 +85,9 @@ extension GLA {
 
     /// One head of ``step(q:k:v:gk:scale:state:)``: a single pass over the K×V state computing
     /// `s ← exp(gk_x)·s + k_x·v` row by row and accumulating `o += (scale·q_x)·s`. Returns whether the
-    /// incoming state was finite.
+    /// new state is finite, read off the output: every entry of the new state enters `o` with a finite
+    /// factor, and IEEE arithmetic carries NaN/±∞ through (`0·∞ = NaN`), so `o` is finite exactly when
+    /// the new state is.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     static func stepHead<T: LRNNScalar>(
@@ -93,20 +95,20 @@ extension GLA {
         o: UnsafeMutablePointer<T>, state: UnsafeMutablePointer<T>, keyDim: Int, valueDim: Int, scale: T
     ) -> Bool {
         o.update(repeating: 0, count: valueDim)
-        var bad: UInt8 = 0
         for x in 0..<keyDim {
             let a = T.exp(gk[x])
             let kx = k[x]
             let qx = scale * q[x]
             let row = state + x * valueDim
             for y in 0..<valueDim {
-                let old = row[y]
-                bad |= old.isFinite ? 0 : 1
-                let s = a * old + kx * v[y]
+                let s = a * row[y] + kx * v[y]
                 row[y] = s
                 o[y] += qx * s
             }
         }
+        // NaN/±∞ anywhere in column y of the new state reaches o[y] (0·∞ and 0·NaN are NaN too).
+        var bad: UInt8 = 0
+        for y in 0..<valueDim { bad |= o[y] - o[y] == 0 ? 0 : 1 }
         return bad == 0
     }
 }
