@@ -2,7 +2,9 @@
 /// Ops absent here are reported as `skipped (unsupported op: X)`.
 public enum CheckRegistry {
     /// Op checkers by op name.
-    public static let ops: [String: GoldenOpChecker] = [:]
+    public static let ops: [String: GoldenOpChecker] = [
+        "gla": GLACheck.check
+    ]
 
     /// The checker for model directories, once the model layer supports them.
     public static let model: GoldenModelChecker? = nil
