@@ -7,5 +7,5 @@ public enum CheckRegistry {
     ]
 
     /// The checker for model directories, once the model layer supports them.
-    public static let model: GoldenModelChecker? = nil
+    public static let model: GoldenModelChecker? = ModelCheck.check
 }
