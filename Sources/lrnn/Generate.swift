@@ -14,8 +14,9 @@ struct Generate: ParsableCommand {
             by --seed. Exits 2 with a one-line message for a missing or malformed model or bad ids.
 
             Example:
-              lrnn generate --model ../shared/golden/model_gla --prompt-ids 5,17,42 --max-new-tokens 8
-              lrnn generate --model DIR --prompt-ids 1,2,3 --temperature 0.8 --top-k 40 --top-p 0.95 --seed 7
+              lrnn generate --model ../shared/golden/model_gla --prompt-ids 5,17,42
+              lrnn generate --model DIR --prompt-ids 1,2,3 --max-new-tokens 32
+              lrnn generate --model DIR --prompt-ids 1,2 --temperature 0.8 --top-k 40 --seed 7
             """
     )
 
