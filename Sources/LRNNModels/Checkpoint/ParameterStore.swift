@@ -23,6 +23,8 @@ final class ParameterStore<T: LRNNScalar> {
     private let checkpoint: CheckpointTensors?
     private var rng: SeededGenerator
     private(set) var requested: Set<String> = []
+    /// Every parameter handed out, by key, in request order.
+    private(set) var parameters: [(key: String, value: Tensor<T>)] = []
     private var missing: [KeyShape] = []
     private var mismatches: [KeyShapeMismatch] = []
     private var badDTypes: [KeyDType] = []
@@ -44,13 +46,20 @@ final class ParameterStore<T: LRNNScalar> {
     /// A problem is recorded (and a zero tensor returned) so that every problem is listed at
     /// the end by ``finish()``.
     func tensor(_ key: String, _ shape: [Int], _ initializer: ParameterInitializer) -> Tensor<T> {
-        guard let checkpoint else { return random(shape, initializer) }
-        requested.insert(key)
-        guard let (file, info) = checkpoint.entries[key] else {
-            missing.append(KeyShape(key, shape))
-            return Tensor(zeros: shape)
+        let value: Tensor<T>
+        if let checkpoint {
+            requested.insert(key)
+            if let (file, info) = checkpoint.entries[key] {
+                value = read(file, info, shape)
+            } else {
+                missing.append(KeyShape(key, shape))
+                value = Tensor(zeros: shape)
+            }
+        } else {
+            value = random(shape, initializer)
         }
-        return read(file, info, shape)
+        parameters.append((key, value))
+        return value
     }
 
     /// The parameter `key` when the checkpoint holds it (checked like ``tensor(_:_:_:)``), nil

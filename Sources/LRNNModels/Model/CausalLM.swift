@@ -22,11 +22,15 @@ public final class CausalLM<T: LRNNScalar>: Sendable {
     public let norm: RMSNorm<T>
     /// `lm_head` `[vocab, hidden]` (the embedding matrix itself when tied).
     public let lmHead: Linear<T>
+    /// Every parameter under its fla checkpoint key, in construction order (storage shared
+    /// with the layers). Writing these with `SafeTensorsWriter` gives a loadable checkpoint.
+    public let namedParameters: [(key: String, value: Tensor<T>)]
 
     init(
         configuration: LanguageModelConfiguration, mixers: [MixerConfiguration], embeddings: Embedding<T>,
-        layers: [Block<T>], norm: RMSNorm<T>, lmHead: Linear<T>
+        layers: [Block<T>], norm: RMSNorm<T>, lmHead: Linear<T>, namedParameters: [(key: String, value: Tensor<T>)]
     ) {
+        self.namedParameters = namedParameters
         self.configuration = configuration
         self.mixers = mixers
         self.embeddings = embeddings

@@ -16,17 +16,15 @@ public struct BlockSpecification: Sendable, Equatable {
 }
 
 extension CausalLM {
-    /// The standard deviation of random linear and embedding weights (fla's `initializer_range`).
-    static var initializerRange: Double { 0.02 }
-
-    /// Builds the model, taking every parameter from `store` under fla's key names.
+    /// Builds the model, taking every parameter from `store` under fla's key names; `std` is the
+    /// standard deviation of random linear and embedding weights.
     static func assemble(
-        _ config: LanguageModelConfiguration, blocks: [BlockSpecification], store: ParameterStore<T>
+        _ config: LanguageModelConfiguration, blocks: [BlockSpecification], store: ParameterStore<T>,
+        std: Double = 0.02
     ) -> CausalLM<T> {
         let d = config.hiddenSize
         let v = config.vocabSize
         let eps = T(config.normEps)
-        let std = initializerRange
         let emb = Embedding(weight: store.tensor("model.embeddings.weight", [v, d], .normal(std: std)))
         var layers: [Block<T>] = []
         for (i, spec) in blocks.enumerated() {
@@ -71,7 +69,7 @@ extension CausalLM {
         }
         return CausalLM(
             configuration: config, mixers: blocks.map(\.mixer), embeddings: emb, layers: layers, norm: norm,
-            lmHead: head)
+            lmHead: head, namedParameters: store.parameters)
     }
 
     /// Loads an fla model directory: `config.json` and `model.safetensors` (or the shards of
@@ -117,6 +115,8 @@ public struct ModelBuilder: Sendable {
     public var configuration: LanguageModelConfiguration
     /// The blocks, in order.
     public var blocks: [BlockSpecification] = []
+    /// The standard deviation of random linear and embedding weights (fla's `initializer_range`, 0.02).
+    public var initializerRange: Double = 0.02
 
     /// Starts an empty stack.
     /// - Parameters:
@@ -142,7 +142,8 @@ public struct ModelBuilder: Sendable {
     }
 
     /// Builds the model with weights drawn from `seed` (linear and embedding weights
-    /// N(0, 0.02²), norms 1, convolutions U(±1/√W), decay parameters as fla initialises them).
+    /// N(0, ``initializerRange``²), norms 1, convolutions U(±1/√W), decay parameters as fla
+    /// initialises them).
     /// - Throws: ``ModelError/invalidConfiguration(field:reason:)`` for an impossible or
     ///   unsupported configuration.
     public func build<T: LRNNScalar>(as type: T.Type = T.self, seed: UInt64) throws(ModelError) -> CausalLM<T> {
@@ -152,6 +153,8 @@ public struct ModelBuilder: Sendable {
         } catch {
             throw .invalidConfiguration(field: error.field, reason: "\(error.value): \(error.reason)")
         }
-        return CausalLM<T>.assemble(configuration, blocks: blocks, store: ParameterStore(seed: seed))
+        guard !blocks.isEmpty else { throw .invalidConfiguration(field: "blocks", reason: "no blocks appended") }
+        return CausalLM<T>.assemble(
+            configuration, blocks: blocks, store: ParameterStore(seed: seed), std: initializerRange)
     }
 }
