@@ -89,13 +89,17 @@ import Testing
             loadError(dir)
                 == .shapeMismatch(
                     file: dir + "/model.safetensors",
-                    mismatches: [KeyShapeMismatch(key: "model.layers.0.attn.b_proj.weight", shape: [3, 32], expected: [2, 32])]
+                    mismatches: [
+                        KeyShapeMismatch(key: "model.layers.0.attn.b_proj.weight", shape: [3, 32], expected: [2, 32])
+                    ]
                 ))
     }
 
     @Test func unexpectedKeyIsListedWithItsShape() throws {
         let (dir, m) = try tinyCheckpoint()
-        try rewrite(dir, m, edit: { _ in }) { $0.add("model.layers.0.attn.extra.weight", Tensor<Float>(zeros: [4, 2])) }
+        try rewrite(dir, m, edit: { _ in }) {
+            $0.add("model.layers.0.attn.extra.weight", Tensor<Float>(zeros: [4, 2]))
+        }
         #expect(
             loadError(dir)
                 == .unexpectedKeys(
@@ -108,7 +112,9 @@ import Testing
             $0.add("model.norm.weight", integers: Tensor(shape: [32], repeating: 1), as: .int32)
         }
         #expect(
-            loadError(dir) == .badDType(file: dir + "/model.safetensors", keys: [KeyDType(key: "model.norm.weight", dtype: "I32")]))
+            loadError(dir)
+                == .badDType(file: dir + "/model.safetensors", keys: [KeyDType(key: "model.norm.weight", dtype: "I32")])
+        )
     }
 
     @Test(arguments: [SafeTensorsDType.float16, .bfloat16, .float64])
@@ -194,7 +200,8 @@ import Testing
     @Test func wrongFieldTypeIsMalformedJSONNamingTheField() throws {
         let (dir, _) = try tinyCheckpoint()
         try editConfig(dir) { $0["hidden_size"] = "big" }
-        #expect(loadError(dir) == .malformedJSON(file: dir + "/config.json", reason: "field 'hidden_size': expected Int"))
+        #expect(
+            loadError(dir) == .malformedJSON(file: dir + "/config.json", reason: "field 'hidden_size': expected Int"))
     }
 
     @Test(arguments: [

@@ -45,6 +45,7 @@ extension CausalLM {
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try json.write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("config.json")))
-        try checkpointWriter(dtype: dtype).write(to: (directory as NSString).appendingPathComponent("model.safetensors"))
+        try checkpointWriter(dtype: dtype).write(
+            to: (directory as NSString).appendingPathComponent("model.safetensors"))
     }
 }
