@@ -48,6 +48,8 @@ public enum Activation: String, Sendable, Equatable, CaseIterable {
 
     /// Applies the function in place to `n` elements.
     @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func apply<T: LRNNScalar>(_ x: UnsafeMutablePointer<T>, count n: Int) {
         switch self {
         case .identity: return

@@ -20,6 +20,8 @@ public struct Embedding<T: LRNNScalar>: Sendable {
 
     /// The rows for `ids`, as `[ids.count, hidden]`.
     /// - Throws: ``ModelError/tokenOutOfRange(token:vocabSize:)`` for an id outside `0..<vocab`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func callAsFunction(_ ids: [Int]) throws(ModelError) -> Tensor<T> {
         for id in ids where id < 0 || id >= vocabSize { throw .tokenOutOfRange(token: id, vocabSize: vocabSize) }
         let d = hiddenSize

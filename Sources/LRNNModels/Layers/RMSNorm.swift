@@ -34,6 +34,8 @@ public struct RMSNorm<T: LRNNScalar>: Sendable {
     }
 
     /// Normalises in place `rows` contiguous groups of `dimension` elements.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func apply(_ x: UnsafeMutablePointer<T>, rows: Int) {
         let d = dimension
         let invD = 1 / T(d)
@@ -76,6 +78,8 @@ public struct GatedRMSNorm<T: LRNNScalar>: Sendable {
 
     /// Normalises `o` in place and multiplies by `act(gate)`; both hold groups of `norm.dimension`.
     /// - Precondition: `o` and `gate` have equal element counts.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func apply(_ o: inout Tensor<T>, gate: Tensor<T>) {
         precondition(o.count == gate.count, "GatedRMSNorm: output \(o.shape) vs gate \(gate.shape)")
         norm.apply(&o)

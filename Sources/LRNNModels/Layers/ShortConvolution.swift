@@ -40,6 +40,8 @@ public struct ShortConvolution<T: LRNNScalar>: Sendable {
 
     /// Convolves `x [tokens, D]` sequence by sequence (`layout` gives the boundaries), reading
     /// and then updating `state [N, W − 1, D]` when given (zeros before each start otherwise).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func callAsFunction(_ x: Tensor<T>, layout: SequenceLayout, state: inout Tensor<T>?) -> Tensor<T> {
         let d = channels
         let w = width

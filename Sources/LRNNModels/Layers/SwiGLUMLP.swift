@@ -18,6 +18,8 @@ public struct SwiGLUMLP<T: LRNNScalar>: Sendable {
     }
 
     /// Applies the MLP to `x [rows, hidden]`, returning `[rows, hidden]`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func callAsFunction(_ x: Tensor<T>) -> Tensor<T> {
         var g = gateProj(x)
         let u = upProj(x)

@@ -82,6 +82,8 @@ public struct DeltaNetMixer<T: LRNNScalar>: TokenMixer {
     }
 
     /// q, k, v and β for the kernel.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     private func inputs(
         _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
     ) -> (Tensor<T>, Tensor<T>, Tensor<T>, Tensor<T>) {
@@ -116,6 +118,8 @@ public struct DeltaNetMixer<T: LRNNScalar>: TokenMixer {
     }
 
     /// The prefill path (chunked delta rule).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func forward(
         _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
     ) throws(KernelError) -> Tensor<T> {
@@ -128,6 +132,8 @@ public struct DeltaNetMixer<T: LRNNScalar>: TokenMixer {
     }
 
     /// The decoding path (delta-rule step).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func step(_ x: Tensor<T>, state: inout MixerState<T>) throws(KernelError) -> Tensor<T> {
         let b = x.count / hiddenSize
         var s: MixerState<T>? = state

@@ -99,6 +99,8 @@ public struct GLAMixer<T: LRNNScalar>: TokenMixer {
     }
 
     /// q, k, v and the log decay gk for the kernel, over the H query heads.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     private func inputs(
         _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
     ) -> (Tensor<T>, Tensor<T>, Tensor<T>, Tensor<T>) {
@@ -136,6 +138,8 @@ public struct GLAMixer<T: LRNNScalar>: TokenMixer {
     }
 
     /// The prefill path (chunked GLA).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func forward(
         _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
     ) throws(KernelError) -> Tensor<T> {
@@ -152,6 +156,8 @@ public struct GLAMixer<T: LRNNScalar>: TokenMixer {
     }
 
     /// The decoding path (GLA step).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func step(_ x: Tensor<T>, state: inout MixerState<T>) throws(KernelError) -> Tensor<T> {
         let b = x.count / hiddenSize
         var s: MixerState<T>? = state

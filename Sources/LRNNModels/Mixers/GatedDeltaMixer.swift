@@ -123,6 +123,8 @@ public struct GatedDeltaMixer<T: LRNNScalar>: TokenMixer {
     }
 
     /// q, k, v, β and g for the kernel, with q and k already expanded to the value heads.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     private func inputs(
         _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
     ) -> (Tensor<T>, Tensor<T>, Tensor<T>, Tensor<T>, Tensor<T>?) {
@@ -160,6 +162,8 @@ public struct GatedDeltaMixer<T: LRNNScalar>: TokenMixer {
     }
 
     /// The prefill path (chunked delta rule).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func forward(
         _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
     ) throws(KernelError) -> Tensor<T> {
@@ -172,6 +176,8 @@ public struct GatedDeltaMixer<T: LRNNScalar>: TokenMixer {
     }
 
     /// The decoding path (delta-rule step).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func step(_ x: Tensor<T>, state: inout MixerState<T>) throws(KernelError) -> Tensor<T> {
         let b = x.count / hiddenSize
         var s: MixerState<T>? = state

@@ -43,6 +43,8 @@ public protocol TokenMixer<Scalar>: Sendable {
 }
 
 /// Projection, then short convolution (with the state's window `slot`) or a plain activation.
+@_specialize(where T == Float)
+@_specialize(where T == Double)
 func projectAndConvolve<T: LRNNScalar>(
     _ x: Tensor<T>, projection: Linear<T>, conv: ShortConvolution<T>?, activationWithoutConv: Activation,
     layout: SequenceLayout, state: inout MixerState<T>?, slot: Int
@@ -63,6 +65,8 @@ func projectAndConvolve<T: LRNNScalar>(
 }
 
 /// Divides every group of `d` consecutive elements by `√(Σx² + 1e-6)` (fla's in-kernel L2 norm).
+@_specialize(where T == Float)
+@_specialize(where T == Double)
 func l2Normalize<T: LRNNScalar>(_ x: inout Tensor<T>, groupSize d: Int) {
     let groups = x.count / d
     x.withUnsafeMutableBufferPointer { b in
@@ -78,6 +82,8 @@ func l2Normalize<T: LRNNScalar>(_ x: inout Tensor<T>, groupSize d: Int) {
 }
 
 /// Divides every group of `d` consecutive elements by `max(Σ|x|, 1e-6)` (fla's `sum_norm`).
+@_specialize(where T == Float)
+@_specialize(where T == Double)
 func sumNormalize<T: LRNNScalar>(_ x: inout Tensor<T>, groupSize d: Int) {
     let groups = x.count / d
     x.withUnsafeMutableBufferPointer { b in
@@ -94,6 +100,8 @@ func sumNormalize<T: LRNNScalar>(_ x: inout Tensor<T>, groupSize d: Int) {
 
 /// Repeats each of the `heads` groups of `d` features `times` times per row:
 /// `[rows, heads·d] → [rows, heads·times·d]`, output head `h·times + i` = input head h.
+@_specialize(where T == Float)
+@_specialize(where T == Double)
 func repeatHeads<T: LRNNScalar>(_ x: Tensor<T>, heads: Int, headDim d: Int, times: Int) -> Tensor<T> {
     if times == 1 { return x }
     let rows = x.count / (heads * d)
@@ -114,6 +122,8 @@ func repeatHeads<T: LRNNScalar>(_ x: Tensor<T>, heads: Int, headDim d: Int, time
 }
 
 /// `σ(x)·factor` elementwise in place.
+@_specialize(where T == Float)
+@_specialize(where T == Double)
 func sigmoidScaled<T: LRNNScalar>(_ x: inout Tensor<T>, factor: T) {
     let n = x.count
     x.withUnsafeMutableBufferPointer { b in
@@ -131,6 +141,8 @@ enum OutputNorm<T: LRNNScalar>: Sendable {
     case normThenGate(RMSNorm<T>, Activation, gateProj: Linear<T>)
 
     /// Applies the norm to `o [tokens, heads·d]` given the mixer input `x`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func apply(_ o: inout Tensor<T>, input x: Tensor<T>) {
         switch self {
         case let .plain(n): n.apply(&o)

@@ -43,6 +43,8 @@ public struct Block<T: LRNNScalar>: Sendable {
 }
 
 /// `x += y` elementwise.
+@_specialize(where T == Float)
+@_specialize(where T == Double)
 func addInPlace<T: LRNNScalar>(_ x: inout Tensor<T>, _ y: Tensor<T>) {
     precondition(x.count == y.count, "addInPlace: \(x.shape) vs \(y.shape)")
     let n = x.count
