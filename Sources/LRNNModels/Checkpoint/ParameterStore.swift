@@ -80,9 +80,14 @@ final class ParameterStore<T: LRNNScalar> {
             return Tensor(zeros: shape)
         }
         do {
-            return try file.tensor(info.name, as: T.self)
-        } catch {
+            return try file.withRawBytes(info.name) { raw in
+                Tensor(shape: shape, scalars: convertWeights(raw, dtype: info.dtype, count: info.count, as: T.self))
+            }
+        } catch let error as SafeTensorsError {
             readError = readError ?? error
+            return Tensor(zeros: shape)
+        } catch {
+            readError = readError ?? .missingTensor(file: file.path, tensor: info.name)
             return Tensor(zeros: shape)
         }
     }
@@ -121,5 +126,38 @@ final class ParameterStore<T: LRNNScalar> {
             s.append(T(x))
         }
         return Tensor(shape: shape, scalars: s)
+    }
+}
+
+/// Converts little-endian F64/F32/F16/BF16 weights to `T` (the caller has checked the dtype).
+@_specialize(where T == Float)
+@_specialize(where T == Double)
+func convertWeights<T: LRNNScalar>(
+    _ raw: UnsafeRawBufferPointer, dtype: SafeTensorsDType, count n: Int, as: T.Type
+) -> [T] {
+    [T](unsafeUninitializedCapacity: n) { out, initialized in
+        switch dtype {
+        case .float64:
+            for i in 0..<n {
+                out[i] = T(Double(bitPattern: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian))
+            }
+        case .float32:
+            for i in 0..<n {
+                out[i] = T(Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian))
+            }
+        case .float16:
+            for i in 0..<n {
+                out[i] = T(
+                    Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian)))
+            }
+        case .bfloat16:
+            for i in 0..<n {
+                let bits = UInt32(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) << 16
+                out[i] = T(Float(bitPattern: bits))
+            }
+        default:
+            for i in 0..<n { out[i] = 0 }
+        }
+        initialized = n
     }
 }
