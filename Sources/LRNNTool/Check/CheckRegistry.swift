@@ -2,7 +2,12 @@
 /// Ops absent here are reported as `skipped (unsupported op: X)`.
 public enum CheckRegistry {
     /// Op checkers by op name.
-    public static let ops: [String: GoldenOpChecker] = [:]
+    public static let ops: [String: GoldenOpChecker] = [
+        "s4d_kernel": SSMCheck.s4dKernel,
+        "s4d_conv": SSMCheck.s4dConv,
+        "s5": SSMCheck.s5,
+        "hippo": SSMCheck.hippo,
+    ]
 
     /// The checker for model directories, once the model layer supports them.
     public static let model: GoldenModelChecker? = nil
