@@ -7,6 +7,7 @@ public enum CheckRegistry {
         "s4d_conv": SSMCheck.s4dConv,
         "s5": SSMCheck.s5,
         "hippo": SSMCheck.hippo,
+        "ptd": SSMCheck.ptd,
     ]
 
     /// The checker for model directories, once the model layer supports them.

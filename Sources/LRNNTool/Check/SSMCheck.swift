@@ -120,4 +120,65 @@ public enum SSMCheck {
         }
         return [try run(Double.self), try run(Float.self)]
     }
+
+    /// `ptd` (Float64 only, tolerance 1e-8): the eigenvalues of `A + E` as a multiset (each
+    /// reference eigenvalue paired with the nearest unused computed one), `G_perturbed` from the
+    /// diagonalised system `Σ C̃_n·B̃_n/(iω − λ_n)`, and `G_hippo` from solves `(iωI − A)x = B`.
+    public static func ptd(_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
+        let a = try file.tensor("A", as: Double.self)
+        let e = try file.tensor("E", as: Double.self)
+        let b = try file.tensor("B", as: Double.self).scalars
+        let c = try file.tensor("C", as: Double.self).scalars
+        let omega = try file.tensor("omega", as: Double.self).scalars
+        let refRe = try file.tensor("lambda_re", as: Double.self).scalars
+        let refIm = try file.tensor("lambda_im", as: Double.self).scalars
+        guard refRe.count == refIm.count, refRe.count == b.count else {
+            throw CaseError(description: "lambda_re/lambda_im have \(refRe.count)/\(refIm.count) entries, N = \(b.count)")
+        }
+        let tol = 1e-8
+        let d = try PTD.decompose(a: a, b: b, perturbation: e)
+        // Eigenvalues: nearest pairing.
+        var unused = d.eigenvalues
+        var num = 0.0
+        var den = 0.0
+        for (re, im) in zip(refRe, refIm) {
+            let r = Complex(re, im)
+            guard let k = unused.indices.min(by: { (unused[$0] - r).length < (unused[$1] - r).length }) else { break }
+            num = Swift.max(num, (unused[k] - r).length)
+            den = Swift.max(den, r.length)
+            unused.remove(at: k)
+        }
+        let eigError = den > 0 ? num / den : num
+        func complexError(_ x: [Complex<Double>], _ reRef: String, _ imRef: String) throws -> Double {
+            let re = try file.tensor(reRef, as: Double.self).scalars
+            let im = try file.tensor(imRef, as: Double.self).scalars
+            guard re.count == x.count, im.count == x.count else {
+                throw CaseError(description: "\(reRef) has \(re.count) entries, omega has \(x.count)")
+            }
+            var n = 0.0
+            var m = 0.0
+            for i in x.indices {
+                let r = Complex(re[i], im[i])
+                n = Swift.max(n, (x[i] - r).length)
+                m = Swift.max(m, r.length)
+            }
+            return m > 0 ? n / m : n
+        }
+        let ct = d.projectedC(c)
+        let gPerturbed = omega.map { d.transfer(projectedC: ct, omega: $0) }
+        let gHippo = try PTD.resolventVectors(a: a, b: b, omegas: omega).map { x in
+            zip(x, c).reduce(Complex<Double>.zero) { $0 + $1.0.multiplied(by: $1.1) }
+        }
+        var note = String(format: "cond2(V) = %.6g", d.eigenvectorCondition)
+        if let ref = file.metadataNumber("eigenvector_condition") { note += String(format: " (golden %.6g)", ref) }
+        return [
+            .measured(name: name, op: "ptd", precision: "Float64", path: "eigenvalues", error: eigError, tolerance: tol),
+            .measured(
+                name: name, op: "ptd", precision: "Float64", path: "G_perturbed",
+                error: try complexError(gPerturbed, "G_perturbed_re", "G_perturbed_im"), tolerance: tol, note: note),
+            .measured(
+                name: name, op: "ptd", precision: "Float64", path: "G_hippo",
+                error: try complexError(gHippo, "G_hippo_re", "G_hippo_im"), tolerance: tol),
+        ]
+    }
 }
