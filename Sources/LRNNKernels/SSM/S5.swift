@@ -16,6 +16,8 @@ public struct S5System<T: LRNNScalar>: Sendable {
     @usableFromInline let skip: [T]
 
     /// Discretises `parameters` (Float64, rounded once to T).
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public init(_ parameters: S5Parameters<T>, discretization: SSMDiscretization) {
         let p = parameters.states
         let h = parameters.channels
@@ -101,6 +103,8 @@ public enum S5 {
     ///   - initialState: optional `[B, P]`.
     /// - Returns: the outputs and the final state `[B, P]`.
     /// - Throws: ``KernelError`` on shape mismatch, non-finite input or a bad chunk size.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public static func run<T: LRNNScalar>(
         _ u: Tensor<T>, system: S5System<T>, chunkSize: Int = 256, initialState: Tensor<Complex<T>>? = nil
     ) throws(KernelError) -> (y: Tensor<T>, finalState: Tensor<Complex<T>>) {
@@ -154,6 +158,8 @@ public enum S5 {
     /// One token for every batch entry: `u [B, H]` → `y [B, H]`, updating `state [B, P]`
     /// (the same GEMM path with one row).
     /// - Throws: ``KernelError`` on shape mismatch or non-finite input.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public static func step<T: LRNNScalar>(
         _ u: Tensor<T>, system: S5System<T>, state: inout Tensor<Complex<T>>
     ) throws(KernelError) -> Tensor<T> {
@@ -167,6 +173,8 @@ public enum S5 {
 
     /// Naive reference in Float64, token by token with full complex sums:
     /// `x_t = dΛ·x_{t−1} + dB·u_t`, `y_t = f·Re(C·x_t) + D·u_t`. O(B·T·P·H).
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public static func reference<T: LRNNScalar>(
         _ u: Tensor<T>, parameters: S5Parameters<T>, discretization: SSMDiscretization
     ) -> Tensor<T> {
