@@ -9,6 +9,6 @@ struct LRNN: ParsableCommand {
         discussion: """
             Exit codes: 0 success; 1 a check or target failed; 2 bad usage or input.
             """,
-        subcommands: [Info.self, Check.self, Generate.self]
+        subcommands: [Info.self, Check.self, PTDCommand.self, Generate.self]
     )
 }

@@ -3,7 +3,12 @@
 public enum CheckRegistry {
     /// Op checkers by op name.
     public static let ops: [String: GoldenOpChecker] = [
-        "gla": GLACheck.check
+        "gla": GLACheck.check,
+        "s4d_kernel": SSMCheck.s4dKernel,
+        "s4d_conv": SSMCheck.s4dConv,
+        "s5": SSMCheck.s5,
+        "hippo": SSMCheck.hippo,
+        "ptd": SSMCheck.ptd,
     ]
 
     /// The checker for model directories, once the model layer supports them.
