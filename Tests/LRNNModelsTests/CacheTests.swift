@@ -28,7 +28,9 @@ import Testing
     }
 
     @Test func composedStackPrefillThenDecodeEqualsFullForward() throws {
-        let mixers = [TinyModels.gatedDeltaNet, TinyModels.gla, TinyModels.deltaNet, TinyModels.gatedDeltaProduct]
+        let mixers = [
+            TinyModels.gatedDeltaNet, TinyModels.gla, TinyModels.deltaNet, TinyModels.s4d, TinyModels.gatedDeltaProduct,
+        ]
         let m: CausalLM<Double> = try TinyModels.model(mixers)
         let ids = TinyModels.ids(90, seed: 5)
         let ref = try full(m, ids)

@@ -45,7 +45,7 @@ import Testing
 
     let ids = [[3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9]]
 
-    @Test(arguments: TinyModels.all.map(\.0))
+    @Test(arguments: TinyModels.fla.map(\.0))
     func writtenCheckpointLoadsWithEqualLogits(_ name: String) throws {
         let m: CausalLM<Float> = try TinyModels.model([TinyModels.mixer(name), TinyModels.mixer(name)])
         let dir = try TinyModels.temporaryDirectory()

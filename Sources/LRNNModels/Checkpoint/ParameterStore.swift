@@ -62,6 +62,19 @@ final class ParameterStore<T: LRNNScalar> {
         return value
     }
 
+    /// The parameter `key` of `shape`: read from the checkpoint, or `make()` for random models
+    /// (for parameters with their own initialisation, like S4D's).
+    func tensor(_ key: String, _ shape: [Int], make: () -> Tensor<T>) -> Tensor<T> {
+        if checkpoint != nil { return tensor(key, shape, .zeros) }
+        let value = make()
+        precondition(value.shape == shape, "ParameterStore: \(key) made with \(value.shape), declared \(shape)")
+        parameters.append((key, value))
+        return value
+    }
+
+    /// A fresh seed drawn from the store's generator (for components with their own seeded initialisation).
+    func nextSeed() -> UInt64 { rng.next() }
+
     /// The parameter `key` when the checkpoint holds it (checked like ``tensor(_:_:_:)``), nil
     /// otherwise and for random models; used for keys fla may or may not write (a tied head).
     func optionalTensor(_ key: String, _ shape: [Int]) -> Tensor<T>? {
