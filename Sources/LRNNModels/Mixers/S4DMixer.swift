@@ -75,7 +75,7 @@ public struct S4DMixer<T: LRNNScalar>: TokenMixer {
         let z = outputLinear(y)
         let h = hiddenSize
         let rows = y.count / h
-        var out = Tensor<T>(zeros: [rows, h])
+        var out = zeroTensor(T.self, [rows, h])
         z.withUnsafeBufferPointer { zb in
             out.withUnsafeMutableBufferPointer { ob in
                 for r in 0..<rows {
