@@ -92,6 +92,14 @@ import Testing
         }
     }
 
+    @Test func emptyInputsGiveEmptyLogits() throws {
+        let m: CausalLM<Double> = try TinyModels.model([TinyModels.gatedDeltaProduct, TinyModels.s4d])
+        #expect(try m.logits([[]]).shape == [1, 0, TinyModels.vocab])
+        #expect(try m.logits(packed: [], cuSeqlens: [0, 0]).shape == [0, TinyModels.vocab])
+        #expect(throws: ModelError.self) { try m.logits(packed: [1, 2], cuSeqlens: [0, 3]) }
+        #expect(throws: ModelError.self) { try m.logits([[1, 2], [3]]) }
+    }
+
     @Test func cacheMismatchIsReported() throws {
         let m: CausalLM<Double> = try TinyModels.model([TinyModels.gla])
         var cache = m.makeCache(batchSize: 2)

@@ -117,6 +117,17 @@ import Testing
         )
     }
 
+    @Test func nonFiniteWeightsAreRefused() throws {
+        let (dir, m) = try tinyCheckpoint()
+        try rewrite(dir, m) { p in
+            let i = p.firstIndex { $0.key == "model.layers.0.mlp.up_proj.weight" }!
+            p[i].value.scalars[5] = .nan
+        }
+        #expect(
+            loadError(dir)
+                == .nonFiniteWeights(file: dir + "/model.safetensors", keys: ["model.layers.0.mlp.up_proj.weight"]))
+    }
+
     @Test(arguments: [SafeTensorsDType.float16, .bfloat16, .float64])
     func halfAndDoubleWeightsAreConverted(_ dtype: SafeTensorsDType) throws {
         let (dir, m) = try tinyCheckpoint()
