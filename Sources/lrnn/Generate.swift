@@ -15,7 +15,7 @@ struct Generate: ParsableCommand {
 
             Example:
               lrnn generate --model ../shared/golden/model_gla --prompt-ids 5,17,42
-              lrnn generate --model DIR --prompt-ids 1,2,3 --max-new-tokens 256 --ignore-eos
+              lrnn generate --model DIR --prompt-ids 1,2,3 --max-new-tokens 64 --ignore-eos
               lrnn generate --model DIR --prompt-ids 1,2 --temperature 0.8 --seed 7
             """
     )
