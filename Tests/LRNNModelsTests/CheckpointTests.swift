@@ -183,6 +183,22 @@ import Testing
         #expect(try CausalLM<Float>.load(directory: dir).logits(ids) == (try m.logits(ids)))
     }
 
+    @Test func glaWithoutNormFusionReadsGNormAndGivesTheSameLogits() throws {
+        let m: CausalLM<Float> = try TinyModels.model([TinyModels.glaPlain])
+        let dir = try TinyModels.temporaryDirectory()
+        try m.write(to: dir)
+        try editConfig(dir) { $0["fuse_norm"] = false }
+        #expect(
+            loadError(dir)
+                == .missingKeys(
+                    file: dir + "/model.safetensors", keys: [KeyShape("model.layers.0.attn.g_norm.weight", [16])]))
+        var w = SafeTensorsWriter()
+        for (k, v) in m.namedParameters { w.add(k.replacingOccurrences(of: "g_norm_swish_gate", with: "g_norm"), v) }
+        try w.write(to: dir + "/model.safetensors")
+        let err = try CausalLM<Float>.load(directory: dir).logits(ids).relativeError(to: try m.logits(ids))
+        #expect(err < 1e-6, "g_norm then o·silu(g) vs fused gated norm: \(err)")
+    }
+
     @Test func missingFilesAreNamed() throws {
         #expect(loadError("/nonexistent/model") == .directoryNotFound(path: "/nonexistent/model"))
         let (dir, _) = try tinyCheckpoint()
