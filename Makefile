@@ -5,7 +5,7 @@ SWIFT        ?= swift
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
 LRNN         := .build/release/lrnn
 
-.PHONY: deps build run test info check bench docs clean
+.PHONY: deps build run test info check bench docs clean sgemm-c
 
 # Install the Debian packages the build needs when missing (as root), else print the command.
 deps:
@@ -37,5 +37,11 @@ test: deps
 check: build
 	$(LRNN) check ../shared/golden
 
+# Single-thread sgemm peak from C (Benchmarks/c/sgemm_peak.c), to compare with `lrnn info`.
+sgemm-c: deps
+	@mkdir -p .build-c
+	$(CC) -O2 -o .build-c/sgemm_peak Benchmarks/c/sgemm_peak.c $$(pkg-config --cflags --libs openblas)
+	.build-c/sgemm_peak
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-c
