@@ -69,7 +69,8 @@ public struct CheckReport: Codable, Sendable {
     /// Creates a report from lines.
     public init(lines: [CheckLine]) { self.lines = lines }
 
-    /// The aligned text table, one line per case and path, ending with `N passed, M failed`.
+    /// The aligned text table, one line per case and path, then `K skipped` when lines were
+    /// skipped, and always ending with the line `N passed, M failed`.
     public func text() -> String {
         var rows: [[String]] = []
         for l in lines {
@@ -93,9 +94,8 @@ public struct CheckReport: Codable, Sendable {
             }
             out += cells.joined(separator: "  ") + "\n"
         }
-        var last = "\(passed) passed, \(failed) failed"
-        if skipped > 0 { last += ", \(skipped) skipped" }
-        return out + last + "\n"
+        if skipped > 0 { out += "\(skipped) skipped\n" }
+        return out + "\(passed) passed, \(failed) failed\n"
     }
 
     /// The report as one JSON object: `{"lines": [...], "passed": N, "failed": M, "skipped": K}`.
