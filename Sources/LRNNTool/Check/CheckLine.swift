@@ -99,6 +99,7 @@ public struct CheckReport: Codable, Sendable {
     }
 
     /// The report as one JSON object: `{"lines": [...], "passed": N, "failed": M, "skipped": K}`.
+    /// A non-finite error is written as the string `"NaN"`, `"Infinity"` or `"-Infinity"`.
     public func json() -> String {
         struct Payload: Encodable {
             let lines: [CheckLine]
@@ -108,6 +109,9 @@ public struct CheckReport: Codable, Sendable {
         }
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        // A NaN error (a failed line) must not make the whole report unencodable.
+        enc.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         let data = (try? enc.encode(Payload(lines: lines, passed: passed, failed: failed, skipped: skipped))) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
