@@ -1,3 +1,4 @@
+import Foundation
 import LRNNLinearAlgebra
 import Testing
 
@@ -64,5 +65,26 @@ struct ThreadingTests {
         #expect(Threading.workerCount >= 1)
         #expect(!Threading.blasCoreName.isEmpty && !Threading.blasConfiguration.isEmpty)
         #expect(["sequential", "pthreads", "OpenMP"].contains(Threading.blasParallelism))
+    }
+
+    @Test("when LinearRNN replaced OpenBLAS's fallback core, the replacement is in effect")
+    func coreSelection() {
+        if let replaced = Threading.replacedBLASCore {
+            #expect(replaced == "Prescott")
+            #expect(Threading.blasCoreName != replaced)
+        } else {
+            // Kept: either OpenBLAS recognised the CPU, or the user chose the core.
+            let env = ProcessInfo.processInfo.environment
+            #expect(
+                Threading.blasCoreName != "Prescott" || env["OPENBLAS_CORETYPE"] != nil
+                    || env["LRNN_KEEP_BLAS_CORE"] != nil || !Self.cpuHasAVX)
+        }
+    }
+
+    /// Whether /proc/cpuinfo lists AVX (the least a replacement core needs).
+    static var cpuHasAVX: Bool {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
+        return info.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").contains("avx")
+            ?? false
     }
 }
