@@ -1,6 +1,7 @@
 /* Single-thread sgemm peak of OpenBLAS, for comparison with `lrnn info`.
  * Build: cc -O2 -o sgemm_peak sgemm_peak.c $(pkg-config --cflags --libs openblas)
- * Usage: sgemm_peak [n]   (default n = 2048; C = A·B, best of 3 timed calls after one warm-up) */
+ * Usage: sgemm_peak [n]   (default n = 2048; C = A·B, best of 3 timed calls after one warm-up)
+ * OpenBLAS picks its kernels itself; set OPENBLAS_CORETYPE (e.g. SkylakeX) to force them. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 /* Declared by OpenBLAS; repeated here in case cblas.h is not OpenBLAS's own. */
 void openblas_set_num_threads(int num_threads);
+char *openblas_get_corename(void);
 
 static double seconds(void) {
     struct timespec ts;
@@ -41,7 +43,8 @@ int main(int argc, char **argv) {
         double dt = seconds() - t0;
         if (r > 0 && dt < best) best = dt;
     }
-    printf("sgemm n=%d threads=1: %.1f GFLOP/s (best of 3, %.3f s)\n", n, 2.0 * n * n * (double)n / best / 1e9, best);
+    printf("OpenBLAS core %s: sgemm n=%d threads=1: %.1f GFLOP/s (best of 3, %.3f s)\n", openblas_get_corename(), n,
+           2.0 * n * n * (double)n / best / 1e9, best);
     free(a);
     free(b);
     free(c);
