@@ -19,14 +19,29 @@ public enum Threading {
     nonisolated(unsafe) private static var configured = false
     nonisolated(unsafe) private static var nesting = 0
 
-    /// The number of worker threads: `LRNN_NUM_THREADS` if set to a positive integer, else
-    /// the number of active processors.
-    public static let workerCount: Int = {
+    nonisolated(unsafe) private static var workers: Int = {
         if let s = ProcessInfo.processInfo.environment["LRNN_NUM_THREADS"], let n = Int(s), n > 0 {
             return n
         }
         return Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
+
+    /// The number of worker threads: `LRNN_NUM_THREADS` if set to a positive integer, else
+    /// the number of active processors, unless changed with ``setWorkerCount(_:)``.
+    public static var workerCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return workers
+    }
+
+    /// Sets the number of worker threads (clamped to ≥ 1) and OpenBLAS's thread count with it.
+    public static func setWorkerCount(_ n: Int) {
+        configure()
+        lock.lock()
+        workers = Swift.max(1, n)
+        openblas_set_num_threads(Int32(workers))
+        lock.unlock()
+    }
 
     /// The number of threads OpenBLAS currently uses for one call.
     public static var blasThreads: Int {
@@ -132,7 +147,7 @@ public enum Threading {
         defer { lock.unlock() }
         if !configured {
             configured = true
-            openblas_set_num_threads(Int32(workerCount))
+            openblas_set_num_threads(Int32(workers))
         }
     }
 }
