@@ -1,6 +1,7 @@
 # LinearRNN — the two commands of the README, and a few more.
 #   make run   installs the C libraries if needed, builds release, runs the main job
 #   make test  installs the C libraries if needed, runs the test suite
+#   make sgemm-c  single-thread sgemm GFLOP/s from a minimal C program (to compare with lrnn info)
 SWIFT        ?= swift
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
 LRNN         := .build/release/lrnn
