@@ -2,8 +2,15 @@
 /// Ops absent here are reported as `skipped (unsupported op: X)`.
 public enum CheckRegistry {
     /// Op checkers by op name.
-    public static let ops: [String: GoldenOpChecker] = [:]
+    public static let ops: [String: GoldenOpChecker] = [
+        "gla": GLACheck.check,
+        "s4d_kernel": SSMCheck.s4dKernel,
+        "s4d_conv": SSMCheck.s4dConv,
+        "s5": SSMCheck.s5,
+        "hippo": SSMCheck.hippo,
+        "ptd": SSMCheck.ptd,
+    ]
 
     /// The checker for model directories, once the model layer supports them.
-    public static let model: GoldenModelChecker? = nil
+    public static let model: GoldenModelChecker? = ModelCheck.check
 }
