@@ -1,0 +1,183 @@
+import LRNNLinearAlgebra
+
+/// The chunkwise delta rule for one work item (one sequence × one head), over raw pointers
+/// into the caller's `[B, T, H, D]` tensors.
+///
+/// Every chunk of `c` Householder steps (`c/n` tokens) does, with S the K×V state at the chunk
+/// start, γ the within-chunk cumulative log decay and K, V, Q the chunk's rows:
+///
+///     A  = strictly-lower(diag(β)·K·Kᵀ ⊙ exp(γ_i − γ_j))
+///     [W | U] ← (I + A)⁻¹·[diag(β ⊙ exp γ)·K | diag(β)·V]          one unit-lower trsm
+///     U' = U − W·S
+///     O  = scale·[diag(exp γ_pos)·Q·S + (Q·Kᵀ ⊙ exp(γ_pos − γ_j) ⊙ M)·U']
+///     S  ← exp(γ_c)·S + Kᵀ·diag(exp(γ_c − γ))·U'
+///
+/// `pos` is the last step of each token (`i·n + n − 1`) and M keeps steps `j ≤ pos(i)`.
+/// To make few, larger BLAS calls, the work item's workspace holds one panel X with
+/// `ld = K + V`:
+///
+///     rows 0 ..< c         [ W | U ]
+///     rows c ..< c + c/n   [ Q | R ]     R = −Q·S, the output's inter-chunk part
+///     rows c + c/n ..      [ K | · ]
+///
+/// so `[Q; K]·Kᵀ` gives Q·Kᵀ and K·Kᵀ in one gemm, one trsm solves for W and U together, and
+/// one gemm `[U; R] ← [U; R] − [W; Q]·S` gives U' and −Q·S. The output is written through a
+/// view of the output tensor (row stride H·V) and the state is updated in place in the
+/// final-state tensor.
+struct DeltaRuleChunkKernel<T: LRNNScalar> {
+    let problem: DeltaRuleProblem
+    let q: UnsafeMutablePointer<T>
+    let k: UnsafeMutablePointer<T>
+    let v: UnsafeMutablePointer<T>
+    let beta: UnsafeMutablePointer<T>
+    /// The log decays `[B, T, H]`, or nil without a gate.
+    let g: UnsafeMutablePointer<T>?
+    let output: UnsafeMutablePointer<T>
+    /// The `[N, H, K, V]` states, holding the initial states on entry.
+    let state: UnsafeMutablePointer<T>
+    let scale: T
+    /// Tokens per chunk (the chunk has `chunkTokens · n` Householder steps).
+    let chunkTokens: Int
+
+    /// The scalars of workspace one work item needs: the panel X, [P; A], the decay matrix and γ.
+    var workspaceCount: Int {
+        let cs = chunkTokens * problem.householder
+        let panel = (2 * cs + chunkTokens) * (problem.keyDim + problem.valueDim)
+        return panel + (chunkTokens + cs) * cs + cs * cs + 2 * cs
+    }
+
+    /// Runs work item `item = s·H + h` (sequence s, head h) through all its chunks.
+    func run(item: Int) {
+        let p = problem
+        let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
+        let seq = p.sequences[item / hh]
+        let h = item % hh
+        if seq.start == seq.end { return }
+        let cs = chunkTokens * n
+        let ldx = dk + dv
+        let ws = UnsafeMutablePointer<T>.allocate(capacity: workspaceCount)
+        defer { ws.deallocate() }
+        let xBase = ws
+        let paBase = xBase + (2 * cs + chunkTokens) * ldx
+        let dBase = paBase + (chunkTokens + cs) * cs
+        let gam = dBase + cs * cs
+        let egam = gam + cs
+
+        let sv = MatrixView(state + item * dk * dv, rows: dk, columns: dv)
+        let ldk = hh * dk
+        let ldv = hh * dv
+        var t0 = seq.start
+        while t0 < seq.end {
+            let nt = Swift.min(chunkTokens, seq.end - t0)
+            let ns = nt * n
+            let row0 = seq.batch * p.tokens + t0
+            let step0 = row0 * n
+            let kc = MatrixView(k + (step0 * hh + h) * dk, rows: ns, columns: dk, leadingDimension: ldk)
+            let vc = MatrixView(v + (step0 * hh + h) * dv, rows: ns, columns: dv, leadingDimension: ldv)
+            let qc = MatrixView(q + (row0 * hh + h) * dk, rows: nt, columns: dk, leadingDimension: ldk)
+            let oc = MatrixView(output + (row0 * hh + h) * dv, rows: nt, columns: dv, leadingDimension: ldv)
+            // The panel X for this chunk (rows: ns of [W | U], nt of [Q | R], ns of [K | ·]).
+            let x = MatrixView(xBase, rows: 2 * ns + nt, columns: ldx)
+            let wu = x.block(rows: 0..<ns, columns: 0..<ldx)
+            let w = x.block(rows: 0..<ns, columns: 0..<dk)
+            let u = x.block(rows: 0..<ns, columns: dk..<ldx)
+            let qx = x.block(rows: ns..<(ns + nt), columns: 0..<dk)
+            let r = x.block(rows: ns..<(ns + nt), columns: dk..<ldx)
+            let kx = x.block(rows: (ns + nt)..<(2 * ns + nt), columns: 0..<dk)
+            let pa = MatrixView(paBase, rows: nt + ns, columns: ns)
+            let pm = pa.block(rows: 0..<nt, columns: 0..<ns)
+            let a = pa.block(rows: nt..<(nt + ns), columns: 0..<ns)
+            let d = MatrixView(dBase, rows: ns, columns: ns)
+            let betaAt = { (i: Int) -> T in beta[(step0 + i) * hh + h] }
+
+            // γ: within-chunk cumulative log decay (the gate enters at each token's first step).
+            if let g {
+                var acc: T = 0
+                for i in 0..<ns {
+                    if i % n == 0 { acc += g[(row0 + i / n) * hh + h] }
+                    gam[i] = acc
+                    egam[i] = T.exp(acc)
+                }
+                // Decay matrix D[i, j] = exp(γ_i − γ_j) for j ≤ i (exponent ≤ 0, never overflows).
+                for i in 0..<ns {
+                    let drow = d.row(i)
+                    let gi = gam[i]
+                    for j in 0..<i { drow[j] = T.exp(gi - gam[j]) }
+                    drow[i] = 1
+                }
+            }
+
+            // Gather the panel: W = diag(β ⊙ exp γ)·K, U = diag(β)·V, Q, R = 0, K.
+            for i in 0..<ns {
+                let bi = betaAt(i)
+                let wi = g != nil ? bi * egam[i] : bi
+                let krow = kc.row(i)
+                let wrow = w.row(i)
+                let kxrow = kx.row(i)
+                for c in 0..<dk {
+                    let kv = krow[c]
+                    kxrow[c] = kv
+                    wrow[c] = wi * kv
+                }
+                let vrow = vc.row(i)
+                let urow = u.row(i)
+                for c in 0..<dv { urow[c] = bi * vrow[c] }
+            }
+            qx.copy(from: qc)
+            r.fill(0)
+
+            // [P; A] = [Q; K]·Kᵀ, then A ← strictly-lower(diag(β)·A ⊙ D), P ← P ⊙ D_pos ⊙ M.
+            BLAS.gemm(x.block(rows: ns..<(2 * ns + nt), columns: 0..<dk), .none, kx, .transpose, into: pa)
+            for i in 1..<Swift.max(ns, 1) {
+                let arow = a.row(i)
+                let bi = betaAt(i)
+                if g != nil {
+                    let drow = d.row(i)
+                    for j in 0..<i { arow[j] *= bi * drow[j] }
+                } else {
+                    for j in 0..<i { arow[j] *= bi }
+                }
+            }
+            for i in 0..<nt {
+                let pos = i * n + n - 1
+                let prow = pm.row(i)
+                if g != nil {
+                    let drow = d.row(pos)
+                    for j in 0...pos { prow[j] *= drow[j] }
+                }
+                for j in (pos + 1)..<Swift.max(ns, pos + 1) { prow[j] = 0 }
+            }
+
+            // [W | U] ← (I + A)⁻¹·[W | U]  (A's diagonal and upper triangle are not read).
+            BLAS.trsm(a, side: .left, triangle: .lower, diagonal: .unit, wu)
+
+            // [U; R] ← [U; R] − [W; Q]·S: U' = U − W·S and R = −Q·S in one product.
+            BLAS.gemm(
+                x.block(rows: 0..<(ns + nt), columns: 0..<dk), .none, sv, .none,
+                into: x.block(rows: 0..<(ns + nt), columns: dk..<ldx), alpha: -1, beta: 1)
+
+            // O = scale·diag(exp γ_pos)·Q·S + scale·P·U'.
+            for i in 0..<nt {
+                let f = g != nil ? -scale * egam[i * n + n - 1] : -scale
+                let rrow = r.row(i)
+                let orow = oc.row(i)
+                for c in 0..<dv { orow[c] = f * rrow[c] }
+            }
+            BLAS.gemm(pm, .none, u, .none, into: oc, alpha: scale, beta: 1)
+
+            // S ← exp(γ_c)·S + Kᵀ·diag(exp(γ_c − γ))·U'.
+            var stateDecay: T = 1
+            if g != nil {
+                let last = gam[ns - 1]
+                stateDecay = egam[ns - 1]
+                for j in 0..<ns {
+                    let f = T.exp(last - gam[j])
+                    let urow = u.row(j)
+                    for c in 0..<dv { urow[c] *= f }
+                }
+            }
+            BLAS.gemm(kx, .transpose, u, .none, into: sv, alpha: 1, beta: stateDecay)
+            t0 += nt
+        }
+    }
+}
