@@ -2,6 +2,7 @@
 #   make run   installs the C libraries if needed, builds release, runs the main job
 #   make test  installs the C libraries if needed, runs the test suite
 #   make sgemm-c  single-thread sgemm GFLOP/s from a minimal C program (to compare with lrnn info)
+#   make docs  DocC documentation of the public modules (warnings are errors), in .build-docs/
 SWIFT        ?= swift
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
 LRNN         := .build/release/lrnn
@@ -32,8 +33,21 @@ build: deps
 run: build
 	@if $(LRNN) bench --help >/dev/null 2>&1; then $(LRNN) bench --quick; else $(LRNN) info; fi
 
+# The test suite, then the consumer example (docs/examples/consumer), built as another package
+# would build LinearRNN: a missing `public` or a broken public API fails here.
 test: deps
 	$(SWIFT) test
+	$(SWIFT) build --package-path docs/examples/consumer --scratch-path .build-consumer
+	.build-consumer/debug/consumer
+
+# DocC for every public module, combined into one archive so the catalogs can link to each
+# other. LRNN_DOCC makes Package.swift add the swift-docc-plugin dependency.
+DOC_TARGETS := LinearRNN LRNNLinearAlgebra LRNNKernels LRNNModels
+docs: deps
+	@mkdir -p .build-docs
+	LRNN_DOCC=1 $(SWIFT) package --allow-writing-to-directory .build-docs generate-documentation \
+	  $(addprefix --target ,$(DOC_TARGETS)) --enable-experimental-combined-documentation \
+	  --warnings-as-errors --output-path .build-docs/LinearRNN.doccarchive
 
 check: build
 	$(LRNN) check ../shared/golden
@@ -45,4 +59,4 @@ sgemm-c: deps
 	.build-c/sgemm_peak
 
 clean:
-	rm -rf .build .build-c
+	rm -rf .build .build-c .build-consumer .build-docs

@@ -79,3 +79,9 @@ let package = Package(
         ),
     ]
 )
+
+// Documentation: `make docs` sets LRNN_DOCC so the DocC plugin is resolved only when asked
+// for; ordinary builds and `make test` never fetch it.
+if Context.environment["LRNN_DOCC"] != nil {
+    package.dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"))
+}
