@@ -17,6 +17,7 @@ struct Generate: ParsableCommand {
               lrnn generate --model ../shared/golden/model_gla --prompt-ids 5,17,42
               lrnn generate --model DIR --prompt-ids 1,2,3 --max-new-tokens 64 --ignore-eos
               lrnn generate --model DIR --prompt-ids 1,2 --temperature 0.8 --seed 7
+              lrnn generate --model DIR --prompt-ids 1,2,3 --prompt-ids 4,5 --json
             """
     )
 
@@ -47,6 +48,9 @@ struct Generate: ParsableCommand {
     @Flag(help: "Do not stop at eos_token_id (always generate --max-new-tokens tokens; for measuring).")
     var ignoreEos = false
 
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
     func run() throws {
         do {
             let prompts = try promptIds.map { (s: String) throws(GenerateToolError) in try GenerateTool.parseIds(s) }
@@ -55,11 +59,56 @@ struct Generate: ParsableCommand {
                 eosTokenIds: ignoreEos ? [] : nil)
             let request = GenerateRequest(
                 modelDirectory: model, prompts: prompts, options: options, precision: precision)
-            let result = try GenerateTool.run(request)
-            print(GenerateTool.report(result), terminator: "")
+            let result = try Progress.whileRunning("generate") { () throws(GenerateToolError) in
+                try GenerateTool.run(request)
+            }
+            print(
+                json ? GenerateJSON(request: request, result: result).encoded() : GenerateTool.report(result),
+                terminator: json ? "\n" : "")
         } catch {
             FileHandle.standardError.write(Data("lrnn generate: \(error.description)\n".utf8))
             throw ExitCode(2)
         }
+    }
+}
+
+/// `lrnn generate --json`: the request's model and precision, the new ids of each prompt and
+/// the prefill and decode throughput (the schema is in docs/cli.md).
+struct GenerateJSON: Encodable {
+    /// Token count, wall time and rate of one phase.
+    struct Phase: Encodable {
+        var tokens: Int
+        var seconds: Double
+        var tokensPerSecond: Double
+
+        enum CodingKeys: String, CodingKey {
+            case tokens, seconds
+            case tokensPerSecond = "tokens_per_second"
+        }
+    }
+
+    var model: String
+    var precision: String
+    var tokens: [[Int]]
+    var prefill: Phase
+    var decode: Phase
+
+    init(request: GenerateRequest, result: GenerationResult) {
+        model = request.modelDirectory
+        precision = request.precision
+        tokens = result.tokens
+        prefill = Phase(
+            tokens: result.prefillTokenCount, seconds: result.prefillSeconds,
+            tokensPerSecond: result.prefillTokensPerSecond)
+        decode = Phase(
+            tokens: result.decodeTokenCount, seconds: result.decodeSeconds,
+            tokensPerSecond: result.decodeTokensPerSecond)
+    }
+
+    /// Pretty-printed with sorted keys, like the other subcommands' JSON.
+    func encoded() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
     }
 }

@@ -8,7 +8,17 @@ struct LRNN: ParsableCommand {
         commandName: "lrnn",
         abstract: "Linear recurrent sequence models on the CPU, over OpenBLAS.",
         discussion: """
-            Exit codes: 0 success; 1 a check or target failed; 2 bad usage or input.
+            Exit codes: 0 success; 1 a check or target failed; 2 bad usage or input (unknown \
+            option, invalid value, a path that does not exist or cannot be read). Progress goes \
+            to stderr, and only when stderr is a terminal; results go to stdout. --json prints \
+            one JSON object (schemas in docs/cli.md).
+
+            Examples:
+              lrnn info
+              lrnn check ../shared/golden
+              lrnn bench --quick
+              lrnn generate --model ../shared/golden/model_gla --prompt-ids 5,17,42
+              lrnn ptd --n 64 --method optimize
             """,
         subcommands: [Info.self, Check.self, PTDCommand.self, Generate.self]
     )

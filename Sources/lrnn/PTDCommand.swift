@@ -55,20 +55,34 @@ struct PTDCommand: ParsableCommand {
         guard PTDMethod(rawValue: method) != nil else {
             return ValidationError("--method must be optimize, random or none, got '\(method)'")
         }
+        if let svg {
+            let directory = (svg as NSString).deletingLastPathComponent
+            var isDirectory: ObjCBool = false
+            if !directory.isEmpty
+                && !(FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory)
+                    && isDirectory.boolValue)
+            {
+                return ValidationError("--svg: directory '\(directory)' does not exist")
+            }
+        }
         return nil
     }
 
     func run() throws {
         let report: PTDReport
         do {
-            report = try PTDReport.run(n: n, method: PTDMethod(rawValue: method)!, eps: eps, seed: seed)
+            let chosen = PTDMethod(rawValue: method)!
+            report = try Progress.whileRunning("ptd: N = \(n), \(method)") {
+                try PTDReport.run(n: n, method: chosen, eps: eps, seed: seed)
+            }
         } catch {
             FileHandle.standardError.write(Data("lrnn ptd: \(error)\n".utf8))
             throw ExitCode(1)
         }
         if let path = svg {
             do { try report.svg().write(toFile: path, atomically: true, encoding: .utf8) } catch {
-                FileHandle.standardError.write(Data("lrnn ptd: cannot write \(path): \(error)\n".utf8))
+                let reason = (error as NSError).localizedDescription
+                FileHandle.standardError.write(Data("lrnn ptd: cannot write \(path): \(reason)\n".utf8))
                 throw ExitCode(2)
             }
         }

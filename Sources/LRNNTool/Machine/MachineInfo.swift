@@ -20,6 +20,12 @@ public struct MachineInfo: Codable, Sendable {
     /// dgemm GFLOP/s with one thread and with all threads.
     public var dgemm: [String: Double]
 
+    /// JSON keys in snake_case, like every other `--json` output of the tool.
+    enum CodingKeys: String, CodingKey {
+        case core, configuration, parallelism, threads, n, sgemm, dgemm
+        case replacedCore = "replaced_core"
+    }
+
     /// Measures GEMM at size n (with 1 and all threads) and reads OpenBLAS's configuration.
     public static func measure(n: Int = 2048) -> MachineInfo {
         let all = Threading.workerCount
