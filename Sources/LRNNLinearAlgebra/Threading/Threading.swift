@@ -1,4 +1,5 @@
 import CLRNNBLAS
+import CLRNNStartup
 import Dispatch
 import Foundation
 
@@ -18,14 +19,29 @@ public enum Threading {
     nonisolated(unsafe) private static var configured = false
     nonisolated(unsafe) private static var nesting = 0
 
-    /// The number of worker threads: `LRNN_NUM_THREADS` if set to a positive integer, else
-    /// the number of active processors.
-    public static let workerCount: Int = {
+    nonisolated(unsafe) private static var workers: Int = {
         if let s = ProcessInfo.processInfo.environment["LRNN_NUM_THREADS"], let n = Int(s), n > 0 {
             return n
         }
         return Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
+
+    /// The number of worker threads: `LRNN_NUM_THREADS` if set to a positive integer, else
+    /// the number of active processors, unless changed with ``setWorkerCount(_:)``.
+    public static var workerCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return workers
+    }
+
+    /// Sets the number of worker threads (clamped to ≥ 1) and OpenBLAS's thread count with it.
+    public static func setWorkerCount(_ n: Int) {
+        configure()
+        lock.lock()
+        workers = Swift.max(1, n)
+        openblas_set_num_threads(Int32(workers))
+        lock.unlock()
+    }
 
     /// The number of threads OpenBLAS currently uses for one call.
     public static var blasThreads: Int {
@@ -101,6 +117,15 @@ public enum Threading {
         return String(cString: p)
     }
 
+    /// The core OpenBLAS had fallen back to (`"Prescott"`) when LinearRNN replaced it at process
+    /// start with the best kernels the CPU supports, or nil when OpenBLAS's own choice stands.
+    ///
+    /// OpenBLAS 0.3.21 does not recognise CPUs newer than itself and then uses generic SSE3
+    /// kernels; `OPENBLAS_CORETYPE` or `LRNN_KEEP_BLAS_CORE` in the environment disables the fix.
+    public static var replacedBLASCore: String? {
+        lrnn_replaced_blas_core().map { String(cString: $0) }
+    }
+
     /// OpenBLAS's build configuration string (version, threading model, max threads).
     public static var blasConfiguration: String {
         guard let p = openblas_get_config() else { return "unknown" }
@@ -122,7 +147,7 @@ public enum Threading {
         defer { lock.unlock() }
         if !configured {
             configured = true
-            openblas_set_num_threads(Int32(workerCount))
+            openblas_set_num_threads(Int32(workers))
         }
     }
 }

@@ -1,0 +1,122 @@
+import Foundation
+import LRNNLinearAlgebra
+
+/// Runs `lrnn bench`: the machine's GEMM peaks, every kernel at its standard shape, and the
+/// scaling sweep, all in one process so every figure is a ratio measured in one sitting.
+public enum BenchSuite {
+    /// What to measure.
+    public struct Options: Sendable {
+        /// Quick mode: fewer repeats, scaling stops at T = 16k, memory probed at the standard T.
+        public var quick: Bool
+        /// Only these kernels (all when empty).
+        public var kernels: [String]
+        /// Worker threads (nil: all cores).
+        public var threads: Int?
+        /// The executable to re-run for per-kernel memory probes (nil: no probe).
+        public var probeExecutable: String?
+
+        /// Creates options.
+        public init(quick: Bool = false, kernels: [String] = [], threads: Int? = nil, probeExecutable: String? = nil) {
+            self.quick = quick
+            self.kernels = kernels
+            self.threads = threads
+            self.probeExecutable = probeExecutable
+        }
+    }
+
+    /// The sequence lengths of the scaling sweep.
+    public static func scalingLengths(quick: Bool) -> [Int] {
+        quick ? [1024, 4096, 16384] : [1024, 4096, 16384, 65536]
+    }
+
+    /// Runs the benchmark; `log` receives progress lines (e.g. for stderr).
+    public static func run(
+        _ catalog: [BenchKernel], standardLength: Int = 4096, options: Options, log: (String) -> Void = { _ in }
+    ) -> BenchReport {
+        let threads = options.threads ?? Threading.workerCount
+        log("measuring sgemm peaks")
+        let s1 = GEMMBenchmark.gflops(Float.self, n: 2048, threads: 1)
+        let sAll = GEMMBenchmark.gflops(Float.self, n: 2048, threads: threads)
+        let machine = [
+            "core": Threading.blasCoreName, "threads": "\(threads)", "blas_threading": Threading.blasParallelism,
+            "cpu": cpuModel(),
+        ]
+        let selected = options.kernels.isEmpty ? catalog : catalog.filter { options.kernels.contains($0.name) }
+        var rows: [KernelBenchResult] = []
+        var scaling: [ScalingPoint] = []
+        let repeats = options.quick ? 3 : 7
+        for k in selected {
+            log("\(k.name): standard shape")
+            let p = k.prepare(standardLength, 1)
+            let tChunk = BenchTimer.median(repeats: repeats, budget: options.quick ? 2 : 6, p.chunk)
+            let tStep = BenchTimer.median(repeats: options.quick ? 1 : 3, budget: 4, p.step)
+            let tNaive = BenchTimer.median(repeats: 1, warmup: false, p.naive)
+            let flops = k.effectiveFlops(standardLength)
+            let gflops = flops / tChunk / 1e9
+            var row = KernelBenchResult(
+                name: k.name, B: k.batch, T: standardLength, H: k.heads, K: k.keyDim, V: k.valueDim,
+                precision: "Float32", seconds: tChunk,
+                tokens_per_s: Double(k.batch * standardLength) / tChunk, gflops: gflops,
+                peak_fraction: gflops / sAll, step_speedup: tStep / tChunk, naive_speedup: tNaive / tChunk,
+                peak_rss_mb: nil, io_mb: nil, memory_T: nil)
+            if let exe = options.probeExecutable {
+                let memT = options.quick ? standardLength : 65536
+                log("\(k.name): memory probe at T = \(memT)")
+                if let probe = memoryProbe(executable: exe, kernel: k.name, length: memT) {
+                    row.peak_rss_mb = probe.peakMB
+                    row.io_mb = probe.ioMB
+                    row.memory_T = memT
+                }
+            }
+            rows.append(row)
+            for t in scalingLengths(quick: options.quick) {
+                log("\(k.name): scaling T = \(t)")
+                let q = t == standardLength ? p : k.prepare(t, 2)
+                let tc = t == standardLength ? tChunk : BenchTimer.median(repeats: options.quick ? 1 : 3, budget: 3, q.chunk)
+                scaling.append(ScalingPoint(name: k.name, path: "chunk", T: t, ns_per_token: tc * 1e9 / Double(k.batch * t)))
+                let tn = t == standardLength ? tNaive : BenchTimer.median(repeats: 1, warmup: false, q.naive)
+                scaling.append(ScalingPoint(name: k.name, path: "naive", T: t, ns_per_token: tn * 1e9 / Double(k.batch * t)))
+            }
+        }
+        return BenchReport(machine: machine, sgemm_gflops: ["1": s1, "all": sAll], kernels: rows, scaling: scaling)
+    }
+
+    /// The result of running one kernel's chunk path once in a fresh process.
+    public struct MemoryProbeResult: Codable, Sendable {
+        /// Peak resident memory of the probe process, MB.
+        public var peakMB: Double
+        /// Bytes of the kernel's inputs and outputs, MB.
+        public var ioMB: Double
+    }
+
+    /// Runs the chunk path of `kernel` once at length T in this process and returns the peak RSS
+    /// (called inside the probe child process).
+    public static func probeInProcess(_ catalog: [BenchKernel], kernel: String, length: Int) -> MemoryProbeResult? {
+        guard let k = catalog.first(where: { $0.name == kernel }) else { return nil }
+        let p = k.prepare(length, 3)
+        p.chunk()
+        return MemoryProbeResult(peakMB: PeakMemory.peakMB, ioMB: Double(p.ioBytes) / 1_048_576)
+    }
+
+    static func memoryProbe(executable: String, kernel: String, length: Int) -> MemoryProbeResult? {
+        let proc = Process()
+        proc.executableURL = URL(fileURLWithPath: executable)
+        proc.arguments = ["bench", "--memory-probe", kernel, "--probe-length", "\(length)"]
+        let pipe = Pipe()
+        proc.standardOutput = pipe
+        proc.standardError = FileHandle.nullDevice
+        do { try proc.run() } catch { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        proc.waitUntilExit()
+        guard proc.terminationStatus == 0 else { return nil }
+        return try? JSONDecoder().decode(MemoryProbeResult.self, from: data)
+    }
+
+    static func cpuModel() -> String {
+        guard let s = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
+        for line in s.split(separator: "\n") where line.hasPrefix("model name") {
+            return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
+        }
+        return "unknown"
+    }
+}

@@ -1,0 +1,28 @@
+import Dispatch
+
+/// Wall-clock timing helpers for benchmarks.
+public enum BenchTimer {
+    /// Seconds taken by one call of `body`.
+    public static func seconds(_ body: () -> Void) -> Double {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        body()
+        return Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+    }
+
+    /// The median of `repeats` timed calls after one untimed warm-up; stops early once
+    /// `budget` seconds have been spent (at least one timed call is always made).
+    public static func median(repeats: Int, budget: Double = .infinity, warmup: Bool = true, _ body: () -> Void) -> Double {
+        if warmup { body() }
+        var times: [Double] = []
+        var spent = 0.0
+        for _ in 0..<max(1, repeats) {
+            let t = seconds(body)
+            times.append(t)
+            spent += t
+            if spent > budget { break }
+        }
+        times.sort()
+        let n = times.count
+        return n % 2 == 1 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2])
+    }
+}
