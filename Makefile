@@ -1,11 +1,12 @@
 # LinearRNN — the two commands of the README, and a few more.
 #   make run   installs the C libraries if needed, builds release, runs the main job
 #   make test  installs the C libraries if needed, runs the test suite
+#   make sgemm-c  single-thread sgemm GFLOP/s from a minimal C program (to compare with lrnn info)
 SWIFT        ?= swift
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
 LRNN         := .build/release/lrnn
 
-.PHONY: deps build run test info check bench docs clean
+.PHONY: deps build run test info check bench docs clean sgemm-c
 
 # Install the Debian packages the build needs when missing (as root), else print the command.
 deps:
@@ -37,5 +38,11 @@ test: deps
 check: build
 	$(LRNN) check ../shared/golden
 
+# Single-thread sgemm peak from C (Benchmarks/c/sgemm_peak.c), to compare with `lrnn info`.
+sgemm-c: deps
+	@mkdir -p .build-c
+	$(CC) -O2 -o .build-c/sgemm_peak Benchmarks/c/sgemm_peak.c $$(pkg-config --cflags --libs openblas)
+	.build-c/sgemm_peak
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-c

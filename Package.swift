@@ -25,11 +25,13 @@ let package = Package(
             pkgConfig: "lapacke",
             providers: [.apt(["liblapacke-dev"])]
         ),
+        // Process-start fix-up of OpenBLAS's kernel choice on CPUs it does not recognise.
+        .target(name: "CLRNNStartup", dependencies: ["CLRNNBLAS"], path: "Modules/CLRNNStartup"),
         // Layers: linear algebra -> kernels -> models -> tool.
         .target(
             name: "LRNNLinearAlgebra",
             dependencies: [
-                "CLRNNBLAS", "CLRNNLAPACKE",
+                "CLRNNBLAS", "CLRNNLAPACKE", "CLRNNStartup",
                 .product(name: "Numerics", package: "swift-numerics"),
             ]
         ),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `lrnn`: LinearRNN's command-line tool.
 @main
@@ -11,4 +12,19 @@ struct LRNN: ParsableCommand {
             """,
         subcommands: [Info.self, Check.self, PTDCommand.self, Generate.self]
     )
+
+    /// Parses and runs the command, mapping ArgumentParser's usage-error code (64) to 2 so the
+    /// exit codes are the documented 0 / 1 / 2.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }

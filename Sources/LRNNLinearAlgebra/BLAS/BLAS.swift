@@ -34,6 +34,17 @@ public enum BLAS {
             beta, c.base, c.leadingDimension)
     }
 
+    /// General matrix product without transposes, `C ← α·A·B + β·C` (Swift cannot skip the
+    /// unlabelled `Transpose` defaults of the full form, so this overload spells it out).
+    ///
+    /// - Precondition: A is m×k, B is k×n and C is m×n.
+    @inlinable
+    public static func gemm<T: LRNNScalar>(
+        _ a: MatrixView<T>, _ b: MatrixView<T>, into c: MatrixView<T>, alpha: T = 1, beta: T = 0
+    ) {
+        gemm(a, .none, b, .none, into: c, alpha: alpha, beta: beta)
+    }
+
     /// Complex matrix product `C ← α·op(A)·op(B) + β·C`.
     ///
     /// - Precondition: `op(A)` is m×k, `op(B)` is k×n and C is m×n.
@@ -56,6 +67,17 @@ public enum BLAS {
         T.blasComplexGemm(
             transA, transB, m, n, k, alpha, a.base, a.leadingDimension, b.base, b.leadingDimension,
             beta, c.base, c.leadingDimension)
+    }
+
+    /// Complex matrix product without transposes, `C ← α·A·B + β·C`.
+    ///
+    /// - Precondition: A is m×k, B is k×n and C is m×n.
+    @inlinable
+    public static func gemm<T: LRNNScalar>(
+        _ a: MatrixView<Complex<T>>, _ b: MatrixView<Complex<T>>, into c: MatrixView<Complex<T>>,
+        alpha: Complex<T> = .one, beta: Complex<T> = .zero
+    ) {
+        gemm(a, .none, b, .none, into: c, alpha: alpha, beta: beta)
     }
 
     /// Matrix–vector product `y ← α·op(A)·x + β·y` with vectors given by pointer and stride.

@@ -198,8 +198,10 @@ public enum LAPACK {
         var s = [T](repeating: 0, count: k)
         var dummy = [Complex<T>](repeating: .zero, count: 1)
         var dummy2 = dummy
+        // U and Vᵀ are not referenced with job "N", but row-major LAPACKE still requires
+        // ldvt ≥ n (it rejects ldvt = 1 as argument 11).
         try check(
-            T.lapackComplexGesdd(UInt8(ascii: "N"), m, n, &f, n, &s, &dummy, 1, &dummy2, 1),
+            T.lapackComplexGesdd(UInt8(ascii: "N"), m, n, &f, n, &s, &dummy, 1, &dummy2, n),
             T.complexPrefix + "gesdd")
         return s
     }

@@ -50,4 +50,16 @@ enum BFloat16 {
         let rounding = UInt32(0x7FFF) + ((bits >> 16) & 1)
         return UInt16(truncatingIfNeeded: (bits &+ rounding) >> 16)
     }
+
+    /// Rounds a Float64 to bfloat16 in one step. Going through `Float(x)` alone would round
+    /// twice: a value just above a bfloat16 tie can round to the tie in binary32 and then to
+    /// even (down). When binary32 rounding lands exactly on a tie, step it one binary32 ulp
+    /// towards `x` so the second rounding goes the way `x` does.
+    static func fromDouble(_ x: Double) -> UInt16 {
+        var f = Float(x)
+        if f.isFinite, f.bitPattern & 0xFFFF == 0x8000, Double(f) != x {
+            f = Double(f) < x ? f.nextUp : f.nextDown
+        }
+        return fromFloat(f)
+    }
 }

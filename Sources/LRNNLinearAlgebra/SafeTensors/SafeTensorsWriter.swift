@@ -28,8 +28,8 @@ public struct SafeTensorsWriter: Sendable {
             switch dtype {
             case .float64: append(Double(x).bitPattern)
             case .float32: append(Float(x).bitPattern)
-            case .float16: append(Float16(Float(x)).bitPattern)
-            case .bfloat16: append(BFloat16.fromFloat(Float(x)))
+            case .float16: append(Float16(Double(x)).bitPattern)
+            case .bfloat16: append(BFloat16.fromDouble(Double(x)))
             default: break
             }
         }

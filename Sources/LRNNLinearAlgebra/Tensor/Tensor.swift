@@ -119,7 +119,7 @@ extension Tensor where Scalar: BinaryFloatingPoint {
     public var allFinite: Bool { scalars.allSatisfy { $0.isFinite } }
 }
 
-extension Tensor where Scalar: LRNNScalar {
+extension Tensor {
     /// Calls `body` with a view of the whole tensor as a `rows × columns` matrix (rank-2 tensors
     /// directly; otherwise the leading dimensions are flattened into rows).
     ///
@@ -128,11 +128,14 @@ extension Tensor where Scalar: LRNNScalar {
     public mutating func withMatrixView<R>(_ body: (MatrixView<Scalar>) throws -> R) rethrows -> R {
         precondition(rank >= 1, "Tensor.withMatrixView: rank-0 tensor")
         let columns = shape.last!
-        let rows = columns == 0 ? 0 : count / columns
+        let rows = shape.dropLast().reduce(1, *)
         return try scalars.withUnsafeMutableBufferPointer { buf in
             try body(MatrixView(buf.baseAddress!, rows: rows, columns: columns))
         }
     }
+}
+
+extension Tensor where Scalar: LRNNScalar {
 
     /// Relative error `max|self − reference| / max|reference|` (absolute when the reference is all zeros).
     ///

@@ -1,4 +1,5 @@
 import CLRNNBLAS
+import CLRNNStartup
 import Dispatch
 import Foundation
 
@@ -114,6 +115,15 @@ public enum Threading {
     public static var blasCoreName: String {
         guard let p = openblas_get_corename() else { return "unknown" }
         return String(cString: p)
+    }
+
+    /// The core OpenBLAS had fallen back to (`"Prescott"`) when LinearRNN replaced it at process
+    /// start with the best kernels the CPU supports, or nil when OpenBLAS's own choice stands.
+    ///
+    /// OpenBLAS 0.3.21 does not recognise CPUs newer than itself and then uses generic SSE3
+    /// kernels; `OPENBLAS_CORETYPE` or `LRNN_KEEP_BLAS_CORE` in the environment disables the fix.
+    public static var replacedBLASCore: String? {
+        lrnn_replaced_blas_core().map { String(cString: $0) }
     }
 
     /// OpenBLAS's build configuration string (version, threading model, max threads).

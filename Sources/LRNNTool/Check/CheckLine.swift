@@ -69,7 +69,8 @@ public struct CheckReport: Codable, Sendable {
     /// Creates a report from lines.
     public init(lines: [CheckLine]) { self.lines = lines }
 
-    /// The aligned text table, one line per case and path, ending with `N passed, M failed`.
+    /// The aligned text table, one line per case and path, then `K skipped` when lines were
+    /// skipped, and always ending with the line `N passed, M failed`.
     public func text() -> String {
         var rows: [[String]] = []
         for l in lines {
@@ -93,12 +94,12 @@ public struct CheckReport: Codable, Sendable {
             }
             out += cells.joined(separator: "  ") + "\n"
         }
-        var last = "\(passed) passed, \(failed) failed"
-        if skipped > 0 { last += ", \(skipped) skipped" }
-        return out + last + "\n"
+        if skipped > 0 { out += "\(skipped) skipped\n" }
+        return out + "\(passed) passed, \(failed) failed\n"
     }
 
     /// The report as one JSON object: `{"lines": [...], "passed": N, "failed": M, "skipped": K}`.
+    /// A non-finite error is written as the string `"NaN"`, `"Infinity"` or `"-Infinity"`.
     public func json() -> String {
         struct Payload: Encodable {
             let lines: [CheckLine]
@@ -108,6 +109,9 @@ public struct CheckReport: Codable, Sendable {
         }
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        // A NaN error (a failed line) must not make the whole report unencodable.
+        enc.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         let data = (try? enc.encode(Payload(lines: lines, passed: passed, failed: failed, skipped: skipped))) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }

@@ -5,6 +5,8 @@ import LRNNLinearAlgebra
 public struct MachineInfo: Codable, Sendable {
     /// OpenBLAS's selected core (e.g. `Cooperlake`).
     public var core: String
+    /// The core OpenBLAS had fallen back to before LinearRNN replaced it, if it did.
+    public var replacedCore: String?
     /// OpenBLAS's configuration string.
     public var configuration: String
     /// OpenBLAS's threading model.
@@ -22,7 +24,8 @@ public struct MachineInfo: Codable, Sendable {
     public static func measure(n: Int = 2048) -> MachineInfo {
         let all = Threading.workerCount
         return MachineInfo(
-            core: Threading.blasCoreName, configuration: Threading.blasConfiguration,
+            core: Threading.blasCoreName, replacedCore: Threading.replacedBLASCore,
+            configuration: Threading.blasConfiguration,
             parallelism: Threading.blasParallelism, threads: all, n: n,
             sgemm: [
                 "1": GEMMBenchmark.gflops(Float.self, n: n, threads: 1),
@@ -37,8 +40,9 @@ public struct MachineInfo: Codable, Sendable {
     /// The aligned text report.
     public func text() -> String {
         func f(_ x: Double?) -> String { String(format: "%8.1f", x ?? .nan) }
+        let replaced = replacedCore.map { " (selected by LinearRNN; OpenBLAS had fallen back to \($0))" } ?? ""
         return """
-            OpenBLAS core        \(core)
+            OpenBLAS core        \(core)\(replaced)
             OpenBLAS config      \(configuration)
             OpenBLAS threading   \(parallelism)
             worker threads       \(threads)
