@@ -19,7 +19,7 @@ import LRNNLinearAlgebra
 public enum DeltaRule {
     /// The chunk length (in tokens for n = 1; a chunk holds `chunkSize / n` tokens otherwise),
     /// chosen by measurement (see docs/kernels/delta-rule.md).
-    public static let defaultChunkSize: Int = 64
+    public static let defaultChunkSize: Int = 32
 
     /// The chunkwise delta rule: runs whole sequences through BLAS-3 products, one chunk at a time.
     ///
@@ -65,13 +65,10 @@ public enum DeltaRule {
             q: q, k: k, v: v, beta: beta, g: g, initialState: initialState, cuSeqlens: cuSeqlens,
             numHouseholder: numHouseholder)
         let scale = try DeltaRuleProblem.resolveScale(scale, keyDim: p.keyDim)
-        var output = Tensor<T>(zeros: p.outputShape)
-        var state = initialState ?? Tensor<T>(zeros: p.stateShape)
         let chunkTokens = Swift.max(1, chunkSize / p.householder)
-        runChunked(
-            p, q: q, k: k, v: v, beta: beta, g: g, scale: scale, chunkTokens: chunkTokens,
-            output: &output, state: &state)
-        return (output, state)
+        return runChunked(
+            p, q: q, k: k, v: v, beta: beta, g: g, scale: scale, initialState: initialState,
+            chunkTokens: chunkTokens)
     }
 
     /// Runs the chunk kernel over every (sequence, head) work item in parallel.
@@ -79,9 +76,19 @@ public enum DeltaRule {
     @_specialize(where T == Double)
     static func runChunked<T: LRNNScalar>(
         _ p: DeltaRuleProblem, q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>?,
-        scale: T, chunkTokens: Int, output: inout Tensor<T>, state: inout Tensor<T>
-    ) {
-        if p.tokens == 0 || p.heads == 0 || p.batch == 0 { return }
+        scale: T, initialState: Tensor<T>?, chunkTokens: Int
+    ) -> (output: Tensor<T>, finalState: Tensor<T>) {
+        var state =
+            initialState ?? Tensor(shape: p.stateShape, scalars: [T](repeating: 0, count: p.stateShape.reduce(1, *)))
+        let outputCount = p.outputShape.reduce(1, *)
+        if outputCount == 0 {
+            return (Tensor(shape: p.outputShape, scalars: []), state)
+        }
+        // Every output row belongs to exactly one (sequence, head) work item, whose first gemm
+        // into it has β = 0: the storage needs no zero fill.
+        var output = Tensor<T>(
+            shape: p.outputShape,
+            scalars: [T](unsafeUninitializedCapacity: outputCount) { _, count in count = outputCount })
         let gScalars = g?.scalars ?? []
         q.withUnsafeBufferPointer { qb in
             k.withUnsafeBufferPointer { kb in
@@ -105,5 +112,6 @@ public enum DeltaRule {
                 }
             }
         }
+        return (output, state)
     }
 }

@@ -4,19 +4,26 @@ import LRNNLinearAlgebra
 /// into the caller's `[B, T, H, D]` tensors.
 ///
 /// Every chunk of `c` Householder steps (`c/n` tokens) does, with S the K×V state at the chunk
-/// start, γ the within-chunk cumulative log decay and K, V, Q strided views of the inputs
-/// (row stride H·D, no copies):
+/// start, γ the within-chunk cumulative log decay and K, V, Q the chunk's rows:
 ///
-///     A  = strictly-lower(diag(β)·K·Kᵀ ⊙ exp(γ_i − γ_j))          syrk + O(c²) scaling
-///     W  = (I + A)⁻¹·diag(β ⊙ exp γ)·K,  U = (I + A)⁻¹·diag(β)·V    two unit-lower trsm
-///     U' = U − W·S                                                  gemm
-///     O  = scale·[diag(exp γ_pos)·Q·S + (Q·Kᵀ ⊙ exp(γ_pos − γ_j) ⊙ M)·U']   three gemm
-///     S  ← exp(γ_c)·S + Kᵀ·diag(exp(γ_c − γ))·U'                    gemm
+///     A  = strictly-lower(diag(β)·K·Kᵀ ⊙ exp(γ_i − γ_j)),   T = (I + A)⁻¹
+///     U' = T·(diag(β)·V − diag(β ⊙ exp γ)·K·S)      (= U − W·S of the WY form)
+///     O  = scale·[diag(exp γ_pos)·Q·S + (Q·Kᵀ ⊙ exp(γ_pos − γ_j) ⊙ M)·U']
+///     S  ← exp(γ_c)·S + Kᵀ·diag(exp(γ_c − γ))·U'
 ///
-/// `pos` is the last step of each token (`i·n + n − 1`), M keeps steps `j ≤ pos(i)`.
-/// Only W, U (gathered and scaled rows), A, the decay matrix and Q·Kᵀ live in the work
-/// item's workspace; the output is written through a view of the output tensor and the state
-/// is updated in place in the final-state tensor.
+/// `pos` is the last step of each token (`i·n + n − 1`) and M keeps steps `j ≤ pos(i)`.
+/// T is formed by one unit-lower `trsm` on the c×c identity (c³/3 flops) and applied by gemm:
+/// OpenBLAS's trsm is slow on the thin c×(K+V) right-hand sides, and T·Y costs about as much
+/// as the solve it replaces. To make few, larger BLAS calls, the work item's workspace holds one
+/// panel X with `ld = K + V`:
+///
+///     rows 0 ..< c         [ W₀ | Y ]     W₀ = diag(β ⊙ exp γ)·K,  Y = diag(β)·V
+///     rows c ..< c + c/n   [ Q  | R ]     R = 0
+///     rows c + c/n ..      [ K  | · ]
+///
+/// so `[Q; K]·Kᵀ` gives Q·Kᵀ and K·Kᵀ in one gemm and `[Y; R] ← [Y; R] − [W₀; Q]·S` gives
+/// Y − W₀·S and −Q·S in another. The output is written through a view of the output tensor
+/// (row stride H·V) and the state is updated in place in the final-state tensor.
 struct DeltaRuleChunkKernel<T: LRNNScalar> {
     let problem: DeltaRuleProblem
     let q: UnsafeMutablePointer<T>
@@ -32,10 +39,11 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
     /// Tokens per chunk (the chunk has `chunkTokens · n` Householder steps).
     let chunkTokens: Int
 
-    /// The scalars of workspace one work item needs.
+    /// The scalars of workspace one work item needs: the panel X, [P; A], the decay matrix and γ.
     var workspaceCount: Int {
         let cs = chunkTokens * problem.householder
-        return 2 * cs * cs + chunkTokens * cs + cs * (problem.keyDim + problem.valueDim) + 2 * cs
+        let panel = (2 * cs + chunkTokens) * (problem.keyDim + problem.valueDim)
+        return panel + (chunkTokens + cs) * cs + 2 * cs * cs + cs * problem.valueDim + 2 * cs + 1
     }
 
     /// Runs work item `item = s·H + h` (sequence s, head h) through all its chunks.
@@ -46,15 +54,17 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
         let h = item % hh
         if seq.start == seq.end { return }
         let cs = chunkTokens * n
+        let ldx = dk + dv
         let ws = UnsafeMutablePointer<T>.allocate(capacity: workspaceCount)
         defer { ws.deallocate() }
-        let aBase = ws
-        let dBase = aBase + cs * cs
-        let pBase = dBase + cs * cs
-        let wBase = pBase + chunkTokens * cs
-        let uBase = wBase + cs * dk
-        let gam = uBase + cs * dv
+        let xBase = ws
+        let paBase = xBase + (2 * cs + chunkTokens) * ldx
+        let dBase = paBase + (chunkTokens + cs) * cs
+        let tBase = dBase + cs * cs
+        let upBase = tBase + cs * cs
+        let gam = upBase + cs * dv
         let egam = gam + cs
+        let lineScalars = Swift.max(1, 64 / MemoryLayout<T>.stride)
 
         let sv = MatrixView(state + item * dk * dv, rows: dk, columns: dv)
         let ldk = hh * dk
@@ -69,11 +79,19 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             let vc = MatrixView(v + (step0 * hh + h) * dv, rows: ns, columns: dv, leadingDimension: ldv)
             let qc = MatrixView(q + (row0 * hh + h) * dk, rows: nt, columns: dk, leadingDimension: ldk)
             let oc = MatrixView(output + (row0 * hh + h) * dv, rows: nt, columns: dv, leadingDimension: ldv)
-            let a = MatrixView(aBase, rows: ns, columns: ns)
+            // The panel X for this chunk (rows: ns of [W | U], nt of [Q | R], ns of [K | ·]).
+            let x = MatrixView(xBase, rows: 2 * ns + nt, columns: ldx)
+            let w = x.block(rows: 0..<ns, columns: 0..<dk)
+            let y = x.block(rows: 0..<ns, columns: dk..<ldx)
+            let qx = x.block(rows: ns..<(ns + nt), columns: 0..<dk)
+            let r = x.block(rows: ns..<(ns + nt), columns: dk..<ldx)
+            let kx = x.block(rows: (ns + nt)..<(2 * ns + nt), columns: 0..<dk)
+            let pa = MatrixView(paBase, rows: nt + ns, columns: ns)
+            let pm = pa.block(rows: 0..<nt, columns: 0..<ns)
+            let a = pa.block(rows: nt..<(nt + ns), columns: 0..<ns)
             let d = MatrixView(dBase, rows: ns, columns: ns)
-            let pm = MatrixView(pBase, rows: nt, columns: ns)
-            let w = MatrixView(wBase, rows: ns, columns: dk)
-            let u = MatrixView(uBase, rows: ns, columns: dv)
+            let tm = MatrixView(tBase, rows: ns, columns: ns)
+            let u = MatrixView(upBase, rows: ns, columns: dv)
             let betaAt = { (i: Int) -> T in beta[(step0 + i) * hh + h] }
 
             // γ: within-chunk cumulative log decay (the gate enters at each token's first step).
@@ -93,8 +111,43 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
                 }
             }
 
-            // A = strictly-lower(diag(β)·K·Kᵀ ⊙ D); trsm reads only the strict lower triangle.
-            BLAS.syrk(kc, trans: .none, triangle: .lower, into: a)
+            // Touch every cache line of the chunk's strided rows first: the rows lie a page apart
+            // (row stride H·D), so the hardware prefetcher does not follow them, and independent
+            // loads here overlap their misses instead of paying them one row at a time in the copy.
+            var touched: T = 0
+            for i in 0..<ns {
+                let krow = kc.row(i)
+                let vrow = vc.row(i)
+                for c in stride(from: 0, to: dk, by: lineScalars) { touched += krow[c] }
+                for c in stride(from: 0, to: dv, by: lineScalars) { touched += vrow[c] }
+            }
+            for i in 0..<nt {
+                let qrow = qc.row(i)
+                for c in stride(from: 0, to: dk, by: lineScalars) { touched += qrow[c] }
+            }
+            egam[cs] = touched  // keeps the loads (the workspace's last slot is scratch)
+
+            // Gather the panel: W₀ = diag(β ⊙ exp γ)·K, Y = diag(β)·V, Q, R = 0, K.
+            for i in 0..<ns {
+                let bi = betaAt(i)
+                let wi = g != nil ? bi * egam[i] : bi
+                let krow = kc.row(i)
+                let wrow = w.row(i)
+                let kxrow = kx.row(i)
+                for c in 0..<dk {
+                    let kv = krow[c]
+                    kxrow[c] = kv
+                    wrow[c] = wi * kv
+                }
+                let vrow = vc.row(i)
+                let yrow = y.row(i)
+                for c in 0..<dv { yrow[c] = bi * vrow[c] }
+            }
+            qx.copy(from: qc)
+            r.fill(0)
+
+            // [P; A] = [Q; K]·Kᵀ, then A ← strictly-lower(diag(β)·A ⊙ D), P ← P ⊙ D_pos ⊙ M.
+            BLAS.gemm(x.block(rows: ns..<(2 * ns + nt), columns: 0..<dk), .none, kx, .transpose, into: pa)
             for i in 1..<Swift.max(ns, 1) {
                 let arow = a.row(i)
                 let bi = betaAt(i)
@@ -105,36 +158,33 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
                     for j in 0..<i { arow[j] *= bi }
                 }
             }
-
-            // W = diag(β ⊙ exp γ)·K and U = diag(β)·V, then both ← (I + A)⁻¹·(…).
-            for i in 0..<ns {
-                let bi = betaAt(i)
-                let wi = g != nil ? bi * egam[i] : bi
-                let krow = kc.row(i)
-                let wrow = w.row(i)
-                for c in 0..<dk { wrow[c] = wi * krow[c] }
-                let vrow = vc.row(i)
-                let urow = u.row(i)
-                for c in 0..<dv { urow[c] = bi * vrow[c] }
-            }
-            BLAS.trsm(a, side: .left, triangle: .lower, diagonal: .unit, w)
-            BLAS.trsm(a, side: .left, triangle: .lower, diagonal: .unit, u)
-
-            // U' = U − W·S.
-            BLAS.gemm(w, .none, sv, .none, into: u, alpha: -1, beta: 1)
-
-            // O = scale·diag(exp γ_pos)·Q·S + scale·(Q·Kᵀ ⊙ D_pos ⊙ M)·U'.
-            BLAS.gemm(qc, .none, sv, .none, into: oc, alpha: scale, beta: 0)
-            BLAS.gemm(qc, .none, kc, .transpose, into: pm)
             for i in 0..<nt {
                 let pos = i * n + n - 1
                 let prow = pm.row(i)
                 if g != nil {
-                    BLAS.scal(dv, alpha: egam[pos], x: oc.row(i))
                     let drow = d.row(pos)
                     for j in 0...pos { prow[j] *= drow[j] }
                 }
                 for j in (pos + 1)..<Swift.max(ns, pos + 1) { prow[j] = 0 }
+            }
+
+            // T = (I + A)⁻¹: a unit-lower solve on the identity (A's diagonal and upper part unread).
+            tm.fill(0)
+            for i in 0..<ns { tm[i, i] = 1 }
+            BLAS.trsm(a, side: .left, triangle: .lower, diagonal: .unit, tm)
+
+            // [Y; R] ← [Y; R] − [W₀; Q]·S, then U' = T·Y.
+            BLAS.gemm(
+                x.block(rows: 0..<(ns + nt), columns: 0..<dk), .none, sv, .none,
+                into: x.block(rows: 0..<(ns + nt), columns: dk..<ldx), alpha: -1, beta: 1)
+            BLAS.gemm(tm, .none, y, .none, into: u)
+
+            // O = scale·diag(exp γ_pos)·Q·S + scale·P·U'.
+            for i in 0..<nt {
+                let f = g != nil ? -scale * egam[i * n + n - 1] : -scale
+                let rrow = r.row(i)
+                let orow = oc.row(i)
+                for c in 0..<dv { orow[c] = f * rrow[c] }
             }
             BLAS.gemm(pm, .none, u, .none, into: oc, alpha: scale, beta: 1)
 
@@ -143,9 +193,13 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             if g != nil {
                 let last = gam[ns - 1]
                 stateDecay = egam[ns - 1]
-                for j in 0..<ns { BLAS.scal(dv, alpha: T.exp(last - gam[j]), x: u.row(j)) }
+                for j in 0..<ns {
+                    let f = T.exp(last - gam[j])
+                    let urow = u.row(j)
+                    for c in 0..<dv { urow[c] *= f }
+                }
             }
-            BLAS.gemm(kc, .transpose, u, .none, into: sv, alpha: 1, beta: stateDecay)
+            BLAS.gemm(kx, .transpose, u, .none, into: sv, alpha: 1, beta: stateDecay)
             t0 += nt
         }
     }

@@ -83,20 +83,46 @@ struct DeltaRuleProblem: Sendable {
         if let s0 = initialState {
             try KernelError.requireShape(s0, [sequences.count, h, dk, dv], "initialState")
         }
-        try KernelError.requireFinite(q, "q")
-        try KernelError.requireFinite(k, "k")
-        try KernelError.requireFinite(v, "v")
-        try KernelError.requireFinite(beta, "beta")
+        try requireFinite(q, "q")
+        try requireFinite(k, "k")
+        try requireFinite(v, "v")
+        try requireFinite(beta, "beta")
         if let g {
-            try KernelError.requireFinite(g, "g")
+            try requireFinite(g, "g")
             if let bad = g.scalars.first(where: { $0 > 0 }) {
                 throw .invalidArgument(name: "g", reason: "log decays must be ≤ 0, found \(bad)")
             }
         }
-        if let s0 = initialState { try KernelError.requireFinite(s0, "initialState") }
+        if let s0 = initialState { try requireFinite(s0, "initialState") }
         return DeltaRuleProblem(
             batch: b, tokens: t, heads: h, keyDim: dk, valueDim: dv, householder: n, gated: g != nil,
             sequences: sequences)
+    }
+
+    /// Throws ``KernelError/nonFinite(tensor:)`` when `tensor` holds NaN or ±∞ (a specialised,
+    /// vectorisable scan: `x·0` is NaN exactly when x is NaN or ±∞).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    static func requireFinite<T: LRNNScalar>(_ tensor: Tensor<T>, _ name: String) throws(KernelError) {
+        let finite = tensor.withUnsafeBufferPointer { buf in
+            // Four independent accumulators so the scan is not one serial add chain.
+            var (a0, a1, a2, a3): (T, T, T, T) = (0, 0, 0, 0)
+            let n = buf.count
+            var i = 0
+            while i + 4 <= n {
+                a0 += buf[i] * 0
+                a1 += buf[i + 1] * 0
+                a2 += buf[i + 2] * 0
+                a3 += buf[i + 3] * 0
+                i += 4
+            }
+            while i < n {
+                a0 += buf[i] * 0
+                i += 1
+            }
+            return a0 + a1 + a2 + a3 == 0
+        }
+        if !finite { throw .nonFinite(tensor: name) }
     }
 
     /// The attention scale: `scale` if given (it must be finite), else `1/√K`.

@@ -50,33 +50,19 @@ extension DeltaRule {
         }
         try KernelError.requireShape(state, [b, h, dk, dv], "state")
         let scale = try DeltaRuleProblem.resolveScale(scale, keyDim: dk)
-        try KernelError.requireFinite(q, "q")
-        try KernelError.requireFinite(k, "k")
-        try KernelError.requireFinite(v, "v")
-        try KernelError.requireFinite(beta, "beta")
+        try DeltaRuleProblem.requireFinite(q, "q")
+        try DeltaRuleProblem.requireFinite(k, "k")
+        try DeltaRuleProblem.requireFinite(v, "v")
+        try DeltaRuleProblem.requireFinite(beta, "beta")
         if let g {
-            try KernelError.requireFinite(g, "g")
+            try DeltaRuleProblem.requireFinite(g, "g")
             if let bad = g.scalars.first(where: { $0 > 0 }) {
                 throw .invalidArgument(name: "g", reason: "log decays must be ≤ 0, found \(bad)")
             }
         }
-        guard allFinite(state) else { throw .nonFinite(tensor: "state") }
-        var output = Tensor<T>(zeros: [b, 1, h, dv])
-        runStep(
-            q: q, k: k, v: v, beta: beta, g: g, scale: scale, n: n, dims: (b, h, dk, dv), state: &state,
-            output: &output)
-        return output
-    }
-
-    /// Whether every element is finite, in one vectorisable pass (`x·0` is NaN exactly for NaN/±∞).
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    static func allFinite<T: LRNNScalar>(_ t: Tensor<T>) -> Bool {
-        t.withUnsafeBufferPointer { buf in
-            var acc: T = 0
-            for x in buf { acc += x * 0 }
-            return acc == 0
-        }
+        try DeltaRuleProblem.requireFinite(state, "state")
+        return runStep(
+            q: q, k: k, v: v, beta: beta, g: g, scale: scale, n: n, dims: (b, h, dk, dv), state: &state)
     }
 
     /// The step kernel over raw pointers, parallel over batch × heads for large states.
@@ -84,11 +70,12 @@ extension DeltaRule {
     @_specialize(where T == Double)
     static func runStep<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>?, scale: T, n: Int,
-        dims: (b: Int, h: Int, dk: Int, dv: Int), state: inout Tensor<T>, output: inout Tensor<T>
-    ) {
+        dims: (b: Int, h: Int, dk: Int, dv: Int), state: inout Tensor<T>
+    ) -> Tensor<T> {
         let (bb, hh, dk, dv) = dims
         let items = bb * hh
-        if items == 0 { return }
+        var output = Tensor(shape: [bb, 1, hh, dv], scalars: [T](repeating: 0, count: items * dv))
+        if items == 0 { return output }
         let gScalars = g?.scalars ?? []
         q.withUnsafeBufferPointer { qb in
             k.withUnsafeBufferPointer { kb in
@@ -138,6 +125,7 @@ extension DeltaRule {
                 }
             }
         }
+        return output
     }
 
     /// The total state size (B·H·K·V scalars) from which `step` spreads heads over threads.

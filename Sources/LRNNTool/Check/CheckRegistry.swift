@@ -9,6 +9,9 @@ public enum CheckRegistry {
         "s5": SSMCheck.s5,
         "hippo": SSMCheck.hippo,
         "ptd": SSMCheck.ptd,
+        "delta_rule": { try DeltaRuleCheck.check($0, name: $1) },
+        "gated_delta_rule": { try DeltaRuleCheck.check($0, name: $1) },
+        "delta_product": { try DeltaRuleCheck.check($0, name: $1) },
     ]
 
     /// The checker for model directories, once the model layer supports them.
