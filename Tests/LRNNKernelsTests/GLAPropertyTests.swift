@@ -21,8 +21,8 @@ struct GLAPropertyTests {
         }
     }
 
-    /// Default chunk sizes, d_k ≠ d_v, lengths around 64.
-    @Test(arguments: [63, 64, 65, 130])
+    /// Default chunk sizes, d_k ≠ d_v, lengths around one and two default chunks.
+    @Test(arguments: [31, 32, 33, 64, 65, 130])
     func defaultSizes(t: Int) throws {
         var rng = SeededRandom(seed: 200 + UInt64(t))
         for decay in [-0.05...0.0, -10.0...0.0] {
@@ -43,6 +43,40 @@ struct GLAPropertyTests {
         let out = try GLA.chunked(q: x.q, k: x.k, v: x.v, gk: x.gk, chunkSize: chunk, subChunkSize: sub)
         #expect(out.output.relativeError(to: ref.output) <= 1e-10)
         #expect(out.finalState.relativeError(to: ref.finalState) <= 1e-10)
+    }
+
+    /// Decay regimes that change along the sequence: weak stretches (diagonal sub-chunk blocks as GEMMs),
+    /// strong ones (direct pair loop: log-decays down to −60 per step exceed the bounded range even in
+    /// Float64) and gk = 0 stretches, per channel and per head.
+    @Test func mixedDecayRegimes() throws {
+        var rng = SeededRandom(seed: 350)
+        let (t, h, dk, dv) = (150, 2, 8, 5)
+        var x = GLAInputs<Double>(&rng, b: 1, t: t, h: h, dk: dk, dv: dv, decay: -0.2...0.0)
+        for i in 0..<t {
+            for hh in 0..<h {
+                for c in 0..<dk {
+                    let idx = (i * h + hh) * dk + c
+                    switch (i / 25 + hh + c % 3) % 4 {
+                    case 0: x.gk.scalars[idx] = -rng.uniform(20...60)
+                    case 1: x.gk.scalars[idx] = 0
+                    case 2: x.gk.scalars[idx] = -rng.uniform(0...8)
+                    default: break
+                    }
+                }
+            }
+        }
+        let ref = try GLA.reference(q: x.q, k: x.k, v: x.v, gk: x.gk)
+        for (chunk, sub) in [(64, 16), (16, 8), (32, 32)] {
+            let out = try GLA.chunked(q: x.q, k: x.k, v: x.v, gk: x.gk, chunkSize: chunk, subChunkSize: sub)
+            #expect(out.output.relativeError(to: ref.output) <= 1e-10)
+            #expect(out.finalState.relativeError(to: ref.finalState) <= 1e-10)
+        }
+        // Float32 against the Float64 reference.
+        let out32 = try GLA.chunked(
+            q: x.q.converted(to: Float.self), k: x.k.converted(to: Float.self), v: x.v.converted(to: Float.self),
+            gk: x.gk.converted(to: Float.self))
+        #expect(out32.output.converted(to: Double.self).relativeError(to: ref.output) <= 1e-5)
+        #expect(out32.finalState.converted(to: Double.self).relativeError(to: ref.finalState) <= 1e-5)
     }
 
     /// Packed sequences with empty ones, each with its own initial state.

@@ -17,7 +17,7 @@ import LRNNLinearAlgebra
 public enum GLA {
     /// The default number of tokens per chunk of ``chunked(q:k:v:gk:scale:initialState:cuSeqlens:chunkSize:subChunkSize:)``
     /// (measured: see `docs/kernels/gla.md`).
-    public static let defaultChunkSize: Int = 64
+    public static let defaultChunkSize: Int = 32
 
     /// The default number of tokens per sub-chunk: the intra-chunk attention matrix is built from GEMMs
     /// between sub-chunks and from a direct, exponent-free loop inside each diagonal sub-chunk.
@@ -50,6 +50,8 @@ public enum GLA {
     /// - Throws: `KernelError.shapeMismatch` naming the tensor, `.invalidSequenceBoundaries`,
     ///   `.nonFinite` for NaN/±∞ inputs, `.invalidArgument` for a positive `gk` entry, a non-finite
     ///   `scale` or a chunk or sub-chunk size below 1.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func chunked<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, scale: T? = nil,
         initialState: Tensor<T>? = nil, cuSeqlens: [Int]? = nil,
@@ -69,6 +71,8 @@ public enum GLA {
     /// - Parameters: as ``chunked(q:k:v:gk:scale:initialState:cuSeqlens:chunkSize:subChunkSize:)``.
     /// - Returns: The output `[B, T, H, V]` and the final states `[N, H, K, V]`.
     /// - Throws: The same errors as the chunked form.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func reference<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, scale: T? = nil,
         initialState: Tensor<T>? = nil, cuSeqlens: [Int]? = nil

@@ -8,9 +8,9 @@ extension GLA {
         chunkSize: Int, subChunkSize: Int
     ) -> (output: Tensor<T>, finalState: Tensor<T>) {
         let (tokens, heads, dk, dv) = (p.tokens, p.heads, p.keyDim, p.valueDim)
-        var output = Tensor<T>(zeros: [p.batch, tokens, heads, dv])
+        var output: Tensor<T> = GLA.zeros([p.batch, tokens, heads, dv])
         // The final state tensor doubles as the running state of each work item.
-        var finalState = initialState ?? Tensor<T>(zeros: [p.stateCount, heads, dk, dv])
+        var finalState: Tensor<T> = initialState ?? GLA.zeros([p.stateCount, heads, dk, dv])
         let segments = p.segments
         let scale = p.scale
         q.withUnsafeBufferPointer { qb in
@@ -64,7 +64,7 @@ extension GLA {
         var workspaceCount: Int {
             let pairs = subChunkSize * (subChunkSize + 1) / 2
             return 4 * chunkSize * keyDim + subChunkSize * keyDim + chunkSize * chunkSize + pairs * keyDim + pairs
-                + 3 * keyDim
+                + 3 * keyDim + 1
         }
 
         /// Processes one sequence of one head, chunk by chunk; `state` (K×V, contiguous) holds the initial
@@ -92,7 +92,9 @@ extension GLA {
                 let carry = pairValues + sub * (sub + 1) / 2
                 let ones = carry + dk
                 let stateDecay = ones + dk
+                let sink = stateDecay + dk
                 ones.update(repeating: 1, count: dk)
+                let tiny = GLA.flushBelow(T.self)
                 let stateView = MatrixView(state, rows: dk, columns: dv)
 
                 var t = 0
@@ -103,6 +105,14 @@ extension GLA {
                     let gc = gk + t * keyStride
                     let vView = MatrixView(v + t * valueStride, rows: len, columns: dv, leadingDimension: valueStride)
                     let oView = MatrixView(o + t * valueStride, rows: len, columns: dv, leadingDimension: valueStride)
+                    // Rows of one head are H·D elements apart (4 KiB at H = 8, D = 128): a new page per row, so
+                    // the hardware prefetcher stops at every row and the loops below would wait on one miss
+                    // chain per row. Touching every cache line of the chunk first issues the misses together.
+                    sink.pointee +=
+                        Self.touch(qc, rows: len, columns: dk, stride: keyStride)
+                        + Self.touch(kc, rows: len, columns: dk, stride: keyStride)
+                        + Self.touch(gc, rows: len, columns: dk, stride: keyStride)
+                        + Self.touch(v + t * valueStride, rows: len, columns: dv, stride: valueStride)
 
                     // a_i = exp(gk_i) ≤ 1, then forward products exp(γ_i) = Π_{s ≤ i} a_s into the gated queries.
                     carry.update(repeating: 1, count: dk)
@@ -111,11 +121,12 @@ extension GLA {
                         let a = decay + i * dk
                         let qi = qc + i * keyStride
                         let qg = qGated + i * dk
+                        GLA.decayFactors(g, into: a, count: dk)
                         for x in 0..<dk {
-                            let ax = T.exp(g[x])
-                            a[x] = ax
-                            carry[x] *= ax
-                            qg[x] = scale * qi[x] * carry[x]
+                            let c = carry[x] * a[x]
+                            let f = c * (c < tiny ? 0 : 1)
+                            carry[x] = f
+                            qg[x] = scale * qi[x] * f
                         }
                     }
                     stateDecay.update(from: carry, count: dk)  // exp(γ_last)
@@ -128,7 +139,8 @@ extension GLA {
                         let a = decay + j * dk
                         for x in 0..<dk {
                             kg[x] = kj[x] * carry[x]
-                            carry[x] *= a[x]
+                            let c = carry[x] * a[x]
+                            carry[x] = c * (c < tiny ? 0 : 1)
                         }
                     }
 
@@ -158,10 +170,14 @@ extension GLA {
         /// Builds the len×len lower-triangular intra-chunk matrix
         /// `P_ij = scale·Σ_c q_ic·k_jc·exp(γ_ic − γ_jc)` (j ≤ i) into `attention` (leading dimension len).
         ///
-        /// Sub-chunk I starting at row n: the block left of it, `P[n..<n+m, 0..<n]`, is one GEMM of
-        /// `q_i ⊙ exp(γ_i − γ_n)` (i ≥ n) with `k_j ⊙ exp(γ_n − γ_j)` (j < n), both exponents ≤ 0. The
-        /// diagonal block is a direct loop over pairs j ≤ i carrying `k_j ⊙ Π_{j < s ≤ i} a_s`, and
-        /// one GEMV sums the pair products over the channels.
+        /// For sub-chunk I = rows `n ..< n+m`, every exponent is split at the reference row n:
+        /// `exp(γ_i − γ_j) = exp(γ_i − γ_n)·exp(γ_n − γ_j)`. The q side (i ≥ n) is ≤ 1. The k side is ≤ 1
+        /// for the earlier rows j < n, so the block `P[I, 0..<n]` is always one GEMM. For the diagonal
+        /// block (n ≤ j) the k side is `≥ 1`, bounded by `exp(Δ)` with Δ the largest per-channel decay
+        /// `γ_n − γ_{n+m−1}` inside the sub-chunk: when Δ ≤ ``boundedDecay`` (far from overflow and
+        /// underflow) the diagonal block joins the same GEMM and its upper triangle is cleared; otherwise
+        /// a direct loop over the pairs j ≤ i carries `k_j ⊙ Π_{j < s ≤ i} a_s` (no division, nothing
+        /// above 1) and one GEMV sums the pair products over the channels.
         @inline(__always)
         func intraChunkAttention(
             q: UnsafeMutablePointer<T>, k: UnsafeMutablePointer<T>, keyStride: Int, length len: Int, scale: T,
@@ -171,24 +187,31 @@ extension GLA {
         ) {
             let dk = keyDim
             let sub = subChunkSize
+            let floor = T.exp(-Self.boundedDecay)
+            let tiny = GLA.flushBelow(T.self)
             attention.update(repeating: 0, count: len * len)
             let pView = MatrixView(attention, rows: len, columns: len)
             var n = 0
             while n < len {
                 let m = Swift.min(sub, len - n)
-                if n > 0 {
-                    // q side: scale·q_{n+r} ⊙ Π_{n < s ≤ n+r} a_s.
-                    carry.update(repeating: scale, count: dk)
-                    for r in 0..<m {
-                        let qi = q + (n + r) * keyStride
-                        let dst = qSub + r * dk
-                        if r > 0 {
-                            let a = decay + (n + r) * dk
-                            for x in 0..<dk { carry[x] *= a[x] }
+                // q side: q_{n+r} ⊙ Π_{n < s ≤ n+r} a_s; afterwards carry = exp(−Δ) per channel.
+                carry.update(repeating: 1, count: dk)
+                for r in 0..<m {
+                    let qi = q + (n + r) * keyStride
+                    let dst = qSub + r * dk
+                    if r > 0 {
+                        let a = decay + (n + r) * dk
+                        for x in 0..<dk {
+                            let c = carry[x] * a[x]
+                            carry[x] = c * (c < tiny ? 0 : 1)
                         }
-                        for x in 0..<dk { dst[x] = qi[x] * carry[x] }
                     }
-                    // k side: k_j ⊙ Π_{j < s ≤ n} a_s for j < n.
+                    for x in 0..<dk { dst[x] = qi[x] * carry[x] }
+                }
+                var weak: UInt8 = 1
+                for x in 0..<dk { weak &= carry[x] >= floor ? 1 : 0 }
+                // k side for the earlier rows: k_j ⊙ Π_{j < s ≤ n} a_s, j < n.
+                if n > 0 {
                     carry.update(from: decay + n * dk, count: dk)
                     for j in stride(from: n - 1, through: 0, by: -1) {
                         let kj = k + j * keyStride
@@ -196,15 +219,38 @@ extension GLA {
                         let a = decay + j * dk
                         for x in 0..<dk {
                             dst[x] = kj[x] * carry[x]
-                            carry[x] *= a[x]
+                            let c = carry[x] * a[x]
+                            carry[x] = c * (c < tiny ? 0 : 1)
                         }
                     }
+                }
+                if weak != 0 {
+                    // k side inside the sub-chunk: k_j / Π_{n < s ≤ j} a_s ≤ exp(Δ), j ≥ n.
+                    carry.update(repeating: 1, count: dk)
+                    for j in n..<(n + m) {
+                        let kj = k + j * keyStride
+                        let dst = kSub + j * dk
+                        if j > n {
+                            let a = decay + j * dk
+                            for x in 0..<dk { carry[x] /= a[x] }
+                        }
+                        for x in 0..<dk { dst[x] = kj[x] * carry[x] }
+                    }
+                    BLAS.gemm(
+                        MatrixView(qSub, rows: m, columns: dk), .none, MatrixView(kSub, rows: n + m, columns: dk),
+                        .transpose, into: pView.block(rows: n..<(n + m), columns: 0..<(n + m)), alpha: scale)
+                    for r in 0..<(m - 1) {
+                        (attention + (n + r) * len + n + r + 1).update(repeating: 0, count: m - 1 - r)
+                    }
+                    n += m
+                    continue
+                }
+                if n > 0 {
                     BLAS.gemm(
                         MatrixView(qSub, rows: m, columns: dk), .none, MatrixView(kSub, rows: n, columns: dk),
-                        .transpose,
-                        into: pView.block(rows: n..<(n + m), columns: 0..<n))
+                        .transpose, into: pView.block(rows: n..<(n + m), columns: 0..<n), alpha: scale)
                 }
-                // Diagonal block: pair (i, j), j ≤ i, row = q_i ⊙ k_j ⊙ Π_{j < s ≤ i} a_s.
+                // Strong decay: pair (i, j), j ≤ i, row = q_i ⊙ k_j ⊙ Π_{j < s ≤ i} a_s.
                 var pair = 0
                 for j in 0..<m {
                     let kj = k + (n + j) * keyStride
@@ -214,7 +260,10 @@ extension GLA {
                         let dst = pairs + pair * dk
                         if i > j {
                             let a = decay + (n + i) * dk
-                            for x in 0..<dk { carry[x] *= a[x] }
+                            for x in 0..<dk {
+                                let c = carry[x] * a[x]
+                                carry[x] = c * (Swift.abs(c) < tiny ? 0 : 1)
+                            }
                         }
                         for x in 0..<dk { dst[x] = qi[x] * carry[x] }
                         pair += 1
@@ -232,5 +281,28 @@ extension GLA {
                 n += m
             }
         }
+
+        /// The largest in-sub-chunk decay (in log space) for which the diagonal block is a GEMM: its
+        /// factors then lie in [exp(−Δ), exp(Δ)], far inside the normal range (Float: e^±30 ≈ 1e±13;
+        /// Double: e^±200).
+        /// Reads one element per 64-byte line of a strided block (independent loads the core overlaps)
+        /// and returns a value that depends on them, so the loads are not optimised away.
+        @inline(__always)
+        static func touch(_ p: UnsafeMutablePointer<T>, rows: Int, columns: Int, stride: Int) -> T {
+            let step = Swift.max(1, 64 / MemoryLayout<T>.stride)
+            var acc: T = 0
+            for i in 0..<rows {
+                let row = p + i * stride
+                var x = 0
+                while x < columns {
+                    acc += row[x] * 0
+                    x += step
+                }
+            }
+            return acc
+        }
+
+        static var boundedDecay: T { T.self == Float.self ? 30 : 200 }
+
     }
 }

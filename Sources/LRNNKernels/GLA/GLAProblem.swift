@@ -62,12 +62,11 @@ extension GLA {
             guard sc.isFinite else {
                 throw .invalidArgument(name: "scale", reason: "must be finite, got \(sc)")
             }
-            try KernelError.requireFinite(q, "q")
-            try KernelError.requireFinite(k, "k")
-            try KernelError.requireFinite(v, "v")
-            try KernelError.requireFinite(gk, "gk")
-            if let s0 = initialState { try KernelError.requireFinite(s0, "initialState") }
-            try GLA.requireNonPositive(gk)
+            try GLA.requireFinite(q, "q")
+            try GLA.requireFinite(k, "k")
+            try GLA.requireFinite(v, "v")
+            try GLA.requireLogDecay(gk)
+            if let s0 = initialState { try GLA.requireFinite(s0, "initialState") }
             self.batch = b
             self.tokens = t
             self.heads = h
@@ -78,14 +77,64 @@ extension GLA {
         }
     }
 
-    /// Throws ``KernelError/invalidArgument(name:reason:)`` naming `gk` when a log-decay is positive
-    /// (a positive log-decay would make the state grow without bound; callers pass `log σ(·)` or `−softplus`).
-    static func requireNonPositive<T: LRNNScalar>(_ gk: Tensor<T>) throws(KernelError) {
-        var worst: T = 0
-        for x in gk.scalars where x > worst { worst = x }
-        if worst > 0 {
+    /// Throws ``KernelError/nonFinite(tensor:)`` when `tensor` holds NaN or ±∞.
+    static func requireFinite<T: LRNNScalar>(_ tensor: Tensor<T>, _ name: String) throws(KernelError) {
+        if scan(tensor).nonFinite { throw .nonFinite(tensor: name) }
+    }
+
+    /// Validates log-decays: throws ``KernelError/nonFinite(tensor:)`` for NaN/±∞ and
+    /// ``KernelError/invalidArgument(name:reason:)`` naming `gk` for a positive entry (a positive
+    /// log-decay would make the state grow without bound; callers pass `log σ(·)` or `−softplus(·)`).
+    static func requireLogDecay<T: LRNNScalar>(_ gk: Tensor<T>) throws(KernelError) {
+        let r = scan(gk)
+        if r.nonFinite { throw .nonFinite(tensor: "gk") }
+        if r.positive {
+            let worst = gk.scalars.reduce(0) { Swift.max($0, $1) }
             throw .invalidArgument(name: "gk", reason: "log-decays must be ≤ 0, found \(worst)")
         }
+    }
+
+    /// One branch-free pass over the IEEE bit patterns: whether any element is NaN/±∞ (all exponent
+    /// bits set) and whether any is positive (sign clear and not zero). Integer OR-reductions vectorise,
+    /// unlike a loop that branches on `isFinite`.
+    static func scan<T: LRNNScalar>(_ tensor: Tensor<T>) -> (nonFinite: Bool, positive: Bool) {
+        tensor.withUnsafeBufferPointer { b in
+            guard let base = b.baseAddress else { return (false, false) }
+            let raw = UnsafeRawPointer(base)
+            if T.self == Float.self {
+                return scanBits(raw.assumingMemoryBound(to: UInt32.self), b.count, exponentMask: 0x7F80_0000)
+            } else if T.self == Double.self {
+                return scanBits(
+                    raw.assumingMemoryBound(to: UInt64.self), b.count, exponentMask: 0x7FF0_0000_0000_0000)
+            }
+            var nonFinite = false
+            var positive = false
+            for x in b {
+                if !x.isFinite { nonFinite = true }
+                if x > 0 { positive = true }
+            }
+            return (nonFinite, positive)
+        }
+    }
+
+    @inline(__always)
+    static func scanBits<U: FixedWidthInteger & UnsignedInteger>(
+        _ p: UnsafePointer<U>, _ n: Int, exponentMask: U
+    ) -> (nonFinite: Bool, positive: Bool) {
+        let signBit: U = 1 << (U.bitWidth - 1)
+        var bad: U = 0
+        var positive: U = 0
+        for i in 0..<n {
+            let x = p[i]
+            bad |= (x & exponentMask) == exponentMask ? 1 : 0
+            positive |= (x & signBit) == 0 && x != 0 ? 1 : 0
+        }
+        return (bad != 0, positive != 0)
+    }
+
+    /// A tensor of zeros (built here so that the fill is specialised with the kernel).
+    static func zeros<T: LRNNScalar>(_ shape: [Int]) -> Tensor<T> {
+        Tensor(shape: shape, scalars: [T](repeating: 0, count: shape.reduce(1, *)))
     }
 
     /// Validates chunk and sub-chunk sizes (both ≥ 1); returns the sub-chunk size clamped to the chunk size.

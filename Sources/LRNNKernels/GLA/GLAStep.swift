@@ -16,10 +16,12 @@ extension GLA {
     ///   - scale: The query scale; `nil` means `1/√K`.
     ///   - state: The recurrent states `[B, H, K, V]`, updated in place.
     /// - Returns: The output `[B, 1, H, V]`.
-    /// - Throws: `KernelError.shapeMismatch` naming the tensor; `.nonFinite` when `q`, `k`, `v` or `gk`
-    ///   hold NaN/±∞ (the state is left untouched) or when `state` does (detected during the pass; the
-    ///   state was already invalid and its contents are then unspecified); `.invalidArgument` for a
-    ///   positive `gk` entry or a non-finite `scale`.
+    /// - Throws: `KernelError.shapeMismatch` naming the tensor; `.nonFinite` naming `q`, `k`, `v` or
+    ///   `gk` when they hold NaN/±∞ (the state is left untouched), or naming `state` when the updated
+    ///   state is not finite (it held NaN/±∞ already, or overflowed; its contents are then invalid);
+    ///   `.invalidArgument` for a positive `gk` entry or a non-finite `scale`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func step<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, scale: T? = nil, state: inout Tensor<T>
     ) throws(KernelError) -> Tensor<T> {
@@ -36,13 +38,12 @@ extension GLA {
         try KernelError.requireShape(state, [b, h, dk, dv], "state")
         let sc = scale ?? 1 / T(dk).squareRoot()
         guard sc.isFinite else { throw .invalidArgument(name: "scale", reason: "must be finite, got \(sc)") }
-        try KernelError.requireFinite(q, "q")
-        try KernelError.requireFinite(k, "k")
-        try KernelError.requireFinite(v, "v")
-        try KernelError.requireFinite(gk, "gk")
-        try requireNonPositive(gk)
+        try requireFinite(q, "q")
+        try requireFinite(k, "k")
+        try requireFinite(v, "v")
+        try requireLogDecay(gk)
 
-        var output = Tensor<T>(zeros: [b, 1, h, dv])
+        var output: Tensor<T> = GLA.zeros([b, 1, h, dv])
         let items = b * h
         var valid = true
         q.withUnsafeBufferPointer { qb in
@@ -82,9 +83,12 @@ extension GLA {
         return output
     }
 
-    /// One head of ``step(q:k:v:gk:scale:state:)``: a single pass over the K×V state computing
-    /// `s ← exp(gk_x)·s + k_x·v` row by row and accumulating `o += (scale·q_x)·s`. Returns whether the
-    /// incoming state was finite.
+    /// One head of ``step(q:k:v:gk:scale:state:)``: the K decay factors `exp(gk)` (vectorised; factors
+    /// below ``flushBelow(_:)`` are zero, as in the chunked kernel), then a single pass over the K×V state
+    /// computing `s ← exp(gk_x)·s + k_x·v` row by row and accumulating `o += (scale·q_x)·s`. Returns whether the
+    /// new state is finite, read off the output: every entry of the new state enters `o` with a finite
+    /// factor, and IEEE arithmetic carries NaN/±∞ through (`0·∞ = NaN`), so `o` is finite exactly when
+    /// the new state is.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     static func stepHead<T: LRNNScalar>(
@@ -92,20 +96,34 @@ extension GLA {
         o: UnsafeMutablePointer<T>, state: UnsafeMutablePointer<T>, keyDim: Int, valueDim: Int, scale: T
     ) -> Bool {
         o.update(repeating: 0, count: valueDim)
-        var bad: UInt8 = 0
+        return withUnsafeTemporaryAllocation(of: T.self, capacity: keyDim) { buffer in
+            let decay = buffer.baseAddress!
+            decayFactors(gk, into: decay, count: keyDim)
+            return stepHead(
+                q: q, k: k, decay: decay, v: v, o: o, state: state, keyDim: keyDim, valueDim: valueDim, scale: scale)
+        }
+    }
+
+    /// ``stepHead(q:k:gk:v:o:state:keyDim:valueDim:scale:)`` with the decay factors `exp(gk)` given.
+    @inline(__always)
+    static func stepHead<T: LRNNScalar>(
+        q: UnsafePointer<T>, k: UnsafePointer<T>, decay: UnsafePointer<T>, v: UnsafePointer<T>,
+        o: UnsafeMutablePointer<T>, state: UnsafeMutablePointer<T>, keyDim: Int, valueDim: Int, scale: T
+    ) -> Bool {
         for x in 0..<keyDim {
-            let a = T.exp(gk[x])
+            let a = decay[x]
             let kx = k[x]
             let qx = scale * q[x]
             let row = state + x * valueDim
             for y in 0..<valueDim {
-                let old = row[y]
-                bad |= old.isFinite ? 0 : 1
-                let s = a * old + kx * v[y]
+                let s = a * row[y] + kx * v[y]
                 row[y] = s
                 o[y] += qx * s
             }
         }
+        // NaN/±∞ anywhere in column y of the new state reaches o[y] (0·∞ and 0·NaN are NaN too).
+        var bad: UInt8 = 0
+        for y in 0..<valueDim { bad |= o[y] - o[y] == 0 ? 0 : 1 }
         return bad == 0
     }
 }
