@@ -38,13 +38,24 @@ struct PTDCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of the table.")
     var json = false
 
+    /// Checks the arguments; a bad one prints ArgumentParser's usage error and exits with 2
+    /// (the tool's code for bad input) instead of ArgumentParser's 64.
     func validate() throws {
-        guard n >= 2 else { throw ValidationError("--n must be ≥ 2, got \(n)") }
-        guard n <= 1024 else { throw ValidationError("--n must be ≤ 1024, got \(n)") }
-        guard eps.isFinite, eps > 0 else { throw ValidationError("--eps must be finite and > 0, got \(eps)") }
-        guard PTDMethod(rawValue: method) != nil else {
-            throw ValidationError("--method must be optimize, random or none, got '\(method)'")
+        if let problem = problem() {
+            let text = "Error: \(problem.message)\nSee 'lrnn ptd --help' for usage and an example.\n"
+            FileHandle.standardError.write(Data(text.utf8))
+            throw ExitCode(2)
         }
+    }
+
+    private func problem() -> ValidationError? {
+        guard n >= 2 else { return ValidationError("--n must be ≥ 2, got \(n)") }
+        guard n <= 1024 else { return ValidationError("--n must be ≤ 1024, got \(n)") }
+        guard eps.isFinite, eps > 0 else { return ValidationError("--eps must be finite and > 0, got \(eps)") }
+        guard PTDMethod(rawValue: method) != nil else {
+            return ValidationError("--method must be optimize, random or none, got '\(method)'")
+        }
+        return nil
     }
 
     func run() throws {
