@@ -15,8 +15,8 @@ struct Generate: ParsableCommand {
 
             Example:
               lrnn generate --model ../shared/golden/model_gla --prompt-ids 5,17,42
-              lrnn generate --model DIR --prompt-ids 1,2,3 --max-new-tokens 32
-              lrnn generate --model DIR --prompt-ids 1,2 --temperature 0.8 --top-k 40 --seed 7
+              lrnn generate --model DIR --prompt-ids 1,2,3 --max-new-tokens 64 --ignore-eos
+              lrnn generate --model DIR --prompt-ids 1,2 --temperature 0.8 --seed 7
             """
     )
 
@@ -44,11 +44,15 @@ struct Generate: ParsableCommand {
     @Option(help: "Run precision: f32 or f64.")
     var precision: String = "f32"
 
+    @Flag(help: "Do not stop at eos_token_id (always generate --max-new-tokens tokens; for measuring).")
+    var ignoreEos = false
+
     func run() throws {
         do {
             let prompts = try promptIds.map { (s: String) throws(GenerateToolError) in try GenerateTool.parseIds(s) }
             let options = GenerationOptions(
-                maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP, seed: seed)
+                maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP, seed: seed,
+                eosTokenIds: ignoreEos ? [] : nil)
             let request = GenerateRequest(
                 modelDirectory: model, prompts: prompts, options: options, precision: precision)
             let result = try GenerateTool.run(request)

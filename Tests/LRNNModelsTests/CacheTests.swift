@@ -28,7 +28,9 @@ import Testing
     }
 
     @Test func composedStackPrefillThenDecodeEqualsFullForward() throws {
-        let mixers = [TinyModels.gatedDeltaNet, TinyModels.gla, TinyModels.deltaNet, TinyModels.gatedDeltaProduct]
+        let mixers = [
+            TinyModels.gatedDeltaNet, TinyModels.gla, TinyModels.deltaNet, TinyModels.s4d, TinyModels.gatedDeltaProduct,
+        ]
         let m: CausalLM<Double> = try TinyModels.model(mixers)
         let ids = TinyModels.ids(90, seed: 5)
         let ref = try full(m, ids)
@@ -88,6 +90,14 @@ import Testing
             #expect(batched.tokens[i] == (try m.generate(prompts: [p], options: options)).tokens[0])
             #expect(batched.tokens[i].count == 9)
         }
+    }
+
+    @Test func emptyInputsGiveEmptyLogits() throws {
+        let m: CausalLM<Double> = try TinyModels.model([TinyModels.gatedDeltaProduct, TinyModels.s4d])
+        #expect(try m.logits([[]]).shape == [1, 0, TinyModels.vocab])
+        #expect(try m.logits(packed: [], cuSeqlens: [0, 0]).shape == [0, TinyModels.vocab])
+        #expect(throws: ModelError.self) { try m.logits(packed: [1, 2], cuSeqlens: [0, 3]) }
+        #expect(throws: ModelError.self) { try m.logits([[1, 2], [3]]) }
     }
 
     @Test func cacheMismatchIsReported() throws {

@@ -45,7 +45,7 @@ import Testing
 
     let ids = [[3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9]]
 
-    @Test(arguments: TinyModels.all.map(\.0))
+    @Test(arguments: TinyModels.fla.map(\.0))
     func writtenCheckpointLoadsWithEqualLogits(_ name: String) throws {
         let m: CausalLM<Float> = try TinyModels.model([TinyModels.mixer(name), TinyModels.mixer(name)])
         let dir = try TinyModels.temporaryDirectory()
@@ -117,6 +117,17 @@ import Testing
         )
     }
 
+    @Test func nonFiniteWeightsAreRefused() throws {
+        let (dir, m) = try tinyCheckpoint()
+        try rewrite(dir, m) { p in
+            let i = p.firstIndex { $0.key == "model.layers.0.mlp.up_proj.weight" }!
+            p[i].value.scalars[5] = .nan
+        }
+        #expect(
+            loadError(dir)
+                == .nonFiniteWeights(file: dir + "/model.safetensors", keys: ["model.layers.0.mlp.up_proj.weight"]))
+    }
+
     @Test(arguments: [SafeTensorsDType.float16, .bfloat16, .float64])
     func halfAndDoubleWeightsAreConverted(_ dtype: SafeTensorsDType) throws {
         let (dir, m) = try tinyCheckpoint()
@@ -170,6 +181,22 @@ import Testing
         // A stored copy of the tied head is accepted (and shape-checked).
         try rewrite(dir, m, edit: { _ in }) { $0.add("lm_head.weight", Tensor<Float>(zeros: [TinyModels.vocab, 32])) }
         #expect(try CausalLM<Float>.load(directory: dir).logits(ids) == (try m.logits(ids)))
+    }
+
+    @Test func glaWithoutNormFusionReadsGNormAndGivesTheSameLogits() throws {
+        let m: CausalLM<Float> = try TinyModels.model([TinyModels.glaPlain])
+        let dir = try TinyModels.temporaryDirectory()
+        try m.write(to: dir)
+        try editConfig(dir) { $0["fuse_norm"] = false }
+        #expect(
+            loadError(dir)
+                == .missingKeys(
+                    file: dir + "/model.safetensors", keys: [KeyShape("model.layers.0.attn.g_norm.weight", [16])]))
+        var w = SafeTensorsWriter()
+        for (k, v) in m.namedParameters { w.add(k.replacingOccurrences(of: "g_norm_swish_gate", with: "g_norm"), v) }
+        try w.write(to: dir + "/model.safetensors")
+        let err = try CausalLM<Float>.load(directory: dir).logits(ids).relativeError(to: try m.logits(ids))
+        #expect(err < 1e-6, "g_norm then o·silu(g) vs fused gated norm: \(err)")
     }
 
     @Test func missingFilesAreNamed() throws {

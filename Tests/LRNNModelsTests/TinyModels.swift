@@ -18,12 +18,19 @@ enum TinyModels {
     static let gla = MixerConfiguration.gla(
         GLAConfiguration(numHeads: 4, expandK: 0.5, numKvHeads: 2, featureMap: "relu", useShortConv: true))
     static let glaPlain = MixerConfiguration.gla(GLAConfiguration(numHeads: 2, clampMin: -0.2))
+    static let glaNoGate = MixerConfiguration.gla(
+        GLAConfiguration(numHeads: 2, expandV: 2, useOutputGate: false, elementwiseAffine: false))
+    static let s4d = MixerConfiguration.s4d(S4DConfiguration(stateSize: 16, initialization: "inv"))
 
     /// Every mixer, with a name for test arguments.
     static let all: [(String, MixerConfiguration)] = [
         ("delta_net", deltaNet), ("delta_net_plain", deltaNetPlain), ("gated_deltanet", gatedDeltaNet),
         ("gated_deltaproduct", gatedDeltaProduct), ("gla", gla), ("gla_plain", glaPlain),
+        ("gla_no_gate", glaNoGate), ("s4d", s4d),
     ]
+
+    /// The mixers fla checkpoints can hold (all but S4D).
+    static let fla = all.filter { $0.0 != "s4d" }
 
     static func mixer(_ name: String) -> MixerConfiguration { all.first { $0.0 == name }!.1 }
 

@@ -13,6 +13,7 @@ extension CausalLM {
     /// would carry), or nil for a mixed stack, a stack with MLP-less blocks or an empty one.
     public func flaConfigurationJSON() -> Data? {
         guard let first = mixers.first, mixers.allSatisfy({ $0 == first }) else { return nil }
+        if case .s4d = first { return nil }
         guard layers.allSatisfy({ $0.mlp != nil }) else { return nil }
         var c = configuration
         c.modelType = first.modelType
@@ -29,6 +30,7 @@ extension CausalLM {
         case let .gatedDeltaNet(m): mixer = object(m)
         case let .gatedDeltaProduct(m): mixer = object(m)
         case let .gla(m): mixer = object(m)
+        case .s4d: return nil
         }
         json.merge(mixer) { a, _ in a }
         return try? JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])

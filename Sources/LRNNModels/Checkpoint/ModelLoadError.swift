@@ -84,6 +84,8 @@ public enum ModelLoadError: Error, Sendable, Equatable, CustomStringConvertible 
     case unexpectedKeys(file: String, keys: [KeyShape])
     /// Weights stored with a non-floating-point dtype (only F64, F32, F16 and BF16 are weights).
     case badDType(file: String, keys: [KeyDType])
+    /// Weights holding NaN or ±∞ (after conversion to the run precision).
+    case nonFiniteWeights(file: String, keys: [String])
 
     /// One sentence naming the file, the field or keys, and what was expected.
     public var description: String {
@@ -105,6 +107,7 @@ public enum ModelLoadError: Error, Sendable, Equatable, CustomStringConvertible 
         case let .shapeMismatch(f, ms): return "\(f): \(ms.count) key(s) with the wrong shape: \(list(ms))"
         case let .unexpectedKeys(f, ks): return "\(f): \(ks.count) unexpected key(s): \(list(ks))"
         case let .badDType(f, ks): return "\(f): \(ks.count) key(s) with a non-float dtype: \(list(ks))"
+        case let .nonFiniteWeights(f, ks): return "\(f): \(ks.count) key(s) holding NaN or infinity: \(list(ks))"
         }
     }
 }

@@ -28,6 +28,7 @@ final class ParameterStore<T: LRNNScalar> {
     private var missing: [KeyShape] = []
     private var mismatches: [KeyShapeMismatch] = []
     private var badDTypes: [KeyDType] = []
+    private var nonFinite: [String] = []
     private var readError: SafeTensorsError?
 
     /// A store reading `checkpoint`.
@@ -62,6 +63,19 @@ final class ParameterStore<T: LRNNScalar> {
         return value
     }
 
+    /// The parameter `key` of `shape`: read from the checkpoint, or `make()` for random models
+    /// (for parameters with their own initialisation, like S4D's).
+    func tensor(_ key: String, _ shape: [Int], make: () -> Tensor<T>) -> Tensor<T> {
+        if checkpoint != nil { return tensor(key, shape, .zeros) }
+        let value = make()
+        precondition(value.shape == shape, "ParameterStore: \(key) made with \(value.shape), declared \(shape)")
+        parameters.append((key, value))
+        return value
+    }
+
+    /// A fresh seed drawn from the store's generator (for components with their own seeded initialisation).
+    func nextSeed() -> UInt64 { rng.next() }
+
     /// The parameter `key` when the checkpoint holds it (checked like ``tensor(_:_:_:)``), nil
     /// otherwise and for random models; used for keys fla may or may not write (a tied head).
     func optionalTensor(_ key: String, _ shape: [Int]) -> Tensor<T>? {
@@ -80,9 +94,11 @@ final class ParameterStore<T: LRNNScalar> {
             return Tensor(zeros: shape)
         }
         do {
-            return try file.withRawBytes(info.name) { raw in
-                Tensor(shape: shape, scalars: convertWeights(raw, dtype: info.dtype, count: info.count, as: T.self))
+            let values = try file.withRawBytes(info.name) { raw in
+                convertWeights(raw, dtype: info.dtype, count: info.count, as: T.self)
             }
+            if !allFinite(values) { nonFinite.append(info.name) }
+            return Tensor(shape: shape, scalars: values)
         } catch let error as SafeTensorsError {
             readError = readError ?? error
             return Tensor(zeros: shape)
@@ -104,6 +120,7 @@ final class ParameterStore<T: LRNNScalar> {
             throw .unexpectedKeys(file: file, keys: unexpected.map { KeyShape($0, checkpoint.entries[$0]!.info.shape) })
         }
         if !badDTypes.isEmpty { throw .badDType(file: file, keys: badDTypes) }
+        if !nonFinite.isEmpty { throw .nonFiniteWeights(file: file, keys: nonFinite) }
         if let readError { throw .checkpoint(readError) }
     }
 
@@ -126,6 +143,20 @@ final class ParameterStore<T: LRNNScalar> {
             s.append(T(x))
         }
         return Tensor(shape: shape, scalars: s)
+    }
+}
+
+/// Whether every value is finite.
+@_specialize(where T == Float)
+@_specialize(where T == Double)
+func allFinite<T: LRNNScalar>(_ values: [T]) -> Bool {
+    values.withUnsafeBufferPointer { b in
+        var ok = true
+        for x in b where !x.isFinite {
+            ok = false
+            break
+        }
+        return ok
     }
 }
 

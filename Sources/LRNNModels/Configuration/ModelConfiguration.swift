@@ -10,6 +10,8 @@ public enum MixerConfiguration: Sendable, Equatable {
     case gatedDeltaProduct(GatedDeltaProductConfiguration)
     /// Gated Linear Attention (`gla`).
     case gla(GLAConfiguration)
+    /// An S4D block (S4D convolution, GELU, GLU output projection); not an fla model type.
+    case s4d(S4DConfiguration)
 
     /// fla's `model_type` for a model made of this mixer.
     public var modelType: String {
@@ -18,6 +20,7 @@ public enum MixerConfiguration: Sendable, Equatable {
         case .gatedDeltaNet: "gated_deltanet"
         case .gatedDeltaProduct: "gated_deltaproduct"
         case .gla: "gla"
+        case .s4d: "s4d"
         }
     }
 
@@ -29,6 +32,7 @@ public enum MixerConfiguration: Sendable, Equatable {
         case let .gatedDeltaNet(c): try c.validate(hiddenSize: hiddenSize)
         case let .gatedDeltaProduct(c): try c.validate(hiddenSize: hiddenSize)
         case let .gla(c): try c.validate(hiddenSize: hiddenSize)
+        case let .s4d(c): try c.validate(hiddenSize: hiddenSize)
         }
     }
 }

@@ -26,10 +26,12 @@ public struct Linear<T: LRNNScalar>: Sendable {
 
     /// `y = x·Wᵀ + b` for `x [rows, in]` (any leading shape flattened), returning `[rows, out]`.
     /// - Precondition: the last extent of `x` is `inFeatures`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func callAsFunction(_ x: Tensor<T>) -> Tensor<T> {
         precondition(x.shape.last == inFeatures, "Linear: input \(x.shape) for weight \(weight.shape)")
         let rows = inFeatures == 0 ? 0 : x.count / inFeatures
-        var y = Tensor<T>(zeros: [rows, outFeatures])
+        var y = zeroTensor(T.self, [rows, outFeatures])
         x.withUnsafeBufferPointer { xb in
             y.withUnsafeMutableBufferPointer { yb in
                 apply(xb.baseAddress!, rows: rows, into: yb.baseAddress!)
@@ -63,4 +65,11 @@ public struct Linear<T: LRNNScalar>: Sendable {
             }
         }
     }
+}
+
+/// A zero tensor, allocated by specialised code (the generic `Tensor(zeros:)` initialises
+/// element by element through value witnesses).
+@inline(__always)
+func zeroTensor<T: LRNNScalar>(_: T.Type, _ shape: [Int]) -> Tensor<T> {
+    Tensor(shape: shape, scalars: [T](repeating: 0, count: shape.reduce(1, *)))
 }

@@ -1,3 +1,4 @@
+import ComplexModule
 import LRNNKernels
 import LRNNLinearAlgebra
 
@@ -8,11 +9,14 @@ public struct MixerState<T: LRNNScalar>: Sendable {
     public var conv: [Tensor<T>]
     /// The recurrent state `[N, H, K, V]` (empty for mixers without one).
     public var recurrent: Tensor<T>
+    /// A complex recurrent state (S4D: `[N, H, N/2]`), nil for the real-state mixers.
+    public var complex: Tensor<Complex<T>>?
 
     /// Creates a state from its parts.
-    public init(conv: [Tensor<T>], recurrent: Tensor<T>) {
+    public init(conv: [Tensor<T>], recurrent: Tensor<T>, complex: Tensor<Complex<T>>? = nil) {
         self.conv = conv
         self.recurrent = recurrent
+        self.complex = complex
     }
 }
 
@@ -105,7 +109,7 @@ func sumNormalize<T: LRNNScalar>(_ x: inout Tensor<T>, groupSize d: Int) {
 func repeatHeads<T: LRNNScalar>(_ x: Tensor<T>, heads: Int, headDim d: Int, times: Int) -> Tensor<T> {
     if times == 1 { return x }
     let rows = x.count / (heads * d)
-    var y = Tensor<T>(zeros: [rows, heads * times * d])
+    var y = zeroTensor(T.self, [rows, heads * times * d])
     x.withUnsafeBufferPointer { xb in
         y.withUnsafeMutableBufferPointer { yb in
             for r in 0..<rows {

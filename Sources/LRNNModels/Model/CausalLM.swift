@@ -124,7 +124,7 @@ public final class CausalLM<T: LRNNScalar>: Sendable {
         }
         let h = try feed(prompts, cache: &cache)
         let d = hiddenSize
-        var last = Tensor<T>(zeros: [prompts.count, d])
+        var last = zeroTensor(T.self, [prompts.count, d])
         var end = 0
         h.withUnsafeBufferPointer { hb in
             last.withUnsafeMutableBufferPointer { lb in

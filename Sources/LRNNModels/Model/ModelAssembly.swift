@@ -45,6 +45,8 @@ extension CausalLM {
                 mixer = GLAMixer(
                     c, hiddenSize: d, normEps: config.normEps, fuseNorm: config.fuseNorm, prefix: p + "attn.",
                     store: store, initStd: std)
+            case let .s4d(c):
+                mixer = S4DMixer(c, hiddenSize: d, prefix: p + "attn.", store: store, initStd: std)
             }
             var mlpNorm: RMSNorm<T>? = nil
             var mlp: SwiGLUMLP<T>? = nil
