@@ -142,6 +142,9 @@ public enum ModelBench {
         case let .gla(c):
             let h = Double(c.numHeads)
             return h * KernelCatalog.glaFlopsPerToken(keyDim: hidden * c.expandK / h, valueDim: hidden * c.expandV / h)
+        case let .s4d(c):
+            // The s4d_conv count with H = the model width: 2·64 + 4·N per channel.
+            return hidden * (2 * KernelCatalog.flopChunk + 4 * Double(c.stateSize))
         }
     }
 
