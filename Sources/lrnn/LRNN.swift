@@ -20,7 +20,7 @@ struct LRNN: ParsableCommand {
               lrnn generate --model ../shared/golden/model_gla --prompt-ids 5,17,42
               lrnn ptd --n 64 --method optimize
             """,
-        subcommands: [Info.self, Check.self, PTDCommand.self, Generate.self]
+        subcommands: [Info.self, Check.self, PTDCommand.self, Generate.self, Bench.self]
     )
 
     /// Parses and runs the command, mapping ArgumentParser's usage-error code (64) to 2 so the

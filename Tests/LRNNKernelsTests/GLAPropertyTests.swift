@@ -21,8 +21,8 @@ struct GLAPropertyTests {
         }
     }
 
-    /// Default chunk sizes, d_k ≠ d_v, lengths around 64.
-    @Test(arguments: [63, 64, 65, 130])
+    /// Default chunk sizes, d_k ≠ d_v, lengths around one and two default chunks.
+    @Test(arguments: [31, 32, 33, 64, 65, 130])
     func defaultSizes(t: Int) throws {
         var rng = SeededRandom(seed: 200 + UInt64(t))
         for decay in [-0.05...0.0, -10.0...0.0] {

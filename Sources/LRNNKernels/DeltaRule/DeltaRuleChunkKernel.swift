@@ -6,24 +6,24 @@ import LRNNLinearAlgebra
 /// Every chunk of `c` Householder steps (`c/n` tokens) does, with S the K×V state at the chunk
 /// start, γ the within-chunk cumulative log decay and K, V, Q the chunk's rows:
 ///
-///     A  = strictly-lower(diag(β)·K·Kᵀ ⊙ exp(γ_i − γ_j))
-///     [W | U] ← (I + A)⁻¹·[diag(β ⊙ exp γ)·K | diag(β)·V]          one unit-lower trsm
-///     U' = U − W·S
+///     A  = strictly-lower(diag(β)·K·Kᵀ ⊙ exp(γ_i − γ_j)),   T = (I + A)⁻¹
+///     U' = T·(diag(β)·V − diag(β ⊙ exp γ)·K·S)      (= U − W·S of the WY form)
 ///     O  = scale·[diag(exp γ_pos)·Q·S + (Q·Kᵀ ⊙ exp(γ_pos − γ_j) ⊙ M)·U']
 ///     S  ← exp(γ_c)·S + Kᵀ·diag(exp(γ_c − γ))·U'
 ///
 /// `pos` is the last step of each token (`i·n + n − 1`) and M keeps steps `j ≤ pos(i)`.
-/// To make few, larger BLAS calls, the work item's workspace holds one panel X with
-/// `ld = K + V`:
+/// T is formed by one unit-lower `trsm` on the c×c identity (c³/3 flops) and applied by gemm:
+/// OpenBLAS's trsm is slow on the thin c×(K+V) right-hand sides, and T·Y costs about as much
+/// as the solve it replaces. To make few, larger BLAS calls, the work item's workspace holds one
+/// panel X with `ld = K + V`:
 ///
-///     rows 0 ..< c         [ W | U ]
-///     rows c ..< c + c/n   [ Q | R ]     R = −Q·S, the output's inter-chunk part
-///     rows c + c/n ..      [ K | · ]
+///     rows 0 ..< c         [ W₀ | Y ]     W₀ = diag(β ⊙ exp γ)·K,  Y = diag(β)·V
+///     rows c ..< c + c/n   [ Q  | R ]     R = 0
+///     rows c + c/n ..      [ K  | · ]
 ///
-/// so `[Q; K]·Kᵀ` gives Q·Kᵀ and K·Kᵀ in one gemm, one trsm solves for W and U together, and
-/// one gemm `[U; R] ← [U; R] − [W; Q]·S` gives U' and −Q·S. The output is written through a
-/// view of the output tensor (row stride H·V) and the state is updated in place in the
-/// final-state tensor.
+/// so `[Q; K]·Kᵀ` gives Q·Kᵀ and K·Kᵀ in one gemm and `[Y; R] ← [Y; R] − [W₀; Q]·S` gives
+/// Y − W₀·S and −Q·S in another. The output is written through a view of the output tensor
+/// (row stride H·V) and the state is updated in place in the final-state tensor.
 struct DeltaRuleChunkKernel<T: LRNNScalar> {
     let problem: DeltaRuleProblem
     let q: UnsafeMutablePointer<T>
@@ -43,16 +43,24 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
     var workspaceCount: Int {
         let cs = chunkTokens * problem.householder
         let panel = (2 * cs + chunkTokens) * (problem.keyDim + problem.valueDim)
-        return panel + (chunkTokens + cs) * cs + cs * cs + 2 * cs
+        return panel + (chunkTokens + cs) * cs + 2 * cs * cs + cs * problem.valueDim + 2 * cs + 1
     }
 
-    /// Runs work item `item = s·H + h` (sequence s, head h) through all its chunks.
-    func run(item: Int) {
+    /// Flags ``run(item:)`` returns for NaN/±∞ found in the rows it read.
+    static var nonFiniteQ: UInt8 { 1 }
+    static var nonFiniteK: UInt8 { 2 }
+    static var nonFiniteV: UInt8 { 4 }
+
+    /// Runs work item `item = s·H + h` (sequence s, head h) through all its chunks and returns
+    /// which of q, k, v held a NaN or ±∞ in its rows (``nonFiniteQ`` | ``nonFiniteK`` | ``nonFiniteV``):
+    /// every row is scanned right after the gather reads it, while it is in cache.
+    func run(item: Int) -> UInt8 {
         let p = problem
         let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
         let seq = p.sequences[item / hh]
         let h = item % hh
-        if seq.start == seq.end { return }
+        if seq.start == seq.end { return 0 }
+        var flags: UInt8 = 0
         let cs = chunkTokens * n
         let ldx = dk + dv
         let ws = UnsafeMutablePointer<T>.allocate(capacity: workspaceCount)
@@ -60,8 +68,11 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
         let xBase = ws
         let paBase = xBase + (2 * cs + chunkTokens) * ldx
         let dBase = paBase + (chunkTokens + cs) * cs
-        let gam = dBase + cs * cs
+        let tBase = dBase + cs * cs
+        let upBase = tBase + cs * cs
+        let gam = upBase + cs * dv
         let egam = gam + cs
+        let lineScalars = Swift.max(1, 64 / MemoryLayout<T>.stride)
 
         let sv = MatrixView(state + item * dk * dv, rows: dk, columns: dv)
         let ldk = hh * dk
@@ -78,9 +89,8 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             let oc = MatrixView(output + (row0 * hh + h) * dv, rows: nt, columns: dv, leadingDimension: ldv)
             // The panel X for this chunk (rows: ns of [W | U], nt of [Q | R], ns of [K | ·]).
             let x = MatrixView(xBase, rows: 2 * ns + nt, columns: ldx)
-            let wu = x.block(rows: 0..<ns, columns: 0..<ldx)
             let w = x.block(rows: 0..<ns, columns: 0..<dk)
-            let u = x.block(rows: 0..<ns, columns: dk..<ldx)
+            let y = x.block(rows: 0..<ns, columns: dk..<ldx)
             let qx = x.block(rows: ns..<(ns + nt), columns: 0..<dk)
             let r = x.block(rows: ns..<(ns + nt), columns: dk..<ldx)
             let kx = x.block(rows: (ns + nt)..<(2 * ns + nt), columns: 0..<dk)
@@ -88,6 +98,8 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             let pm = pa.block(rows: 0..<nt, columns: 0..<ns)
             let a = pa.block(rows: nt..<(nt + ns), columns: 0..<ns)
             let d = MatrixView(dBase, rows: ns, columns: ns)
+            let tm = MatrixView(tBase, rows: ns, columns: ns)
+            let u = MatrixView(upBase, rows: ns, columns: dv)
             let betaAt = { (i: Int) -> T in beta[(step0 + i) * hh + h] }
 
             // γ: within-chunk cumulative log decay (the gate enters at each token's first step).
@@ -107,7 +119,23 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
                 }
             }
 
-            // Gather the panel: W = diag(β ⊙ exp γ)·K, U = diag(β)·V, Q, R = 0, K.
+            // Touch every cache line of the chunk's strided rows first: the rows lie a page apart
+            // (row stride H·D), so the hardware prefetcher does not follow them, and independent
+            // loads here overlap their misses instead of paying them one row at a time in the copy.
+            var touched: T = 0
+            for i in 0..<ns {
+                let krow = kc.row(i)
+                let vrow = vc.row(i)
+                for c in stride(from: 0, to: dk, by: lineScalars) { touched += krow[c] }
+                for c in stride(from: 0, to: dv, by: lineScalars) { touched += vrow[c] }
+            }
+            for i in 0..<nt {
+                let qrow = qc.row(i)
+                for c in stride(from: 0, to: dk, by: lineScalars) { touched += qrow[c] }
+            }
+            egam[cs] = touched  // keeps the loads (the workspace's last slot is scratch)
+
+            // Gather the panel: W₀ = diag(β ⊙ exp γ)·K, Y = diag(β)·V, Q, R = 0, K.
             for i in 0..<ns {
                 let bi = betaAt(i)
                 let wi = g != nil ? bi * egam[i] : bi
@@ -120,11 +148,18 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
                     wrow[c] = wi * kv
                 }
                 let vrow = vc.row(i)
-                let urow = u.row(i)
-                for c in 0..<dv { urow[c] = bi * vrow[c] }
+                let yrow = y.row(i)
+                for c in 0..<dv { yrow[c] = bi * vrow[c] }
             }
             qx.copy(from: qc)
             r.fill(0)
+            for i in 0..<ns {
+                if DeltaRuleProblem.containsNonFinite(kc.row(i), count: dk) { flags |= Self.nonFiniteK }
+                if DeltaRuleProblem.containsNonFinite(vc.row(i), count: dv) { flags |= Self.nonFiniteV }
+            }
+            for i in 0..<nt where DeltaRuleProblem.containsNonFinite(qc.row(i), count: dk) {
+                flags |= Self.nonFiniteQ
+            }
 
             // [P; A] = [Q; K]·Kᵀ, then A ← strictly-lower(diag(β)·A ⊙ D), P ← P ⊙ D_pos ⊙ M.
             BLAS.gemm(x.block(rows: ns..<(2 * ns + nt), columns: 0..<dk), .none, kx, .transpose, into: pa)
@@ -148,13 +183,16 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
                 for j in (pos + 1)..<Swift.max(ns, pos + 1) { prow[j] = 0 }
             }
 
-            // [W | U] ← (I + A)⁻¹·[W | U]  (A's diagonal and upper triangle are not read).
-            BLAS.trsm(a, side: .left, triangle: .lower, diagonal: .unit, wu)
+            // T = (I + A)⁻¹: a unit-lower solve on the identity (A's diagonal and upper part unread).
+            tm.fill(0)
+            for i in 0..<ns { tm[i, i] = 1 }
+            BLAS.trsm(a, side: .left, triangle: .lower, diagonal: .unit, tm)
 
-            // [U; R] ← [U; R] − [W; Q]·S: U' = U − W·S and R = −Q·S in one product.
+            // [Y; R] ← [Y; R] − [W₀; Q]·S, then U' = T·Y.
             BLAS.gemm(
                 x.block(rows: 0..<(ns + nt), columns: 0..<dk), .none, sv, .none,
                 into: x.block(rows: 0..<(ns + nt), columns: dk..<ldx), alpha: -1, beta: 1)
+            BLAS.gemm(tm, .none, y, .none, into: u)
 
             // O = scale·diag(exp γ_pos)·Q·S + scale·P·U'.
             for i in 0..<nt {
@@ -179,5 +217,6 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             BLAS.gemm(kx, .transpose, u, .none, into: sv, alpha: 1, beta: stateDecay)
             t0 += nt
         }
+        return flags
     }
 }

@@ -17,7 +17,7 @@ import LRNNLinearAlgebra
 public enum GLA {
     /// The default number of tokens per chunk of ``chunked(q:k:v:gk:scale:initialState:cuSeqlens:chunkSize:subChunkSize:)``
     /// (measured: see `docs/kernels/gla.md`).
-    public static let defaultChunkSize: Int = 64
+    public static let defaultChunkSize: Int = 32
 
     /// The default number of tokens per sub-chunk: the intra-chunk attention matrix is built from GEMMs
     /// between sub-chunks and from a direct, exponent-free loop inside each diagonal sub-chunk.

@@ -83,8 +83,9 @@ extension GLA {
         return output
     }
 
-    /// One head of ``step(q:k:v:gk:scale:state:)``: a single pass over the K×V state computing
-    /// `s ← exp(gk_x)·s + k_x·v` row by row and accumulating `o += (scale·q_x)·s`. Returns whether the
+    /// One head of ``step(q:k:v:gk:scale:state:)``: the K decay factors `exp(gk)` (vectorised; factors
+    /// below ``flushBelow(_:)`` are zero, as in the chunked kernel), then a single pass over the K×V state
+    /// computing `s ← exp(gk_x)·s + k_x·v` row by row and accumulating `o += (scale·q_x)·s`. Returns whether the
     /// new state is finite, read off the output: every entry of the new state enters `o` with a finite
     /// factor, and IEEE arithmetic carries NaN/±∞ through (`0·∞ = NaN`), so `o` is finite exactly when
     /// the new state is.
@@ -95,8 +96,22 @@ extension GLA {
         o: UnsafeMutablePointer<T>, state: UnsafeMutablePointer<T>, keyDim: Int, valueDim: Int, scale: T
     ) -> Bool {
         o.update(repeating: 0, count: valueDim)
+        return withUnsafeTemporaryAllocation(of: T.self, capacity: keyDim) { buffer in
+            let decay = buffer.baseAddress!
+            decayFactors(gk, into: decay, count: keyDim)
+            return stepHead(
+                q: q, k: k, decay: decay, v: v, o: o, state: state, keyDim: keyDim, valueDim: valueDim, scale: scale)
+        }
+    }
+
+    /// ``stepHead(q:k:gk:v:o:state:keyDim:valueDim:scale:)`` with the decay factors `exp(gk)` given.
+    @inline(__always)
+    static func stepHead<T: LRNNScalar>(
+        q: UnsafePointer<T>, k: UnsafePointer<T>, decay: UnsafePointer<T>, v: UnsafePointer<T>,
+        o: UnsafeMutablePointer<T>, state: UnsafeMutablePointer<T>, keyDim: Int, valueDim: Int, scale: T
+    ) -> Bool {
         for x in 0..<keyDim {
-            let a = T.exp(gk[x])
+            let a = decay[x]
             let kx = k[x]
             let qx = scale * q[x]
             let row = state + x * valueDim

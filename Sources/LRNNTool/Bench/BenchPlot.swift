@@ -4,7 +4,9 @@ import Foundation
 /// kernel, solid for the chunk path and dashed for the naive recurrence.
 public enum BenchPlot {
     /// The SVG document for `points`.
-    public static func svg(_ points: [ScalingPoint], title: String = "LinearRNN throughput against sequence length") -> String {
+    public static func svg(_ points: [ScalingPoint], title: String = "LinearRNN throughput against sequence length")
+        -> String
+    {
         let w = 760.0, h = 480.0, left = 80.0, right = 190.0, top = 40.0, bottom = 60.0
         let pw = w - left - right, ph = h - top - bottom
         let valid = points.filter { $0.ns_per_token > 0 }
@@ -36,7 +38,8 @@ public enum BenchPlot {
         }
         s += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(pw)\" height=\"\(ph)\" fill=\"none\" stroke=\"black\"/>\n"
         s += "<text x=\"\(left + pw / 2)\" y=\"\(h - 15)\" text-anchor=\"middle\">sequence length T (tokens)</text>\n"
-        s += "<text x=\"18\" y=\"\(top + ph / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 18 \(top + ph / 2))\">tokens/s</text>\n"
+        s +=
+            "<text x=\"18\" y=\"\(top + ph / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 18 \(top + ph / 2))\">tokens/s</text>\n"
         var names: [String] = []
         for p in valid where !names.contains(p.name) { names.append(p.name) }
         var legendY = top + 10
@@ -46,13 +49,17 @@ public enum BenchPlot {
                 let pts = valid.filter { $0.name == name && $0.path == path }.sorted { $0.T < $1.T }
                 guard !pts.isEmpty else { continue }
                 let dash = path == "naive" ? " stroke-dasharray=\"5,4\"" : ""
-                let coords = pts.map { String(format: "%.1f,%.1f", px(log10(Double($0.T))), py(log10(1e9 / $0.ns_per_token))) }
-                s += "<polyline fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\"\(dash) points=\"\(coords.joined(separator: " "))\"/>\n"
+                let coords = pts.map {
+                    String(format: "%.1f,%.1f", px(log10(Double($0.T))), py(log10(1e9 / $0.ns_per_token)))
+                }
+                s +=
+                    "<polyline fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\"\(dash) points=\"\(coords.joined(separator: " "))\"/>\n"
                 for q in coords {
                     let xy = q.split(separator: ",")
                     s += "<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"3\" fill=\"\(c)\"/>"
                 }
-                s += "\n<line x1=\"\(left + pw + 12)\" y1=\"\(legendY)\" x2=\"\(left + pw + 36)\" y2=\"\(legendY)\" stroke=\"\(c)\" stroke-width=\"2\"\(dash)/>"
+                s +=
+                    "\n<line x1=\"\(left + pw + 12)\" y1=\"\(legendY)\" x2=\"\(left + pw + 36)\" y2=\"\(legendY)\" stroke=\"\(c)\" stroke-width=\"2\"\(dash)/>"
                 s += "<text x=\"\(left + pw + 42)\" y=\"\(legendY + 4)\">\(name) (\(path))</text>\n"
                 legendY += 18
             }

@@ -34,6 +34,12 @@ public struct KernelBenchResult: Codable, Sendable {
     public var io_mb: Double?
     /// The sequence length at which `peak_rss_mb` and `io_mb` were measured.
     public var memory_T: Int?
+    /// Median seconds of the step path (the decoding step run token by token).
+    public var step_seconds: Double
+    /// Seconds of the naive reference.
+    public var naive_seconds: Double
+    /// The effective flop count's definition.
+    public var flop_formula: String
 }
 
 /// One point of the scaling sweep.
@@ -69,9 +75,13 @@ public struct BenchReport: Codable, Sendable {
     /// The aligned text tables.
     public func text() -> String {
         var out = "machine: " + machine.keys.sorted().map { "\($0)=\(machine[$0]!)" }.joined(separator: "  ") + "\n"
-        out += String(format: "sgemm n=2048: %.1f GFLOP/s (1 thread), %.1f GFLOP/s (all threads)\n\n",
-                      sgemm_gflops["1"] ?? .nan, sgemm_gflops["all"] ?? .nan)
-        let header = ["kernel", "B", "T", "H", "K", "V", "prec", "ms", "tok/s", "GFLOP/s", "peak", "vs step", "vs naive", "RSS MB", "I/O MB"]
+        out += String(
+            format: "sgemm n=2048: %.1f GFLOP/s (1 thread), %.1f GFLOP/s (all threads)\n\n",
+            sgemm_gflops["1"] ?? .nan, sgemm_gflops["all"] ?? .nan)
+        let header = [
+            "kernel", "B", "T", "H", "K", "V", "prec", "ms", "tok/s", "GFLOP/s", "peak", "vs step", "vs naive",
+            "RSS MB", "I/O MB",
+        ]
         var rows = [header]
         for k in kernels {
             rows.append([
@@ -83,7 +93,7 @@ public struct BenchReport: Codable, Sendable {
                 k.io_mb.map { String(format: "%.0f", $0) } ?? "-",
             ])
         }
-        out += table(rows)
+        out += Self.alignedTable(rows)
         if !scaling.isEmpty {
             let lengths = Array(Set(scaling.map(\.T))).sorted()
             var srows = [["ns/token", "path"] + lengths.map { "T=\($0)" }]
@@ -100,16 +110,18 @@ public struct BenchReport: Codable, Sendable {
                 }
                 srows.append(row)
             }
-            out += "\n" + table(srows)
+            out += "\n" + Self.alignedTable(srows)
         }
         return out
     }
 
-    private func table(_ rows: [[String]]) -> String {
+    /// Rows as columns padded to a common width (first column left-aligned, others right-aligned).
+    public static func alignedTable(_ rows: [[String]]) -> String {
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
         return rows.map { r in
             r.enumerated().map { i, s in
-                i == 0 ? s.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                i == 0
+                    ? s.padding(toLength: widths[i], withPad: " ", startingAt: 0)
                     : String(repeating: " ", count: widths[i] - s.count) + s
             }.joined(separator: "  ")
         }.joined(separator: "\n") + "\n"

@@ -29,6 +29,19 @@ public enum BenchSuite {
         quick ? [1024, 4096, 16384] : [1024, 4096, 16384, 65536]
     }
 
+    /// The longest a single naive-reference scaling point may be predicted to take (seconds,
+    /// from the previous point scaled linearly in T); longer points are skipped and left out
+    /// of the report.
+    public static func naiveBudget(quick: Bool) -> Double { quick ? 4 : 60 }
+
+    /// The machine description of a report.
+    public static func machine(threads: Int) -> [String: String] {
+        [
+            "core": Threading.blasCoreName, "threads": "\(threads)", "blas_threading": Threading.blasParallelism,
+            "cpu": cpuModel(),
+        ]
+    }
+
     /// Runs the benchmark; `log` receives progress lines (e.g. for stderr).
     public static func run(
         _ catalog: [BenchKernel], standardLength: Int = 4096, options: Options, log: (String) -> Void = { _ in }
@@ -37,20 +50,20 @@ public enum BenchSuite {
         log("measuring sgemm peaks")
         let s1 = GEMMBenchmark.gflops(Float.self, n: 2048, threads: 1)
         let sAll = GEMMBenchmark.gflops(Float.self, n: 2048, threads: threads)
-        let machine = [
-            "core": Threading.blasCoreName, "threads": "\(threads)", "blas_threading": Threading.blasParallelism,
-            "cpu": cpuModel(),
-        ]
         let selected = options.kernels.isEmpty ? catalog : catalog.filter { options.kernels.contains($0.name) }
         var rows: [KernelBenchResult] = []
         var scaling: [ScalingPoint] = []
-        let repeats = options.quick ? 3 : 7
+        let quick = options.quick
         for k in selected {
-            log("\(k.name): standard shape")
-            let p = k.prepare(standardLength, 1)
-            let tChunk = BenchTimer.median(repeats: repeats, budget: options.quick ? 2 : 6, p.chunk)
-            let tStep = BenchTimer.median(repeats: options.quick ? 1 : 3, budget: 4, p.step)
-            let tNaive = BenchTimer.median(repeats: 1, warmup: false, p.naive)
+            log("\(k.name): chunk path at T = \(standardLength)")
+            var p: PreparedBenchKernel? = k.prepare(standardLength, 1)
+            let tChunk = BenchTimer.median(repeats: quick ? 3 : 9, budget: quick ? 1.5 : 6, p!.chunk)
+            log("\(k.name): step path")
+            var stepRun: (() -> Void)? = p!.makeStep()
+            let tStep = BenchTimer.median(repeats: quick ? 1 : 3, budget: 4, warmup: false, stepRun!)
+            stepRun = nil
+            log("\(k.name): naive reference")
+            let tNaive = BenchTimer.median(repeats: 1, warmup: false, p!.naive)
             let flops = k.effectiveFlops(standardLength)
             let gflops = flops / tChunk / 1e9
             var row = KernelBenchResult(
@@ -58,27 +71,55 @@ public enum BenchSuite {
                 precision: "Float32", seconds: tChunk,
                 tokens_per_s: Double(k.batch * standardLength) / tChunk, gflops: gflops,
                 peak_fraction: gflops / sAll, step_speedup: tStep / tChunk, naive_speedup: tNaive / tChunk,
-                peak_rss_mb: nil, io_mb: nil, memory_T: nil)
+                peak_rss_mb: nil, io_mb: nil, memory_T: nil, step_seconds: tStep, naive_seconds: tNaive,
+                flop_formula: k.flopFormula)
             if let exe = options.probeExecutable {
-                let memT = options.quick ? standardLength : 65536
+                let memT = quick ? standardLength : 65536
                 log("\(k.name): memory probe at T = \(memT)")
-                if let probe = memoryProbe(executable: exe, kernel: k.name, length: memT) {
+                if let probe = memoryProbe(executable: exe, kernel: k.name, length: memT, threads: threads) {
                     row.peak_rss_mb = probe.peakMB
                     row.io_mb = probe.ioMB
                     row.memory_T = memT
                 }
             }
             rows.append(row)
-            for t in scalingLengths(quick: options.quick) {
-                log("\(k.name): scaling T = \(t)")
-                let q = t == standardLength ? p : k.prepare(t, 2)
-                let tc = t == standardLength ? tChunk : BenchTimer.median(repeats: options.quick ? 1 : 3, budget: 3, q.chunk)
-                scaling.append(ScalingPoint(name: k.name, path: "chunk", T: t, ns_per_token: tc * 1e9 / Double(k.batch * t)))
-                let tn = t == standardLength ? tNaive : BenchTimer.median(repeats: 1, warmup: false, q.naive)
-                scaling.append(ScalingPoint(name: k.name, path: "naive", T: t, ns_per_token: tn * 1e9 / Double(k.batch * t)))
+            var lastNaive = (t: standardLength, seconds: tNaive)
+            for t in scalingLengths(quick: quick) {
+                let q: PreparedBenchKernel
+                if t == standardLength {
+                    q = p!
+                } else {
+                    if t > standardLength { p = nil }  // release the standard inputs before longer ones
+                    q = k.prepare(t, 2)
+                }
+                log("\(k.name): scaling T = \(t), chunk")
+                let tc =
+                    t == standardLength
+                    ? tChunk
+                    : BenchTimer.median(
+                        repeats: quick ? 1 : 3, budget: quick ? 1 : 4, warmup: t < standardLength, q.chunk)
+                scaling.append(
+                    ScalingPoint(name: k.name, path: "chunk", T: t, ns_per_token: tc * 1e9 / Double(k.batch * t)))
+                let tn: Double?
+                if t == standardLength {
+                    tn = tNaive
+                } else if t < standardLength
+                    || lastNaive.seconds * Double(t) / Double(lastNaive.t) <= naiveBudget(quick: quick)
+                {
+                    log("\(k.name): scaling T = \(t), naive")
+                    tn = BenchTimer.median(repeats: 1, warmup: false, q.naive)
+                    if t > lastNaive.t { lastNaive = (t, tn!) }
+                } else {
+                    tn = nil
+                }
+                if let tn {
+                    scaling.append(
+                        ScalingPoint(name: k.name, path: "naive", T: t, ns_per_token: tn * 1e9 / Double(k.batch * t)))
+                }
             }
         }
-        return BenchReport(machine: machine, sgemm_gflops: ["1": s1, "all": sAll], kernels: rows, scaling: scaling)
+        return BenchReport(
+            machine: machine(threads: threads), sgemm_gflops: ["1": s1, "all": sAll], kernels: rows, scaling: scaling)
     }
 
     /// The result of running one kernel's chunk path once in a fresh process.
@@ -98,10 +139,10 @@ public enum BenchSuite {
         return MemoryProbeResult(peakMB: PeakMemory.peakMB, ioMB: Double(p.ioBytes) / 1_048_576)
     }
 
-    static func memoryProbe(executable: String, kernel: String, length: Int) -> MemoryProbeResult? {
+    static func memoryProbe(executable: String, kernel: String, length: Int, threads: Int) -> MemoryProbeResult? {
         let proc = Process()
         proc.executableURL = URL(fileURLWithPath: executable)
-        proc.arguments = ["bench", "--memory-probe", kernel, "--probe-length", "\(length)"]
+        proc.arguments = ["bench", "--memory-probe", kernel, "--probe-length", "\(length)", "--threads", "\(threads)"]
         let pipe = Pipe()
         proc.standardOutput = pipe
         proc.standardError = FileHandle.nullDevice
@@ -115,7 +156,8 @@ public enum BenchSuite {
     static func cpuModel() -> String {
         guard let s = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
         for line in s.split(separator: "\n") where line.hasPrefix("model name") {
-            return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
+            return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) }
+                ?? "unknown"
         }
         return "unknown"
     }

@@ -2,6 +2,9 @@ import Dispatch
 
 /// Wall-clock timing helpers for benchmarks.
 public enum BenchTimer {
+    /// Monotonic seconds (for differences).
+    public static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+
     /// Seconds taken by one call of `body`.
     public static func seconds(_ body: () -> Void) -> Double {
         let t0 = DispatchTime.now().uptimeNanoseconds
@@ -11,7 +14,9 @@ public enum BenchTimer {
 
     /// The median of `repeats` timed calls after one untimed warm-up; stops early once
     /// `budget` seconds have been spent (at least one timed call is always made).
-    public static func median(repeats: Int, budget: Double = .infinity, warmup: Bool = true, _ body: () -> Void) -> Double {
+    public static func median(repeats: Int, budget: Double = .infinity, warmup: Bool = true, _ body: () -> Void)
+        -> Double
+    {
         if warmup { body() }
         var times: [Double] = []
         var spent = 0.0

@@ -6,10 +6,36 @@ import Foundation
 
 /// Peak resident memory of this process.
 public enum PeakMemory {
-    /// The peak resident set size so far, in MB (`getrusage`'s `ru_maxrss`).
+    /// The peak resident set size so far, in MB: Linux's `VmHWM` (which ``resetPeak()`` can
+    /// reset), else `getrusage`'s `ru_maxrss`.
     public static var peakMB: Double {
+        if let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
+            for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+                let kb = line.dropFirst(6).split(separator: " ").first.flatMap { Double($0) }
+                if let kb { return kb / 1024 }
+            }
+        }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Double(usage.ru_maxrss) / 1024
+    }
+
+    /// The current resident set size in MB (`VmRSS`), or nil where unavailable.
+    public static var currentMB: Double? {
+        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in s.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return line.dropFirst(6).split(separator: " ").first.flatMap { Double($0) }.map { $0 / 1024 }
+        }
+        return nil
+    }
+
+    /// Resets the peak to the current resident size (Linux: writes 5 to `/proc/self/clear_refs`).
+    /// Returns false where that is not possible (the peak then stays the process-wide one).
+    @discardableResult
+    public static func resetPeak() -> Bool {
+        let fd = open("/proc/self/clear_refs", O_WRONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return write(fd, "5", 1) == 1
     }
 }

@@ -1,0 +1,25 @@
+// swift-tools-version: 6.1
+// The kernel benchmark suite (package-benchmark). A separate package so that `swift test` at
+// the repository root never builds it. Run it from this directory:
+//   swift package benchmark
+import PackageDescription
+
+let package = Package(
+    name: "LinearRNNBenchmarks",
+    platforms: [.macOS(.v13)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "KernelBenchmarks",
+            dependencies: [
+                "LinearRNN",  // the umbrella product, found by name (a path dependency's identity is its directory name)
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/KernelBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    ]
+)

@@ -1,0 +1,160 @@
+import ArgumentParser
+import Foundation
+import LRNNLinearAlgebra
+import LRNNTool
+
+/// `lrnn bench`: kernel throughput, scaling and memory, or a model's prefill and decode rates.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmark the kernels (throughput, scaling in T, peak memory) or a model.",
+        discussion: """
+            Kernel mode (default) measures the sgemm peaks, then every kernel at its standard shape \
+            (B = 1, H = 8, K = V = 128, T = 4,096; s4d_conv H = 256, N = 64; s5 H = 256, P = 128; \
+            Float32): the chunk path's time, effective GFLOP/s against the all-thread sgemm peak, the \
+            speed-up over the token-by-token step path and over the naive reference, the peak RSS of a \
+            child process running the chunk path once, and ns/token for T = 1k … 64k (quick: … 16k). \
+            Model mode (--preset or --model) measures prefill tokens/s at T = 2,048 and decode \
+            tokens/s at batch 1 and 8, against targets derived from the sgemm peak and a measured \
+            memory bandwidth. Progress goes to stderr when it is a terminal. Exits 2 on bad arguments.
+
+            Kernels: \(KernelCatalog.names.joined(separator: ", ")).
+            Presets: \(ModelBench.presetNames.joined(separator: ", ")) (random weights, shaped like fla's 340M models).
+
+            Examples:
+              lrnn bench --quick
+              lrnn bench --json > bench.json
+              lrnn bench --kernel delta_rule --kernel gla --threads 1
+              lrnn bench --svg docs/bench-scaling.svg
+              lrnn bench --preset gated_deltanet
+              lrnn bench --preset all --json
+              lrnn bench --model ../shared/golden/model_gla
+            """
+    )
+
+    @Flag(help: "Fewer repeats; scaling up to T = 16,384; memory probed at T = 4,096.")
+    var quick = false
+
+    @Flag(help: "Print one JSON object instead of tables.")
+    var json = false
+
+    @Option(help: ArgumentHelp("Write the scaling plot (tokens/s against T) as SVG to this file.", valueName: "file"))
+    var svg: String?
+
+    @Option(name: .customLong("kernel"), help: ArgumentHelp("Only this kernel (repeatable).", valueName: "name"))
+    var kernels: [String] = []
+
+    @Option(help: "Worker threads (default: all cores, or LRNN_NUM_THREADS).")
+    var threads: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "Benchmark a random-weight preset model (repeatable; 'all' for every preset).", valueName: "name"))
+    var preset: [String] = []
+
+    @Option(help: ArgumentHelp("Benchmark the model in this fla directory.", valueName: "dir"))
+    var model: String?
+
+    @Flag(help: .hidden)
+    var verbose = false
+
+    @Option(help: .hidden)
+    var memoryProbe: String?
+
+    @Option(help: .hidden)
+    var probeLength: Int?
+
+    func validate() throws {
+        let known = Set(KernelCatalog.names)
+        for k in kernels where !known.contains(k) {
+            throw ValidationError("unknown kernel '\(k)'; known: \(KernelCatalog.names.joined(separator: ", "))")
+        }
+        if let threads, threads < 1 || threads > 1024 {
+            throw ValidationError("--threads must be in 1...1024, got \(threads)")
+        }
+        for p in preset where p != "all" && !ModelBench.presetNames.contains(p) {
+            throw ValidationError(
+                "unknown preset '\(p)'; known: \(ModelBench.presetNames.joined(separator: ", ")), all")
+        }
+        if let model {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: model, isDirectory: &isDir), isDir.boolValue else {
+                throw ValidationError("--model: no directory at '\(model)'")
+            }
+        }
+        if (model != nil || !preset.isEmpty) && (!kernels.isEmpty || svg != nil) {
+            throw ValidationError("--kernel and --svg apply to kernel mode, not with --model/--preset")
+        }
+        if let name = memoryProbe {
+            guard known.contains(name) else { throw ValidationError("--memory-probe: unknown kernel '\(name)'") }
+            guard let t = probeLength, t >= 1, t <= 1 << 22 else {
+                throw ValidationError("--memory-probe needs --probe-length in 1...4194304")
+            }
+        } else if probeLength != nil {
+            throw ValidationError("--probe-length is only for --memory-probe")
+        }
+        if let svg {
+            let dir = (svg as NSString).deletingLastPathComponent
+            var isDir: ObjCBool = false
+            if !dir.isEmpty && !(FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) && isDir.boolValue) {
+                throw ValidationError("--svg: directory '\(dir)' does not exist")
+            }
+        }
+    }
+
+    func run() throws {
+        if let threads { Threading.setWorkerCount(threads) }
+        if let name = memoryProbe, let t = probeLength {
+            guard let r = BenchSuite.probeInProcess(KernelCatalog.all, kernel: name, length: t) else {
+                throw ExitCode(2)
+            }
+            let enc = JSONEncoder()
+            print(String(decoding: try enc.encode(r), as: UTF8.self))
+            return
+        }
+        let start = BenchTimer.now()
+        let log: (String) -> Void =
+            verbose
+            ? {
+                FileHandle.standardError.write(
+                    Data(String(format: "[%7.2f s] %@\n", BenchTimer.now() - start, $0).utf8))
+            }
+            : Progress.isTerminal
+                ? { FileHandle.standardError.write(Data("\r\u{1B}[Kbench: \($0)".utf8)) } : { _ in }
+        if model != nil || !preset.isEmpty {
+            var sources: [ModelBench.Source] = []
+            let names = preset.contains("all") ? ModelBench.presetNames : preset
+            for p in names { sources.append(.preset(p)) }
+            if let model { sources.append(.directory(model)) }
+            let report: ModelBenchReport
+            do {
+                report = try ModelBench.run(sources, quick: quick, log: log)
+            } catch {
+                Progress.finish()
+                FileHandle.standardError.write(Data("lrnn bench: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+            Progress.finish()
+            print(json ? report.json() : report.text(), terminator: json ? "\n" : "")
+            return
+        }
+        let options = BenchSuite.Options(
+            quick: quick, kernels: kernels, threads: threads, probeExecutable: Self.executablePath())
+        let report = BenchSuite.run(KernelCatalog.all, options: options, log: log)
+        Progress.finish()
+        if let svg {
+            do {
+                try BenchPlot.svg(report.scaling).write(toFile: svg, atomically: true, encoding: .utf8)
+            } catch {
+                FileHandle.standardError.write(Data("lrnn bench: cannot write \(svg): \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
+        print(json ? report.json() : report.text(), terminator: json ? "\n" : "")
+    }
+
+    /// This executable, to re-run as the memory-probe child process.
+    static func executablePath() -> String? {
+        if let p = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return p }
+        return CommandLine.arguments.first
+    }
+}
