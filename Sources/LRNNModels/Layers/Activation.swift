@@ -50,7 +50,7 @@ public enum Activation: String, Sendable, Equatable, CaseIterable {
     @inlinable
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func apply<T: LRNNScalar>(_ x: UnsafeMutablePointer<T>, count n: Int) {
+    func apply<T: LRNNScalar>(_ x: UnsafeMutablePointer<T>, count n: Int) {
         switch self {
         case .identity: return
         case .silu: for i in 0..<n { x[i] = x[i] / (1 + T.exp(-x[i])) }

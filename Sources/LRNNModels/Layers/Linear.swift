@@ -43,7 +43,7 @@ public struct Linear<T: LRNNScalar>: Sendable {
     /// Writes `x·Wᵀ + b` for `rows` contiguous rows of `x` (width `in`) into `y` (width `out`).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func apply(_ x: UnsafePointer<T>, rows: Int, into y: UnsafeMutablePointer<T>) {
+    func apply(_ x: UnsafePointer<T>, rows: Int, into y: UnsafeMutablePointer<T>) {
         if rows == 0 || outFeatures == 0 { return }
         let n = outFeatures
         let k = inFeatures

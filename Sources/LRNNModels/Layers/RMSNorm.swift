@@ -36,7 +36,7 @@ public struct RMSNorm<T: LRNNScalar>: Sendable {
     /// Normalises in place `rows` contiguous groups of `dimension` elements.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func apply(_ x: UnsafeMutablePointer<T>, rows: Int) {
+    func apply(_ x: UnsafeMutablePointer<T>, rows: Int) {
         let d = dimension
         let invD = 1 / T(d)
         withWeight { w in
