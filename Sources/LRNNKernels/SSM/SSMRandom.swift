@@ -2,14 +2,14 @@ import RealModule
 
 /// A small seeded generator (SplitMix64) for reproducible state-space initialisations and
 /// perturbations.
-public struct SSMRandom: RandomNumberGenerator, Sendable {
+struct SSMRandom: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
     /// Creates a generator from a seed.
-    public init(seed: UInt64) { state = seed &+ 0x5851_F42D_4C95_7F2D }
+    init(seed: UInt64) { state = seed &+ 0x5851_F42D_4C95_7F2D }
 
     /// The next 64 random bits.
-    public mutating func next() -> UInt64 {
+    mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -18,12 +18,12 @@ public struct SSMRandom: RandomNumberGenerator, Sendable {
     }
 
     /// Uniform in `[lower, upper)`.
-    public mutating func uniform(_ lower: Double = 0, _ upper: Double = 1) -> Double {
+    mutating func uniform(_ lower: Double = 0, _ upper: Double = 1) -> Double {
         lower + (upper - lower) * (Double(next() >> 11) * 0x1.0p-53)
     }
 
     /// Standard normal (Box–Muller).
-    public mutating func normal() -> Double {
+    mutating func normal() -> Double {
         let u1 = Swift.max(uniform(), Double.leastNormalMagnitude)
         let u2 = uniform()
         return (-2 * Double.log(u1)).squareRoot() * Double.cos(2 * Double.pi * u2)

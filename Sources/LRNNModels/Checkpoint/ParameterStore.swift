@@ -2,7 +2,7 @@ import LRNNLinearAlgebra
 import RealModule
 
 /// How a parameter of a model built in code is initialised (fla's schemes, simplified).
-public enum ParameterInitializer: Sendable, Equatable {
+enum ParameterInitializer: Sendable, Equatable {
     /// Normal with mean 0 and the given standard deviation (linear and embedding weights).
     case normal(std: Double)
     /// All zeros (biases).
