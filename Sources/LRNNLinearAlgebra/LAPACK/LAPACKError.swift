@@ -11,6 +11,10 @@ public struct LAPACKError: Error, CustomStringConvertible, Equatable, Sendable {
     public let info: Int
 
     /// Creates the error for `routine` returning `info`.
+    ///
+    /// - Parameters:
+    ///   - routine: the routine's name, e.g. `"dgesv"`.
+    ///   - info: the `info` it returned.
     public init(routine: String, info: Int) {
         self.routine = routine
         self.info = info

@@ -39,12 +39,16 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public var names: [String] { tensors.keys.sorted() }
 
     /// Opens and validates the file at `path`.
+    /// - Parameter path: the file to open; it is memory-mapped.
     /// - Throws: ``SafeTensorsError`` naming the file (and tensor) on any violation of the format.
     public convenience init(path: String) throws(SafeTensorsError) {
         try self.init(path: path, file: MappedFile(path: path))
     }
 
     /// Validates an in-memory safetensors image; `name` is used in error messages.
+    /// - Parameters:
+    ///   - bytes: the whole file image.
+    ///   - name: the name used in place of a path in error messages.
     /// - Throws: ``SafeTensorsError`` on any violation of the format.
     public convenience init(bytes: [UInt8], name: String = "<memory>") throws(SafeTensorsError) {
         try self.init(path: name, file: MappedFile(copying: bytes))
@@ -175,6 +179,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
     }
 
     /// The location of tensor `name`.
+    /// - Parameter name: the tensor's name.
     /// - Throws: ``SafeTensorsError/missingTensor(file:tensor:)`` when absent.
     public func info(_ name: String) throws(SafeTensorsError) -> SafeTensorInfo {
         guard let t = tensors[name] else { throw .missingTensor(file: path, tensor: name) }
@@ -182,9 +187,17 @@ public final class SafeTensorsFile: @unchecked Sendable {
     }
 
     /// Whether the file holds tensor `name`.
+    ///
+    /// - Parameter name: the tensor's name.
     public func contains(_ name: String) -> Bool { tensors[name] != nil }
 
     /// The raw bytes of tensor `name` (little-endian, as stored).
+    ///
+    /// - Parameters:
+    ///   - name: the tensor's name.
+    ///   - body: a closure that reads the bytes; the buffer is valid only inside it.
+    /// - Returns: what `body` returns.
+    /// - Throws: ``SafeTensorsError/missingTensor(file:tensor:)`` when absent, or what `body` throws.
     public func withRawBytes<R>(
         _ name: String, _ body: (UnsafeRawBufferPointer) throws -> R
     ) throws -> R {
@@ -195,6 +208,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     /// Reads tensor `name` converted to the floating-point type `T` (any float, integer or
     /// boolean dtype is accepted; integers convert exactly when representable).
+    /// - Parameters:
+    ///   - name: the tensor's name.
+    ///   - type: the element type to convert to.
     /// - Throws: ``SafeTensorsError/missingTensor(file:tensor:)`` when absent.
     public func tensor<T: BinaryFloatingPoint>(_ name: String, as type: T.Type = T.self) throws(SafeTensorsError)
         -> Tensor<T>
@@ -209,6 +225,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
     }
 
     /// Reads an integer or boolean tensor `name` as `Int`.
+    /// - Parameter name: the tensor's name.
     /// - Throws: ``SafeTensorsError/unsupportedConversion(file:tensor:dtype:requested:)`` for float dtypes.
     public func integerTensor(_ name: String) throws(SafeTensorsError) -> Tensor<Int> {
         let t = try info(name)
@@ -285,11 +302,17 @@ public final class SafeTensorsFile: @unchecked Sendable {
     }
 
     /// A metadata value parsed as a number (golden files store numbers as strings).
+    ///
+    /// - Parameter key: the `__metadata__` key.
+    /// - Returns: the number, or nil when the key is absent or not a number.
     public func metadataNumber(_ key: String) -> Double? {
         metadata[key].flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
     }
 
     /// A metadata value parsed as a boolean (`"true"` / `"false"`, also `"1"` / `"0"`).
+    ///
+    /// - Parameter key: the `__metadata__` key.
+    /// - Returns: the boolean, or nil when the key is absent or not a boolean.
     public func metadataBool(_ key: String) -> Bool? {
         switch metadata[key]?.lowercased() {
         case "true", "1": true

@@ -8,12 +8,18 @@ public struct SafeTensorsWriter: Sendable {
     public var metadata: [String: String]
 
     /// Creates an empty writer with the given metadata.
+    ///
+    /// - Parameter metadata: the `__metadata__` entries (string values only, as the format requires).
     public init(metadata: [String: String] = [:]) {
         self.metadata = metadata
     }
 
     /// Adds a floating-point tensor stored as `dtype` (a float dtype; rounding to nearest).
     ///
+    /// - Parameters:
+    ///   - name: the tensor's name.
+    ///   - tensor: the values.
+    ///   - dtype: the stored dtype (default `F32`).
     /// - Precondition: `dtype` is a floating-point dtype and `name` is new and not `__metadata__`.
     public mutating func add<T: BinaryFloatingPoint>(
         _ name: String, _ tensor: Tensor<T>, as dtype: SafeTensorsDType = .float32
@@ -38,6 +44,10 @@ public struct SafeTensorsWriter: Sendable {
 
     /// Adds an integer or boolean tensor stored as `dtype` (values must fit; bool stores x ≠ 0).
     ///
+    /// - Parameters:
+    ///   - name: the tensor's name.
+    ///   - tensor: the values.
+    ///   - dtype: the stored dtype (default `I64`).
     /// - Precondition: `dtype` is an integer or bool dtype and every value fits in it.
     public mutating func add(_ name: String, integers tensor: Tensor<Int>, as dtype: SafeTensorsDType = .int64) {
         precondition(!dtype.isFloatingPoint, "SafeTensorsWriter.add: \(dtype) is not an integer dtype")
@@ -90,6 +100,7 @@ public struct SafeTensorsWriter: Sendable {
     }
 
     /// Writes the file image to `path`.
+    /// - Parameter path: the file to create or replace.
     /// - Throws: the file system's error when the file cannot be written.
     public func write(to path: String) throws {
         try Data(serialized()).write(to: URL(fileURLWithPath: path))

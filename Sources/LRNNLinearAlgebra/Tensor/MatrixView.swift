@@ -16,6 +16,11 @@ public struct MatrixView<Scalar> {
 
     /// Creates a view; `leadingDimension` defaults to `columns` (contiguous rows).
     ///
+    /// - Parameters:
+    ///   - base: the first element.
+    ///   - rows: the number of rows.
+    ///   - columns: the number of columns.
+    ///   - leadingDimension: the distance in elements between row starts (`nil`: `columns`).
     /// - Precondition: extents ≥ 0 and `leadingDimension ≥ max(columns, 1)`.
     @inlinable
     public init(
@@ -48,6 +53,9 @@ public struct MatrixView<Scalar> {
 
     /// The sub-block of the given rows and columns, sharing storage.
     ///
+    /// - Parameters:
+    ///   - r: the rows of the block.
+    ///   - c: the columns of the block.
     /// - Precondition: both ranges lie inside the view.
     @inlinable
     public func block(rows r: Range<Int>, columns c: Range<Int>) -> MatrixView {
@@ -60,10 +68,14 @@ public struct MatrixView<Scalar> {
     }
 
     /// The sub-block of the given rows, all columns.
+    ///
+    /// - Parameter r: the rows of the block, inside `0..<rows`.
     @inlinable
     public func rows(_ r: Range<Int>) -> MatrixView { block(rows: r, columns: 0..<columns) }
 
     /// Row `i` as a pointer to its first element.
+    ///
+    /// - Parameter i: the row, in `0..<rows`.
     @inlinable
     public func row(_ i: Int) -> UnsafeMutablePointer<Scalar> {
         precondition(i >= 0 && i < rows, "MatrixView.row: \(i) outside 0..<\(rows)")
@@ -76,6 +88,8 @@ public struct MatrixView<Scalar> {
 
 extension MatrixView where Scalar: Numeric {
     /// Sets every element to `value`.
+    ///
+    /// - Parameter value: the value written to every element of the view.
     @inlinable
     public func fill(_ value: Scalar) {
         for i in 0..<rows {
@@ -84,6 +98,8 @@ extension MatrixView where Scalar: Numeric {
     }
 
     /// Copies `source` (same extents) into this view.
+    ///
+    /// - Parameter source: a view with the same rows and columns (any leading dimension).
     @inlinable
     public func copy(from source: MatrixView<Scalar>) {
         precondition(

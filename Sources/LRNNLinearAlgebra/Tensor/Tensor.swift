@@ -11,6 +11,9 @@ public struct Tensor<Scalar> {
 
     /// Creates a tensor from its shape and row-major elements.
     ///
+    /// - Parameters:
+    ///   - shape: the extent of each dimension.
+    ///   - scalars: the elements in row-major order.
     /// - Precondition: every extent is ≥ 0 and `scalars.count` equals the product of `shape`.
     public init(shape: [Int], scalars: [Scalar]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative extent in shape \(shape)")
@@ -22,6 +25,10 @@ public struct Tensor<Scalar> {
     }
 
     /// Creates a tensor of the given shape with every element equal to `value`.
+    ///
+    /// - Parameters:
+    ///   - shape: the extent of each dimension (each ≥ 0).
+    ///   - value: the value of every element.
     public init(shape: [Int], repeating value: Scalar) {
         self.init(shape: shape, scalars: Array(repeating: value, count: shape.reduce(1, *)))
     }
@@ -44,6 +51,9 @@ public struct Tensor<Scalar> {
     }
 
     /// The offset of a multi-index. - Precondition: one index per dimension, each in range.
+    ///
+    /// - Parameter indices: one index per dimension.
+    /// - Returns: the position of the element in scalars.
     @inlinable
     public func offset(_ indices: [Int]) -> Int {
         precondition(
@@ -65,6 +75,9 @@ public struct Tensor<Scalar> {
     }
 
     /// The same elements under another shape with the same element count.
+    ///
+    /// - Parameter newShape: the new extents, whose product equals count.
+    /// - Precondition: the element counts agree.
     public func reshaped(_ newShape: [Int]) -> Tensor {
         precondition(
             newShape.reduce(1, *) == count,
@@ -73,11 +86,17 @@ public struct Tensor<Scalar> {
     }
 
     /// Applies `transform` to every element.
+    ///
+    /// - Parameter transform: the function applied to each element, in row-major order.
+    /// - Returns: a tensor of the same shape holding the results.
     public func map<R>(_ transform: (Scalar) throws -> R) rethrows -> Tensor<R> {
         Tensor<R>(shape: shape, scalars: try scalars.map(transform))
     }
 
     /// Calls `body` with a pointer to the contiguous storage.
+    ///
+    /// - Parameter body: a closure that reads the elements in row-major order; the pointer is valid only inside it.
+    /// - Returns: what `body` returns.
     @inlinable
     public func withUnsafeBufferPointer<R>(
         _ body: (UnsafeBufferPointer<Scalar>) throws -> R
@@ -86,6 +105,9 @@ public struct Tensor<Scalar> {
     }
 
     /// Calls `body` with a mutable pointer to the contiguous storage.
+    ///
+    /// - Parameter body: a closure that reads and writes the elements in row-major order; the pointer is valid only inside it.
+    /// - Returns: what `body` returns.
     @inlinable
     public mutating func withUnsafeMutableBufferPointer<R>(
         _ body: (inout UnsafeMutableBufferPointer<Scalar>) throws -> R
@@ -99,6 +121,8 @@ extension Tensor: Equatable where Scalar: Equatable {}
 
 extension Tensor where Scalar: Numeric {
     /// A tensor of zeros.
+    ///
+    /// - Parameter shape: the extent of each dimension.
     public init(zeros shape: [Int]) {
         self.init(shape: shape, repeating: 0)
     }
@@ -106,6 +130,8 @@ extension Tensor where Scalar: Numeric {
 
 extension Tensor where Scalar: BinaryFloatingPoint {
     /// Converts every element to another floating-point type (rounding to nearest).
+    ///
+    /// - Parameter to: the destination type, `Float` or `Double` for example.
     public func converted<T: BinaryFloatingPoint>(to: T.Type = T.self) -> Tensor<T> {
         Tensor<T>(shape: shape, scalars: scalars.map { T($0) })
     }
@@ -123,6 +149,8 @@ extension Tensor {
     /// Calls `body` with a view of the whole tensor as a `rows × columns` matrix (rank-2 tensors
     /// directly; otherwise the leading dimensions are flattened into rows).
     ///
+    /// - Parameter body: a closure that receives the view; the view is valid only inside it.
+    /// - Returns: what `body` returns.
     /// - Precondition: rank ≥ 1 (rank 1 is a single row).
     @inlinable
     public mutating func withMatrixView<R>(_ body: (MatrixView<Scalar>) throws -> R) rethrows -> R {
@@ -139,6 +167,8 @@ extension Tensor where Scalar: LRNNScalar {
 
     /// Relative error `max|self − reference| / max|reference|` (absolute when the reference is all zeros).
     ///
+    /// - Parameter reference: the tensor to compare with, of the same shape.
+    /// - Returns: the error in Float64 (NaN when either tensor holds a NaN).
     /// - Precondition: the shapes are equal.
     public func relativeError(to reference: Tensor<Scalar>) -> Double {
         precondition(shape == reference.shape, "relativeError: shape \(shape) vs \(reference.shape)")
