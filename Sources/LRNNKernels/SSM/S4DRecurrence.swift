@@ -17,6 +17,10 @@ public struct S4DRecurrence<T: LRNNScalar>: Sendable {
     @usableFromInline let skip: [T]
 
     /// Discretises `parameters` once.
+    ///
+    /// - Parameters:
+    ///   - parameters: the S4D parameters.
+    ///   - discretization: zoh or bilinear.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public init(_ parameters: S4DParameters<T>, discretization: SSMDiscretization) {
@@ -39,12 +43,18 @@ public struct S4DRecurrence<T: LRNNScalar>: Sendable {
     }
 
     /// A zero state `[B, H, N2]`.
+    ///
+    /// - Parameter batch: the number of sequences B.
     public func zeroState(batch: Int) -> Tensor<Complex<T>> {
         Tensor(shape: [batch, channels, modes], repeating: .zero)
     }
 
     /// One token for every batch entry: `u [B, H]` → `y [B, H]`, updating `state [B, H, N2]`.
     ///
+    /// - Parameters:
+    ///   - u: one input per sequence and channel, `[B, H]`.
+    ///   - state: `[B, H, N2]`, advanced by one token.
+    /// - Returns: `y [B, H]`.
     /// - Throws: ``KernelError`` on shape mismatch or non-finite input.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
@@ -77,6 +87,9 @@ public struct S4DRecurrence<T: LRNNScalar>: Sendable {
     /// The whole sequence token by token (the recurrent path and naive reference):
     /// `u [B, T, H]` → `y [B, T, H]`, starting from `state` (zero when nil).
     ///
+    /// - Parameters:
+    ///   - u: the inputs `[B, T, H]`.
+    ///   - state: the state `[B, H, N2]` before the first token (zeros when nil).
     /// - Returns: the outputs and the final state.
     /// - Throws: ``KernelError`` on shape mismatch or non-finite input.
     @_specialize(exported: true, where T == Float)

@@ -16,6 +16,10 @@ public struct S5System<T: LRNNScalar>: Sendable {
     @usableFromInline let skip: [T]
 
     /// Discretises `parameters` (Float64, rounded once to T).
+    ///
+    /// - Parameters:
+    ///   - parameters: the S5 parameters.
+    ///   - discretization: zoh or bilinear.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public init(_ parameters: S5Parameters<T>, discretization: SSMDiscretization) {
@@ -50,6 +54,8 @@ public struct S5System<T: LRNNScalar>: Sendable {
     }
 
     /// A zero state `[B, P]`.
+    ///
+    /// - Parameter batch: the number of sequences B.
     public func zeroState(batch: Int) -> Tensor<Complex<T>> {
         Tensor(shape: [batch, states], repeating: .zero)
     }

@@ -3,6 +3,8 @@ import LRNNLinearAlgebra
 
 extension CausalLM {
     /// A safetensors writer holding every parameter under its fla key, stored as `dtype`.
+    ///
+    /// - Parameter dtype: the stored dtype of every parameter.
     public func checkpointWriter(dtype: SafeTensorsDType = .float32) -> SafeTensorsWriter {
         var w = SafeTensorsWriter(metadata: ["format": "pt"])
         for (k, v) in namedParameters { w.add(k, v, as: dtype) }
@@ -38,6 +40,9 @@ extension CausalLM {
 
     /// Writes `config.json` and `model.safetensors` into `directory` (created if needed), in the
     /// layout ``load(directory:)`` and fla read.
+    /// - Parameters:
+    ///   - directory: the directory to write into.
+    ///   - dtype: the stored dtype of every parameter.
     /// - Throws: ``ModelError/invalidArgument(name:reason:)`` for a stack fla cannot describe
     ///   (mixed mixers), or the file system's error.
     public func write(to directory: String, dtype: SafeTensorsDType = .float32) throws {

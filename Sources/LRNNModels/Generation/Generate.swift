@@ -5,6 +5,10 @@ extension CausalLM {
     /// chunked kernels, then one decoding step per new token, every sequence stopping on its own
     /// at an EOS id (kept) or after `maxNewTokens` tokens.
     ///
+    /// - Parameters:
+    ///   - prompts: one prompt (non-empty) per sequence.
+    ///   - options: the budget, sampling and stopping rules.
+    /// - Returns: the new tokens of each prompt and the prefill and decode timings.
     /// - Throws: ``ModelError/invalidArgument(name:reason:)`` for an empty batch, an empty prompt
     ///   or bad options, ``ModelError/tokenOutOfRange(token:vocabSize:)``, ``ModelError/kernel(layer:_:)``.
     public func generate(prompts: [[Int]], options: GenerationOptions = GenerationOptions()) throws(ModelError)

@@ -19,6 +19,14 @@ public struct GenerationOptions: Sendable, Equatable {
     public var eosTokenIds: [Int]?
 
     /// Creates options; the defaults are greedy decoding of up to 12 tokens, stopping at EOS.
+    ///
+    /// - Parameters:
+    ///   - maxNewTokens: the token budget per sequence.
+    ///   - temperature: 0 for greedy decoding, > 0 to sample from `softmax(logits / temperature)`.
+    ///   - topK: sample only among the k most likely tokens.
+    ///   - topP: then only among the most likely tokens whose probability reaches p.
+    ///   - seed: the sampling seed.
+    ///   - eosTokenIds: the ids that stop a sequence; nil uses the model's `eos_token_id`, `[]` never stops early.
     public init(
         maxNewTokens: Int = 12, temperature: Double = 0, topK: Int? = nil, topP: Double? = nil, seed: UInt64 = 0,
         eosTokenIds: [Int]? = nil

@@ -6,6 +6,8 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
     /// Creates a generator from a seed.
+    ///
+    /// - Parameter seed: any 64-bit value.
     public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
 
     /// The next 64 random bits.

@@ -9,12 +9,16 @@ public struct TokenSampler: Sendable {
     private var rng: SeededGenerator
 
     /// Creates a sampler seeded with `options.seed`.
+    ///
+    /// - Parameter options: the temperature, top-k, top-p and seed.
     public init(options: GenerationOptions) {
         self.options = options
         self.rng = SeededGenerator(seed: options.seed)
     }
 
     /// The arg-max (the first index among equal maxima; NaN entries are never chosen).
+    ///
+    /// - Parameter logits: one row of logits.
     public static func argmax<T: LRNNScalar>(_ logits: UnsafeBufferPointer<T>) -> Int {
         var best = 0
         var bestValue = -T.infinity
@@ -26,6 +30,9 @@ public struct TokenSampler: Sendable {
     }
 
     /// The next token for one row of logits.
+    ///
+    /// - Parameter logits: one row of logits, `vocab` entries.
+    /// - Returns: the chosen token id.
     public mutating func next<T: LRNNScalar>(_ logits: UnsafeBufferPointer<T>) -> Int {
         if options.temperature == 0 || logits.count <= 1 { return Self.argmax(logits) }
         var order = Array(0..<logits.count).filter { !logits[$0].isNaN }

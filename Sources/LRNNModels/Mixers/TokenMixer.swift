@@ -30,11 +30,18 @@ public protocol TokenMixer<Scalar>: Sendable {
     var hiddenSize: Int { get }
 
     /// A zero state for `sequences` sequences.
+    ///
+    /// - Parameter sequences: the number of sequences.
     func makeState(sequences: Int) -> MixerState<Scalar>
 
     /// Mixes `x [tokens, hidden]` laid out as `layout` (the prefill path, through the chunked
     /// kernels). With a state, it starts from it and leaves the final state in it; without, it
     /// starts from zeros.
+    /// - Parameters:
+    ///   - x: the normalised hidden states `[tokens, hidden]`.
+    ///   - layout: how the tokens split into sequences.
+    ///   - state: the state to start from and update, or nil for zeros.
+    /// - Returns: the mixer's output `[tokens, hidden]`.
     /// - Throws: ``KernelError`` when the kernel refuses its inputs (e.g. non-finite values).
     func forward(
         _ x: Tensor<Scalar>, layout: SequenceLayout, state: inout MixerState<Scalar>?
@@ -42,6 +49,10 @@ public protocol TokenMixer<Scalar>: Sendable {
 
     /// Mixes one token per sequence, `x [B, hidden]`, updating `state` in place (the decoding
     /// path, through the kernels' step functions).
+    /// - Parameters:
+    ///   - x: one token's normalised hidden state per sequence, `[B, hidden]`.
+    ///   - state: the state, advanced by one token.
+    /// - Returns: the mixer's output `[B, hidden]`.
     /// - Throws: ``KernelError`` when the kernel refuses its inputs.
     func step(_ x: Tensor<Scalar>, state: inout MixerState<Scalar>) throws(KernelError) -> Tensor<Scalar>
 }

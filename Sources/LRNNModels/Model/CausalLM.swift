@@ -70,6 +70,7 @@ public final class CausalLM<T: LRNNScalar>: Sendable {
     }
 
     /// Logits for a batch of equal-length sequences `inputIds [B][T]`, as `[B, T, vocab]`.
+    /// - Parameter inputIds: B sequences of T token ids each.
     /// - Throws: ``ModelError/invalidArgument(name:reason:)`` for an empty batch or ragged
     ///   lengths, ``ModelError/tokenOutOfRange(token:vocabSize:)``, ``ModelError/kernel(layer:_:)``.
     public func logits(_ inputIds: [[Int]]) throws(ModelError) -> Tensor<T> {
@@ -88,6 +89,9 @@ public final class CausalLM<T: LRNNScalar>: Sendable {
 
     /// Logits for sequences packed back to back (`cuSeqlens` gives the boundaries; each sequence
     /// starts from a zero state), as `[tokens, vocab]`. Equals running each sequence alone.
+    /// - Parameters:
+    ///   - ids: the token ids of all sequences, back to back.
+    ///   - cuSeqlens: the N + 1 boundaries, from 0 to `ids.count`, non-decreasing.
     /// - Throws: ``ModelError/invalidArgument(name:reason:)`` for malformed `cuSeqlens`,
     ///   ``ModelError/tokenOutOfRange(token:vocabSize:)``, ``ModelError/kernel(layer:_:)``.
     public func logits(packed ids: [Int], cuSeqlens: [Int]) throws(ModelError) -> Tensor<T> {
@@ -98,6 +102,7 @@ public final class CausalLM<T: LRNNScalar>: Sendable {
     }
 
     /// A zero cache for `batchSize` sequences.
+    /// - Parameter batchSize: the number of sequences the cache holds.
     /// - Precondition: `batchSize ≥ 1`.
     public func makeCache(batchSize: Int) -> ModelCache<T> {
         precondition(batchSize >= 1, "makeCache: batch size \(batchSize)")
@@ -107,6 +112,9 @@ public final class CausalLM<T: LRNNScalar>: Sendable {
     /// Feeds each sequence's `tokens` (any lengths, one list per cached sequence, through the
     /// chunked kernels) and returns the logits of every fed token, `[Σ lengths, vocab]`, sequence
     /// after sequence. The cache continues from where it was, so prompts can be fed in pieces.
+    /// - Parameters:
+    ///   - tokens: one list of ids per cached sequence.
+    ///   - cache: the cache, advanced past the fed tokens.
     /// - Throws: ``ModelError/cacheMismatch(reason:)`` when the list count is not the cache's
     ///   batch size, ``ModelError/tokenOutOfRange(token:vocabSize:)``, ``ModelError/kernel(layer:_:)``.
     public func forward(_ tokens: [[Int]], cache: inout ModelCache<T>) throws(ModelError) -> Tensor<T> {
@@ -116,6 +124,9 @@ public final class CausalLM<T: LRNNScalar>: Sendable {
 
     /// Feeds the prompts (see ``forward(_:cache:)``) and returns only each sequence's last-token
     /// logits, `[B, vocab]` — the head runs on B rows only.
+    /// - Parameters:
+    ///   - prompts: one non-empty prompt per cached sequence.
+    ///   - cache: the cache, advanced past the prompts.
     /// - Throws: as ``forward(_:cache:)``; ``ModelError/invalidArgument(name:reason:)`` for an
     ///   empty prompt.
     public func prefill(_ prompts: [[Int]], cache: inout ModelCache<T>) throws(ModelError) -> Tensor<T> {
@@ -139,6 +150,9 @@ public final class CausalLM<T: LRNNScalar>: Sendable {
 
     /// One decoding step: feeds one token per cached sequence through the kernels' step
     /// functions and returns the next-token logits `[B, vocab]`.
+    /// - Parameters:
+    ///   - tokens: one id per cached sequence.
+    ///   - cache: the cache, advanced by one token per sequence.
     /// - Throws: ``ModelError/cacheMismatch(reason:)`` when `tokens.count` is not the cache's
     ///   batch size, ``ModelError/tokenOutOfRange(token:vocabSize:)``, ``ModelError/kernel(layer:_:)``.
     public func decode(_ tokens: [Int], cache: inout ModelCache<T>) throws(ModelError) -> Tensor<T> {

@@ -138,6 +138,10 @@ public struct ModelBuilder: Sendable {
     }
 
     /// Appends a block with the given token mixer (and, by default, an MLP).
+    ///
+    /// - Parameters:
+    ///   - mixer: the block's token mixer.
+    ///   - mlp: whether the block has an RMSNorm and SwiGLU MLP after the mixer.
     public mutating func append(_ mixer: MixerConfiguration, mlp: Bool = true) {
         blocks.append(BlockSpecification(mixer: mixer, hasMLP: mlp))
         configuration.numHiddenLayers = blocks.count
@@ -146,6 +150,9 @@ public struct ModelBuilder: Sendable {
     /// Builds the model with weights drawn from `seed` (linear and embedding weights
     /// N(0, ``initializerRange``²), norms 1, convolutions U(±1/√W), decay parameters as fla
     /// initialises them).
+    /// - Parameters:
+    ///   - type: the run precision, `Float` or `Double`.
+    ///   - seed: the seed of every random weight.
     /// - Throws: ``ModelError/invalidConfiguration(field:reason:)`` for an impossible or
     ///   unsupported configuration.
     public func build<T: LRNNScalar>(as type: T.Type = T.self, seed: UInt64) throws(ModelError) -> CausalLM<T> {
