@@ -63,52 +63,11 @@ struct Generate: ParsableCommand {
                 try GenerateTool.run(request)
             }
             print(
-                json ? GenerateJSON(request: request, result: result).encoded() : GenerateTool.report(result),
+                json ? GenerateTool.json(request: request, result: result) : GenerateTool.report(result),
                 terminator: json ? "\n" : "")
         } catch {
             FileHandle.standardError.write(Data("lrnn generate: \(error.description)\n".utf8))
             throw ExitCode(2)
         }
-    }
-}
-
-/// `lrnn generate --json`: the request's model and precision, the new ids of each prompt and
-/// the prefill and decode throughput (the schema is in docs/cli.md).
-struct GenerateJSON: Encodable {
-    /// Token count, wall time and rate of one phase.
-    struct Phase: Encodable {
-        var tokens: Int
-        var seconds: Double
-        var tokensPerSecond: Double
-
-        enum CodingKeys: String, CodingKey {
-            case tokens, seconds
-            case tokensPerSecond = "tokens_per_second"
-        }
-    }
-
-    var model: String
-    var precision: String
-    var tokens: [[Int]]
-    var prefill: Phase
-    var decode: Phase
-
-    init(request: GenerateRequest, result: GenerationResult) {
-        model = request.modelDirectory
-        precision = request.precision
-        tokens = result.tokens
-        prefill = Phase(
-            tokens: result.prefillTokenCount, seconds: result.prefillSeconds,
-            tokensPerSecond: result.prefillTokensPerSecond)
-        decode = Phase(
-            tokens: result.decodeTokenCount, seconds: result.decodeSeconds,
-            tokensPerSecond: result.decodeTokensPerSecond)
-    }
-
-    /// Pretty-printed with sorted keys, like the other subcommands' JSON.
-    func encoded() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
     }
 }
