@@ -14,8 +14,10 @@ import LRNNLinearAlgebra
 /// ``reference(q:k:v:beta:g:scale:initialState:cuSeqlens:numHouseholder:)`` (the naive loop).
 ///
 /// NaN policy: every input (q, k, v, β, g, states) is scanned and a NaN or ±∞ is rejected with
-/// ``KernelError/nonFinite(tensor:)`` before any work; a positive log decay is rejected with
-/// ``KernelError/invalidArgument(name:reason:)``.
+/// ``KernelError/nonFinite(tensor:)`` naming the tensor, and nothing is returned (`step` leaves
+/// the state unchanged). β, g and states are scanned before any work; `chunked` scans q, k and v
+/// as its kernel gathers them and throws when the work items finish. A positive log decay is
+/// rejected with ``KernelError/invalidArgument(name:reason:)``.
 public enum DeltaRule {
     /// The chunk length (in tokens for n = 1; a chunk holds `chunkSize / n` tokens otherwise),
     /// chosen by measurement (see docs/kernels/delta-rule.md).
