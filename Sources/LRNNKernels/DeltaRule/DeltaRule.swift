@@ -67,7 +67,9 @@ public enum DeltaRule {
             q: q, k: k, v: v, beta: beta, g: g, initialState: initialState, cuSeqlens: cuSeqlens,
             numHouseholder: numHouseholder, scanSequences: false)
         let scale = try DeltaRuleProblem.resolveScale(scale, keyDim: p.keyDim)
-        let chunkTokens = Swift.max(1, chunkSize / p.householder)
+        // Tokens per chunk, never more than the longest sequence (bounds the workspace).
+        let longest = p.sequences.map { $0.end - $0.start }.max() ?? 0
+        let chunkTokens = Swift.max(1, Swift.min(chunkSize / p.householder, longest))
         let result = runChunked(
             p, q: q, k: k, v: v, beta: beta, g: g, scale: scale, initialState: initialState,
             chunkTokens: chunkTokens)
