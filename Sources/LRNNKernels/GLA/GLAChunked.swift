@@ -53,7 +53,7 @@ extension GLA {
     /// Its scratch memory (``workspaceCount`` elements, allocated once per work item and reused by every
     /// chunk) holds row-major, contiguous blocks (C = chunk size, c = sub-chunk size): `decay` C×K
     /// (`exp(gk)` of the chunk), `qGated` C×K, `kGated` C×K, `kSub` C×K, `qSub` c×K, `attention` C×C,
-    /// `pairs` c(c+1)/2 × K, `pairValues` c(c+1)/2 and three K-vectors.
+    /// `pairs` c(c+1)/2 × K, `pairValues` c(c+1)/2, three K-vectors and one sink element (see `touch`).
     struct ChunkKernel<T: LRNNScalar> {
         let keyDim: Int
         let valueDim: Int
