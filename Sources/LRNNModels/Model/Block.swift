@@ -49,6 +49,10 @@ func addInPlace<T: LRNNScalar>(_ x: inout Tensor<T>, _ y: Tensor<T>) {
     precondition(x.count == y.count, "addInPlace: \(x.shape) vs \(y.shape)")
     let n = x.count
     y.withUnsafeBufferPointer { yb in
-        x.withUnsafeMutableBufferPointer { xb in for i in 0..<n { xb[i] += yb[i] } }
+        x.withUnsafeMutableBufferPointer { xb in
+            let xp = xb.baseAddress!
+            let yp = yb.baseAddress!
+            parallelRanges(n, unitCost: 1) { range in for i in range { xp[i] += yp[i] } }
+        }
     }
 }
