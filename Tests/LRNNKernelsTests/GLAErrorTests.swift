@@ -121,6 +121,12 @@ struct GLAErrorTests {
         #expect(throws: KernelError.nonFinite(tensor: "state")) {
             try GLA.step(q: x.q, k: x.k, v: x.v, gk: x.gk, state: &state)
         }
+        // A zero query still exposes an infinite state entry (0·∞ = NaN reaches the output).
+        var state2 = Tensor<Double>(zeros: [1, 2, 3, 2])
+        state2.scalars[2] = -.infinity
+        #expect(throws: KernelError.nonFinite(tensor: "state")) {
+            try GLA.step(q: Tensor(zeros: [1, 1, 2, 3]), k: x.k, v: x.v, gk: x.gk, state: &state2)
+        }
         var good = Tensor<Double>(zeros: [1, 2, 3, 2])
         var q = x.q
         q.scalars[0] = .nan
