@@ -44,11 +44,13 @@ struct PTDTests {
         #expect(Swift.abs(d.eigenvectorCondition - cond) <= 1e-6 * cond)
     }
 
-    @Test("the analytic gradient of cond(V)² + λ‖E‖_F matches central differences")
+    @Test("the analytic gradient of cond(V)² + λ‖E‖_F + stability term matches central differences")
     func gradient() throws {
         let (a, _) = try HiPPO.transition(.legs, n: 6, as: Double.self)
         let e = try PTD.randomPerturbation(a: a, ratio: 0.05, seed: 3)
-        let (_, _, g) = try PTD.conditionObjective(a: a, perturbation: e, penalty: 0.7)
+        // Margin 10 puts every eigenvalue (≈ −1 … −6) inside the stability term.
+        let (_, _, g) = try PTD.conditionObjective(
+            a: a, perturbation: e, penalty: 0.7, stabilityWeight: 0.3, stabilityMargin: 10)
         let grad = try #require(g)
         var r = SeededRandom(seed: 9)
         let dir: Tensor<Double> = r.normalTensor([6, 6])
@@ -56,7 +58,9 @@ struct PTDTests {
         func f(_ t: Double) throws -> Double {
             var x = e
             for i in x.scalars.indices { x.scalars[i] += t * dir.scalars[i] }
-            return try PTD.conditionObjective(a: a, perturbation: x, penalty: 0.7, gradient: false).objective
+            return try PTD.conditionObjective(
+                a: a, perturbation: x, penalty: 0.7, stabilityWeight: 0.3, stabilityMargin: 10, gradient: false
+            ).objective
         }
         let fd = (try f(h) - f(-h)) / (2 * h)
         let an = zip(grad.scalars, dir.scalars).reduce(0) { $0 + $1.0 * $1.1 }
