@@ -126,7 +126,7 @@ extension GLA {
                         GLA.decayFactors(g, into: a, count: dk)
                         for x in 0..<dk {
                             let c = carry[x] * a[x]
-                            let f = c * (c < tiny ? 0 : 1)
+                            let f: T = c * (c < tiny ? 0 : 1)
                             carry[x] = f
                             qg[x] = scale * qi[x] * f
                         }

@@ -1,0 +1,205 @@
+import ComplexModule
+import LRNNLinearAlgebra
+import RealModule
+
+/// How S4D's diagonal state matrix is initialised.
+public enum S4DInitialization: String, Sendable, CaseIterable {
+    /// S4D-Lin: `a_n = −½ + iπn`.
+    case lin
+    /// S4D-Inv: `a_n = −½ + i·(N/π)·(N/(2n+1) − 1)`.
+    case inv
+    /// S4D-LegS: the eigenvalues `−½ + iμ` (μ > 0) of HiPPO-LegS's normal part, with `B = Vᴴ·B_LegS`.
+    case legs
+}
+
+/// The parameters of an S4D layer: H independent channels, each a diagonal SSM with N2 = N/2
+/// complex modes (one representative per conjugate pair), a step size and a skip term.
+///
+/// Channel h maps `u ↦ y` by `x_t = dA·x_{t−1} + dB·u_t`, `y_t = 2·Re(C·x_t) + D·u_t`
+/// with `dA, dB` from ``SSMDiscretization`` at `Δ = exp(logDt[h])`.
+public struct S4DParameters<T: LRNNScalar>: Sendable {
+    /// `log Δ` per channel, `[H]`.
+    public var logDt: Tensor<T>
+    /// Real parts of the continuous eigenvalues, `[H, N2]`, all < 0.
+    public var aRe: Tensor<T>
+    /// Imaginary parts of the continuous eigenvalues, `[H, N2]`.
+    public var aIm: Tensor<T>
+    /// Real part of B, `[H, N2]`.
+    public var bRe: Tensor<T>
+    /// Imaginary part of B, `[H, N2]`.
+    public var bIm: Tensor<T>
+    /// Real part of C, `[H, N2]`.
+    public var cRe: Tensor<T>
+    /// Imaginary part of C, `[H, N2]`.
+    public var cIm: Tensor<T>
+    /// The skip term D, `[H]`.
+    public var d: Tensor<T>
+
+    /// The number of channels H.
+    public var channels: Int { logDt.count }
+    /// The number of complex modes per channel N2.
+    public var modes: Int { aRe.rank == 2 ? aRe.shape[1] : 0 }
+
+    /// Creates parameters from their tensors, checking shapes, finiteness and `A_re < 0`.
+    ///
+    /// - Throws: ``KernelError`` naming the first offending tensor.
+    public init(
+        logDt: Tensor<T>, aRe: Tensor<T>, aIm: Tensor<T>, bRe: Tensor<T>, bIm: Tensor<T>,
+        cRe: Tensor<T>, cIm: Tensor<T>, d: Tensor<T>
+    ) throws(KernelError) {
+        guard logDt.rank == 1 else {
+            throw .shapeMismatch(tensor: "log_dt", shape: logDt.shape, expected: "[H]")
+        }
+        let h = logDt.count
+        guard aRe.rank == 2, aRe.shape[0] == h else {
+            throw .shapeMismatch(tensor: "A_re", shape: aRe.shape, expected: "[\(h), N2]")
+        }
+        let shape = [h, aRe.shape[1]]
+        for (t, name) in [(aIm, "A_im"), (bRe, "B_re"), (bIm, "B_im"), (cRe, "C_re"), (cIm, "C_im")] {
+            try KernelError.requireShape(t, shape, name)
+        }
+        try KernelError.requireShape(d, [h], "D")
+        for (t, name) in [
+            (logDt, "log_dt"), (aRe, "A_re"), (aIm, "A_im"), (bRe, "B_re"), (bIm, "B_im"),
+            (cRe, "C_re"), (cIm, "C_im"), (d, "D"),
+        ] {
+            try KernelError.requireFinite(t, name)
+        }
+        for x in aRe.scalars where !(x < 0) {
+            throw .invalidArgument(name: "A_re", reason: "every real part must be < 0 (stable modes), found \(x)")
+        }
+        for x in logDt.scalars where Double(x) > 20 {
+            throw .invalidArgument(name: "log_dt", reason: "step exp(\(x)) overflows")
+        }
+        self.logDt = logDt
+        self.aRe = aRe
+        self.aIm = aIm
+        self.bRe = bRe
+        self.bIm = bIm
+        self.cRe = cRe
+        self.cIm = cIm
+        self.d = d
+    }
+
+    /// Seeded S4D initialisation: `A` by `initialization`, `B = 1` (Lin, Inv) or `Vᴴ·B_LegS`
+    /// (LegS), `C` complex standard normal (variance ½ per part), `D` standard normal, and
+    /// `log Δ` uniform in `[log 1e-3, log 1e-1]`.
+    ///
+    /// - Parameters:
+    ///   - channels: H ≥ 1.
+    ///   - stateSize: N, even and ≥ 2 (N2 = N/2 modes per channel).
+    ///   - initialization: the eigenvalue family.
+    ///   - seed: the random seed.
+    ///   - dtMin: the smallest step (default 1e-3).
+    ///   - dtMax: the largest step (default 1e-1).
+    /// - Throws: ``KernelError`` for bad sizes, ``LAPACKError`` (wrapped) never for valid sizes.
+    public static func initialized(
+        channels: Int, stateSize: Int, initialization: S4DInitialization, seed: UInt64,
+        dtMin: Double = 1e-3, dtMax: Double = 1e-1
+    ) throws(KernelError) -> S4DParameters {
+        guard channels >= 1 else { throw .invalidArgument(name: "H", reason: "must be ≥ 1, got \(channels)") }
+        guard stateSize >= 2, stateSize % 2 == 0 else {
+            throw .invalidArgument(name: "N", reason: "must be even and ≥ 2, got \(stateSize)")
+        }
+        guard dtMin > 0, dtMax >= dtMin, dtMax.isFinite else {
+            throw .invalidArgument(name: "dt", reason: "need 0 < dtMin ≤ dtMax < ∞, got \(dtMin), \(dtMax)")
+        }
+        let n2 = stateSize / 2
+        let nn = Double(stateSize)
+        var a = [Complex<Double>](repeating: .zero, count: n2)
+        var b = [Complex<Double>](repeating: .one, count: n2)
+        switch initialization {
+        case .lin:
+            for k in 0..<n2 { a[k] = Complex(-0.5, Double.pi * Double(k)) }
+        case .inv:
+            for k in 0..<n2 { a[k] = Complex(-0.5, nn / Double.pi * (nn / Double(2 * k + 1) - 1)) }
+        case .legs:
+            let diag: (values: [Complex<Double>], vectors: Tensor<Complex<Double>>, projectedB: [Complex<Double>])
+            do { diag = try HiPPO.legsDiagonalization(n: stateSize) } catch {
+                throw .invalidArgument(name: "N", reason: "LegS diagonalisation failed: \(error)")
+            }
+            // Ascending μ: the last N2 have μ > 0 (one of each conjugate pair).
+            for k in 0..<n2 {
+                a[k] = diag.values[stateSize - n2 + k]
+                b[k] = diag.projectedB[stateSize - n2 + k]
+            }
+        }
+        var rng = SSMRandom(seed: seed)
+        let h = channels
+        var out = [[T]](repeating: [T](repeating: 0, count: h * n2), count: 6)
+        var logDt = [T](repeating: 0, count: h)
+        var d = [T](repeating: 0, count: h)
+        let (lo, hi) = (Double.log(dtMin), Double.log(dtMax))
+        let invSqrt2 = 1 / 2.0.squareRoot()
+        for c in 0..<h {
+            logDt[c] = T(rng.uniform(lo, hi))
+            d[c] = T(rng.normal())
+            for k in 0..<n2 {
+                let i = c * n2 + k
+                out[0][i] = T(a[k].real)
+                out[1][i] = T(a[k].imaginary)
+                out[2][i] = T(b[k].real)
+                out[3][i] = T(b[k].imaginary)
+                out[4][i] = T(rng.normal() * invSqrt2)
+                out[5][i] = T(rng.normal() * invSqrt2)
+            }
+        }
+        let s = [h, n2]
+        return try S4DParameters(
+            logDt: Tensor(shape: [h], scalars: logDt), aRe: Tensor(shape: s, scalars: out[0]),
+            aIm: Tensor(shape: s, scalars: out[1]), bRe: Tensor(shape: s, scalars: out[2]),
+            bIm: Tensor(shape: s, scalars: out[3]), cRe: Tensor(shape: s, scalars: out[4]),
+            cIm: Tensor(shape: s, scalars: out[5]), d: Tensor(shape: [h], scalars: d))
+    }
+
+    /// The continuous eigenvalue, B, C of channel h, mode k, in Float64.
+    func mode(_ h: Int, _ k: Int) -> (a: Complex<Double>, b: Complex<Double>, c: Complex<Double>) {
+        let i = h * modes + k
+        return (
+            Complex(Double(aRe.scalars[i]), Double(aIm.scalars[i])),
+            Complex(Double(bRe.scalars[i]), Double(bIm.scalars[i])),
+            Complex(Double(cRe.scalars[i]), Double(cIm.scalars[i]))
+        )
+    }
+
+    /// The discretised modes of channel h in Float64: `dA`, `log dA` and the output weight
+    /// `W = C·dB` (so that `K[l] = 2·Re Σ_n W_n·dA_n^l`), plus `dB` itself.
+    func discreteModes(channel h: Int, _ discretization: SSMDiscretization) -> [DiscreteMode] {
+        let dt = Double.exp(Double(logDt.scalars[h]))
+        return (0..<modes).map { k in
+            let (a, b, c) = mode(h, k)
+            let (pole, logPole, scale) = discretization.discretize(a, step: dt)
+            let db = scale * b
+            return DiscreteMode(pole: pole, logPole: logPole, inputWeight: db, outputWeight: c, kernelWeight: c * db)
+        }
+    }
+}
+
+/// One discretised complex mode (Float64): `x_t = pole·x_{t−1} + inputWeight·u_t`,
+/// contribution `2·Re(outputWeight·x_t)`; `kernelWeight = outputWeight·inputWeight`.
+struct DiscreteMode: Sendable {
+    var pole: Complex<Double>
+    var logPole: Complex<Double>
+    var inputWeight: Complex<Double>
+    var outputWeight: Complex<Double>
+    var kernelWeight: Complex<Double>
+
+    /// `pole^(stride·i)` for `i in 0..<count`, written through `body(i, power)`: every 16th power
+    /// is `exp(stride·i·log pole)` exactly, the ones between are one multiplication by
+    /// `pole^stride` from it (at most 15 roundings, so the relative error stays ≲ 16 ulp for any i).
+    func powers(stride: Int, count: Int, _ body: (Int, Complex<Double>) -> Void) {
+        let step = power(stride)
+        var z = Complex<Double>.one
+        for i in 0..<count {
+            z = i % 16 == 0 ? power(stride * i) : z * step
+            body(i, z)
+        }
+    }
+
+    /// `pole^l` as `exp(l·log pole)`.
+    func power(_ l: Int) -> Complex<Double> {
+        let z = logPole * Double(l)
+        let m = Double.exp(z.real)
+        return Complex(m * Double.cos(z.imaginary), m * Double.sin(z.imaginary))
+    }
+}

@@ -1,0 +1,218 @@
+import ComplexModule
+import LRNNLinearAlgebra
+import RealModule
+
+/// S5's discretised operators as real matrices, ready for GEMMs:
+/// `inputMatrix [2P × H]` = `[Re dB; Im dB]`, `outputMatrix [H × 2P]` = `f·[Re C, −Im C]`,
+/// and the poles `dΛ` (Float64).
+public struct S5System<T: LRNNScalar>: Sendable {
+    /// The number of states P.
+    public let states: Int
+    /// The number of channels H.
+    public let channels: Int
+    @usableFromInline let poles: [Complex<Double>]
+    @usableFromInline let inputMatrix: [T]
+    @usableFromInline let outputMatrix: [T]
+    @usableFromInline let skip: [T]
+
+    /// Discretises `parameters` (Float64, rounded once to T).
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public init(_ parameters: S5Parameters<T>, discretization: SSMDiscretization) {
+        let p = parameters.states
+        let h = parameters.channels
+        states = p
+        channels = h
+        var poles = [Complex<Double>](repeating: .zero, count: p)
+        var bm = [T](repeating: 0, count: 2 * p * h)
+        for i in 0..<p {
+            let a = Complex(Double(parameters.lambdaRe.scalars[i]), Double(parameters.lambdaIm.scalars[i]))
+            let (pole, _, scale) = discretization.discretize(a, step: Double.exp(Double(parameters.logStep.scalars[i])))
+            poles[i] = pole
+            for j in 0..<h {
+                let b = scale * Complex(Double(parameters.bRe.scalars[i * h + j]), Double(parameters.bIm.scalars[i * h + j]))
+                bm[i * h + j] = T(b.real)
+                bm[(p + i) * h + j] = T(b.imaginary)
+            }
+        }
+        let f: T = parameters.conjugateSymmetric ? 2 : 1
+        var cm = [T](repeating: 0, count: h * 2 * p)
+        for j in 0..<h {
+            for i in 0..<p {
+                cm[j * 2 * p + i] = f * parameters.cRe.scalars[j * p + i]
+                cm[j * 2 * p + p + i] = -f * parameters.cIm.scalars[j * p + i]
+            }
+        }
+        self.poles = poles
+        inputMatrix = bm
+        outputMatrix = cm
+        skip = parameters.d.scalars
+    }
+
+    /// A zero state `[B, P]`.
+    public func zeroState(batch: Int) -> Tensor<Complex<T>> {
+        Tensor(shape: [batch, states], repeating: .zero)
+    }
+
+    /// Runs `rows` tokens of one sequence (`u` rows with leading dimension H) from `state`
+    /// (P complex, Float64, updated), writing `y` rows. `z` is a `[rows × 2P]` workspace.
+    ///
+    /// Three steps: `Z = U·[Re dB; Im dB]ᵀ` (one GEMM), the diagonal scan
+    /// `x ← dΛ·x + z_t` written back over Z, `Y = Z·(f·[Re C, −Im C])ᵀ` (one GEMM), `Y += D·U`.
+    @usableFromInline
+    func advance(
+        u: UnsafeMutablePointer<T>, y: UnsafeMutablePointer<T>, rows: Int,
+        state: inout [Complex<Double>], z: UnsafeMutablePointer<T>
+    ) {
+        let p = states
+        let h = channels
+        let uView = MatrixView(u, rows: rows, columns: h)
+        let zView = MatrixView(z, rows: rows, columns: 2 * p)
+        inputMatrix.withUnsafeBufferPointer { bb in
+            BLAS.gemm(
+                uView, .none, MatrixView(UnsafeMutablePointer(mutating: bb.baseAddress!), rows: 2 * p, columns: h),
+                .transpose, into: zView)
+        }
+        for t in 0..<rows {
+            let row = z + t * 2 * p
+            for i in 0..<p {
+                let x = poles[i] * state[i] + Complex(Double(row[i]), Double(row[p + i]))
+                state[i] = x
+                row[i] = T(x.real)
+                row[p + i] = T(x.imaginary)
+            }
+        }
+        outputMatrix.withUnsafeBufferPointer { cb in
+            BLAS.gemm(
+                zView, .none, MatrixView(UnsafeMutablePointer(mutating: cb.baseAddress!), rows: h, columns: 2 * p),
+                .transpose, into: MatrixView(y, rows: rows, columns: h))
+        }
+        for t in 0..<rows { for j in 0..<h { y[t * h + j] += skip[j] * u[t * h + j] } }
+    }
+}
+
+/// The S5 layer: chunked GEMM path, recurrent step, and a naive reference.
+public enum S5 {
+    /// The S5 layer over a batch `u [B, T, H]` → `y [B, T, H]`, chunk by chunk: per chunk of
+    /// C tokens, dB·U as one GEMM, the diagonal recurrence scanned over the chunk, C·X as one
+    /// GEMM. Batch entries are ``Threading/parallelFor(_:_:)`` work items.
+    /// - Parameters:
+    ///   - u: the input `[B, T, H]`.
+    ///   - system: the discretised system.
+    ///   - chunkSize: C ≥ 1 tokens per GEMM (default 256).
+    ///   - initialState: optional `[B, P]`.
+    /// - Returns: the outputs and the final state `[B, P]`.
+    /// - Throws: ``KernelError`` on shape mismatch, non-finite input or a bad chunk size.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public static func run<T: LRNNScalar>(
+        _ u: Tensor<T>, system: S5System<T>, chunkSize: Int = 256, initialState: Tensor<Complex<T>>? = nil
+    ) throws(KernelError) -> (y: Tensor<T>, finalState: Tensor<Complex<T>>) {
+        let h = system.channels
+        let p = system.states
+        guard u.rank == 3, u.shape[2] == h else {
+            throw .shapeMismatch(tensor: "u", shape: u.shape, expected: "[B, T, \(h)]")
+        }
+        try KernelError.requireFinite(u, "u")
+        guard chunkSize >= 1 else { throw .invalidArgument(name: "chunkSize", reason: "must be ≥ 1, got \(chunkSize)") }
+        let (bsz, t) = (u.shape[0], u.shape[1])
+        if let s = initialState {
+            try KernelError.requireShape(s, [bsz, p], "initial_state")
+            for z in s.scalars where !(z.real.isFinite && z.imaginary.isFinite) { throw .nonFinite(tensor: "initial_state") }
+        }
+        var uu = u
+        var y = Tensor<T>(shape: u.shape, repeating: 0)
+        var final = initialState ?? system.zeroState(batch: bsz)
+        let c = Swift.max(1, Swift.min(chunkSize, t))
+        uu.withUnsafeMutableBufferPointer { ub in
+            y.withUnsafeMutableBufferPointer { yb in
+                final.withUnsafeMutableBufferPointer { fb in
+                    let uBase = UncheckedPointer(ub.baseAddress!)
+                    let yBase = UncheckedPointer(yb.baseAddress!)
+                    let fBase = UncheckedPointer(fb.baseAddress!)
+                    Threading.parallelFor(bsz) { b in
+                        var state = (0..<p).map { i in
+                            let z = fBase.pointer[b * p + i]
+                            return Complex(Double(z.real), Double(z.imaginary))
+                        }
+                        var z = [T](repeating: 0, count: c * 2 * p)
+                        z.withUnsafeMutableBufferPointer { zb in
+                            var start = 0
+                            while start < t {
+                                let rows = Swift.min(c, t - start)
+                                let off = (b * t + start) * h
+                                system.advance(
+                                    u: uBase.pointer + off, y: yBase.pointer + off, rows: rows, state: &state,
+                                    z: zb.baseAddress!)
+                                start += rows
+                            }
+                        }
+                        for i in 0..<p { fBase.pointer[b * p + i] = Complex(T(state[i].real), T(state[i].imaginary)) }
+                    }
+                }
+            }
+        }
+        return (y, final)
+    }
+
+    /// One token for every batch entry: `u [B, H]` → `y [B, H]`, updating `state [B, P]`
+    /// (the same GEMM path with one row).
+    /// - Throws: ``KernelError`` on shape mismatch or non-finite input.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public static func step<T: LRNNScalar>(
+        _ u: Tensor<T>, system: S5System<T>, state: inout Tensor<Complex<T>>
+    ) throws(KernelError) -> Tensor<T> {
+        guard u.rank == 2, u.shape[1] == system.channels else {
+            throw .shapeMismatch(tensor: "u", shape: u.shape, expected: "[B, \(system.channels)]")
+        }
+        let (y, s) = try run(u.reshaped([u.shape[0], 1, u.shape[1]]), system: system, chunkSize: 1, initialState: state)
+        state = s
+        return y.reshaped(u.shape)
+    }
+
+    /// Naive reference in Float64, token by token with full complex sums:
+    /// `x_t = dΛ·x_{t−1} + dB·u_t`, `y_t = f·Re(C·x_t) + D·u_t`. O(B·T·P·H).
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public static func reference<T: LRNNScalar>(
+        _ u: Tensor<T>, parameters: S5Parameters<T>, discretization: SSMDiscretization
+    ) -> Tensor<T> {
+        let p = parameters.states
+        let h = parameters.channels
+        precondition(u.rank == 3 && u.shape[2] == h, "S5.reference: u \(u.shape) with H = \(h)")
+        let (bsz, t) = (u.shape[0], u.shape[1])
+        let f: Double = parameters.conjugateSymmetric ? 2 : 1
+        var poles: [Complex<Double>] = []
+        var db: [Complex<Double>] = []
+        for i in 0..<p {
+            let a = Complex(Double(parameters.lambdaRe.scalars[i]), Double(parameters.lambdaIm.scalars[i]))
+            let (pole, _, scale) = discretization.discretize(a, step: Double.exp(Double(parameters.logStep.scalars[i])))
+            poles.append(pole)
+            for j in 0..<h {
+                db.append(scale * Complex(Double(parameters.bRe.scalars[i * h + j]), Double(parameters.bIm.scalars[i * h + j])))
+            }
+        }
+        var y = [T](repeating: 0, count: u.count)
+        for b in 0..<bsz {
+            var x = [Complex<Double>](repeating: .zero, count: p)
+            for s in 0..<t {
+                let row = (b * t + s) * h
+                for i in 0..<p {
+                    var acc = poles[i] * x[i]
+                    for j in 0..<h { acc = acc + db[i * h + j] * Double(u.scalars[row + j]) }
+                    x[i] = acc
+                }
+                for j in 0..<h {
+                    var re = 0.0
+                    for i in 0..<p {
+                        let cc = Complex(Double(parameters.cRe.scalars[j * p + i]), Double(parameters.cIm.scalars[j * p + i]))
+                        re += (cc * x[i]).real
+                    }
+                    y[row + j] = T(f * re + Double(parameters.d.scalars[j]) * Double(u.scalars[row + j]))
+                }
+            }
+        }
+        return Tensor(shape: u.shape, scalars: y)
+    }
+}

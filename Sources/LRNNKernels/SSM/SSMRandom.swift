@@ -1,0 +1,31 @@
+import RealModule
+
+/// A small seeded generator (SplitMix64) for reproducible state-space initialisations and
+/// perturbations.
+public struct SSMRandom: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    /// Creates a generator from a seed.
+    public init(seed: UInt64) { state = seed &+ 0x5851_F42D_4C95_7F2D }
+
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in `[lower, upper)`.
+    public mutating func uniform(_ lower: Double = 0, _ upper: Double = 1) -> Double {
+        lower + (upper - lower) * (Double(next() >> 11) * 0x1.0p-53)
+    }
+
+    /// Standard normal (Box–Muller).
+    public mutating func normal() -> Double {
+        let u1 = Swift.max(uniform(), Double.leastNormalMagnitude)
+        let u2 = uniform()
+        return (-2 * Double.log(u1)).squareRoot() * Double.cos(2 * Double.pi * u2)
+    }
+}

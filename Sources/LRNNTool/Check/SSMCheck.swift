@@ -1,0 +1,184 @@
+import ComplexModule
+import Foundation
+import LRNNKernels
+import LRNNLinearAlgebra
+
+/// Golden checkers for the state-space ops: `s4d_kernel`, `s4d_conv`, `s5`, `hippo`, `ptd`.
+public enum SSMCheck {
+    /// Why a state-space golden case cannot be evaluated.
+    public struct CaseError: Error, CustomStringConvertible {
+        /// What is wrong with the case.
+        public let description: String
+    }
+
+    static let precisions = ["Float64", "Float32"]
+
+    static func discretization(_ file: SafeTensorsFile) throws -> SSMDiscretization {
+        let raw = file.metadata["discretization"] ?? "zoh"
+        guard let d = SSMDiscretization(rawValue: raw) else {
+            throw CaseError(description: "metadata 'discretization' is '\(raw)', expected zoh or bilinear")
+        }
+        return d
+    }
+
+    static func s4dParameters<T: LRNNScalar>(_ file: SafeTensorsFile, as: T.Type) throws -> S4DParameters<T> {
+        try S4DParameters(
+            logDt: file.tensor("log_dt", as: T.self), aRe: file.tensor("A_re", as: T.self),
+            aIm: file.tensor("A_im", as: T.self), bRe: file.tensor("B_re", as: T.self),
+            bIm: file.tensor("B_im", as: T.self), cRe: file.tensor("C_re", as: T.self),
+            cIm: file.tensor("C_im", as: T.self),
+            d: file.contains("D")
+                ? file.tensor("D", as: T.self) : Tensor(shape: [file.info("log_dt").count], repeating: 0))
+    }
+
+    static func line(
+        _ name: String, _ op: String, _ precision: String, _ path: String, _ error: Double, note: String? = nil
+    ) -> CheckLine {
+        .measured(
+            name: name, op: op, precision: precision, path: path, error: error,
+            tolerance: GoldenCheck.opTolerance(precision), note: note)
+    }
+
+    /// `s4d_kernel`: the factored-Vandermonde kernel against `K`.
+    public static func s4dKernel(_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
+        let disc = try discretization(file)
+        guard let l = file.metadataNumber("L"), l >= 0, l == l.rounded() else {
+            throw CaseError(description: "metadata 'L' missing or not a non-negative integer")
+        }
+        let ref = try file.tensor("K", as: Double.self)
+        func run<T: LRNNScalar>(_: T.Type) throws -> CheckLine {
+            let k = try S4D.kernel(try s4dParameters(file, as: T.self), length: Int(l), discretization: disc)
+            return line(name, "s4d_kernel", T.precisionName, "vandermonde", goldenError(k, ref))
+        }
+        return [try run(Double.self), try run(Float.self)]
+    }
+
+    /// `s4d_conv`: the chunked convolution and the recurrent path against `y`.
+    public static func s4dConv(_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
+        let disc = try discretization(file)
+        let ref = try file.tensor("y", as: Double.self)
+        func run<T: LRNNScalar>(_: T.Type) throws -> [CheckLine] {
+            let p = try s4dParameters(file, as: T.self)
+            let u = try file.tensor("u", as: T.self)
+            let chunk = try S4D.convolve(u, parameters: p, discretization: disc).y
+            let rec = try S4DRecurrence(p, discretization: disc).run(u).y
+            return [
+                line(name, "s4d_conv", T.precisionName, "chunk", goldenError(chunk, ref)),
+                line(name, "s4d_conv", T.precisionName, "recurrent", goldenError(rec, ref)),
+            ]
+        }
+        return try run(Double.self) + run(Float.self)
+    }
+
+    /// `s5`: the chunked GEMM path and the recurrent step against `y`.
+    public static func s5(_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
+        let disc = try discretization(file)
+        let ref = try file.tensor("y", as: Double.self)
+        func run<T: LRNNScalar>(_: T.Type) throws -> [CheckLine] {
+            let p = try S5Parameters(
+                lambdaRe: file.tensor("Lambda_re", as: T.self), lambdaIm: file.tensor("Lambda_im", as: T.self),
+                bRe: file.tensor("B_re", as: T.self), bIm: file.tensor("B_im", as: T.self),
+                cRe: file.tensor("C_re", as: T.self), cIm: file.tensor("C_im", as: T.self),
+                logStep: file.tensor("log_step", as: T.self), d: file.tensor("D", as: T.self),
+                conjugateSymmetric: file.metadataBool("conj_sym") ?? false)
+            let u = try file.tensor("u", as: T.self)
+            let system = S5System(p, discretization: disc)
+            let chunk = try S5.run(u, system: system).y
+            // Recurrent: one token at a time through `step`.
+            let (b, t, h) = (u.shape[0], u.shape[1], u.shape[2])
+            var state = system.zeroState(batch: b)
+            var rec = Tensor<T>(shape: u.shape, repeating: 0)
+            for s in 0..<t {
+                var ut = [T](repeating: 0, count: b * h)
+                for i in 0..<b { for j in 0..<h { ut[i * h + j] = u.scalars[(i * t + s) * h + j] } }
+                let yt = try S5.step(Tensor(shape: [b, h], scalars: ut), system: system, state: &state)
+                for i in 0..<b { for j in 0..<h { rec.scalars[(i * t + s) * h + j] = yt.scalars[i * h + j] } }
+            }
+            return [
+                line(name, "s5", T.precisionName, "chunk", goldenError(chunk, ref)),
+                line(name, "s5", T.precisionName, "recurrent", goldenError(rec, ref)),
+            ]
+        }
+        return try run(Double.self) + run(Float.self)
+    }
+
+    /// `hippo`: the transition matrix A and input vector B (worst of the two).
+    public static func hippo(_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
+        let raw = file.metadata["measure"] ?? ""
+        guard let measure = HiPPOMeasure(rawValue: raw) else {
+            throw CaseError(description: "metadata 'measure' is '\(raw)', expected legs, legt, lagt or fout")
+        }
+        let refA = try file.tensor("A", as: Double.self)
+        let refB = try file.tensor("B", as: Double.self)
+        guard refA.rank == 2 else { throw CaseError(description: "A has shape \(refA.shape), expected [N, N]") }
+        let n = refA.shape[0]
+        func run<T: LRNNScalar>(_: T.Type) throws -> CheckLine {
+            let (a, b) = try HiPPO.transition(measure, n: n, as: T.self)
+            let ea = goldenError(a, refA)
+            let eb = goldenError(b, refB)
+            return line(name, "hippo", T.precisionName, "matrix", Swift.max(ea, eb), note: ea >= eb ? "A" : "B")
+        }
+        return [try run(Double.self), try run(Float.self)]
+    }
+
+    /// `ptd` (Float64 only, tolerance 1e-8): the eigenvalues of `A + E` as a multiset (each
+    /// reference eigenvalue paired with the nearest unused computed one), `G_perturbed` from the
+    /// diagonalised system `Σ C̃_n·B̃_n/(iω − λ_n)`, and `G_hippo` from solves `(iωI − A)x = B`.
+    public static func ptd(_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
+        let a = try file.tensor("A", as: Double.self)
+        let e = try file.tensor("E", as: Double.self)
+        let b = try file.tensor("B", as: Double.self).scalars
+        let c = try file.tensor("C", as: Double.self).scalars
+        let omega = try file.tensor("omega", as: Double.self).scalars
+        let refRe = try file.tensor("lambda_re", as: Double.self).scalars
+        let refIm = try file.tensor("lambda_im", as: Double.self).scalars
+        guard refRe.count == refIm.count, refRe.count == b.count else {
+            throw CaseError(description: "lambda_re/lambda_im have \(refRe.count)/\(refIm.count) entries, N = \(b.count)")
+        }
+        let tol = 1e-8
+        let d = try PTD.decompose(a: a, b: b, perturbation: e)
+        // Eigenvalues: nearest pairing.
+        var unused = d.eigenvalues
+        var num = 0.0
+        var den = 0.0
+        for (re, im) in zip(refRe, refIm) {
+            let r = Complex(re, im)
+            guard let k = unused.indices.min(by: { (unused[$0] - r).length < (unused[$1] - r).length }) else { break }
+            num = Swift.max(num, (unused[k] - r).length)
+            den = Swift.max(den, r.length)
+            unused.remove(at: k)
+        }
+        let eigError = den > 0 ? num / den : num
+        func complexError(_ x: [Complex<Double>], _ reRef: String, _ imRef: String) throws -> Double {
+            let re = try file.tensor(reRef, as: Double.self).scalars
+            let im = try file.tensor(imRef, as: Double.self).scalars
+            guard re.count == x.count, im.count == x.count else {
+                throw CaseError(description: "\(reRef) has \(re.count) entries, omega has \(x.count)")
+            }
+            var n = 0.0
+            var m = 0.0
+            for i in x.indices {
+                let r = Complex(re[i], im[i])
+                n = Swift.max(n, (x[i] - r).length)
+                m = Swift.max(m, r.length)
+            }
+            return m > 0 ? n / m : n
+        }
+        let ct = d.projectedC(c)
+        let gPerturbed = omega.map { d.transfer(projectedC: ct, omega: $0) }
+        let gHippo = try PTD.resolventVectors(a: a, b: b, omegas: omega).map { x in
+            zip(x, c).reduce(Complex<Double>.zero) { $0 + $1.0.multiplied(by: $1.1) }
+        }
+        var note = String(format: "cond2(V) = %.6g", d.eigenvectorCondition)
+        if let ref = file.metadataNumber("eigenvector_condition") { note += String(format: " (golden %.6g)", ref) }
+        return [
+            .measured(name: name, op: "ptd", precision: "Float64", path: "eigenvalues", error: eigError, tolerance: tol),
+            .measured(
+                name: name, op: "ptd", precision: "Float64", path: "G_perturbed",
+                error: try complexError(gPerturbed, "G_perturbed_re", "G_perturbed_im"), tolerance: tol, note: note),
+            .measured(
+                name: name, op: "ptd", precision: "Float64", path: "G_hippo",
+                error: try complexError(gHippo, "G_hippo_re", "G_hippo_im"), tolerance: tol),
+        ]
+    }
+}
