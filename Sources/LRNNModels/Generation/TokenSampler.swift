@@ -19,6 +19,8 @@ public struct TokenSampler: Sendable {
     /// The arg-max (the first index among equal maxima; NaN entries are never chosen).
     ///
     /// - Parameter logits: one row of logits.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func argmax<T: LRNNScalar>(_ logits: UnsafeBufferPointer<T>) -> Int {
         var best = 0
         var bestValue = -T.infinity
@@ -33,6 +35,8 @@ public struct TokenSampler: Sendable {
     ///
     /// - Parameter logits: one row of logits, `vocab` entries.
     /// - Returns: the chosen token id.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public mutating func next<T: LRNNScalar>(_ logits: UnsafeBufferPointer<T>) -> Int {
         if options.temperature == 0 || logits.count <= 1 { return Self.argmax(logits) }
         var order = Array(0..<logits.count).filter { !logits[$0].isNaN }
