@@ -10,7 +10,7 @@ struct LRNN: ParsableCommand {
         discussion: """
             Exit codes: 0 success; 1 a check or target failed; 2 bad usage or input.
             """,
-        subcommands: [Info.self, Check.self, PTDCommand.self]
+        subcommands: [Info.self, Check.self, PTDCommand.self, Generate.self]
     )
 
     /// Parses and runs the command, mapping ArgumentParser's usage-error code (64) to 2 so the

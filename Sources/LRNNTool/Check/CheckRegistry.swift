@@ -3,13 +3,17 @@
 public enum CheckRegistry {
     /// Op checkers by op name.
     public static let ops: [String: GoldenOpChecker] = [
+        "gla": GLACheck.check,
         "s4d_kernel": SSMCheck.s4dKernel,
         "s4d_conv": SSMCheck.s4dConv,
         "s5": SSMCheck.s5,
         "hippo": SSMCheck.hippo,
         "ptd": SSMCheck.ptd,
+        "delta_rule": { try DeltaRuleCheck.check($0, name: $1) },
+        "gated_delta_rule": { try DeltaRuleCheck.check($0, name: $1) },
+        "delta_product": { try DeltaRuleCheck.check($0, name: $1) },
     ]
 
     /// The checker for model directories, once the model layer supports them.
-    public static let model: GoldenModelChecker? = nil
+    public static let model: GoldenModelChecker? = ModelCheck.check
 }

@@ -1,0 +1,242 @@
+import LRNNLinearAlgebra
+
+/// The chunkwise delta rule for one work item (one sequence × a group of heads), over raw pointers
+/// into the caller's `[B, T, H, D]` tensors.
+///
+/// Every chunk of `c` Householder steps (`c/n` tokens) does, with S the K×V state at the chunk
+/// start, γ the within-chunk cumulative log decay and K, V, Q the chunk's rows:
+///
+///     A  = strictly-lower(diag(β)·K·Kᵀ ⊙ exp(γ_i − γ_j)),   T = (I + A)⁻¹
+///     U' = T·(diag(β)·V − diag(β ⊙ exp γ)·K·S)      (= U − W·S of the WY form)
+///     O  = scale·[diag(exp γ_pos)·Q·S + (Q·Kᵀ ⊙ exp(γ_pos − γ_j) ⊙ M)·U']
+///     S  ← exp(γ_c)·S + Kᵀ·diag(exp(γ_c − γ))·U'
+///
+/// `pos` is the last step of each token (`i·n + n − 1`) and M keeps steps `j ≤ pos(i)`.
+/// T is formed by one unit-lower `trsm` on the c×c identity (c³/3 flops) and applied by gemm:
+/// OpenBLAS's trsm is slow on the thin c×(K+V) right-hand sides, and T·Y costs about as much
+/// as the solve it replaces. To make few, larger BLAS calls, the work item's workspace holds one
+/// panel X with `ld = K + V`:
+///
+///     rows 0 ..< c         [ W₀ | Y ]     W₀ = diag(β ⊙ exp γ)·K,  Y = diag(β)·V
+///     rows c ..< c + c/n   [ Q  | R ]     R = 0
+///     rows c + c/n ..      [ K  | · ]
+///
+/// so `[Q; K]·Kᵀ` gives Q·Kᵀ and K·Kᵀ in one gemm and `[Y; R] ← [Y; R] − [W₀; Q]·S` gives
+/// Y − W₀·S and −Q·S in another. The output is written through a view of the output tensor
+/// (row stride H·V) and the state is updated in place in the final-state tensor.
+struct DeltaRuleChunkKernel<T: LRNNScalar> {
+    let problem: DeltaRuleProblem
+    let q: UnsafeMutablePointer<T>
+    let k: UnsafeMutablePointer<T>
+    let v: UnsafeMutablePointer<T>
+    let beta: UnsafeMutablePointer<T>
+    /// The log decays `[B, T, H]`, or nil without a gate.
+    let g: UnsafeMutablePointer<T>?
+    let output: UnsafeMutablePointer<T>
+    /// The `[N, H, K, V]` states, holding the initial states on entry.
+    let state: UnsafeMutablePointer<T>
+    let scale: T
+    /// Tokens per chunk (the chunk has `chunkTokens · n` Householder steps).
+    let chunkTokens: Int
+    /// Head groups per sequence: work item `s·G + j` runs heads `j·H/G ..< (j+1)·H/G` of sequence s.
+    let headGroups: Int
+
+    /// The scalars of workspace one work item needs: the panel X, [P; A], the decay matrix and γ.
+    var workspaceCount: Int {
+        let cs = chunkTokens * problem.householder
+        let panel = (2 * cs + chunkTokens) * (problem.keyDim + problem.valueDim)
+        return panel + (chunkTokens + cs) * cs + 2 * cs * cs + cs * problem.valueDim + 2 * cs + 1
+    }
+
+    /// Flags ``run(item:)`` returns for NaN/±∞ found in the rows it read.
+    static var nonFiniteQ: UInt8 { 1 }
+    static var nonFiniteK: UInt8 { 2 }
+    static var nonFiniteV: UInt8 { 4 }
+
+    /// Runs work item `item = s·G + j` (sequence s, head group j of ``headGroups``) through all its
+    /// chunks, chunk by chunk and head by head inside each chunk, and returns which of q, k, v held
+    /// a NaN or ±∞ in its rows (``nonFiniteQ`` | ``nonFiniteK`` | ``nonFiniteV``): every row is
+    /// scanned right after the gather reads it, while it is in cache.
+    func run(item: Int) -> UInt8 {
+        let p = problem
+        let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
+        let seq = p.sequences[item / headGroups]
+        let group = item % headGroups
+        let hLo = group * hh / headGroups
+        let hHi = (group + 1) * hh / headGroups
+        if seq.start == seq.end || hLo == hHi { return 0 }
+        var flags: UInt8 = 0
+        let ws = UnsafeMutablePointer<T>.allocate(capacity: workspaceCount)
+        defer { ws.deallocate() }
+        let lineScalars = Swift.max(1, 64 / MemoryLayout<T>.stride)
+        var t0 = seq.start
+        while t0 < seq.end {
+            let nt = Swift.min(chunkTokens, seq.end - t0)
+            let row0 = seq.batch * p.tokens + t0
+            // Touch every cache line of the chunk's rows of the whole head group first: a token's
+            // heads are contiguous (H·D per row), so this reads long contiguous spans whose misses
+            // overlap, and the per-head gathers below then hit in cache.
+            var touched: T = 0
+            for i in 0..<(nt * n) {
+                let kspan = k + ((row0 * n + i) * hh + hLo) * dk
+                let vspan = v + ((row0 * n + i) * hh + hLo) * dv
+                for c in stride(from: 0, to: (hHi - hLo) * dk, by: lineScalars) { touched += kspan[c] }
+                for c in stride(from: 0, to: (hHi - hLo) * dv, by: lineScalars) { touched += vspan[c] }
+            }
+            for i in 0..<nt {
+                let qspan = q + ((row0 + i) * hh + hLo) * dk
+                for c in stride(from: 0, to: (hHi - hLo) * dk, by: lineScalars) { touched += qspan[c] }
+            }
+            ws[workspaceCount - 1] = touched  // keeps the loads (the workspace's last slot is scratch)
+            for h in hLo..<hHi {
+                flags |= chunk(head: h, state: seq.index(p, head: h), row0: row0, tokens: nt, workspace: ws)
+            }
+            t0 += nt
+        }
+        return flags
+    }
+
+    /// One chunk of `tokens` tokens starting at packed row `row0`, for one head whose state is
+    /// `[stateIndex]` of the final-state tensor; returns the non-finite flags of the rows it read.
+    @inline(__always)
+    func chunk(head h: Int, state stateIndex: Int, row0: Int, tokens nt: Int, workspace ws: UnsafeMutablePointer<T>)
+        -> UInt8
+    {
+        let p = problem
+        let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
+        var flags: UInt8 = 0
+        let cs = chunkTokens * n
+        let ldx = dk + dv
+        let xBase = ws
+        let paBase = xBase + (2 * cs + chunkTokens) * ldx
+        let dBase = paBase + (chunkTokens + cs) * cs
+        let tBase = dBase + cs * cs
+        let upBase = tBase + cs * cs
+        let gam = upBase + cs * dv
+        let egam = gam + cs
+        let sv = MatrixView(state + stateIndex * dk * dv, rows: dk, columns: dv)
+        let ldk = hh * dk
+        let ldv = hh * dv
+        do {
+            let ns = nt * n
+            let step0 = row0 * n
+            let kc = MatrixView(k + (step0 * hh + h) * dk, rows: ns, columns: dk, leadingDimension: ldk)
+            let vc = MatrixView(v + (step0 * hh + h) * dv, rows: ns, columns: dv, leadingDimension: ldv)
+            let qc = MatrixView(q + (row0 * hh + h) * dk, rows: nt, columns: dk, leadingDimension: ldk)
+            let oc = MatrixView(output + (row0 * hh + h) * dv, rows: nt, columns: dv, leadingDimension: ldv)
+            // The panel X for this chunk (rows: ns of [W | U], nt of [Q | R], ns of [K | ·]).
+            let x = MatrixView(xBase, rows: 2 * ns + nt, columns: ldx)
+            let w = x.block(rows: 0..<ns, columns: 0..<dk)
+            let y = x.block(rows: 0..<ns, columns: dk..<ldx)
+            let qx = x.block(rows: ns..<(ns + nt), columns: 0..<dk)
+            let r = x.block(rows: ns..<(ns + nt), columns: dk..<ldx)
+            let kx = x.block(rows: (ns + nt)..<(2 * ns + nt), columns: 0..<dk)
+            let pa = MatrixView(paBase, rows: nt + ns, columns: ns)
+            let pm = pa.block(rows: 0..<nt, columns: 0..<ns)
+            let a = pa.block(rows: nt..<(nt + ns), columns: 0..<ns)
+            let d = MatrixView(dBase, rows: ns, columns: ns)
+            let tm = MatrixView(tBase, rows: ns, columns: ns)
+            let u = MatrixView(upBase, rows: ns, columns: dv)
+            let betaAt = { (i: Int) -> T in beta[(step0 + i) * hh + h] }
+
+            // γ: within-chunk cumulative log decay (the gate enters at each token's first step).
+            if let g {
+                var acc: T = 0
+                for i in 0..<ns {
+                    if i % n == 0 { acc += g[(row0 + i / n) * hh + h] }
+                    gam[i] = acc
+                    egam[i] = T.exp(acc)
+                }
+                // Decay matrix D[i, j] = exp(γ_i − γ_j) for j ≤ i (exponent ≤ 0, never overflows).
+                for i in 0..<ns {
+                    let drow = d.row(i)
+                    let gi = gam[i]
+                    for j in 0..<i { drow[j] = T.exp(gi - gam[j]) }
+                    drow[i] = 1
+                }
+            }
+
+            // Gather the panel: W₀ = diag(β ⊙ exp γ)·K, Y = diag(β)·V, Q, R = 0, K.
+            for i in 0..<ns {
+                let bi = betaAt(i)
+                let wi = g != nil ? bi * egam[i] : bi
+                let krow = kc.row(i)
+                let wrow = w.row(i)
+                let kxrow = kx.row(i)
+                for c in 0..<dk {
+                    let kv = krow[c]
+                    kxrow[c] = kv
+                    wrow[c] = wi * kv
+                }
+                let vrow = vc.row(i)
+                let yrow = y.row(i)
+                for c in 0..<dv { yrow[c] = bi * vrow[c] }
+            }
+            qx.copy(from: qc)
+            r.fill(0)
+            for i in 0..<ns {
+                if DeltaRuleProblem.containsNonFinite(kc.row(i), count: dk) { flags |= Self.nonFiniteK }
+                if DeltaRuleProblem.containsNonFinite(vc.row(i), count: dv) { flags |= Self.nonFiniteV }
+            }
+            for i in 0..<nt where DeltaRuleProblem.containsNonFinite(qc.row(i), count: dk) {
+                flags |= Self.nonFiniteQ
+            }
+
+            // [P; A] = [Q; K]·Kᵀ, then A ← strictly-lower(diag(β)·A ⊙ D), P ← P ⊙ D_pos ⊙ M.
+            BLAS.gemm(x.block(rows: ns..<(2 * ns + nt), columns: 0..<dk), .none, kx, .transpose, into: pa)
+            for i in 1..<Swift.max(ns, 1) {
+                let arow = a.row(i)
+                let bi = betaAt(i)
+                if g != nil {
+                    let drow = d.row(i)
+                    for j in 0..<i { arow[j] *= bi * drow[j] }
+                } else {
+                    for j in 0..<i { arow[j] *= bi }
+                }
+            }
+            for i in 0..<nt {
+                let pos = i * n + n - 1
+                let prow = pm.row(i)
+                if g != nil {
+                    let drow = d.row(pos)
+                    for j in 0...pos { prow[j] *= drow[j] }
+                }
+                for j in (pos + 1)..<Swift.max(ns, pos + 1) { prow[j] = 0 }
+            }
+
+            // T = (I + A)⁻¹: a unit-lower solve on the identity (A's diagonal and upper part unread).
+            tm.fill(0)
+            for i in 0..<ns { tm[i, i] = 1 }
+            BLAS.trsm(a, side: .left, triangle: .lower, diagonal: .unit, tm)
+
+            // [Y; R] ← [Y; R] − [W₀; Q]·S, then U' = T·Y.
+            BLAS.gemm(
+                x.block(rows: 0..<(ns + nt), columns: 0..<dk), .none, sv, .none,
+                into: x.block(rows: 0..<(ns + nt), columns: dk..<ldx), alpha: -1, beta: 1)
+            BLAS.gemm(tm, .none, y, .none, into: u)
+
+            // O = scale·diag(exp γ_pos)·Q·S + scale·P·U'.
+            for i in 0..<nt {
+                let f = g != nil ? -scale * egam[i * n + n - 1] : -scale
+                let rrow = r.row(i)
+                let orow = oc.row(i)
+                for c in 0..<dv { orow[c] = f * rrow[c] }
+            }
+            BLAS.gemm(pm, .none, u, .none, into: oc, alpha: scale, beta: 1)
+
+            // S ← exp(γ_c)·S + Kᵀ·diag(exp(γ_c − γ))·U'.
+            var stateDecay: T = 1
+            if g != nil {
+                let last = gam[ns - 1]
+                stateDecay = egam[ns - 1]
+                for j in 0..<ns {
+                    let f = T.exp(last - gam[j])
+                    let urow = u.row(j)
+                    for c in 0..<dv { urow[c] *= f }
+                }
+            }
+            BLAS.gemm(kx, .transpose, u, .none, into: sv, alpha: 1, beta: stateDecay)
+        }
+        return flags
+    }
+}

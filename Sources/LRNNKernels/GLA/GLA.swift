@@ -1,0 +1,84 @@
+import LRNNLinearAlgebra
+
+/// Gated linear attention (GLA): a linear recurrence with a per-channel (data-dependent) decay.
+///
+/// Per head, with state `S` of size K×V and log-decay `gk_t ≤ 0` per key channel:
+///
+///     S_t = diag(exp(gk_t))·S_{t−1} + k_t·v_tᵀ,      o_t = S_tᵀ·(scale·q_t)
+///
+/// Special cases through the same API: a log-decay equal across the K channels of a head is the
+/// scalar-decay ("simple GLA", RetNet-style) recurrence, and `gk = 0` is causal linear attention.
+///
+/// Layout follows fla: `q`, `k`, `gk` are `[B, T, H, K]`, `v` and the output `[B, T, H, V]`, states
+/// `[N, H, K, V]` (N = B, or the number of sequences when `cuSeqlens` is given; then B must be 1).
+/// ``chunked(q:k:v:gk:scale:initialState:cuSeqlens:chunkSize:subChunkSize:)`` is the fast
+/// parallel-in-time form, ``reference(q:k:v:gk:scale:initialState:cuSeqlens:)`` the plain token loop
+/// it is tested against, and ``step(q:k:v:gk:scale:state:)`` one decoding step.
+public enum GLA {
+    /// The default number of tokens per chunk of ``chunked(q:k:v:gk:scale:initialState:cuSeqlens:chunkSize:subChunkSize:)``
+    /// (measured: see `docs/kernels/gla.md`).
+    public static let defaultChunkSize: Int = 32
+
+    /// The default number of tokens per sub-chunk: the intra-chunk attention matrix is built from GEMMs
+    /// between sub-chunks and from a direct, exponent-free loop inside each diagonal sub-chunk.
+    public static let defaultSubChunkSize: Int = 16
+
+    /// Chunkwise-parallel GLA forward pass.
+    ///
+    /// Within a chunk of C tokens with in-chunk cumulative log-decay `γ_i = Σ_{t ≤ i} gk_t` and state `S`
+    /// at the chunk start:
+    ///
+    ///     O = scale·(Q ⊙ exp(γ))·S + P·V,   P_ij = scale·Σ_c q_ic·k_jc·exp(γ_ic − γ_jc)  (j ≤ i)
+    ///     S ← diag(exp(γ_last))·S + (K ⊙ exp(γ_last − γ))ᵀ·V
+    ///
+    /// Every exponential that is formed has a non-positive exponent (decay products of consecutive
+    /// tokens), so strong decays underflow harmlessly instead of overflowing; see `docs/kernels/gla.md`.
+    /// Heads × sequences run in parallel; the products are BLAS calls on views of the inputs.
+    ///
+    /// - Parameters:
+    ///   - q: Queries `[B, T, H, K]`.
+    ///   - k: Keys `[B, T, H, K]`.
+    ///   - v: Values `[B, T, H, V]`.
+    ///   - gk: Per-channel log-decays `[B, T, H, K]`, every entry ≤ 0.
+    ///   - scale: The query scale; `nil` means `1/√K`.
+    ///   - initialState: `[N, H, K, V]`, zeros when `nil`.
+    ///   - cuSeqlens: Packed sequence boundaries (N + 1 entries from 0 to T, non-decreasing; empty
+    ///     sequences allowed). Requires B = 1.
+    ///   - chunkSize: Tokens per chunk (≥ 1).
+    ///   - subChunkSize: Tokens per sub-chunk (≥ 1; clamped to `chunkSize`).
+    /// - Returns: The output `[B, T, H, V]` and the final states `[N, H, K, V]`.
+    /// - Throws: `KernelError.shapeMismatch` naming the tensor, `.invalidSequenceBoundaries`,
+    ///   `.nonFinite` for NaN/±∞ inputs, `.invalidArgument` for a positive `gk` entry, a non-finite
+    ///   `scale` or a chunk or sub-chunk size below 1.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func chunked<T: LRNNScalar>(
+        q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, scale: T? = nil,
+        initialState: Tensor<T>? = nil, cuSeqlens: [Int]? = nil,
+        chunkSize: Int = GLA.defaultChunkSize, subChunkSize: Int = GLA.defaultSubChunkSize
+    ) throws(KernelError) -> (output: Tensor<T>, finalState: Tensor<T>) {
+        let problem = try Problem(
+            q: q, k: k, v: v, gk: gk, scale: scale, initialState: initialState, cuSeqlens: cuSeqlens)
+        let (c, sub) = try validateChunking(chunkSize, subChunkSize)
+        return runChunked(
+            problem, q: q, k: k, v: v, gk: gk, initialState: initialState, chunkSize: c, subChunkSize: sub)
+    }
+
+    /// The naive GLA recurrence, one token at a time (the reference the chunked form is tested against).
+    ///
+    ///     S_t = diag(exp(gk_t))·S_{t−1} + k_t·v_tᵀ,      o_t = S_tᵀ·(scale·q_t)
+    ///
+    /// - Parameters: as ``chunked(q:k:v:gk:scale:initialState:cuSeqlens:chunkSize:subChunkSize:)``.
+    /// - Returns: The output `[B, T, H, V]` and the final states `[N, H, K, V]`.
+    /// - Throws: The same errors as the chunked form.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func reference<T: LRNNScalar>(
+        q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, scale: T? = nil,
+        initialState: Tensor<T>? = nil, cuSeqlens: [Int]? = nil
+    ) throws(KernelError) -> (output: Tensor<T>, finalState: Tensor<T>) {
+        let problem = try Problem(
+            q: q, k: k, v: v, gk: gk, scale: scale, initialState: initialState, cuSeqlens: cuSeqlens)
+        return runReference(problem, q: q, k: k, v: v, gk: gk, initialState: initialState)
+    }
+}

@@ -1,0 +1,308 @@
+import LRNNLinearAlgebra
+import RealModule
+
+extension GLA {
+    /// Runs the chunked kernel over every (sequence, head) work item in parallel.
+    static func runChunked<T: LRNNScalar>(
+        _ p: Problem<T>, q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, initialState: Tensor<T>?,
+        chunkSize: Int, subChunkSize: Int
+    ) -> (output: Tensor<T>, finalState: Tensor<T>) {
+        let (tokens, heads, dk, dv) = (p.tokens, p.heads, p.keyDim, p.valueDim)
+        var output: Tensor<T> = GLA.zeros([p.batch, tokens, heads, dv])
+        // The final state tensor doubles as the running state of each work item.
+        var finalState: Tensor<T> = initialState ?? GLA.zeros([p.stateCount, heads, dk, dv])
+        let segments = p.segments
+        let scale = p.scale
+        q.withUnsafeBufferPointer { qb in
+            k.withUnsafeBufferPointer { kb in
+                v.withUnsafeBufferPointer { vb in
+                    gk.withUnsafeBufferPointer { gb in
+                        output.withUnsafeMutableBufferPointer { ob in
+                            finalState.withUnsafeMutableBufferPointer { sb in
+                                let qp = UnsafeMutablePointer(mutating: qb.baseAddress)
+                                let kp = UnsafeMutablePointer(mutating: kb.baseAddress)
+                                let vp = UnsafeMutablePointer(mutating: vb.baseAddress)
+                                let gp = UnsafeMutablePointer(mutating: gb.baseAddress)
+                                let op = ob.baseAddress
+                                let sp = sb.baseAddress
+                                Threading.parallelFor(segments.count * heads) { item in
+                                    let seg = segments[item / heads]
+                                    let h = item % heads
+                                    guard seg.length > 0, let qp, let kp, let vp, let gp, let op, let sp else { return }
+                                    let row = (seg.batch * tokens + seg.start) * heads + h
+                                    let kernel = ChunkKernel<T>(
+                                        keyDim: dk, valueDim: dv, chunkSize: chunkSize, subChunkSize: subChunkSize)
+                                    var workspace = [T](repeating: 0, count: kernel.workspaceCount)
+                                    kernel.run(
+                                        q: qp + row * dk, k: kp + row * dk, gk: gp + row * dk, v: vp + row * dv,
+                                        o: op + row * dv, keyStride: heads * dk, valueStride: heads * dv,
+                                        length: seg.length, scale: scale, state: sp + item * dk * dv,
+                                        workspace: &workspace)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (output, finalState)
+    }
+
+    /// The chunked kernel for one (sequence, head) work item.
+    ///
+    /// Its scratch memory (``workspaceCount`` elements, allocated once per work item and reused by every
+    /// chunk) holds row-major, contiguous blocks (C = chunk size, c = sub-chunk size): `decay` C×K
+    /// (`exp(gk)` of the chunk), `qGated` C×K, `kGated` C×K, `kSub` C×K, `qSub` c×K, `attention` C×C,
+    /// `pairs` c(c+1)/2 × K, `pairValues` c(c+1)/2 and three K-vectors.
+    struct ChunkKernel<T: LRNNScalar> {
+        let keyDim: Int
+        let valueDim: Int
+        let chunkSize: Int
+        let subChunkSize: Int
+
+        /// The number of scratch elements ``run(q:k:gk:v:o:keyStride:valueStride:length:scale:state:workspace:)`` needs.
+        var workspaceCount: Int {
+            let pairs = subChunkSize * (subChunkSize + 1) / 2
+            return 4 * chunkSize * keyDim + subChunkSize * keyDim + chunkSize * chunkSize + pairs * keyDim + pairs
+                + 3 * keyDim + 1
+        }
+
+        /// Processes one sequence of one head, chunk by chunk; `state` (K×V, contiguous) holds the initial
+        /// state on entry and the final state on return. Rows of `q`, `k`, `gk` are `keyStride` apart,
+        /// rows of `v` and `o` `valueStride` apart.
+        @_specialize(where T == Float)
+        @_specialize(where T == Double)
+        func run(
+            q: UnsafeMutablePointer<T>, k: UnsafeMutablePointer<T>, gk: UnsafeMutablePointer<T>,
+            v: UnsafeMutablePointer<T>, o: UnsafeMutablePointer<T>, keyStride: Int, valueStride: Int,
+            length: Int, scale: T, state: UnsafeMutablePointer<T>, workspace: inout [T]
+        ) {
+            let (dk, dv, cs, sub) = (keyDim, valueDim, chunkSize, subChunkSize)
+            precondition(workspace.count >= workspaceCount, "GLA workspace: \(workspace.count) < \(workspaceCount)")
+            workspace.withUnsafeMutableBufferPointer { wb in
+                let base = wb.baseAddress!
+                let decay = base
+                let qGated = decay + cs * dk
+                let kGated = qGated + cs * dk
+                let kSub = kGated + cs * dk
+                let qSub = kSub + cs * dk
+                let attention = qSub + sub * dk
+                let pairs = attention + cs * cs
+                let pairValues = pairs + (sub * (sub + 1) / 2) * dk
+                let carry = pairValues + sub * (sub + 1) / 2
+                let ones = carry + dk
+                let stateDecay = ones + dk
+                let sink = stateDecay + dk
+                ones.update(repeating: 1, count: dk)
+                let tiny = GLA.flushBelow(T.self)
+                let stateView = MatrixView(state, rows: dk, columns: dv)
+
+                var t = 0
+                while t < length {
+                    let len = Swift.min(cs, length - t)
+                    let qc = q + t * keyStride
+                    let kc = k + t * keyStride
+                    let gc = gk + t * keyStride
+                    let vView = MatrixView(v + t * valueStride, rows: len, columns: dv, leadingDimension: valueStride)
+                    let oView = MatrixView(o + t * valueStride, rows: len, columns: dv, leadingDimension: valueStride)
+                    // Rows of one head are H·D elements apart (4 KiB at H = 8, D = 128): a new page per row, so
+                    // the hardware prefetcher stops at every row and the loops below would wait on one miss
+                    // chain per row. Touching every cache line of the chunk first issues the misses together.
+                    sink.pointee +=
+                        Self.touch(qc, rows: len, columns: dk, stride: keyStride)
+                        + Self.touch(kc, rows: len, columns: dk, stride: keyStride)
+                        + Self.touch(gc, rows: len, columns: dk, stride: keyStride)
+                        + Self.touch(v + t * valueStride, rows: len, columns: dv, stride: valueStride)
+
+                    // a_i = exp(gk_i) ≤ 1, then forward products exp(γ_i) = Π_{s ≤ i} a_s into the gated queries.
+                    carry.update(repeating: 1, count: dk)
+                    for i in 0..<len {
+                        let g = gc + i * keyStride
+                        let a = decay + i * dk
+                        let qi = qc + i * keyStride
+                        let qg = qGated + i * dk
+                        GLA.decayFactors(g, into: a, count: dk)
+                        for x in 0..<dk {
+                            let c = carry[x] * a[x]
+                            let f: T = c * (c < tiny ? 0 : 1)
+                            carry[x] = f
+                            qg[x] = scale * qi[x] * f
+                        }
+                    }
+                    stateDecay.update(from: carry, count: dk)  // exp(γ_last)
+
+                    // Keys gated to the chunk end: k_j ⊙ exp(γ_last − γ_j) = k_j ⊙ Π_{j < s < len} a_s.
+                    carry.update(repeating: 1, count: dk)
+                    for j in stride(from: len - 1, through: 0, by: -1) {
+                        let kj = kc + j * keyStride
+                        let kg = kGated + j * dk
+                        let a = decay + j * dk
+                        for x in 0..<dk {
+                            kg[x] = kj[x] * carry[x]
+                            let c = carry[x] * a[x]
+                            carry[x] = c * (c < tiny ? 0 : 1)
+                        }
+                    }
+
+                    // Inter-chunk term O = (scale·Q ⊙ exp(γ))·S.
+                    BLAS.gemm(MatrixView(qGated, rows: len, columns: dk), .none, stateView, .none, into: oView)
+
+                    // Intra-chunk attention P (lower triangular, len×len).
+                    intraChunkAttention(
+                        q: qc, k: kc, keyStride: keyStride, length: len, scale: scale, decay: decay,
+                        qSub: qSub, kSub: kSub, attention: attention, pairs: pairs, pairValues: pairValues,
+                        carry: carry, ones: ones)
+                    BLAS.gemm(MatrixView(attention, rows: len, columns: len), .none, vView, .none, into: oView, beta: 1)
+
+                    // State update S ← diag(exp(γ_last))·S + (K ⊙ exp(γ_last − γ))ᵀ·V.
+                    for x in 0..<dk {
+                        let r = state + x * dv
+                        let d = stateDecay[x]
+                        for y in 0..<dv { r[y] *= d }
+                    }
+                    BLAS.gemm(
+                        MatrixView(kGated, rows: len, columns: dk), .transpose, vView, into: stateView, beta: 1)
+                    t += len
+                }
+            }
+        }
+
+        /// Builds the len×len lower-triangular intra-chunk matrix
+        /// `P_ij = scale·Σ_c q_ic·k_jc·exp(γ_ic − γ_jc)` (j ≤ i) into `attention` (leading dimension len).
+        ///
+        /// For sub-chunk I = rows `n ..< n+m`, every exponent is split at the reference row n:
+        /// `exp(γ_i − γ_j) = exp(γ_i − γ_n)·exp(γ_n − γ_j)`. The q side (i ≥ n) is ≤ 1. The k side is ≤ 1
+        /// for the earlier rows j < n, so the block `P[I, 0..<n]` is always one GEMM. For the diagonal
+        /// block (n ≤ j) the k side is `≥ 1`, bounded by `exp(Δ)` with Δ the largest per-channel decay
+        /// `γ_n − γ_{n+m−1}` inside the sub-chunk: when Δ ≤ ``boundedDecay`` (far from overflow and
+        /// underflow) the diagonal block joins the same GEMM and its upper triangle is cleared; otherwise
+        /// a direct loop over the pairs j ≤ i carries `k_j ⊙ Π_{j < s ≤ i} a_s` (no division, nothing
+        /// above 1) and one GEMV sums the pair products over the channels.
+        @inline(__always)
+        func intraChunkAttention(
+            q: UnsafeMutablePointer<T>, k: UnsafeMutablePointer<T>, keyStride: Int, length len: Int, scale: T,
+            decay: UnsafeMutablePointer<T>, qSub: UnsafeMutablePointer<T>, kSub: UnsafeMutablePointer<T>,
+            attention: UnsafeMutablePointer<T>, pairs: UnsafeMutablePointer<T>,
+            pairValues: UnsafeMutablePointer<T>, carry: UnsafeMutablePointer<T>, ones: UnsafeMutablePointer<T>
+        ) {
+            let dk = keyDim
+            let sub = subChunkSize
+            let floor = T.exp(-Self.boundedDecay)
+            let tiny = GLA.flushBelow(T.self)
+            attention.update(repeating: 0, count: len * len)
+            let pView = MatrixView(attention, rows: len, columns: len)
+            var n = 0
+            while n < len {
+                let m = Swift.min(sub, len - n)
+                // q side: q_{n+r} ⊙ Π_{n < s ≤ n+r} a_s; afterwards carry = exp(−Δ) per channel.
+                carry.update(repeating: 1, count: dk)
+                for r in 0..<m {
+                    let qi = q + (n + r) * keyStride
+                    let dst = qSub + r * dk
+                    if r > 0 {
+                        let a = decay + (n + r) * dk
+                        for x in 0..<dk {
+                            let c = carry[x] * a[x]
+                            carry[x] = c * (c < tiny ? 0 : 1)
+                        }
+                    }
+                    for x in 0..<dk { dst[x] = qi[x] * carry[x] }
+                }
+                var weak: UInt8 = 1
+                for x in 0..<dk { weak &= carry[x] >= floor ? 1 : 0 }
+                // k side for the earlier rows: k_j ⊙ Π_{j < s ≤ n} a_s, j < n.
+                if n > 0 {
+                    carry.update(from: decay + n * dk, count: dk)
+                    for j in stride(from: n - 1, through: 0, by: -1) {
+                        let kj = k + j * keyStride
+                        let dst = kSub + j * dk
+                        let a = decay + j * dk
+                        for x in 0..<dk {
+                            dst[x] = kj[x] * carry[x]
+                            let c = carry[x] * a[x]
+                            carry[x] = c * (c < tiny ? 0 : 1)
+                        }
+                    }
+                }
+                if weak != 0 {
+                    // k side inside the sub-chunk: k_j / Π_{n < s ≤ j} a_s ≤ exp(Δ), j ≥ n.
+                    carry.update(repeating: 1, count: dk)
+                    for j in n..<(n + m) {
+                        let kj = k + j * keyStride
+                        let dst = kSub + j * dk
+                        if j > n {
+                            let a = decay + j * dk
+                            for x in 0..<dk { carry[x] /= a[x] }
+                        }
+                        for x in 0..<dk { dst[x] = kj[x] * carry[x] }
+                    }
+                    BLAS.gemm(
+                        MatrixView(qSub, rows: m, columns: dk), .none, MatrixView(kSub, rows: n + m, columns: dk),
+                        .transpose, into: pView.block(rows: n..<(n + m), columns: 0..<(n + m)), alpha: scale)
+                    for r in 0..<(m - 1) {
+                        (attention + (n + r) * len + n + r + 1).update(repeating: 0, count: m - 1 - r)
+                    }
+                    n += m
+                    continue
+                }
+                if n > 0 {
+                    BLAS.gemm(
+                        MatrixView(qSub, rows: m, columns: dk), .none, MatrixView(kSub, rows: n, columns: dk),
+                        .transpose, into: pView.block(rows: n..<(n + m), columns: 0..<n), alpha: scale)
+                }
+                // Strong decay: pair (i, j), j ≤ i, row = q_i ⊙ k_j ⊙ Π_{j < s ≤ i} a_s.
+                var pair = 0
+                for j in 0..<m {
+                    let kj = k + (n + j) * keyStride
+                    carry.update(from: kj, count: dk)
+                    for i in j..<m {
+                        let qi = q + (n + i) * keyStride
+                        let dst = pairs + pair * dk
+                        if i > j {
+                            let a = decay + (n + i) * dk
+                            for x in 0..<dk {
+                                let c = carry[x] * a[x]
+                                carry[x] = c * (Swift.abs(c) < tiny ? 0 : 1)
+                            }
+                        }
+                        for x in 0..<dk { dst[x] = qi[x] * carry[x] }
+                        pair += 1
+                    }
+                }
+                BLAS.gemv(
+                    MatrixView(pairs, rows: pair, columns: dk), x: ones, y: pairValues, alpha: scale, beta: 0)
+                pair = 0
+                for j in 0..<m {
+                    for i in j..<m {
+                        attention[(n + i) * len + n + j] = pairValues[pair]
+                        pair += 1
+                    }
+                }
+                n += m
+            }
+        }
+
+        /// The largest in-sub-chunk decay (in log space) for which the diagonal block is a GEMM: its
+        /// factors then lie in [exp(−Δ), exp(Δ)], far inside the normal range (Float: e^±30 ≈ 1e±13;
+        /// Double: e^±200).
+        /// Reads one element per 64-byte line of a strided block (independent loads the core overlaps)
+        /// and returns a value that depends on them, so the loads are not optimised away.
+        @inline(__always)
+        static func touch(_ p: UnsafeMutablePointer<T>, rows: Int, columns: Int, stride: Int) -> T {
+            let step = Swift.max(1, 64 / MemoryLayout<T>.stride)
+            var acc: T = 0
+            for i in 0..<rows {
+                let row = p + i * stride
+                var x = 0
+                while x < columns {
+                    acc += row[x] * 0
+                    x += step
+                }
+            }
+            return acc
+        }
+
+        static var boundedDecay: T { T.self == Float.self ? 30 : 200 }
+
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import LRNNLinearAlgebra
+
+extension CausalLM {
+    /// A safetensors writer holding every parameter under its fla key, stored as `dtype`.
+    public func checkpointWriter(dtype: SafeTensorsDType = .float32) -> SafeTensorsWriter {
+        var w = SafeTensorsWriter(metadata: ["format": "pt"])
+        for (k, v) in namedParameters { w.add(k, v, as: dtype) }
+        return w
+    }
+
+    /// The fla `config.json` of a model whose layers all use one mixer (as a checkpoint of it
+    /// would carry), or nil for a mixed stack, a stack with MLP-less blocks or an empty one.
+    public func flaConfigurationJSON() -> Data? {
+        guard let first = mixers.first, mixers.allSatisfy({ $0 == first }) else { return nil }
+        if case .s4d = first { return nil }
+        guard layers.allSatisfy({ $0.mlp != nil }) else { return nil }
+        var c = configuration
+        c.modelType = first.modelType
+        let enc = JSONEncoder()
+        func object<E: Encodable>(_ e: E) -> [String: Any] {
+            guard let d = try? enc.encode(e), let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any]
+            else { return [:] }
+            return o
+        }
+        var json = object(c)
+        let mixer: [String: Any]
+        switch first {
+        case let .deltaNet(m): mixer = object(m)
+        case let .gatedDeltaNet(m): mixer = object(m)
+        case let .gatedDeltaProduct(m): mixer = object(m)
+        case let .gla(m): mixer = object(m)
+        case .s4d: return nil
+        }
+        json.merge(mixer) { a, _ in a }
+        return try? JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
+    }
+
+    /// Writes `config.json` and `model.safetensors` into `directory` (created if needed), in the
+    /// layout ``load(directory:)`` and fla read.
+    /// - Throws: ``ModelError/invalidArgument(name:reason:)`` for a stack fla cannot describe
+    ///   (mixed mixers), or the file system's error.
+    public func write(to directory: String, dtype: SafeTensorsDType = .float32) throws {
+        guard let json = flaConfigurationJSON() else {
+            throw ModelError.invalidArgument(
+                name: "model", reason: "only a stack of one mixer type with MLPs has an fla config.json")
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try json.write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("config.json")))
+        try checkpointWriter(dtype: dtype).write(
+            to: (directory as NSString).appendingPathComponent("model.safetensors"))
+    }
+}

@@ -1,0 +1,194 @@
+import LRNNLinearAlgebra
+import RealModule
+
+/// How a parameter of a model built in code is initialised (fla's schemes, simplified).
+public enum ParameterInitializer: Sendable, Equatable {
+    /// Normal with mean 0 and the given standard deviation (linear and embedding weights).
+    case normal(std: Double)
+    /// All zeros (biases).
+    case zeros
+    /// All ones (norm weights).
+    case ones
+    /// Uniform in `[−bound, bound]` (convolution weights: 1/√W).
+    case uniform(bound: Double)
+    /// `A_log = log A` with A uniform in [1, 16] (Gated DeltaNet's decay rates).
+    case logDecayRate
+    /// `dt_bias = softplus⁻¹(dt)` with dt log-uniform in [0.001, 0.1].
+    case inverseSoftplusTimeStep
+}
+
+/// Supplies the parameters while a model is assembled: from a checkpoint (recording missing,
+/// misshapen and badly typed keys) or from a seeded random initialisation.
+final class ParameterStore<T: LRNNScalar> {
+    private let checkpoint: CheckpointTensors?
+    private var rng: SeededGenerator
+    private(set) var requested: Set<String> = []
+    /// Every parameter handed out, by key, in request order.
+    private(set) var parameters: [(key: String, value: Tensor<T>)] = []
+    private var missing: [KeyShape] = []
+    private var mismatches: [KeyShapeMismatch] = []
+    private var badDTypes: [KeyDType] = []
+    private var nonFinite: [String] = []
+    private var readError: SafeTensorsError?
+
+    /// A store reading `checkpoint`.
+    init(checkpoint: CheckpointTensors) {
+        self.checkpoint = checkpoint
+        self.rng = SeededGenerator(seed: 0)
+    }
+
+    /// A store drawing random parameters from `seed`.
+    init(seed: UInt64) {
+        self.checkpoint = nil
+        self.rng = SeededGenerator(seed: seed)
+    }
+
+    /// The parameter `key` of `shape`: read and converted to `T`, or drawn with `initializer`.
+    /// A problem is recorded (and a zero tensor returned) so that every problem is listed at
+    /// the end by ``finish()``.
+    func tensor(_ key: String, _ shape: [Int], _ initializer: ParameterInitializer) -> Tensor<T> {
+        let value: Tensor<T>
+        if let checkpoint {
+            requested.insert(key)
+            if let (file, info) = checkpoint.entries[key] {
+                value = read(file, info, shape)
+            } else {
+                missing.append(KeyShape(key, shape))
+                value = Tensor(zeros: shape)
+            }
+        } else {
+            value = random(shape, initializer)
+        }
+        parameters.append((key, value))
+        return value
+    }
+
+    /// The parameter `key` of `shape`: read from the checkpoint, or `make()` for random models
+    /// (for parameters with their own initialisation, like S4D's).
+    func tensor(_ key: String, _ shape: [Int], make: () -> Tensor<T>) -> Tensor<T> {
+        if checkpoint != nil { return tensor(key, shape, .zeros) }
+        let value = make()
+        precondition(value.shape == shape, "ParameterStore: \(key) made with \(value.shape), declared \(shape)")
+        parameters.append((key, value))
+        return value
+    }
+
+    /// A fresh seed drawn from the store's generator (for components with their own seeded initialisation).
+    func nextSeed() -> UInt64 { rng.next() }
+
+    /// The parameter `key` when the checkpoint holds it (checked like ``tensor(_:_:_:)``), nil
+    /// otherwise and for random models; used for keys fla may or may not write (a tied head).
+    func optionalTensor(_ key: String, _ shape: [Int]) -> Tensor<T>? {
+        guard let checkpoint, let (file, info) = checkpoint.entries[key] else { return nil }
+        requested.insert(key)
+        return read(file, info, shape)
+    }
+
+    private func read(_ file: SafeTensorsFile, _ info: SafeTensorInfo, _ shape: [Int]) -> Tensor<T> {
+        guard info.dtype.isFloatingPoint else {
+            badDTypes.append(KeyDType(key: info.name, dtype: info.dtype.rawValue))
+            return Tensor(zeros: shape)
+        }
+        guard info.shape == shape else {
+            mismatches.append(KeyShapeMismatch(key: info.name, shape: info.shape, expected: shape))
+            return Tensor(zeros: shape)
+        }
+        do {
+            let values = try file.withRawBytes(info.name) { raw in
+                convertWeights(raw, dtype: info.dtype, count: info.count, as: T.self)
+            }
+            if !allFinite(values) { nonFinite.append(info.name) }
+            return Tensor(shape: shape, scalars: values)
+        } catch let error as SafeTensorsError {
+            readError = readError ?? error
+            return Tensor(zeros: shape)
+        } catch {
+            readError = readError ?? .missingTensor(file: file.path, tensor: info.name)
+            return Tensor(zeros: shape)
+        }
+    }
+
+    /// Throws the first kind of problem recorded (missing, wrong shape, unexpected, dtype), each
+    /// listing every key of that kind.
+    func finish() throws(ModelLoadError) {
+        guard let checkpoint else { return }
+        let file = checkpoint.displayName
+        if !missing.isEmpty { throw .missingKeys(file: file, keys: missing) }
+        if !mismatches.isEmpty { throw .shapeMismatch(file: file, mismatches: mismatches) }
+        let unexpected = checkpoint.entries.keys.filter { !requested.contains($0) }.sorted()
+        if !unexpected.isEmpty {
+            throw .unexpectedKeys(file: file, keys: unexpected.map { KeyShape($0, checkpoint.entries[$0]!.info.shape) })
+        }
+        if !badDTypes.isEmpty { throw .badDType(file: file, keys: badDTypes) }
+        if !nonFinite.isEmpty { throw .nonFiniteWeights(file: file, keys: nonFinite) }
+        if let readError { throw .checkpoint(readError) }
+    }
+
+    private func random(_ shape: [Int], _ initializer: ParameterInitializer) -> Tensor<T> {
+        let n = shape.reduce(1, *)
+        var s = [T]()
+        s.reserveCapacity(n)
+        for _ in 0..<n {
+            let x: Double
+            switch initializer {
+            case let .normal(std): x = std * rng.normal()
+            case .zeros: x = 0
+            case .ones: x = 1
+            case let .uniform(b): x = (2 * rng.unit() - 1) * b
+            case .logDecayRate: x = Double.log(1 + 15 * rng.unit())
+            case .inverseSoftplusTimeStep:
+                let dt = Double.exp(Double.log(0.001) + rng.unit() * (Double.log(0.1) - Double.log(0.001)))
+                x = dt + Double.log(-Double.expMinusOne(-dt))
+            }
+            s.append(T(x))
+        }
+        return Tensor(shape: shape, scalars: s)
+    }
+}
+
+/// Whether every value is finite.
+@_specialize(where T == Float)
+@_specialize(where T == Double)
+func allFinite<T: LRNNScalar>(_ values: [T]) -> Bool {
+    values.withUnsafeBufferPointer { b in
+        var ok = true
+        for x in b where !x.isFinite {
+            ok = false
+            break
+        }
+        return ok
+    }
+}
+
+/// Converts little-endian F64/F32/F16/BF16 weights to `T` (the caller has checked the dtype).
+@_specialize(where T == Float)
+@_specialize(where T == Double)
+func convertWeights<T: LRNNScalar>(
+    _ raw: UnsafeRawBufferPointer, dtype: SafeTensorsDType, count n: Int, as: T.Type
+) -> [T] {
+    [T](unsafeUninitializedCapacity: n) { out, initialized in
+        switch dtype {
+        case .float64:
+            for i in 0..<n {
+                out[i] = T(Double(bitPattern: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian))
+            }
+        case .float32:
+            for i in 0..<n {
+                out[i] = T(Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian))
+            }
+        case .float16:
+            for i in 0..<n {
+                out[i] = T(
+                    Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian)))
+            }
+        case .bfloat16:
+            for i in 0..<n {
+                let bits = UInt32(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) << 16
+                out[i] = T(Float(bitPattern: bits))
+            }
+        default:
+            for i in 0..<n { out[i] = 0 }
+        }
+        initialized = n
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+
+/// Which token mixer a block uses, with its configuration.
+public enum MixerConfiguration: Sendable, Equatable {
+    /// DeltaNet (`delta_net`).
+    case deltaNet(DeltaNetConfiguration)
+    /// Gated DeltaNet (`gated_deltanet`).
+    case gatedDeltaNet(GatedDeltaNetConfiguration)
+    /// Gated DeltaProduct (`gated_deltaproduct`).
+    case gatedDeltaProduct(GatedDeltaProductConfiguration)
+    /// Gated Linear Attention (`gla`).
+    case gla(GLAConfiguration)
+    /// An S4D block (S4D convolution, GELU, GLU output projection); not an fla model type.
+    case s4d(S4DConfiguration)
+
+    /// fla's `model_type` for a model made of this mixer.
+    public var modelType: String {
+        switch self {
+        case .deltaNet: "delta_net"
+        case .gatedDeltaNet: "gated_deltanet"
+        case .gatedDeltaProduct: "gated_deltaproduct"
+        case .gla: "gla"
+        case .s4d: "s4d"
+        }
+    }
+
+    /// Refuses unsupported or impossible values of the mixer's fields.
+    /// - Throws: ``ConfigurationIssue`` naming the field.
+    public func validate(hiddenSize: Int) throws(ConfigurationIssue) {
+        switch self {
+        case let .deltaNet(c): try c.validate(hiddenSize: hiddenSize)
+        case let .gatedDeltaNet(c): try c.validate(hiddenSize: hiddenSize)
+        case let .gatedDeltaProduct(c): try c.validate(hiddenSize: hiddenSize)
+        case let .gla(c): try c.validate(hiddenSize: hiddenSize)
+        case let .s4d(c): try c.validate(hiddenSize: hiddenSize)
+        }
+    }
+}
+
+/// A whole fla `config.json`: the shared language-model fields and the token mixer of every layer.
+public struct ModelConfiguration: Sendable, Equatable {
+    /// The model types this engine loads.
+    public static let supportedModelTypes = ["delta_net", "gated_deltanet", "gated_deltaproduct", "gla"]
+
+    /// The shared fields (embedding, MLP, norms, head, special tokens).
+    public var model: LanguageModelConfiguration
+    /// The token mixer used by every layer.
+    public var mixer: MixerConfiguration
+
+    /// Creates a configuration from its parts.
+    public init(model: LanguageModelConfiguration, mixer: MixerConfiguration) {
+        self.model = model
+        self.mixer = mixer
+    }
+
+    /// Parses and validates `config.json` bytes; `file` names the file in errors.
+    ///
+    /// - Throws: ``ModelLoadError/malformedJSON(file:reason:)`` when the JSON does not parse or a
+    ///   field has the wrong type, ``ModelLoadError/unsupportedModelType(file:modelType:)``,
+    ///   ``ModelLoadError/unsupportedConfiguration(file:field:value:reason:)`` and
+    ///   ``ModelLoadError/invalidConfiguration(file:field:reason:)``.
+    public static func parse(_ data: Data, file: String) throws(ModelLoadError) -> ModelConfiguration {
+        let decoder = JSONDecoder()
+        do {
+            let object = try JSONSerialization.jsonObject(with: data, options: [])
+            guard object is [String: Any] else {
+                throw ModelLoadError.malformedJSON(file: file, reason: "top level is not an object")
+            }
+        } catch let e as ModelLoadError {
+            throw e
+        } catch {
+            throw .malformedJSON(file: file, reason: error.localizedDescription)
+        }
+        let model: LanguageModelConfiguration
+        let mixer: MixerConfiguration
+        do {
+            model = try decoder.decode(LanguageModelConfiguration.self, from: data)
+            switch model.modelType {
+            case "delta_net": mixer = .deltaNet(try decoder.decode(DeltaNetConfiguration.self, from: data))
+            case "gated_deltanet":
+                mixer = .gatedDeltaNet(try decoder.decode(GatedDeltaNetConfiguration.self, from: data))
+            case "gated_deltaproduct":
+                mixer = .gatedDeltaProduct(try decoder.decode(GatedDeltaProductConfiguration.self, from: data))
+            case "gla": mixer = .gla(try decoder.decode(GLAConfiguration.self, from: data))
+            default:
+                throw ModelLoadError.unsupportedModelType(
+                    file: file, modelType: model.modelType.isEmpty ? "<missing>" : model.modelType)
+            }
+        } catch let e as ModelLoadError {
+            throw e
+        } catch let e as DecodingError {
+            throw .malformedJSON(file: file, reason: describe(e))
+        } catch {
+            throw .malformedJSON(file: file, reason: "\(error)")
+        }
+        let config = ModelConfiguration(model: model, mixer: mixer)
+        do {
+            try config.validate()
+        } catch {
+            switch error.kind {
+            case .unsupported:
+                throw .unsupportedConfiguration(
+                    file: file, field: error.field, value: error.value, reason: error.reason)
+            case .invalid:
+                throw .invalidConfiguration(file: file, field: error.field, reason: "\(error.value): \(error.reason)")
+            }
+        }
+        return config
+    }
+
+    /// Reads and parses `config.json` at `path`.
+    /// - Throws: ``ModelLoadError/fileNotFound(path:)`` and the errors of ``parse(_:file:)``.
+    public static func load(path: String) throws(ModelLoadError) -> ModelConfiguration {
+        guard let data = FileManager.default.contents(atPath: path) else { throw .fileNotFound(path: path) }
+        return try parse(data, file: path)
+    }
+
+    /// Validates the shared and mixer fields.
+    /// - Throws: ``ConfigurationIssue`` naming the field.
+    public func validate() throws(ConfigurationIssue) {
+        try model.validate()
+        try mixer.validate(hiddenSize: model.hiddenSize)
+    }
+
+    private static func describe(_ e: DecodingError) -> String {
+        func path(_ c: [CodingKey]) -> String {
+            c.isEmpty
+                ? "top level"
+                : "field '"
+                    + c.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+                    .joined(separator: ".") + "'"
+        }
+        switch e {
+        case let .typeMismatch(t, ctx): return "\(path(ctx.codingPath)): expected \(t)"
+        case let .valueNotFound(t, ctx): return "\(path(ctx.codingPath)): expected \(t), found null"
+        case let .keyNotFound(k, ctx): return "\(path(ctx.codingPath + [k])): missing"
+        case let .dataCorrupted(ctx): return "\(path(ctx.codingPath)): \(ctx.debugDescription)"
+        @unknown default: return "\(e)"
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import LRNNLinearAlgebra
+
+extension CausalLM {
+    /// Generates continuations of a batch of prompts (any lengths): one prefill through the
+    /// chunked kernels, then one decoding step per new token, every sequence stopping on its own
+    /// at an EOS id (kept) or after `maxNewTokens` tokens.
+    ///
+    /// - Throws: ``ModelError/invalidArgument(name:reason:)`` for an empty batch, an empty prompt
+    ///   or bad options, ``ModelError/tokenOutOfRange(token:vocabSize:)``, ``ModelError/kernel(layer:_:)``.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func generate(prompts: [[Int]], options: GenerationOptions = GenerationOptions()) throws(ModelError)
+        -> GenerationResult
+    {
+        try options.validate()
+        guard !prompts.isEmpty else { throw .invalidArgument(name: "prompts", reason: "empty batch") }
+        let eos = Set(options.eosTokenIds ?? eosTokenIds)
+        let b = prompts.count
+        var result = GenerationResult(
+            tokens: Array(repeating: [], count: b), prefillTokenCount: prompts.reduce(0) { $0 + $1.count },
+            prefillSeconds: 0, decodeTokenCount: 0, decodeSeconds: 0)
+        if options.maxNewTokens == 0 {
+            for p in prompts {
+                for t in p where t < 0 || t >= vocabSize { throw .tokenOutOfRange(token: t, vocabSize: vocabSize) }
+            }
+            return result
+        }
+        var sampler = TokenSampler(options: options)
+        var cache = makeCache(batchSize: b)
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        var logits = try prefill(prompts, cache: &cache)
+        result.prefillSeconds = seconds(clock.now - t0)
+        var active = Array(repeating: true, count: b)
+        var last = Array(repeating: 0, count: b)
+        var decodeTime = Duration.zero
+        while true {
+            let v = vocabSize
+            logits.withUnsafeBufferPointer { lb in
+                for i in 0..<b where active[i] {
+                    let t = sampler.next(UnsafeBufferPointer(rebasing: lb[(i * v)..<((i + 1) * v)]))
+                    result.tokens[i].append(t)
+                    last[i] = t
+                    if eos.contains(t) || result.tokens[i].count >= options.maxNewTokens { active[i] = false }
+                }
+            }
+            if !active.contains(true) { break }
+            let s = clock.now
+            logits = try decode(last, cache: &cache)
+            decodeTime += clock.now - s
+            result.decodeTokenCount += b
+        }
+        result.decodeSeconds = seconds(decodeTime)
+        return result
+    }
+}
+
+func seconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+}

@@ -1,0 +1,80 @@
+import LRNNLinearAlgebra
+import RealModule
+
+/// The pointwise functions the layers use, each applied in place to a buffer.
+public enum Activation: String, Sendable, Equatable, CaseIterable {
+    /// `x`.
+    case identity
+    /// `silu(x) = x·σ(x)` (fla's `swish`).
+    case silu
+    /// `σ(x) = 1 / (1 + e^{−x})`.
+    case sigmoid
+    /// `max(x, 0)`.
+    case relu
+    /// `elu(x) + 1` (fla's `elu_p1`: `x + 1` for x > 0, `e^x` otherwise).
+    case eluPlusOne
+    /// `tanh(x)`.
+    case tanh
+    /// `gelu(x) = x·Φ(x) = x·(1 + erf(x/√2))/2` (exact form).
+    case gelu
+
+    /// The activation named `name` in fla / transformers (`swish` and `silu` are the same).
+    public init?(flaName name: String) {
+        switch name {
+        case "identity": self = .identity
+        case "silu", "swish": self = .silu
+        case "sigmoid": self = .sigmoid
+        case "relu": self = .relu
+        case "elu": self = .eluPlusOne
+        case "tanh": self = .tanh
+        case "gelu": self = .gelu
+        default: return nil
+        }
+    }
+
+    /// The function at one point.
+    @inlinable
+    public func callAsFunction<T: LRNNScalar>(_ x: T) -> T {
+        switch self {
+        case .identity: x
+        case .silu: x / (1 + T.exp(-x))
+        case .sigmoid: 1 / (1 + T.exp(-x))
+        case .relu: x > 0 ? x : 0
+        case .eluPlusOne: x > 0 ? x + 1 : T.exp(x)
+        case .tanh: T.tanh(x)
+        case .gelu: x * (1 + T.erf(x / T(2).squareRoot())) / 2
+        }
+    }
+
+    /// Applies the function in place to `n` elements (split over the workers when large).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func apply<T: LRNNScalar>(_ x: UnsafeMutablePointer<T>, count n: Int) {
+        if self == .identity { return }
+        parallelRanges(n, unitCost: 20) { range in
+            switch self {
+            case .identity: return
+            case .silu: for i in range { x[i] = x[i] / (1 + T.exp(-x[i])) }
+            case .sigmoid: for i in range { x[i] = 1 / (1 + T.exp(-x[i])) }
+            default: for i in range { x[i] = self(x[i]) }
+            }
+        }
+    }
+
+    /// Applies the function in place to every element of `x`.
+    @inlinable
+    public func apply<T: LRNNScalar>(_ x: inout Tensor<T>) {
+        let n = x.count
+        x.withUnsafeMutableBufferPointer { apply($0.baseAddress!, count: n) }
+    }
+}
+
+/// `softplus(x) = log(1 + e^x)`, evaluated without overflow.
+@inlinable
+func softplus<T: LRNNScalar>(_ x: T) -> T {
+    x > 0 ? x + T.log(onePlus: T.exp(-x)) : T.log(onePlus: T.exp(x))
+}
+
+/// `logsigmoid(x) = −softplus(−x)`.
+@inlinable
+func logSigmoid<T: LRNNScalar>(_ x: T) -> T { -softplus(-x) }

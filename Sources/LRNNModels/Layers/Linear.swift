@@ -1,0 +1,75 @@
+import LRNNLinearAlgebra
+
+/// A dense layer `y = x·Wᵀ (+ b)` with PyTorch's weight layout `W [out, in]`.
+///
+/// Rows of tokens go through one BLAS gemm (`[tokens, in] × [in, out]`), a single row
+/// through gemv.
+public struct Linear<T: LRNNScalar>: Sendable {
+    /// `weight [out, in]` (checkpoint key `….weight`).
+    public let weight: Tensor<T>
+    /// `bias [out]` (checkpoint key `….bias`), when the layer has one.
+    public let bias: Tensor<T>?
+
+    /// Creates a layer from its weight `[out, in]` and optional bias `[out]`.
+    /// - Precondition: the weight has rank 2 and the bias matches its row count.
+    public init(weight: Tensor<T>, bias: Tensor<T>? = nil) {
+        precondition(weight.rank == 2, "Linear: weight shape \(weight.shape) is not [out, in]")
+        precondition(bias == nil || bias!.shape == [weight.shape[0]], "Linear: bias \(bias!.shape) vs \(weight.shape)")
+        self.weight = weight
+        self.bias = bias
+    }
+
+    /// The input width.
+    public var inFeatures: Int { weight.shape[1] }
+    /// The output width.
+    public var outFeatures: Int { weight.shape[0] }
+
+    /// `y = x·Wᵀ + b` for `x [rows, in]` (any leading shape flattened), returning `[rows, out]`.
+    /// - Precondition: the last extent of `x` is `inFeatures`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func callAsFunction(_ x: Tensor<T>) -> Tensor<T> {
+        precondition(x.shape.last == inFeatures, "Linear: input \(x.shape) for weight \(weight.shape)")
+        let rows = inFeatures == 0 ? 0 : x.count / inFeatures
+        var y = zeroTensor(T.self, [rows, outFeatures])
+        x.withUnsafeBufferPointer { xb in
+            y.withUnsafeMutableBufferPointer { yb in
+                apply(xb.baseAddress!, rows: rows, into: yb.baseAddress!)
+            }
+        }
+        return y
+    }
+
+    /// Writes `x·Wᵀ + b` for `rows` contiguous rows of `x` (width `in`) into `y` (width `out`).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func apply(_ x: UnsafePointer<T>, rows: Int, into y: UnsafeMutablePointer<T>) {
+        if rows == 0 || outFeatures == 0 { return }
+        let n = outFeatures
+        let k = inFeatures
+        var beta: T = 0
+        if let b = bias {
+            b.withUnsafeBufferPointer { bb in
+                for r in 0..<rows { (y + r * n).update(from: bb.baseAddress!, count: n) }
+            }
+            beta = 1
+        }
+        weight.withUnsafeBufferPointer { wb in
+            let w = MatrixView(UnsafeMutablePointer(mutating: wb.baseAddress!), rows: n, columns: k)
+            if rows == 1 {
+                BLAS.gemv(w, .none, x: x, y: y, beta: beta)
+            } else {
+                let xv = MatrixView(UnsafeMutablePointer(mutating: x), rows: rows, columns: k)
+                let yv = MatrixView(y, rows: rows, columns: n)
+                BLAS.gemm(xv, .none, w, .transpose, into: yv, beta: beta)
+            }
+        }
+    }
+}
+
+/// A zero tensor, allocated by specialised code (the generic `Tensor(zeros:)` initialises
+/// element by element through value witnesses).
+@inline(__always)
+func zeroTensor<T: LRNNScalar>(_: T.Type, _ shape: [Int]) -> Tensor<T> {
+    Tensor(shape: shape, scalars: [T](repeating: 0, count: shape.reduce(1, *)))
+}

@@ -1,0 +1,110 @@
+import LRNNLinearAlgebra
+
+/// Root-mean-square normalisation over the last dimension:
+/// `y = x / √(mean(x²) + ε) · w` (checkpoint keys `…norm.weight`).
+public struct RMSNorm<T: LRNNScalar>: Sendable {
+    /// `weight [d]`, or nil for a norm without an elementwise weight.
+    public let weight: Tensor<T>?
+    /// The normalised width.
+    public let dimension: Int
+    /// ε inside the square root.
+    public let eps: T
+
+    /// Creates a norm over `dimension` features.
+    /// - Precondition: a weight, when given, has shape `[dimension]`.
+    public init(weight: Tensor<T>?, dimension: Int, eps: T) {
+        precondition(weight == nil || weight!.shape == [dimension], "RMSNorm: weight \(weight!.shape) vs \(dimension)")
+        self.weight = weight
+        self.dimension = dimension
+        self.eps = eps
+    }
+
+    /// Normalises every row of `x [rows, …, d]` (groups of `dimension` consecutive elements).
+    public func callAsFunction(_ x: Tensor<T>) -> Tensor<T> {
+        var y = x
+        apply(&y)
+        return y
+    }
+
+    /// Normalises in place every group of `dimension` consecutive elements.
+    public func apply(_ x: inout Tensor<T>) {
+        precondition(dimension > 0 && x.count % dimension == 0, "RMSNorm: \(x.shape) not in groups of \(dimension)")
+        let rows = x.count / dimension
+        x.withUnsafeMutableBufferPointer { xb in apply(xb.baseAddress!, rows: rows) }
+    }
+
+    /// Normalises in place `rows` contiguous groups of `dimension` elements.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func apply(_ x: UnsafeMutablePointer<T>, rows: Int) {
+        let d = dimension
+        withWeight { w in
+            parallelRanges(rows, unitCost: 3 * d) { range in self.normalize(x, rows: range, weight: w) }
+        }
+    }
+
+    /// Normalises the given rows in place (one work item of ``apply(_:rows:)``).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    func normalize(_ x: UnsafeMutablePointer<T>, rows: Range<Int>, weight w: UnsafePointer<T>?) {
+        let d = dimension
+        let invD = 1 / T(d)
+        for r in rows {
+            let p = x + r * d
+            var ss: T = 0
+            for i in 0..<d { ss += p[i] * p[i] }
+            let s = 1 / (ss * invD + eps).squareRoot()
+            if let w {
+                for i in 0..<d { p[i] = p[i] * s * w[i] }
+            } else {
+                for i in 0..<d { p[i] *= s }
+            }
+        }
+    }
+
+    func withWeight<R>(_ body: (UnsafePointer<T>?) -> R) -> R {
+        if let weight {
+            return weight.withUnsafeBufferPointer { body($0.baseAddress!) }
+        }
+        return body(nil)
+    }
+}
+
+/// The gated output norm of the delta-rule and GLA mixers (fla's `FusedRMSNormGated`), per
+/// head over the head's value dimension: `y = RMSNorm(o_h)·w·act(g_h)` with act = silu or sigmoid.
+public struct GatedRMSNorm<T: LRNNScalar>: Sendable {
+    /// The plain norm (weight `[head_v_dim]`, ε).
+    public let norm: RMSNorm<T>
+    /// The gate activation (silu or sigmoid).
+    public let activation: Activation
+
+    /// Creates a gated norm.
+    public init(norm: RMSNorm<T>, activation: Activation) {
+        self.norm = norm
+        self.activation = activation
+    }
+
+    /// Normalises `o` in place and multiplies by `act(gate)`; both hold groups of `norm.dimension`.
+    /// - Precondition: `o` and `gate` have equal element counts.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func apply(_ o: inout Tensor<T>, gate: Tensor<T>) {
+        precondition(o.count == gate.count, "GatedRMSNorm: output \(o.shape) vs gate \(gate.shape)")
+        norm.apply(&o)
+        let n = o.count
+        let act = activation
+        gate.withUnsafeBufferPointer { g in
+            o.withUnsafeMutableBufferPointer { ob in
+                let op = ob.baseAddress!
+                let gp = g.baseAddress!
+                parallelRanges(n, unitCost: 20) { range in
+                    switch act {
+                    case .silu: for i in range { op[i] *= gp[i] / (1 + T.exp(-gp[i])) }
+                    case .sigmoid: for i in range { op[i] *= 1 / (1 + T.exp(-gp[i])) }
+                    default: for i in range { op[i] *= act(gp[i]) }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import LRNNKernels
+import LRNNLinearAlgebra
+
+/// fla's `DeltaNet` token mixer (`model_type` `delta_net`).
+///
+///     q, k = act(conv(q_proj x)), act(conv(k_proj x));  v = silu(conv(v_proj x))
+///     q, k ← L2- (or L1-) normalised per head;  β = σ(b_proj x) (×2 with negative eigenvalues)
+///     o = delta_rule(q, k, v, β), scale 1/√head_k;   y = o_proj(o_norm(o [, g_proj x]))
+///
+/// Parameters carry the checkpoint key under `model.layers.{i}.attn.`.
+public struct DeltaNetMixer<T: LRNNScalar>: TokenMixer {
+    /// The configuration.
+    public let configuration: DeltaNetConfiguration
+    /// The model width.
+    public let hiddenSize: Int
+    /// Heads H, key and value dims per head.
+    public let heads: Int, headKDim: Int, headVDim: Int
+    /// `q_proj` `[key_dim, hidden]`.
+    public let qProj: Linear<T>
+    /// `k_proj` `[key_dim, hidden]`.
+    public let kProj: Linear<T>
+    /// `v_proj` `[value_dim, hidden]`.
+    public let vProj: Linear<T>
+    /// `b_proj` `[H, hidden]` (when `use_beta`).
+    public let bProj: Linear<T>?
+    /// `o_proj` `[hidden, value_dim]`.
+    public let oProj: Linear<T>
+    /// `q_conv1d`, `k_conv1d`, `v_conv1d` `[D, 1, W]` (when `use_short_conv`).
+    public let qConv1d: ShortConvolution<T>?, kConv1d: ShortConvolution<T>?, vConv1d: ShortConvolution<T>?
+    /// `o_norm` (weight `[head_v_dim]`), gated by `g_proj` `[value_dim, hidden]` when `use_gate`.
+    let oNorm: OutputNorm<T>
+    private let qkActivation: Activation
+
+    init(
+        _ c: DeltaNetConfiguration, hiddenSize: Int, normEps: Double, prefix p: String,
+        store: ParameterStore<T>, initStd: Double
+    ) {
+        configuration = c
+        self.hiddenSize = hiddenSize
+        let kd = c.keyDim(hiddenSize: hiddenSize)
+        let vd = c.valueDim(hiddenSize: hiddenSize)
+        heads = c.numHeads
+        headKDim = kd / c.numHeads
+        headVDim = vd / c.numHeads
+        func linear(_ name: String, _ out: Int, _ inp: Int) -> Linear<T> {
+            Linear(weight: store.tensor(p + name + ".weight", [out, inp], .normal(std: initStd)))
+        }
+        qProj = linear("q_proj", kd, hiddenSize)
+        kProj = linear("k_proj", kd, hiddenSize)
+        vProj = linear("v_proj", vd, hiddenSize)
+        bProj = c.useBeta ? linear("b_proj", c.numHeads, hiddenSize) : nil
+        let silu = c.qkActivation == "silu"
+        qkActivation = Activation(flaName: c.qkActivation) ?? .identity
+        if c.useShortConv {
+            func conv(_ name: String, _ d: Int, _ act: Activation) -> ShortConvolution<T> {
+                let w = store.tensor(
+                    p + name + ".weight", [d, 1, c.convSize], .uniform(bound: 1 / Double(c.convSize).squareRoot()))
+                return ShortConvolution(weight: w, activation: act)
+            }
+            qConv1d = conv("q_conv1d", kd, silu ? .silu : .identity)
+            kConv1d = conv("k_conv1d", kd, silu ? .silu : .identity)
+            vConv1d = conv("v_conv1d", vd, .silu)
+        } else {
+            qConv1d = nil
+            kConv1d = nil
+            vConv1d = nil
+        }
+        let norm = RMSNorm(
+            weight: store.tensor(p + "o_norm.weight", [headVDim], .ones), dimension: headVDim, eps: T(normEps))
+        if c.useGate {
+            oNorm = .gated(GatedRMSNorm(norm: norm, activation: .silu), gateProj: linear("g_proj", vd, hiddenSize))
+        } else {
+            oNorm = .plain(norm)
+        }
+        oProj = linear("o_proj", hiddenSize, vd)
+    }
+
+    /// Zero convolution windows and a zero `[N, H, K, V]` state.
+    public func makeState(sequences n: Int) -> MixerState<T> {
+        let conv = [qConv1d, kConv1d, vConv1d].compactMap { $0?.zeroState(sequences: n) }
+        return MixerState(conv: conv, recurrent: Tensor(zeros: [n, heads, headKDim, headVDim]))
+    }
+
+    /// q, k, v and β for the kernel.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    private func inputs(
+        _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
+    ) -> (Tensor<T>, Tensor<T>, Tensor<T>, Tensor<T>) {
+        let qkFallback: Activation = configuration.qkActivation == "silu" ? .silu : .identity
+        var q = projectAndConvolve(
+            x, projection: qProj, conv: qConv1d, activationWithoutConv: qkFallback, layout: layout, state: &state,
+            slot: 0)
+        var k = projectAndConvolve(
+            x, projection: kProj, conv: kConv1d, activationWithoutConv: qkFallback, layout: layout, state: &state,
+            slot: 1)
+        let v = projectAndConvolve(
+            x, projection: vProj, conv: vConv1d, activationWithoutConv: .silu, layout: layout, state: &state, slot: 2)
+        if configuration.qkActivation != "silu" {
+            qkActivation.apply(&q)
+            qkActivation.apply(&k)
+        }
+        if configuration.qkNorm == "l2" {
+            l2Normalize(&q, groupSize: headKDim)
+            l2Normalize(&k, groupSize: headKDim)
+        } else {
+            sumNormalize(&q, groupSize: headKDim)
+            sumNormalize(&k, groupSize: headKDim)
+        }
+        var beta: Tensor<T>
+        if let bProj {
+            beta = bProj(x)
+            sigmoidScaled(&beta, factor: configuration.allowNegEigval ? 2 : 1)
+        } else {
+            beta = Tensor(shape: [layout.tokenCount, heads], repeating: configuration.allowNegEigval ? 2 : 1)
+        }
+        return (q, k, v, beta)
+    }
+
+    /// The prefill path (chunked delta rule).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func forward(
+        _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
+    ) throws(KernelError) -> Tensor<T> {
+        let (q, k, v, beta) = inputs(x, layout: layout, state: &state)
+        var o = try DeltaRuleRunner.forward(
+            q: q, k: k, v: v, beta: beta, g: nil, heads: heads, keyDim: headKDim, valueDim: headVDim, householder: 1,
+            layout: layout, state: &state)
+        oNorm.apply(&o, input: x)
+        return oProj(o)
+    }
+
+    /// The decoding path (delta-rule step).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func step(_ x: Tensor<T>, state: inout MixerState<T>) throws(KernelError) -> Tensor<T> {
+        let b = x.count / hiddenSize
+        var s: MixerState<T>? = state
+        state = MixerState(conv: [], recurrent: Tensor(zeros: [0]))
+        defer { state = s! }
+        let (q, k, v, beta) = inputs(x, layout: .uniform(batch: b, length: 1), state: &s)
+        var o = try DeltaRuleRunner.step(
+            q: q, k: k, v: v, beta: beta, g: nil, heads: heads, keyDim: headKDim, valueDim: headVDim, householder: 1,
+            batch: b, state: &s!.recurrent)
+        oNorm.apply(&o, input: x)
+        return oProj(o)
+    }
+}

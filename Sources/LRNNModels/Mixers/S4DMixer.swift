@@ -1,0 +1,141 @@
+import ComplexModule
+import LRNNKernels
+import LRNNLinearAlgebra
+
+/// An S4D token mixer (for stacks assembled in code): per hidden channel a diagonal state-space
+/// convolution, then GELU, then a GLU output projection.
+///
+///     y = S4D(x)   (y[t,h] = Σ_{s≤t} K[h,s]·x[t−s,h] + D[h]·x[t,h], carried as a complex state)
+///     z = output_linear(gelu(y))  [tokens, 2·hidden];   out = z[:, :hidden] ⊙ σ(z[:, hidden:])
+///
+/// Prefill runs the chunked S4D convolution, decoding the S4D recurrence. Parameters sit under
+/// `model.layers.{i}.attn.`: `log_dt [H]`, `A_re`, `A_im`, `B_re`, `B_im`, `C_re`, `C_im`
+/// `[H, N/2]`, `D [H]`, `output_linear.weight [2H, H]`, `output_linear.bias [2H]`.
+public struct S4DMixer<T: LRNNScalar>: TokenMixer {
+    /// The configuration.
+    public let configuration: S4DConfiguration
+    /// The model width (the number of S4D channels H).
+    public let hiddenSize: Int
+    /// The S4D parameters.
+    public let parameters: S4DParameters<T>
+    /// The discretised recurrence used for decoding.
+    public let recurrence: S4DRecurrence<T>
+    /// `output_linear` `[2H, H]` with bias.
+    public let outputLinear: Linear<T>
+    private let discretization: SSMDiscretization
+
+    init(_ c: S4DConfiguration, hiddenSize h: Int, prefix p: String, store: ParameterStore<T>, initStd: Double) {
+        configuration = c
+        hiddenSize = h
+        discretization = SSMDiscretization(rawValue: c.discretization) ?? .zoh
+        let n2 = c.stateSize / 2
+        var initial: S4DParameters<T>? = nil
+        let seed = store.nextSeed()
+        func random() -> S4DParameters<T> {
+            if let initial { return initial }
+            do {
+                initial = try S4DParameters<T>.initialized(
+                    channels: h, stateSize: c.stateSize,
+                    initialization: S4DInitialization(rawValue: c.initialization) ?? .lin, seed: seed)
+            } catch {
+                preconditionFailure("S4DMixer: initialisation failed for a validated configuration: \(error)")
+            }
+            return initial!
+        }
+        let logDt = store.tensor(p + "log_dt", [h]) { random().logDt }
+        let aRe = store.tensor(p + "A_re", [h, n2]) { random().aRe }
+        let aIm = store.tensor(p + "A_im", [h, n2]) { random().aIm }
+        let bRe = store.tensor(p + "B_re", [h, n2]) { random().bRe }
+        let bIm = store.tensor(p + "B_im", [h, n2]) { random().bIm }
+        let cRe = store.tensor(p + "C_re", [h, n2]) { random().cRe }
+        let cIm = store.tensor(p + "C_im", [h, n2]) { random().cIm }
+        let d = store.tensor(p + "D", [h]) { random().d }
+        do {
+            parameters = try S4DParameters(
+                logDt: logDt, aRe: aRe, aIm: aIm, bRe: bRe, bIm: bIm, cRe: cRe, cIm: cIm, d: d)
+        } catch {
+            preconditionFailure("S4DMixer: invalid parameters: \(error)")
+        }
+        recurrence = S4DRecurrence(parameters, discretization: discretization)
+        outputLinear = Linear(
+            weight: store.tensor(p + "output_linear.weight", [2 * h, h], .normal(std: initStd)),
+            bias: store.tensor(p + "output_linear.bias", [2 * h], .zeros))
+    }
+
+    /// A zero complex state `[N, H, N/2]`.
+    public func makeState(sequences n: Int) -> MixerState<T> {
+        MixerState(conv: [], recurrent: Tensor(zeros: [0]), complex: recurrence.zeroState(batch: n))
+    }
+
+    /// GELU, the output projection and the GLU.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    private func output(_ y: inout Tensor<T>) -> Tensor<T> {
+        Activation.gelu.apply(&y)
+        let z = outputLinear(y)
+        let h = hiddenSize
+        let rows = y.count / h
+        var out = zeroTensor(T.self, [rows, h])
+        z.withUnsafeBufferPointer { zb in
+            out.withUnsafeMutableBufferPointer { ob in
+                for r in 0..<rows {
+                    for j in 0..<h {
+                        let a = zb[r * 2 * h + j]
+                        let g = zb[r * 2 * h + h + j]
+                        ob[r * h + j] = a / (1 + T.exp(-g))
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The prefill path (chunked S4D convolution, sequence by sequence when packed).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func forward(
+        _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
+    ) throws(KernelError) -> Tensor<T> {
+        let h = hiddenSize
+        let n2 = parameters.modes
+        var y: Tensor<T>
+        if !layout.isPacked {
+            let (b, t) = (layout.sequenceCount, layout.uniformLength)
+            let r = try S4D.convolve(
+                x.reshaped([b, t, h]), parameters: parameters, discretization: discretization,
+                initialState: state?.complex)
+            if state != nil { state!.complex = r.finalState }
+            y = r.y.reshaped([b * t, h])
+        } else {
+            var scalars = [T](repeating: 0, count: x.count)
+            let cu = layout.boundaries
+            for s in 0..<layout.sequenceCount where cu[s + 1] > cu[s] {
+                let len = cu[s + 1] - cu[s]
+                let u = Tensor(shape: [1, len, h], scalars: Array(x.scalars[(cu[s] * h)..<(cu[s + 1] * h)]))
+                let s0 = state?.complex.map {
+                    Tensor(shape: [1, h, n2], scalars: Array($0.scalars[(s * h * n2)..<((s + 1) * h * n2)]))
+                }
+                let r = try S4D.convolve(u, parameters: parameters, discretization: discretization, initialState: s0)
+                scalars.replaceSubrange((cu[s] * h)..<(cu[s + 1] * h), with: r.y.scalars)
+                if state != nil {
+                    state!.complex!.scalars.replaceSubrange(
+                        (s * h * n2)..<((s + 1) * h * n2), with: r.finalState.scalars)
+                }
+            }
+            y = Tensor(shape: [layout.tokenCount, h], scalars: scalars)
+        }
+        return output(&y)
+    }
+
+    /// The decoding path (S4D recurrence step).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func step(_ x: Tensor<T>, state: inout MixerState<T>) throws(KernelError) -> Tensor<T> {
+        guard state.complex != nil else {
+            throw .invalidArgument(
+                name: "state", reason: "an S4D layer needs the complex state its makeState(sequences:) returns")
+        }
+        var y = try recurrence.step(x.reshaped([x.count / hiddenSize, hiddenSize]), state: &state.complex!)
+        return output(&y)
+    }
+}

@@ -1,0 +1,165 @@
+import ComplexModule
+import LRNNKernels
+import LRNNLinearAlgebra
+
+/// The decoding state of one token mixer for N sequences: its short-convolution windows and its
+/// recurrent state.
+public struct MixerState<T: LRNNScalar>: Sendable {
+    /// The convolution windows, one `[N, W − 1, D]` tensor per convolution (q, k, v order).
+    public var conv: [Tensor<T>]
+    /// The recurrent state `[N, H, K, V]` (empty for mixers without one).
+    public var recurrent: Tensor<T>
+    /// A complex recurrent state (S4D: `[N, H, N/2]`), nil for the real-state mixers.
+    public var complex: Tensor<Complex<T>>?
+
+    /// Creates a state from its parts.
+    public init(conv: [Tensor<T>], recurrent: Tensor<T>, complex: Tensor<Complex<T>>? = nil) {
+        self.conv = conv
+        self.recurrent = recurrent
+        self.complex = complex
+    }
+}
+
+/// The sequence-mixing half of a block: maps `[tokens, hidden]` to `[tokens, hidden]`, causally
+/// within each sequence, carrying a ``MixerState`` across calls.
+public protocol TokenMixer<Scalar>: Sendable {
+    /// The computation precision.
+    associatedtype Scalar: LRNNScalar
+
+    /// The model width the mixer reads and writes.
+    var hiddenSize: Int { get }
+
+    /// A zero state for `sequences` sequences.
+    func makeState(sequences: Int) -> MixerState<Scalar>
+
+    /// Mixes `x [tokens, hidden]` laid out as `layout` (the prefill path, through the chunked
+    /// kernels). With a state, it starts from it and leaves the final state in it; without, it
+    /// starts from zeros.
+    /// - Throws: ``KernelError`` when the kernel refuses its inputs (e.g. non-finite values).
+    func forward(
+        _ x: Tensor<Scalar>, layout: SequenceLayout, state: inout MixerState<Scalar>?
+    ) throws(KernelError) -> Tensor<Scalar>
+
+    /// Mixes one token per sequence, `x [B, hidden]`, updating `state` in place (the decoding
+    /// path, through the kernels' step functions).
+    /// - Throws: ``KernelError`` when the kernel refuses its inputs.
+    func step(_ x: Tensor<Scalar>, state: inout MixerState<Scalar>) throws(KernelError) -> Tensor<Scalar>
+}
+
+/// Projection, then short convolution (with the state's window `slot`) or a plain activation.
+@_specialize(where T == Float)
+@_specialize(where T == Double)
+func projectAndConvolve<T: LRNNScalar>(
+    _ x: Tensor<T>, projection: Linear<T>, conv: ShortConvolution<T>?, activationWithoutConv: Activation,
+    layout: SequenceLayout, state: inout MixerState<T>?, slot: Int
+) -> Tensor<T> {
+    var y = projection(x)
+    guard let conv else {
+        activationWithoutConv.apply(&y)
+        return y
+    }
+    var window: Tensor<T>? = nil
+    if state != nil {
+        window = state!.conv[slot]
+        state!.conv[slot] = Tensor(zeros: [0])
+    }
+    y = conv(y, layout: layout, state: &window)
+    if state != nil { state!.conv[slot] = window! }
+    return y
+}
+
+/// Divides every group of `d` consecutive elements by `√(Σx² + 1e-6)` (fla's in-kernel L2 norm).
+@_specialize(where T == Float)
+@_specialize(where T == Double)
+func l2Normalize<T: LRNNScalar>(_ x: inout Tensor<T>, groupSize d: Int) {
+    let groups = x.count / d
+    x.withUnsafeMutableBufferPointer { b in
+        let p = b.baseAddress!
+        parallelRanges(groups, unitCost: 3 * d) { range in
+            for gi in range {
+                let q = p + gi * d
+                var ss: T = 0
+                for i in 0..<d { ss += q[i] * q[i] }
+                let s = 1 / (ss + T(1e-6)).squareRoot()
+                for i in 0..<d { q[i] *= s }
+            }
+        }
+    }
+}
+
+/// Divides every group of `d` consecutive elements by `max(Σ|x|, 1e-6)` (fla's `sum_norm`).
+@_specialize(where T == Float)
+@_specialize(where T == Double)
+func sumNormalize<T: LRNNScalar>(_ x: inout Tensor<T>, groupSize d: Int) {
+    let groups = x.count / d
+    x.withUnsafeMutableBufferPointer { b in
+        let p = b.baseAddress!
+        for gi in 0..<groups {
+            let q = p + gi * d
+            var s: T = 0
+            for i in 0..<d { s += abs(q[i]) }
+            let inv = 1 / Swift.max(s, T(1e-6))
+            for i in 0..<d { q[i] *= inv }
+        }
+    }
+}
+
+/// Repeats each of the `heads` groups of `d` features `times` times per row:
+/// `[rows, heads·d] → [rows, heads·times·d]`, output head `h·times + i` = input head h.
+@_specialize(where T == Float)
+@_specialize(where T == Double)
+func repeatHeads<T: LRNNScalar>(_ x: Tensor<T>, heads: Int, headDim d: Int, times: Int) -> Tensor<T> {
+    if times == 1 { return x }
+    let rows = x.count / (heads * d)
+    var y = zeroTensor(T.self, [rows, heads * times * d])
+    x.withUnsafeBufferPointer { xb in
+        y.withUnsafeMutableBufferPointer { yb in
+            for r in 0..<rows {
+                for h in 0..<heads {
+                    let src = xb.baseAddress! + (r * heads + h) * d
+                    for i in 0..<times {
+                        (yb.baseAddress! + ((r * heads + h) * times + i) * d).update(from: src, count: d)
+                    }
+                }
+            }
+        }
+    }
+    return y
+}
+
+/// `σ(x)·factor` elementwise in place.
+@_specialize(where T == Float)
+@_specialize(where T == Double)
+func sigmoidScaled<T: LRNNScalar>(_ x: inout Tensor<T>, factor: T) {
+    let n = x.count
+    x.withUnsafeMutableBufferPointer { b in
+        for i in 0..<n { b[i] = factor / (1 + T.exp(-b[i])) }
+    }
+}
+
+/// The output norm of the delta-rule and GLA mixers: gated (`RMSNorm(o_h)·w·act(g_h)`) or plain.
+enum OutputNorm<T: LRNNScalar>: Sendable {
+    /// `RMSNorm(o_h)·w` per head.
+    case plain(RMSNorm<T>)
+    /// `RMSNorm(o_h)·w·act(g_h)` per head, g from the gate projection.
+    case gated(GatedRMSNorm<T>, gateProj: Linear<T>)
+    /// `RMSNorm(o_h)·w`, then `o·act(gate_proj x)` over the whole row (GLA without fusion).
+    case normThenGate(RMSNorm<T>, Activation, gateProj: Linear<T>)
+
+    /// Applies the norm to `o [tokens, heads·d]` given the mixer input `x`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    func apply(_ o: inout Tensor<T>, input x: Tensor<T>) {
+        switch self {
+        case let .plain(n): n.apply(&o)
+        case let .gated(n, p): n.apply(&o, gate: p(x))
+        case let .normThenGate(n, act, p):
+            n.apply(&o)
+            let g = p(x)
+            let c = o.count
+            g.withUnsafeBufferPointer { gb in
+                o.withUnsafeMutableBufferPointer { ob in for i in 0..<c { ob[i] *= act(gb[i]) } }
+            }
+        }
+    }
+}

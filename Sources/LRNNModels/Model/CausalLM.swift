@@ -1,0 +1,200 @@
+import LRNNKernels
+import LRNNLinearAlgebra
+
+/// A causal language model: embedding, a stack of ``Block``s, final RMSNorm and head.
+///
+///     h = embeddings[ids];  for each block: h ← h + attn(attn_norm h);  h ← h + mlp(mlp_norm h)
+///     logits = lm_head(norm(h))        (lm_head = embeddings when tie_word_embeddings)
+///
+/// Load an fla checkpoint with ``load(directory:)``, or assemble one in code with
+/// ``ModelBuilder``. Generic over the run precision (`Float` or `Double`). Immutable and
+/// `Sendable`; all mutable decoding state lives in a ``ModelCache``.
+public final class CausalLM<T: LRNNScalar>: Sendable {
+    /// The shared configuration (vocabulary, width, norms, special tokens).
+    public let configuration: LanguageModelConfiguration
+    /// The token mixer of each layer.
+    public let mixers: [MixerConfiguration]
+    /// `model.embeddings` `[vocab, hidden]`.
+    public let embeddings: Embedding<T>
+    /// `model.layers`.
+    public let layers: [Block<T>]
+    /// `model.norm` `[hidden]`.
+    public let norm: RMSNorm<T>
+    /// `lm_head` `[vocab, hidden]` (the embedding matrix itself when tied).
+    public let lmHead: Linear<T>
+    /// Every parameter under its fla checkpoint key, in construction order (storage shared
+    /// with the layers). Writing these with `SafeTensorsWriter` gives a loadable checkpoint.
+    public let namedParameters: [(key: String, value: Tensor<T>)]
+
+    init(
+        configuration: LanguageModelConfiguration, mixers: [MixerConfiguration], embeddings: Embedding<T>,
+        layers: [Block<T>], norm: RMSNorm<T>, lmHead: Linear<T>, namedParameters: [(key: String, value: Tensor<T>)]
+    ) {
+        self.namedParameters = namedParameters
+        self.configuration = configuration
+        self.mixers = mixers
+        self.embeddings = embeddings
+        self.layers = layers
+        self.norm = norm
+        self.lmHead = lmHead
+    }
+
+    /// The number of token ids.
+    public var vocabSize: Int { embeddings.vocabSize }
+    /// The model width.
+    public var hiddenSize: Int { embeddings.hiddenSize }
+    /// The ids that end generation (`eos_token_id`).
+    public var eosTokenIds: [Int] { configuration.eosTokenIds }
+
+    /// The final hidden states `[tokens, hidden]` (after `norm`) for packed token ids.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    func hiddenStates(
+        _ ids: [Int], layout: SequenceLayout, states: inout [MixerState<T>]?
+    ) throws(ModelError) -> Tensor<T> {
+        var h = try embeddings(ids)
+        for (i, block) in layers.enumerated() {
+            var s: MixerState<T>? = nil
+            if states != nil {
+                s = states![i]
+                states![i] = MixerState(conv: [], recurrent: Tensor(zeros: [0]))
+            }
+            do {
+                try block.forward(&h, layout: layout, state: &s)
+            } catch {
+                if states != nil { states![i] = s! }
+                throw .kernel(layer: i, error)
+            }
+            if states != nil { states![i] = s! }
+        }
+        norm.apply(&h)
+        return h
+    }
+
+    /// Logits for a batch of equal-length sequences `inputIds [B][T]`, as `[B, T, vocab]`.
+    /// - Throws: ``ModelError/invalidArgument(name:reason:)`` for an empty batch or ragged
+    ///   lengths, ``ModelError/tokenOutOfRange(token:vocabSize:)``, ``ModelError/kernel(layer:_:)``.
+    public func logits(_ inputIds: [[Int]]) throws(ModelError) -> Tensor<T> {
+        guard let t = inputIds.first?.count else {
+            throw .invalidArgument(name: "inputIds", reason: "empty batch")
+        }
+        guard inputIds.allSatisfy({ $0.count == t }) else {
+            throw .invalidArgument(
+                name: "inputIds", reason: "sequences of unequal lengths; use logits(packed:cuSeqlens:)")
+        }
+        var none: [MixerState<T>]? = nil
+        let h = try hiddenStates(
+            inputIds.flatMap { $0 }, layout: .uniform(batch: inputIds.count, length: t), states: &none)
+        return lmHead(h).reshaped([inputIds.count, t, vocabSize])
+    }
+
+    /// Logits for sequences packed back to back (`cuSeqlens` gives the boundaries; each sequence
+    /// starts from a zero state), as `[tokens, vocab]`. Equals running each sequence alone.
+    /// - Throws: ``ModelError/invalidArgument(name:reason:)`` for malformed `cuSeqlens`,
+    ///   ``ModelError/tokenOutOfRange(token:vocabSize:)``, ``ModelError/kernel(layer:_:)``.
+    public func logits(packed ids: [Int], cuSeqlens: [Int]) throws(ModelError) -> Tensor<T> {
+        try Self.validate(cuSeqlens: cuSeqlens, total: ids.count)
+        var none: [MixerState<T>]? = nil
+        let h = try hiddenStates(ids, layout: .packed(cuSeqlens: cuSeqlens), states: &none)
+        return lmHead(h)
+    }
+
+    /// A zero cache for `batchSize` sequences.
+    /// - Precondition: `batchSize ≥ 1`.
+    public func makeCache(batchSize: Int) -> ModelCache<T> {
+        precondition(batchSize >= 1, "makeCache: batch size \(batchSize)")
+        return ModelCache(layers: layers.map { $0.attn.makeState(sequences: batchSize) }, batchSize: batchSize)
+    }
+
+    /// Feeds each sequence's `tokens` (any lengths, one list per cached sequence, through the
+    /// chunked kernels) and returns the logits of every fed token, `[Σ lengths, vocab]`, sequence
+    /// after sequence. The cache continues from where it was, so prompts can be fed in pieces.
+    /// - Throws: ``ModelError/cacheMismatch(reason:)`` when the list count is not the cache's
+    ///   batch size, ``ModelError/tokenOutOfRange(token:vocabSize:)``, ``ModelError/kernel(layer:_:)``.
+    public func forward(_ tokens: [[Int]], cache: inout ModelCache<T>) throws(ModelError) -> Tensor<T> {
+        let h = try feed(tokens, cache: &cache)
+        return lmHead(h)
+    }
+
+    /// Feeds the prompts (see ``forward(_:cache:)``) and returns only each sequence's last-token
+    /// logits, `[B, vocab]` — the head runs on B rows only.
+    /// - Throws: as ``forward(_:cache:)``; ``ModelError/invalidArgument(name:reason:)`` for an
+    ///   empty prompt.
+    public func prefill(_ prompts: [[Int]], cache: inout ModelCache<T>) throws(ModelError) -> Tensor<T> {
+        for (i, p) in prompts.enumerated() where p.isEmpty {
+            throw .invalidArgument(name: "prompts[\(i)]", reason: "empty prompt")
+        }
+        let h = try feed(prompts, cache: &cache)
+        let d = hiddenSize
+        var last = zeroTensor(T.self, [prompts.count, d])
+        var end = 0
+        h.withUnsafeBufferPointer { hb in
+            last.withUnsafeMutableBufferPointer { lb in
+                for (i, p) in prompts.enumerated() {
+                    end += p.count
+                    (lb.baseAddress! + i * d).update(from: hb.baseAddress! + (end - 1) * d, count: d)
+                }
+            }
+        }
+        return lmHead(last)
+    }
+
+    /// One decoding step: feeds one token per cached sequence through the kernels' step
+    /// functions and returns the next-token logits `[B, vocab]`.
+    /// - Throws: ``ModelError/cacheMismatch(reason:)`` when `tokens.count` is not the cache's
+    ///   batch size, ``ModelError/tokenOutOfRange(token:vocabSize:)``, ``ModelError/kernel(layer:_:)``.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func decode(_ tokens: [Int], cache: inout ModelCache<T>) throws(ModelError) -> Tensor<T> {
+        try checkCache(cache, count: tokens.count)
+        var h = try embeddings(tokens)
+        for (i, block) in layers.enumerated() {
+            do {
+                try block.step(&h, state: &cache.layers[i])
+            } catch {
+                throw .kernel(layer: i, error)
+            }
+        }
+        for b in 0..<tokens.count { cache.tokenCounts[b] += 1 }
+        norm.apply(&h)
+        return lmHead(h)
+    }
+
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    private func feed(_ tokens: [[Int]], cache: inout ModelCache<T>) throws(ModelError) -> Tensor<T> {
+        try checkCache(cache, count: tokens.count)
+        let lengths = tokens.map(\.count)
+        let layout: SequenceLayout
+        if lengths.allSatisfy({ $0 == lengths[0] }) {
+            layout = .uniform(batch: tokens.count, length: lengths[0])
+        } else {
+            var cu = [0]
+            for l in lengths { cu.append(cu.last! + l) }
+            layout = .packed(cuSeqlens: cu)
+        }
+        var states: [MixerState<T>]? = cache.layers
+        cache.layers = []
+        defer { cache.layers = states! }
+        let h = try hiddenStates(tokens.flatMap { $0 }, layout: layout, states: &states)
+        for (b, l) in lengths.enumerated() { cache.tokenCounts[b] += l }
+        return h
+    }
+
+    private func checkCache(_ cache: ModelCache<T>, count: Int) throws(ModelError) {
+        guard cache.layers.count == layers.count else {
+            throw .cacheMismatch(reason: "cache has \(cache.layers.count) layers, the model \(layers.count)")
+        }
+        guard count == cache.batchSize else {
+            throw .cacheMismatch(reason: "\(count) sequences given for a cache of batch size \(cache.batchSize)")
+        }
+    }
+
+    static func validate(cuSeqlens cu: [Int], total: Int) throws(ModelError) {
+        guard cu.count >= 2, cu[0] == 0, cu.last == total, zip(cu, cu.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+            throw .invalidArgument(
+                name: "cuSeqlens",
+                reason: "must start at 0, never decrease and end at the token count \(total); got \(cu)")
+        }
+    }
+}

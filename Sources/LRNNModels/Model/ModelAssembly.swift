@@ -1,0 +1,162 @@
+import Foundation
+import LRNNLinearAlgebra
+
+/// One block of a model assembled in code: its token mixer and whether it has an MLP.
+public struct BlockSpecification: Sendable, Equatable {
+    /// The token mixer.
+    public var mixer: MixerConfiguration
+    /// Whether the block ends with `mlp_norm` and the SwiGLU MLP.
+    public var hasMLP: Bool
+
+    /// Creates a block specification.
+    public init(mixer: MixerConfiguration, hasMLP: Bool = true) {
+        self.mixer = mixer
+        self.hasMLP = hasMLP
+    }
+}
+
+extension CausalLM {
+    /// Builds the model, taking every parameter from `store` under fla's key names; `std` is the
+    /// standard deviation of random linear and embedding weights.
+    static func assemble(
+        _ config: LanguageModelConfiguration, blocks: [BlockSpecification], store: ParameterStore<T>,
+        std: Double = 0.02
+    ) -> CausalLM<T> {
+        let d = config.hiddenSize
+        let v = config.vocabSize
+        let eps = T(config.normEps)
+        let emb = Embedding(weight: store.tensor("model.embeddings.weight", [v, d], .normal(std: std)))
+        var layers: [Block<T>] = []
+        for (i, spec) in blocks.enumerated() {
+            let p = "model.layers.\(i)."
+            let attnNorm = RMSNorm(weight: store.tensor(p + "attn_norm.weight", [d], .ones), dimension: d, eps: eps)
+            let mixer: any TokenMixer<T>
+            switch spec.mixer {
+            case let .deltaNet(c):
+                mixer = DeltaNetMixer(
+                    c, hiddenSize: d, normEps: config.normEps, prefix: p + "attn.", store: store, initStd: std)
+            case let .gatedDeltaNet(c):
+                mixer = GatedDeltaMixer(
+                    c, hiddenSize: d, normEps: config.normEps, prefix: p + "attn.", store: store, initStd: std)
+            case let .gatedDeltaProduct(c):
+                mixer = GatedDeltaMixer(
+                    c, hiddenSize: d, normEps: config.normEps, prefix: p + "attn.", store: store, initStd: std)
+            case let .gla(c):
+                mixer = GLAMixer(
+                    c, hiddenSize: d, normEps: config.normEps, fuseNorm: config.fuseNorm, prefix: p + "attn.",
+                    store: store, initStd: std)
+            case let .s4d(c):
+                mixer = S4DMixer(c, hiddenSize: d, prefix: p + "attn.", store: store, initStd: std)
+            }
+            var mlpNorm: RMSNorm<T>? = nil
+            var mlp: SwiGLUMLP<T>? = nil
+            if spec.hasMLP {
+                let m = config.resolvedIntermediateSize
+                mlpNorm = RMSNorm(weight: store.tensor(p + "mlp_norm.weight", [d], .ones), dimension: d, eps: eps)
+                mlp = SwiGLUMLP(
+                    gateProj: Linear(weight: store.tensor(p + "mlp.gate_proj.weight", [m, d], .normal(std: std))),
+                    upProj: Linear(weight: store.tensor(p + "mlp.up_proj.weight", [m, d], .normal(std: std))),
+                    downProj: Linear(weight: store.tensor(p + "mlp.down_proj.weight", [d, m], .normal(std: std))))
+            }
+            layers.append(Block(attnNorm: attnNorm, attn: mixer, mlpNorm: mlpNorm, mlp: mlp))
+        }
+        let norm = RMSNorm(weight: store.tensor("model.norm.weight", [d], .ones), dimension: d, eps: eps)
+        let head: Linear<T>
+        if config.tieWordEmbeddings {
+            // fla ties lm_head to the embedding; a stored copy is shape-checked and not used.
+            _ = store.optionalTensor("lm_head.weight", [v, d])
+            head = Linear(weight: emb.weight)
+        } else {
+            head = Linear(weight: store.tensor("lm_head.weight", [v, d], .normal(std: std)))
+        }
+        return CausalLM(
+            configuration: config, mixers: blocks.map(\.mixer), embeddings: emb, layers: layers, norm: norm,
+            lmHead: head, namedParameters: store.parameters)
+    }
+
+    /// Loads an fla model directory: `config.json` and `model.safetensors` (or the shards of
+    /// `model.safetensors.index.json`), weights converted from F32/F16/BF16/F64 to `T`.
+    ///
+    /// The whole mapping is verified: every key the configuration implies must be present with
+    /// its shape, and no other key may be stored (a stored `lm_head.weight` is allowed, checked
+    /// and ignored when the embeddings are tied).
+    ///
+    /// - Throws: ``ModelLoadError`` — `directoryNotFound`, `fileNotFound`, `malformedJSON`,
+    ///   `unsupportedModelType`, `unsupportedConfiguration`, `invalidConfiguration`, `checkpoint`,
+    ///   `shardIndexMismatch`, `missingKeys`, `shapeMismatch`, `unexpectedKeys`, `badDType` —
+    ///   naming the file and listing the keys and shapes involved.
+    public static func load(directory: String) throws(ModelLoadError) -> CausalLM<T> {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+            throw .directoryNotFound(path: directory)
+        }
+        let config = try ModelConfiguration.load(path: (directory as NSString).appendingPathComponent("config.json"))
+        let checkpoint = try CheckpointTensors.open(directory: directory)
+        let store = ParameterStore<T>(checkpoint: checkpoint)
+        let blocks = Array(
+            repeating: BlockSpecification(mixer: config.mixer), count: config.model.numHiddenLayers)
+        let model = assemble(config.model, blocks: blocks, store: store)
+        try store.finish()
+        return model
+    }
+}
+
+/// Assembles a model in code from chosen token mixers, with seeded random weights.
+///
+/// ```swift
+/// var builder = ModelBuilder(vocabSize: 256, hiddenSize: 64)
+/// builder.append(.gatedDeltaNet(GatedDeltaNetConfiguration(numHeads: 2, headDim: 32)))
+/// builder.append(.gla(GLAConfiguration(numHeads: 2)))
+/// let model: CausalLM<Float> = try builder.build(seed: 7)
+/// ```
+///
+/// Parameters take fla's key names (block i's mixer under `model.layers.{i}.attn.`), so a
+/// composed model has the same structure a checkpoint of it would have.
+public struct ModelBuilder: Sendable {
+    /// The shared configuration (vocabulary, width, MLP width, norm ε, special tokens).
+    public var configuration: LanguageModelConfiguration
+    /// The blocks, in order.
+    public var blocks: [BlockSpecification] = []
+    /// The standard deviation of random linear and embedding weights (fla's `initializer_range`, 0.02).
+    public var initializerRange: Double = 0.02
+
+    /// Starts an empty stack.
+    /// - Parameters:
+    ///   - vocabSize: the number of token ids.
+    ///   - hiddenSize: the model width.
+    ///   - intermediateSize: the MLP width (nil: fla's rule from `hidden_ratio` 4).
+    ///   - normEps: ε of every RMSNorm.
+    ///   - tieWordEmbeddings: whether the head reuses the embedding matrix.
+    ///   - eosTokenIds: the ids that end generation.
+    public init(
+        vocabSize: Int, hiddenSize: Int, intermediateSize: Int? = nil, normEps: Double = 1e-6,
+        tieWordEmbeddings: Bool = false, eosTokenIds: [Int] = []
+    ) {
+        configuration = LanguageModelConfiguration(
+            vocabSize: vocabSize, hiddenSize: hiddenSize, numHiddenLayers: 0, intermediateSize: intermediateSize,
+            normEps: normEps, tieWordEmbeddings: tieWordEmbeddings, eosTokenIds: eosTokenIds)
+    }
+
+    /// Appends a block with the given token mixer (and, by default, an MLP).
+    public mutating func append(_ mixer: MixerConfiguration, mlp: Bool = true) {
+        blocks.append(BlockSpecification(mixer: mixer, hasMLP: mlp))
+        configuration.numHiddenLayers = blocks.count
+    }
+
+    /// Builds the model with weights drawn from `seed` (linear and embedding weights
+    /// N(0, ``initializerRange``²), norms 1, convolutions U(±1/√W), decay parameters as fla
+    /// initialises them).
+    /// - Throws: ``ModelError/invalidConfiguration(field:reason:)`` for an impossible or
+    ///   unsupported configuration.
+    public func build<T: LRNNScalar>(as type: T.Type = T.self, seed: UInt64) throws(ModelError) -> CausalLM<T> {
+        do {
+            try configuration.validate()
+            for b in blocks { try b.mixer.validate(hiddenSize: configuration.hiddenSize) }
+        } catch {
+            throw .invalidConfiguration(field: error.field, reason: "\(error.value): \(error.reason)")
+        }
+        guard !blocks.isEmpty else { throw .invalidConfiguration(field: "blocks", reason: "no blocks appended") }
+        return CausalLM<T>.assemble(
+            configuration, blocks: blocks, store: ParameterStore(seed: seed), std: initializerRange)
+    }
+}

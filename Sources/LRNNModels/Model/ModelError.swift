@@ -1,0 +1,26 @@
+import LRNNKernels
+
+/// Why a model refused a request at run time. Each case names the argument or layer involved.
+public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A token id lies outside `0..<vocabSize`.
+    case tokenOutOfRange(token: Int, vocabSize: Int)
+    /// An argument is malformed (empty batch, ragged lengths where equal lengths are needed, …).
+    case invalidArgument(name: String, reason: String)
+    /// The cache was made for another batch size or model.
+    case cacheMismatch(reason: String)
+    /// A kernel refused its inputs inside a layer (e.g. non-finite activations).
+    case kernel(layer: Int, KernelError)
+    /// A model built in code has an impossible configuration.
+    case invalidConfiguration(field: String, reason: String)
+
+    /// One sentence naming the argument or layer and what was expected.
+    public var description: String {
+        switch self {
+        case let .tokenOutOfRange(t, v): "token id \(t) is outside the vocabulary 0..<\(v)"
+        case let .invalidArgument(n, r): "argument '\(n)': \(r)"
+        case let .cacheMismatch(r): "cache: \(r)"
+        case let .kernel(l, e): "layer \(l): \(e)"
+        case let .invalidConfiguration(f, r): "configuration \(f): \(r)"
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import LRNNLinearAlgebra
+import LRNNModels
+
+/// What `lrnn generate` asks for.
+public struct GenerateRequest: Sendable, Equatable {
+    /// The model directory (fla layout).
+    public var modelDirectory: String
+    /// One prompt per sequence.
+    public var prompts: [[Int]]
+    /// Sampling and stopping options.
+    public var options: GenerationOptions
+    /// `"f32"` or `"f64"`.
+    public var precision: String
+
+    /// Creates a request.
+    public init(modelDirectory: String, prompts: [[Int]], options: GenerationOptions, precision: String) {
+        self.modelDirectory = modelDirectory
+        self.prompts = prompts
+        self.options = options
+        self.precision = precision
+    }
+}
+
+/// A problem `lrnn generate` reports on one line before exiting with code 2.
+public struct GenerateToolError: Error, CustomStringConvertible, Sendable {
+    /// The message.
+    public let description: String
+}
+
+/// The library half of `lrnn generate`: parses prompt ids, loads the model, generates and
+/// formats the report.
+public enum GenerateTool {
+    /// Parses `"1,2,3"` (spaces allowed) into token ids.
+    /// - Throws: ``GenerateToolError`` naming the bad entry.
+    public static func parseIds(_ text: String) throws(GenerateToolError) -> [Int] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        var ids: [Int] = []
+        for p in parts {
+            guard let v = Int(p) else {
+                throw GenerateToolError(description: "--prompt-ids: '\(p)' is not an integer token id (in '\(text)')")
+            }
+            ids.append(v)
+        }
+        return ids
+    }
+
+    /// Loads the model in the requested precision and generates.
+    /// - Throws: ``GenerateToolError`` carrying the load or model error's one-line message.
+    public static func run(_ r: GenerateRequest) throws(GenerateToolError) -> GenerationResult {
+        switch r.precision {
+        case "f32": return try run(r, as: Float.self)
+        case "f64": return try run(r, as: Double.self)
+        default: throw GenerateToolError(description: "--precision must be f32 or f64, got '\(r.precision)'")
+        }
+    }
+
+    private static func run<T: LRNNScalar>(_ r: GenerateRequest, as: T.Type) throws(GenerateToolError)
+        -> GenerationResult
+    {
+        let model: CausalLM<T>
+        do { model = try CausalLM<T>.load(directory: r.modelDirectory) } catch {
+            throw GenerateToolError(description: error.description)
+        }
+        do { return try model.generate(prompts: r.prompts, options: r.options) } catch {
+            throw GenerateToolError(description: error.description)
+        }
+    }
+
+    /// The report: one line of comma-separated new ids per prompt, then the prefill and decode
+    /// throughput lines.
+    public static func report(_ g: GenerationResult) -> String {
+        var out = ""
+        for t in g.tokens { out += t.map(String.init).joined(separator: ",") + "\n" }
+        out += String(
+            format: "prefill: %d tokens in %.4f s, %.1f tokens/s\n", g.prefillTokenCount, g.prefillSeconds,
+            g.prefillTokensPerSecond)
+        out += String(
+            format: "decode: %d tokens in %.4f s, %.1f tokens/s\n", g.decodeTokenCount, g.decodeSeconds,
+            g.decodeTokensPerSecond)
+        return out
+    }
+}

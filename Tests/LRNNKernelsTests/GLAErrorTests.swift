@@ -1,0 +1,138 @@
+import LRNNKernels
+import LRNNLinearAlgebra
+import LRNNTestSupport
+import Testing
+
+@Suite("GLA input validation")
+struct GLAErrorTests {
+    @Test func nonFiniteInputsAreRejected() throws {
+        var rng = SeededRandom(seed: 1000)
+        let x = GLAInputs<Double>(&rng, b: 1, t: 5, h: 1, dk: 3, dv: 2, decay: -1.0...0.0)
+        var q = x.q
+        q.scalars[4] = .nan
+        #expect(throws: KernelError.nonFinite(tensor: "q")) {
+            try GLA.chunked(q: q, k: x.k, v: x.v, gk: x.gk)
+        }
+        var v = x.v
+        v.scalars[1] = .infinity
+        #expect(throws: KernelError.nonFinite(tensor: "v")) {
+            try GLA.reference(q: x.q, k: x.k, v: v, gk: x.gk)
+        }
+        var gk = x.gk
+        gk.scalars[0] = -.infinity
+        #expect(throws: KernelError.nonFinite(tensor: "gk")) {
+            try GLA.chunked(q: x.q, k: x.k, v: x.v, gk: gk)
+        }
+        var s0 = Tensor<Double>(zeros: [1, 1, 3, 2])
+        s0.scalars[5] = .nan
+        #expect(throws: KernelError.nonFinite(tensor: "initialState")) {
+            try GLA.chunked(q: x.q, k: x.k, v: x.v, gk: x.gk, initialState: s0)
+        }
+    }
+
+    @Test func positiveLogDecayIsRejected() throws {
+        var rng = SeededRandom(seed: 1001)
+        var x = GLAInputs<Double>(&rng, b: 1, t: 5, h: 1, dk: 3, dv: 2, decay: -1.0...0.0)
+        x.gk.scalars[7] = 0.25
+        #expect(throws: KernelError.invalidArgument(name: "gk", reason: "log-decays must be ≤ 0, found 0.25")) {
+            try GLA.chunked(q: x.q, k: x.k, v: x.v, gk: x.gk)
+        }
+        #expect(throws: KernelError.invalidArgument(name: "gk", reason: "log-decays must be ≤ 0, found 0.25")) {
+            try GLA.reference(q: x.q, k: x.k, v: x.v, gk: x.gk)
+        }
+        var state = Tensor<Double>(zeros: [1, 1, 3, 2])
+        #expect(throws: KernelError.invalidArgument(name: "gk", reason: "log-decays must be ≤ 0, found 0.25")) {
+            try GLA.step(
+                q: glaTokens(x.q, 2, 1), k: glaTokens(x.k, 2, 1), v: glaTokens(x.v, 2, 1),
+                gk: glaTokens(x.gk, 2, 1), state: &state)
+        }
+        #expect(state == Tensor(zeros: [1, 1, 3, 2]))
+    }
+
+    @Test func shapeProblemsNameTheTensor() throws {
+        var rng = SeededRandom(seed: 1002)
+        let x = GLAInputs<Double>(&rng, b: 2, t: 5, h: 1, dk: 3, dv: 2, decay: -1.0...0.0)
+        let badV: Tensor<Double> = rng.tensor([2, 4, 1, 2])
+        #expect(
+            throws: KernelError.shapeMismatch(tensor: "v", shape: [2, 4, 1, 2], expected: "[2, 5, 1, V] with V ≥ 1")
+        ) {
+            try GLA.chunked(q: x.q, k: x.k, v: badV, gk: x.gk)
+        }
+        let badK: Tensor<Double> = rng.tensor([2, 5, 1, 4])
+        #expect(throws: KernelError.shapeMismatch(tensor: "k", shape: [2, 5, 1, 4], expected: "[2, 5, 1, 3]")) {
+            try GLA.chunked(q: x.q, k: badK, v: x.v, gk: x.gk)
+        }
+        let badGk: Tensor<Double> = rng.tensor([2, 5, 1])
+        #expect(throws: KernelError.shapeMismatch(tensor: "gk", shape: [2, 5, 1], expected: "[2, 5, 1, 3]")) {
+            try GLA.chunked(q: x.q, k: x.k, v: x.v, gk: badGk)
+        }
+        let badState = Tensor<Double>(zeros: [1, 1, 3, 2])
+        #expect(
+            throws: KernelError.shapeMismatch(tensor: "initialState", shape: [1, 1, 3, 2], expected: "[2, 1, 3, 2]")
+        ) {
+            try GLA.chunked(q: x.q, k: x.k, v: x.v, gk: x.gk, initialState: badState)
+        }
+        #expect(
+            throws: KernelError.shapeMismatch(
+                tensor: "q", shape: [2, 5, 1, 3], expected: "batch size 1 when cuSeqlens is given")
+        ) {
+            try GLA.chunked(q: x.q, k: x.k, v: x.v, gk: x.gk, cuSeqlens: [0, 5])
+        }
+        var state = Tensor<Double>(zeros: [2, 1, 3, 3])
+        #expect(throws: KernelError.shapeMismatch(tensor: "state", shape: [2, 1, 3, 3], expected: "[2, 1, 3, 2]")) {
+            try GLA.step(
+                q: Tensor(zeros: [2, 1, 1, 3]), k: Tensor(zeros: [2, 1, 1, 3]), v: Tensor(zeros: [2, 1, 1, 2]),
+                gk: Tensor(zeros: [2, 1, 1, 3]), state: &state)
+        }
+        #expect(
+            throws: KernelError.shapeMismatch(tensor: "q", shape: [2, 2, 1, 3], expected: "[B, 1, H, K] with K ≥ 1")
+        ) {
+            try GLA.step(
+                q: Tensor(zeros: [2, 2, 1, 3]), k: Tensor(zeros: [2, 1, 1, 3]), v: Tensor(zeros: [2, 1, 1, 2]),
+                gk: Tensor(zeros: [2, 1, 1, 3]), state: &state)
+        }
+    }
+
+    @Test func badSequenceBoundariesAndArguments() throws {
+        var rng = SeededRandom(seed: 1003)
+        let x = GLAInputs<Double>(&rng, b: 1, t: 5, h: 1, dk: 3, dv: 2, decay: -1.0...0.0)
+        #expect(throws: KernelError.invalidSequenceBoundaries(reason: "must end at the packed length 5, ends at 4")) {
+            try GLA.chunked(q: x.q, k: x.k, v: x.v, gk: x.gk, cuSeqlens: [0, 2, 4])
+        }
+        #expect(throws: KernelError.invalidSequenceBoundaries(reason: "decreases at index 2: 3 then 1")) {
+            try GLA.reference(q: x.q, k: x.k, v: x.v, gk: x.gk, cuSeqlens: [0, 3, 1, 5])
+        }
+        #expect(throws: KernelError.invalidArgument(name: "chunkSize", reason: "must be ≥ 1, got 0")) {
+            try GLA.chunked(q: x.q, k: x.k, v: x.v, gk: x.gk, chunkSize: 0)
+        }
+        #expect(throws: KernelError.invalidArgument(name: "subChunkSize", reason: "must be ≥ 1, got -2")) {
+            try GLA.chunked(q: x.q, k: x.k, v: x.v, gk: x.gk, subChunkSize: -2)
+        }
+        #expect(throws: KernelError.invalidArgument(name: "scale", reason: "must be finite, got nan")) {
+            try GLA.chunked(q: x.q, k: x.k, v: x.v, gk: x.gk, scale: .nan)
+        }
+    }
+
+    @Test func stepRejectsNonFiniteInputs() throws {
+        var rng = SeededRandom(seed: 1004)
+        let x = GLAInputs<Double>(&rng, b: 1, t: 1, h: 2, dk: 3, dv: 2, decay: -1.0...0.0)
+        var state = Tensor<Double>(zeros: [1, 2, 3, 2])
+        state.scalars[9] = .infinity
+        #expect(throws: KernelError.nonFinite(tensor: "state")) {
+            try GLA.step(q: x.q, k: x.k, v: x.v, gk: x.gk, state: &state)
+        }
+        // A zero query still exposes an infinite state entry (0·∞ = NaN reaches the output).
+        var state2 = Tensor<Double>(zeros: [1, 2, 3, 2])
+        state2.scalars[2] = -.infinity
+        #expect(throws: KernelError.nonFinite(tensor: "state")) {
+            try GLA.step(q: Tensor(zeros: [1, 1, 2, 3]), k: x.k, v: x.v, gk: x.gk, state: &state2)
+        }
+        var good = Tensor<Double>(zeros: [1, 2, 3, 2])
+        var q = x.q
+        q.scalars[0] = .nan
+        #expect(throws: KernelError.nonFinite(tensor: "q")) {
+            try GLA.step(q: q, k: x.k, v: x.v, gk: x.gk, state: &good)
+        }
+        #expect(good == Tensor(zeros: [1, 2, 3, 2]))
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import LRNNLinearAlgebra
+import LRNNModels
+import LRNNTestSupport
+import LRNNTool
+import Testing
+
+/// `lrnn check` on model directories and the library half of `lrnn generate`.
+@Suite struct ModelCheckTests {
+    @Test(.enabled(if: Golden.isAvailable, Golden.skipMessage))
+    func goldenModelDirectoriesPass() throws {
+        let cases = try GoldenDiscovery.cases(in: [Golden.directory.path]).filter {
+            if case .modelDirectory = $0 { return true }
+            return false
+        }
+        #expect(cases.count == 4)
+        let report = GoldenCheck.run(cases)
+        #expect(report.lines.count == 4 * 6)
+        for l in report.lines { #expect(l.status == .pass, "\(l.name) \(l.precision) \(l.path): \(l.note ?? "")") }
+        #expect(Set(report.lines.map(\.path)) == ["chunk", "cache", "generate"])
+    }
+
+    @Test func brokenModelDirectoryFailsWithTheLoadError() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lrnn-check-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        let lines = GoldenCheck.run(.modelDirectory(path: dir))
+        #expect(lines.count == 1 && lines[0].status == .fail)
+        #expect(lines[0].note?.contains("golden.safetensors") == true || lines[0].note?.contains("model_type") == true)
+    }
+
+    @Test func promptIdsParse() throws {
+        #expect(try GenerateTool.parseIds("1, 2,3") == [1, 2, 3])
+        #expect(throws: GenerateToolError.self) { try GenerateTool.parseIds("1,,2") }
+        #expect(throws: GenerateToolError.self) { try GenerateTool.parseIds("a") }
+    }
+
+    @Test func generateReportsLoadAndVocabularyErrorsAsOneLine() throws {
+        let missing = GenerateRequest(
+            modelDirectory: "/nonexistent", prompts: [[1]], options: GenerationOptions(), precision: "f32")
+        do {
+            _ = try GenerateTool.run(missing)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description == "/nonexistent: no such model directory")
+        }
+        let m: CausalLM<Float> = try {
+            var b = ModelBuilder(vocabSize: 9, hiddenSize: 16)
+            b.append(.gla(GLAConfiguration(numHeads: 2)))
+            return try b.build(seed: 1)
+        }()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lrnn-gen-\(UUID().uuidString)").path
+        try m.write(to: dir)
+        let bad = GenerateRequest(
+            modelDirectory: dir, prompts: [[1, 9]], options: GenerationOptions(), precision: "f64")
+        do {
+            _ = try GenerateTool.run(bad)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description == "token id 9 is outside the vocabulary 0..<9")
+        }
+        let ok = GenerateRequest(
+            modelDirectory: dir, prompts: [[1, 2], [3]], options: GenerationOptions(maxNewTokens: 3, eosTokenIds: []),
+            precision: "f32")
+        let r = try GenerateTool.run(ok)
+        #expect(r.tokens.map(\.count) == [3, 3])
+        let text = GenerateTool.report(r)
+        #expect(text.split(separator: "\n").count == 4 && text.contains("prefill: 3 tokens"))
+    }
+}
