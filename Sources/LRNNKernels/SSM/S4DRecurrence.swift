@@ -56,8 +56,8 @@ public struct S4DRecurrence<T: LRNNScalar>: Sendable {
     ///   - state: `[B, H, N2]`, advanced by one token.
     /// - Returns: `y [B, H]`.
     /// - Throws: ``KernelError`` on shape mismatch or non-finite input.
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public func step(_ u: Tensor<T>, state: inout Tensor<Complex<T>>) throws(KernelError) -> Tensor<T> {
         guard u.rank == 2, u.shape[1] == channels else {
             throw .shapeMismatch(tensor: "u", shape: u.shape, expected: "[B, \(channels)]")
@@ -92,8 +92,8 @@ public struct S4DRecurrence<T: LRNNScalar>: Sendable {
     ///   - state: the state `[B, H, N2]` before the first token (zeros when nil).
     /// - Returns: the outputs and the final state.
     /// - Throws: ``KernelError`` on shape mismatch or non-finite input.
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public func run(
         _ u: Tensor<T>, state: Tensor<Complex<T>>? = nil
     ) throws(KernelError) -> (y: Tensor<T>, finalState: Tensor<Complex<T>>) {
