@@ -22,6 +22,7 @@ struct Bench: ParsableCommand {
 
             Examples:
               lrnn bench --quick
+              lrnn bench --strict            # exit 1 if a performance target is missed
               lrnn bench --json > bench.json
               lrnn bench --kernel delta_rule --kernel gla --threads 1
               lrnn bench --svg docs/bench-scaling.svg
@@ -36,6 +37,9 @@ struct Bench: ParsableCommand {
 
     @Flag(help: "Print one JSON object instead of tables.")
     var json = false
+
+    @Flag(help: "Exit with status 1 when a measured performance target is missed.")
+    var strict = false
 
     @Option(help: ArgumentHelp("Write the scaling plot (tokens/s against T) as SVG to this file.", valueName: "file"))
     var svg: String?
@@ -150,6 +154,7 @@ struct Bench: ParsableCommand {
             }
         }
         print(json ? report.json() : report.text(), terminator: json ? "\n" : "")
+        if strict && report.targets.contains(where: { !$0.met }) { throw ExitCode(1) }
     }
 
     /// This executable, to re-run as the memory-probe child process.
