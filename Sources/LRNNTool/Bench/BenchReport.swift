@@ -16,7 +16,7 @@ public struct KernelBenchResult: Codable, Sendable {
     public var V: Int
     /// `"Float32"` or `"Float64"`.
     public var precision: String
-    /// Median seconds of the chunk path.
+    /// Seconds of the chunk path (best of the repeats).
     public var seconds: Double
     /// `B·T / seconds`.
     public var tokens_per_s: Double
@@ -34,7 +34,7 @@ public struct KernelBenchResult: Codable, Sendable {
     public var io_mb: Double?
     /// The sequence length at which `peak_rss_mb` and `io_mb` were measured.
     public var memory_T: Int?
-    /// Median seconds of the step path (the decoding step run token by token).
+    /// Seconds of the step path (best of the repeats) (the decoding step run token by token).
     public var step_seconds: Double
     /// Seconds of the naive reference.
     public var naive_seconds: Double
