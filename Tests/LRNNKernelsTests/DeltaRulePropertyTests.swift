@@ -78,6 +78,17 @@ import Testing
         }
     }
 
+    @Test func hugeChunkSizeIsClampedToTheSequence() throws {
+        var rng = SeededRandom(seed: 8)
+        let x = DeltaRuleInputs<Double>(
+            batch: 1, tokens: 5, heads: 1, keyDim: 4, valueDim: 3, householder: 2, gated: true, initialState: true,
+            rng: &rng)
+        let c = try x.chunked(chunkSize: 1 << 40)
+        let r = try x.reference()
+        #expect(c.output.relativeError(to: r.output) <= 1e-12)
+        #expect(c.finalState.relativeError(to: r.finalState) <= 1e-12)
+    }
+
     @Test(arguments: [1, 2, 4])
     func varlenWithEmptySequences(n: Int) throws {
         var rng = SeededRandom(seed: 5 + UInt64(n))
@@ -138,6 +149,18 @@ import Testing
             #expect(s.output.relativeError(to: r.output) <= 1e-12)
             #expect(s.finalState.relativeError(to: r.finalState) <= 1e-12)
         }
+    }
+
+    @Test func stepOnLargeStatesRunsHeadsInParallelAndMatchesReference() throws {
+        // B·H·K·V = 2·4·128·128 = 2¹⁷ scalars: the threshold from which step spreads heads over threads.
+        var rng = SeededRandom(seed: 4242)
+        let x = DeltaRuleInputs<Double>(
+            batch: 2, tokens: 2, heads: 4, keyDim: 128, valueDim: 128, householder: 2, gated: true,
+            initialState: true, rng: &rng)
+        let s = try Self.stepThrough(x)
+        let r = try x.reference()
+        #expect(s.output.relativeError(to: r.output) <= 1e-12)
+        #expect(s.finalState.relativeError(to: r.finalState) <= 1e-12)
     }
 
     @Test(arguments: [1, 3])

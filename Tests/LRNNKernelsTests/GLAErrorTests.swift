@@ -18,6 +18,26 @@ struct GLAErrorTests {
         #expect(throws: KernelError.nonFinite(tensor: "v")) {
             try GLA.reference(q: x.q, k: x.k, v: v, gk: x.gk)
         }
+        #expect(throws: KernelError.nonFinite(tensor: "v")) {
+            try GLA.chunked(q: x.q, k: x.k, v: v, gk: x.gk)
+        }
+        // The chunked kernel checks values chunk by chunk: a bad entry in a later chunk of one head, and
+        // the order q, k, v, gk when several tensors are bad.
+        var rng2 = SeededRandom(seed: 1005)
+        let y = GLAInputs<Double>(&rng2, b: 1, t: 40, h: 2, dk: 3, dv: 2, decay: -1.0...0.0)
+        var k2 = y.k
+        k2.scalars[(37 * 2 + 1) * 3 + 2] = .nan
+        #expect(throws: KernelError.nonFinite(tensor: "k")) {
+            try GLA.chunked(q: y.q, k: k2, v: y.v, gk: y.gk, chunkSize: 8, subChunkSize: 4)
+        }
+        var gk2 = y.gk
+        gk2.scalars[5] = .nan
+        #expect(throws: KernelError.nonFinite(tensor: "k")) {
+            try GLA.chunked(q: y.q, k: k2, v: y.v, gk: gk2, chunkSize: 8, subChunkSize: 4)
+        }
+        #expect(throws: KernelError.nonFinite(tensor: "gk")) {
+            try GLA.chunked(q: y.q, k: y.k, v: y.v, gk: gk2, cuSeqlens: [0, 3, 40], chunkSize: 8, subChunkSize: 4)
+        }
         var gk = x.gk
         gk.scalars[0] = -.infinity
         #expect(throws: KernelError.nonFinite(tensor: "gk")) {
@@ -120,6 +140,12 @@ struct GLAErrorTests {
         state.scalars[9] = .infinity
         #expect(throws: KernelError.nonFinite(tensor: "state")) {
             try GLA.step(q: x.q, k: x.k, v: x.v, gk: x.gk, state: &state)
+        }
+        // A zero query still exposes an infinite state entry (0·∞ = NaN reaches the output).
+        var state2 = Tensor<Double>(zeros: [1, 2, 3, 2])
+        state2.scalars[2] = -.infinity
+        #expect(throws: KernelError.nonFinite(tensor: "state")) {
+            try GLA.step(q: Tensor(zeros: [1, 1, 2, 3]), k: x.k, v: x.v, gk: x.gk, state: &state2)
         }
         var good = Tensor<Double>(zeros: [1, 2, 3, 2])
         var q = x.q

@@ -14,8 +14,10 @@ import LRNNLinearAlgebra
 /// ``reference(q:k:v:beta:g:scale:initialState:cuSeqlens:numHouseholder:)`` (the naive loop).
 ///
 /// NaN policy: every input (q, k, v, β, g, states) is scanned and a NaN or ±∞ is rejected with
-/// ``KernelError/nonFinite(tensor:)`` before any work; a positive log decay is rejected with
-/// ``KernelError/invalidArgument(name:reason:)``.
+/// ``KernelError/nonFinite(tensor:)`` naming the tensor, and nothing is returned (`step` leaves
+/// the state unchanged). β, g and states are scanned before any work; `chunked` scans q, k and v
+/// as its kernel gathers them and throws when the work items finish. A positive log decay is
+/// rejected with ``KernelError/invalidArgument(name:reason:)``.
 public enum DeltaRule {
     /// The chunk length (in tokens for n = 1; a chunk holds `chunkSize / n` tokens otherwise),
     /// chosen by measurement (see docs/kernels/delta-rule.md).
@@ -63,12 +65,19 @@ public enum DeltaRule {
         }
         let p = try DeltaRuleProblem.validate(
             q: q, k: k, v: v, beta: beta, g: g, initialState: initialState, cuSeqlens: cuSeqlens,
-            numHouseholder: numHouseholder)
+            numHouseholder: numHouseholder, scanSequences: false)
         let scale = try DeltaRuleProblem.resolveScale(scale, keyDim: p.keyDim)
-        let chunkTokens = Swift.max(1, chunkSize / p.householder)
-        return runChunked(
+        // Tokens per chunk, never more than the longest sequence (bounds the workspace).
+        let longest = p.sequences.map { $0.end - $0.start }.max() ?? 0
+        let chunkTokens = Swift.max(1, Swift.min(chunkSize / p.householder, longest))
+        let result = runChunked(
             p, q: q, k: k, v: v, beta: beta, g: g, scale: scale, initialState: initialState,
             chunkTokens: chunkTokens)
+        // q, k and v were scanned for NaN/±∞ by the kernel as it read them (every row exactly once).
+        if result.nonFinite & DeltaRuleChunkKernel<T>.nonFiniteQ != 0 { throw .nonFinite(tensor: "q") }
+        if result.nonFinite & DeltaRuleChunkKernel<T>.nonFiniteK != 0 { throw .nonFinite(tensor: "k") }
+        if result.nonFinite & DeltaRuleChunkKernel<T>.nonFiniteV != 0 { throw .nonFinite(tensor: "v") }
+        return (result.output, result.finalState)
     }
 
     /// Runs the chunk kernel over every (sequence, head) work item in parallel.
@@ -77,12 +86,12 @@ public enum DeltaRule {
     static func runChunked<T: LRNNScalar>(
         _ p: DeltaRuleProblem, q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>?,
         scale: T, initialState: Tensor<T>?, chunkTokens: Int
-    ) -> (output: Tensor<T>, finalState: Tensor<T>) {
+    ) -> (output: Tensor<T>, finalState: Tensor<T>, nonFinite: UInt8) {
         var state =
             initialState ?? Tensor(shape: p.stateShape, scalars: [T](repeating: 0, count: p.stateShape.reduce(1, *)))
         let outputCount = p.outputShape.reduce(1, *)
         if outputCount == 0 {
-            return (Tensor(shape: p.outputShape, scalars: []), state)
+            return (Tensor(shape: p.outputShape, scalars: []), state, 0)
         }
         // Every output row belongs to exactly one (sequence, head) work item, whose first gemm
         // into it has β = 0: the storage needs no zero fill.
@@ -90,6 +99,8 @@ public enum DeltaRule {
             shape: p.outputShape,
             scalars: [T](unsafeUninitializedCapacity: outputCount) { _, count in count = outputCount })
         let gScalars = g?.scalars ?? []
+        let items = p.sequences.count * p.heads
+        var flags = [UInt8](repeating: 0, count: items)
         q.withUnsafeBufferPointer { qb in
             k.withUnsafeBufferPointer { kb in
                 v.withUnsafeBufferPointer { vb in
@@ -104,7 +115,10 @@ public enum DeltaRule {
                                         g: p.gated ? .init(mutating: gb.baseAddress!) : nil,
                                         output: ob.baseAddress!, state: sb.baseAddress!, scale: scale,
                                         chunkTokens: chunkTokens)
-                                    Threading.parallelFor(p.sequences.count * p.heads) { kernel.run(item: $0) }
+                                    flags.withUnsafeMutableBufferPointer { fb in
+                                        let fp = fb.baseAddress!
+                                        Threading.parallelFor(items) { fp[$0] = kernel.run(item: $0) }
+                                    }
                                 }
                             }
                         }
@@ -112,6 +126,6 @@ public enum DeltaRule {
                 }
             }
         }
-        return (output, state)
+        return (output, state, flags.reduce(0) { $0 | $1 })
     }
 }

@@ -46,13 +46,21 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
         return panel + (chunkTokens + cs) * cs + 2 * cs * cs + cs * problem.valueDim + 2 * cs + 1
     }
 
-    /// Runs work item `item = s·H + h` (sequence s, head h) through all its chunks.
-    func run(item: Int) {
+    /// Flags ``run(item:)`` returns for NaN/±∞ found in the rows it read.
+    static var nonFiniteQ: UInt8 { 1 }
+    static var nonFiniteK: UInt8 { 2 }
+    static var nonFiniteV: UInt8 { 4 }
+
+    /// Runs work item `item = s·H + h` (sequence s, head h) through all its chunks and returns
+    /// which of q, k, v held a NaN or ±∞ in its rows (``nonFiniteQ`` | ``nonFiniteK`` | ``nonFiniteV``):
+    /// every row is scanned right after the gather reads it, while it is in cache.
+    func run(item: Int) -> UInt8 {
         let p = problem
         let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
         let seq = p.sequences[item / hh]
         let h = item % hh
-        if seq.start == seq.end { return }
+        if seq.start == seq.end { return 0 }
+        var flags: UInt8 = 0
         let cs = chunkTokens * n
         let ldx = dk + dv
         let ws = UnsafeMutablePointer<T>.allocate(capacity: workspaceCount)
@@ -145,6 +153,13 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             }
             qx.copy(from: qc)
             r.fill(0)
+            for i in 0..<ns {
+                if DeltaRuleProblem.containsNonFinite(kc.row(i), count: dk) { flags |= Self.nonFiniteK }
+                if DeltaRuleProblem.containsNonFinite(vc.row(i), count: dv) { flags |= Self.nonFiniteV }
+            }
+            for i in 0..<nt where DeltaRuleProblem.containsNonFinite(qc.row(i), count: dk) {
+                flags |= Self.nonFiniteQ
+            }
 
             // [P; A] = [Q; K]·Kᵀ, then A ← strictly-lower(diag(β)·A ⊙ D), P ← P ⊙ D_pos ⊙ M.
             BLAS.gemm(x.block(rows: ns..<(2 * ns + nt), columns: 0..<dk), .none, kx, .transpose, into: pa)
@@ -202,5 +217,6 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             BLAS.gemm(kx, .transpose, u, .none, into: sv, alpha: 1, beta: stateDecay)
             t0 += nt
         }
+        return flags
     }
 }

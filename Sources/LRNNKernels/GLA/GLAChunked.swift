@@ -53,7 +53,7 @@ extension GLA {
     /// Its scratch memory (``workspaceCount`` elements, allocated once per work item and reused by every
     /// chunk) holds row-major, contiguous blocks (C = chunk size, c = sub-chunk size): `decay` C×K
     /// (`exp(gk)` of the chunk), `qGated` C×K, `kGated` C×K, `kSub` C×K, `qSub` c×K, `attention` C×C,
-    /// `pairs` c(c+1)/2 × K, `pairValues` c(c+1)/2 and three K-vectors.
+    /// `pairs` c(c+1)/2 × K, `pairValues` c(c+1)/2, three K-vectors and one sink element (see `touch`).
     struct ChunkKernel<T: LRNNScalar> {
         let keyDim: Int
         let valueDim: Int
@@ -282,9 +282,6 @@ extension GLA {
             }
         }
 
-        /// The largest in-sub-chunk decay (in log space) for which the diagonal block is a GEMM: its
-        /// factors then lie in [exp(−Δ), exp(Δ)], far inside the normal range (Float: e^±30 ≈ 1e±13;
-        /// Double: e^±200).
         /// Reads one element per 64-byte line of a strided block (independent loads the core overlaps)
         /// and returns a value that depends on them, so the loads are not optimised away.
         @inline(__always)
@@ -302,6 +299,9 @@ extension GLA {
             return acc
         }
 
+        /// The largest in-sub-chunk decay (in log space) for which the diagonal block is a GEMM: its
+        /// factors then lie in [exp(−Δ), exp(Δ)], far inside the normal range (Float: e^±30 ≈ 1e±13;
+        /// Double: e^±200).
         static var boundedDecay: T { T.self == Float.self ? 30 : 200 }
 
     }

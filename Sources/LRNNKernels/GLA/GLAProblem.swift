@@ -117,19 +117,24 @@ extension GLA {
         }
     }
 
+    /// The IEEE test of ``scan(_:)`` as pure bit arithmetic, which vectorises in any context (no
+    /// comparisons or branches): with `e` the exponent field, `(x & e) + lsb(e)` carries into the sign
+    /// bit exactly when every exponent bit is set (NaN/±∞); `~(x | (x − 1))` has the sign bit set exactly
+    /// when the sign bit is clear and x ≠ 0 (a positive number). The sign bits are ORed over the block.
     @inline(__always)
     static func scanBits<U: FixedWidthInteger & UnsignedInteger>(
         _ p: UnsafePointer<U>, _ n: Int, exponentMask: U
     ) -> (nonFinite: Bool, positive: Bool) {
         let signBit: U = 1 << (U.bitWidth - 1)
+        let exponentLSB = exponentMask & (~exponentMask &+ 1)
         var bad: U = 0
         var positive: U = 0
         for i in 0..<n {
             let x = p[i]
-            bad |= (x & exponentMask) == exponentMask ? 1 : 0
-            positive |= (x & signBit) == 0 && x != 0 ? 1 : 0
+            bad |= (x & exponentMask) &+ exponentLSB
+            positive |= ~(x | (x &- 1))
         }
-        return (bad != 0, positive != 0)
+        return (bad & signBit != 0, positive & signBit != 0)
     }
 
     /// A tensor of zeros (built here so that the fill is specialised with the kernel).

@@ -12,27 +12,38 @@ extension GLA {
         let (tokens, heads, dk, dv) = (p.tokens, p.heads, p.keyDim, p.valueDim)
         var output: Tensor<T> = GLA.zeros([p.batch, tokens, heads, dv])
         var finalState: Tensor<T> = initialState ?? GLA.zeros([p.stateCount, heads, dk, dv])
-        for (n, seg) in p.segments.enumerated() {
-            for h in 0..<heads {
-                let stateBase = (n * heads + h) * dk * dv
-                for t in seg.start..<(seg.start + seg.length) {
-                    let row = (seg.batch * tokens + t) * heads + h
-                    let kOff = row * dk
-                    let vOff = row * dv
-                    for x in 0..<dk {
-                        let a = T.exp(gk.scalars[kOff + x])
-                        let kx = k.scalars[kOff + x]
-                        for y in 0..<dv {
-                            let s = stateBase + x * dv + y
-                            finalState.scalars[s] = a * finalState.scalars[s] + kx * v.scalars[vOff + y]
+        q.withUnsafeBufferPointer { qp in
+            k.withUnsafeBufferPointer { kp in
+                v.withUnsafeBufferPointer { vp in
+                    gk.withUnsafeBufferPointer { gp in
+                        output.withUnsafeMutableBufferPointer { op in
+                            finalState.withUnsafeMutableBufferPointer { sp in
+                                for (n, seg) in p.segments.enumerated() {
+                                    for h in 0..<heads {
+                                        let state = (n * heads + h) * dk * dv
+                                        for t in seg.start..<(seg.start + seg.length) {
+                                            let row = (seg.batch * tokens + t) * heads + h
+                                            let kOff = row * dk
+                                            let vOff = row * dv
+                                            // S ← diag(exp(gk_t))·S + k_t·v_tᵀ
+                                            for x in 0..<dk {
+                                                let a = T.exp(gp[kOff + x])
+                                                let kx = kp[kOff + x]
+                                                for y in 0..<dv {
+                                                    let i = state + x * dv + y
+                                                    sp[i] = a * sp[i] + kx * vp[vOff + y]
+                                                }
+                                            }
+                                            // o_t = Sᵀ·(scale·q_t)
+                                            for x in 0..<dk {
+                                                let qx = p.scale * qp[kOff + x]
+                                                for y in 0..<dv { op[vOff + y] += sp[state + x * dv + y] * qx }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
                         }
-                    }
-                    for y in 0..<dv {
-                        var acc: T = 0
-                        for x in 0..<dk {
-                            acc += finalState.scalars[stateBase + x * dv + y] * (p.scale * q.scalars[kOff + x])
-                        }
-                        output.scalars[vOff + y] = acc
                     }
                 }
             }

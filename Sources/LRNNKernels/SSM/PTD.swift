@@ -39,7 +39,9 @@ public enum PTD {
     ) throws(Failure) -> PTDDecomposition {
         let n = try requireSquare(a, "A")
         guard b.count == n else { throw .invalidArgument(name: "B", reason: "has \(b.count) entries, expected \(n)") }
-        guard e.shape == [n, n] else { throw .invalidArgument(name: "E", reason: "has shape \(e.shape), expected [\(n), \(n)]") }
+        guard e.shape == [n, n] else {
+            throw .invalidArgument(name: "E", reason: "has shape \(e.shape), expected [\(n), \(n)]")
+        }
         guard a.allFinite, e.allFinite, b.allSatisfy(\.isFinite) else {
             throw .invalidArgument(name: "A, B, E", reason: "contain NaN or infinity")
         }
@@ -55,7 +57,9 @@ public enum PTD {
             let maxRe = eig.values.map(\.real).max() ?? -.infinity
             var values = eig.values
             if stabilize {
-                for i in values.indices where values[i].real > 0 { values[i] = Complex(-values[i].real, values[i].imaginary) }
+                for i in values.indices where values[i].real > 0 {
+                    values[i] = Complex(-values[i].real, values[i].imaginary)
+                }
             }
             return PTDDecomposition(
                 eigenvalues: values, eigenvectors: v, projectedB: bt.scalars, eigenvectorCondition: cond,
@@ -127,7 +131,8 @@ public enum PTD {
     public static func relativeTransferErrors(
         _ d: PTDDecomposition, resolvents: [[Complex<Double>]], omegas: [Double], outputs: [[Double]]
     ) -> [Double] {
-        precondition(resolvents.count == omegas.count, "PTD.relativeTransferErrors: \(resolvents.count) vs \(omegas.count)")
+        precondition(
+            resolvents.count == omegas.count, "PTD.relativeTransferErrors: \(resolvents.count) vs \(omegas.count)")
         return outputs.map { c in
             let ct = d.projectedC(c)
             var num = 0.0
@@ -145,7 +150,9 @@ public enum PTD {
 
     /// A Gaussian perturbation (seeded) scaled so that `‖E‖₂ = ratio·‖A‖₂`.
     /// - Throws: ``Failure`` for a non-positive or non-finite ratio, or an SVD failure.
-    public static func randomPerturbation(a: Tensor<Double>, ratio: Double, seed: UInt64) throws(Failure) -> Tensor<Double> {
+    public static func randomPerturbation(a: Tensor<Double>, ratio: Double, seed: UInt64) throws(Failure) -> Tensor<
+        Double
+    > {
         let n = try requireSquare(a, "A")
         guard ratio > 0, ratio.isFinite else {
             throw .invalidArgument(name: "eps", reason: "must be finite and > 0, got \(ratio)")

@@ -9,13 +9,19 @@ public struct PTDOptimizationOptions: Sendable {
     /// The hard bound on `‖E‖₂/‖A‖₂` (iterates are scaled back onto it).
     public var maxRatio: Double = 0.05
     /// The weight λ of `‖E‖_F` in the objective.
-    public var penalty: Double = 1
+    public var penalty: Double = 3
+    /// The weight ρ of the stability term `ρ·Σ_i max(0, Re λ_i + margin)²` (0 disables it).
+    /// Without it, an iterate may trade a lower condition number for eigenvalues in the right
+    /// half plane (an unstable diagonal system).
+    public var stabilityWeight: Double = 100
+    /// The margin m of the stability term: eigenvalues are pushed to `Re λ ≤ −m`.
+    public var stabilityMargin: Double = 0.5
     /// The starting point: a seeded Gaussian E with `‖E‖₂ = initialRatio·‖A‖₂`.
-    public var initialRatio: Double = 0.02
+    public var initialRatio: Double = 0.01
     /// The seed of the starting point.
     public var seed: UInt64 = 0
     /// The largest number of gradient evaluations.
-    public var maxIterations: Int = 400
+    public var maxIterations: Int = 600
     /// Stop when the objective improved by less than this fraction over the last 20 accepted steps.
     public var relativeTolerance: Double = 1e-6
     /// Stop after this many seconds (wall clock) whatever the progress.
@@ -64,10 +70,19 @@ extension PTD {
     /// `dσ = Re(uᴴ·dV·y)` (singular vectors from the real 2N×2N embedding of V), so for
     /// `df = Re tr(Gᴴ·dV)`, `G = 2κ/σ_min·(u₁y₁ᴴ − κ·u_N y_Nᴴ)` (κ = σ₁/σ_N), and
     /// `∂f/∂E = Re(V⁻ᴴ·R·Vᴴ)` with `R = (Vᴴ·G̃) ∘ conj(H)`, `H_ji = 1/(λ_i − λ_j)`,
-    /// `G̃ = G − V·diag(Re(vᵢᴴgᵢ))`. Plus `penalty·E/‖E‖_F`.
+    /// `G̃ = G − V·diag(Re(vᵢᴴgᵢ))`. Plus `penalty·E/‖E‖_F`, and for the stability term
+    /// `ρ·Σ_i max(0, Re λ_i + m)²` the eigenvalue derivative `∂λ_i/∂E_kl = (V⁻¹)_ik·V_li`.
+    /// - Parameters:
+    ///   - a: the state matrix.
+    ///   - e: the perturbation.
+    ///   - penalty: λ.
+    ///   - stabilityWeight: ρ (0: no stability term).
+    ///   - stabilityMargin: m.
+    ///   - wantGradient: whether to compute the gradient (needs left eigenvectors and an SVD with vectors).
     /// - Throws: ``PTD/Failure`` when LAPACK fails.
     public static func conditionObjective(
-        a: Tensor<Double>, perturbation e: Tensor<Double>, penalty: Double, gradient wantGradient: Bool = true
+        a: Tensor<Double>, perturbation e: Tensor<Double>, penalty: Double, stabilityWeight: Double = 0,
+        stabilityMargin: Double = 0, gradient wantGradient: Bool = true
     ) throws(Failure) -> (objective: Double, condition: Double, gradient: Tensor<Double>?) {
         let n = try requireSquare(a, "A")
         var m = a
@@ -76,9 +91,11 @@ extension PTD {
         do {
             let eig = try LAPACK.eigen(m, left: wantGradient, right: true)
             let v = eig.right!
+            let excess = eig.values.map { Swift.max(0, $0.real + stabilityMargin) }
+            let stability = stabilityWeight * excess.reduce(0) { $0 + $1 * $1 }
             if !wantGradient {
                 let cond = try complexConditionNumber(v)
-                return (cond * cond + penalty * normE, cond, nil)
+                return (cond * cond + penalty * normE + stability, cond, nil)
             }
             let w = eig.left!
             let lam = eig.values
@@ -100,8 +117,12 @@ extension PTD {
             let cond = smax / smin
             let u = svd.u!.scalars
             let vt = svd.vt!.scalars
-            func leftVector(_ k: Int) -> [Complex<Double>] { (0..<n).map { Complex(u[$0 * n2 + k], u[(n + $0) * n2 + k]) } }
-            func rightVector(_ k: Int) -> [Complex<Double>] { (0..<n).map { Complex(vt[k * n2 + $0], vt[k * n2 + n + $0]) } }
+            func leftVector(_ k: Int) -> [Complex<Double>] {
+                (0..<n).map { Complex(u[$0 * n2 + k], u[(n + $0) * n2 + k]) }
+            }
+            func rightVector(_ k: Int) -> [Complex<Double>] {
+                (0..<n).map { Complex(vt[k * n2 + $0], vt[k * n2 + n + $0]) }
+            }
             let (u1, y1, un, yn) = (leftVector(0), rightVector(0), leftVector(n2 - 1), rightVector(n2 - 1))
             // G = 2κ/σ_min (u1 y1ᴴ − κ un ynᴴ), then the column projection.
             let scale = 2 * cond / smin
@@ -141,14 +162,22 @@ extension PTD {
             if normE > 0 && penalty != 0 {
                 for i in grad.scalars.indices { grad.scalars[i] += penalty * e.scalars[i] / normE }
             }
-            return (cond * cond + penalty * normE, cond, grad)
+            // (V⁻¹)_ik = conj(winv_ki): ∂Re λ_i/∂E_kl = Re(conj(winv_ki)·V_li).
+            for i in 0..<n where excess[i] > 0 {
+                let f = 2 * stabilityWeight * excess[i]
+                for k in 0..<n {
+                    let left = winv.scalars[k * n + i].conjugate
+                    for l in 0..<n { grad.scalars[k * n + l] += f * (left * v.scalars[l * n + i]).real }
+                }
+            }
+            return (cond * cond + penalty * normE + stability, cond, grad)
         } catch {
             throw .lapack(error)
         }
     }
 
     /// An optimised perturbation: projected, normalised gradient descent on
-    /// `cond₂(V)² + penalty·‖E‖_F` from a seeded Gaussian start, with backtracking (a step is
+    /// `cond₂(V)² + penalty·‖E‖_F` (plus the stability term of the options) from a seeded Gaussian start, with backtracking (a step is
     /// accepted only if the objective decreases; the step length grows ×1.5 after a success
     /// and halves after a failure) and the bound `‖E‖₂ ≤ maxRatio·‖A‖₂` enforced by scaling.
     /// E and every gradient are projected onto `{E : E·x_k = 0}` for the interpolation
@@ -170,16 +199,28 @@ extension PTD {
         }
         guard options.initialRatio > 0, options.initialRatio <= options.maxRatio else {
             throw .invalidArgument(
-                name: "initialRatio", reason: "must lie in (0, maxRatio = \(options.maxRatio)], got \(options.initialRatio)")
+                name: "initialRatio",
+                reason: "must lie in (0, maxRatio = \(options.maxRatio)], got \(options.initialRatio)")
         }
         guard options.penalty >= 0, options.penalty.isFinite else {
             throw .invalidArgument(name: "penalty", reason: "must be finite and ≥ 0, got \(options.penalty)")
+        }
+        guard options.stabilityWeight >= 0, options.stabilityWeight.isFinite, options.stabilityMargin.isFinite else {
+            throw .invalidArgument(name: "stabilityWeight", reason: "weight must be finite and ≥ 0, margin finite")
+        }
+        func objective(_ e: Tensor<Double>, gradient: Bool) throws(Failure) -> (
+            objective: Double, condition: Double, gradient: Tensor<Double>?
+        ) {
+            try conditionObjective(
+                a: a, perturbation: e, penalty: options.penalty, stabilityWeight: options.stabilityWeight,
+                stabilityMargin: options.stabilityMargin, gradient: gradient)
         }
         let normA: Double
         do { normA = try LAPACK.spectralNorm(a) } catch { throw .lapack(error) }
         let start = Date()
         let projector = try interpolationProjector(
-            a: a, b: b, omegas: options.interpolationFrequencies ?? PTDOptimizationOptions.defaultInterpolationFrequencies(n: n))
+            a: a, b: b,
+            omegas: options.interpolationFrequencies ?? PTDOptimizationOptions.defaultInterpolationFrequencies(n: n))
         var e = try randomPerturbation(a: a, ratio: options.initialRatio, seed: options.seed)
         if let p = projector {
             e = realProduct(e, p)
@@ -188,7 +229,7 @@ extension PTD {
                 for i in e.scalars.indices { e.scalars[i] *= s }
             } catch { throw .lapack(error) }
         }
-        var (f, cond, g) = try conditionObjective(a: a, perturbation: e, penalty: options.penalty)
+        var (f, cond, g) = try objective(e, gradient: true)
         var history = [f]
         var alpha = 0.01 * normA
         var iterations = 1
@@ -207,13 +248,13 @@ extension PTD {
             }
             let ft: Double
             do {
-                ft = try conditionObjective(a: a, perturbation: trial, penalty: options.penalty, gradient: false).objective
+                ft = try objective(trial, gradient: false).objective
             } catch {
                 ft = .infinity  // e.g. a failed QR iteration: treat as a rejected step
             }
             if ft < f {
                 e = trial
-                (f, cond, g) = try conditionObjective(a: a, perturbation: e, penalty: options.penalty)
+                (f, cond, g) = try objective(e, gradient: true)
                 iterations += 1
                 history.append(f)
                 alpha *= 1.5
@@ -232,7 +273,9 @@ extension PTD {
 
     /// `I − Q·Qᵀ` for an orthonormal basis Q of `{Re x_k, Im x_k}`, `x_k = (iω_kI − A)⁻¹B`
     /// (nil when there are no frequencies). Directions below 1e-10 of the largest are dropped.
-    static func interpolationProjector(a: Tensor<Double>, b: [Double], omegas: [Double]) throws(Failure) -> Tensor<Double>? {
+    static func interpolationProjector(a: Tensor<Double>, b: [Double], omegas: [Double]) throws(Failure) -> Tensor<
+        Double
+    >? {
         let n = a.shape[0]
         if omegas.isEmpty { return nil }
         guard omegas.allSatisfy({ $0.isFinite && $0 >= 0 }) else {

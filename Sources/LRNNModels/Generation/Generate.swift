@@ -7,6 +7,8 @@ extension CausalLM {
     ///
     /// - Throws: ``ModelError/invalidArgument(name:reason:)`` for an empty batch, an empty prompt
     ///   or bad options, ``ModelError/tokenOutOfRange(token:vocabSize:)``, ``ModelError/kernel(layer:_:)``.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func generate(prompts: [[Int]], options: GenerationOptions = GenerationOptions()) throws(ModelError)
         -> GenerationResult
     {

@@ -15,6 +15,8 @@ public struct TokenSampler: Sendable {
     }
 
     /// The arg-max (the first index among equal maxima; NaN entries are never chosen).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func argmax<T: LRNNScalar>(_ logits: UnsafeBufferPointer<T>) -> Int {
         var best = 0
         var bestValue = -T.infinity
@@ -26,6 +28,8 @@ public struct TokenSampler: Sendable {
     }
 
     /// The next token for one row of logits.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public mutating func next<T: LRNNScalar>(_ logits: UnsafeBufferPointer<T>) -> Int {
         if options.temperature == 0 || logits.count <= 1 { return Self.argmax(logits) }
         var order = Array(0..<logits.count).filter { !logits[$0].isNaN }

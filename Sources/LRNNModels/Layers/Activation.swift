@@ -46,16 +46,18 @@ public enum Activation: String, Sendable, Equatable, CaseIterable {
         }
     }
 
-    /// Applies the function in place to `n` elements.
-    @inlinable
+    /// Applies the function in place to `n` elements (split over the workers when large).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func apply<T: LRNNScalar>(_ x: UnsafeMutablePointer<T>, count n: Int) {
-        switch self {
-        case .identity: return
-        case .silu: for i in 0..<n { x[i] = x[i] / (1 + T.exp(-x[i])) }
-        case .sigmoid: for i in 0..<n { x[i] = 1 / (1 + T.exp(-x[i])) }
-        default: for i in 0..<n { x[i] = self(x[i]) }
+        if self == .identity { return }
+        parallelRanges(n, unitCost: 20) { range in
+            switch self {
+            case .identity: return
+            case .silu: for i in range { x[i] = x[i] / (1 + T.exp(-x[i])) }
+            case .sigmoid: for i in range { x[i] = 1 / (1 + T.exp(-x[i])) }
+            default: for i in range { x[i] = self(x[i]) }
+            }
         }
     }
 

@@ -38,18 +38,26 @@ public struct RMSNorm<T: LRNNScalar>: Sendable {
     @_specialize(where T == Double)
     public func apply(_ x: UnsafeMutablePointer<T>, rows: Int) {
         let d = dimension
-        let invD = 1 / T(d)
         withWeight { w in
-            for r in 0..<rows {
-                let p = x + r * d
-                var ss: T = 0
-                for i in 0..<d { ss += p[i] * p[i] }
-                let s = 1 / (ss * invD + eps).squareRoot()
-                if let w {
-                    for i in 0..<d { p[i] = p[i] * s * w[i] }
-                } else {
-                    for i in 0..<d { p[i] *= s }
-                }
+            parallelRanges(rows, unitCost: 3 * d) { range in self.normalize(x, rows: range, weight: w) }
+        }
+    }
+
+    /// Normalises the given rows in place (one work item of ``apply(_:rows:)``).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    func normalize(_ x: UnsafeMutablePointer<T>, rows: Range<Int>, weight w: UnsafePointer<T>?) {
+        let d = dimension
+        let invD = 1 / T(d)
+        for r in rows {
+            let p = x + r * d
+            var ss: T = 0
+            for i in 0..<d { ss += p[i] * p[i] }
+            let s = 1 / (ss * invD + eps).squareRoot()
+            if let w {
+                for i in 0..<d { p[i] = p[i] * s * w[i] }
+            } else {
+                for i in 0..<d { p[i] *= s }
             }
         }
     }
@@ -87,7 +95,15 @@ public struct GatedRMSNorm<T: LRNNScalar>: Sendable {
         let act = activation
         gate.withUnsafeBufferPointer { g in
             o.withUnsafeMutableBufferPointer { ob in
-                for i in 0..<n { ob[i] *= act(g[i]) }
+                let op = ob.baseAddress!
+                let gp = g.baseAddress!
+                parallelRanges(n, unitCost: 20) { range in
+                    switch act {
+                    case .silu: for i in range { op[i] *= gp[i] / (1 + T.exp(-gp[i])) }
+                    case .sigmoid: for i in range { op[i] *= 1 / (1 + T.exp(-gp[i])) }
+                    default: for i in range { op[i] *= act(gp[i]) }
+                    }
+                }
             }
         }
     }

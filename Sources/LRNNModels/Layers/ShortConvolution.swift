@@ -61,29 +61,39 @@ public struct ShortConvolution<T: LRNNScalar>: Sendable {
                     let tp = tb.baseAddress!
                     let yp = yb.baseAddress!
                     func body(_ sp: UnsafeMutablePointer<T>?) {
+                        // Channel blocks in parallel: each work item convolves its channels over every token.
+                        parallelRanges(d, unitCost: 3 * w * layout.tokenCount) { cr in
+                            let c0 = cr.lowerBound
+                            let n = cr.count
+                            for s in 0..<(bounds.count - 1) {
+                                let start = bounds[s]
+                                let len = bounds[s + 1] - start
+                                let st = sp.map { $0 + s * (w - 1) * d }
+                                for t in 0..<len {
+                                    let out = yp + (start + t) * d + c0
+                                    for j in 0..<w {
+                                        let src = t - (w - 1) + j
+                                        let row: UnsafePointer<T>
+                                        if src >= 0 {
+                                            row = xp + (start + src) * d + c0
+                                        } else if let st {
+                                            row = UnsafePointer(st + (w - 1 + src) * d + c0)
+                                        } else {
+                                            continue
+                                        }
+                                        let tap = tp + j * d + c0
+                                        for c in 0..<n { out[c] += tap[c] * row[c] }
+                                    }
+                                    act.apply(out, count: n)
+                                }
+                            }
+                        }
+                        // New states: the last W − 1 inputs of [old state; x_seg].
+                        guard let sp, w > 1 else { return }
                         for s in 0..<(bounds.count - 1) {
                             let start = bounds[s]
                             let len = bounds[s + 1] - start
-                            let st = sp.map { $0 + s * (w - 1) * d }
-                            for t in 0..<len {
-                                let out = yp + (start + t) * d
-                                for j in 0..<w {
-                                    let src = t - (w - 1) + j
-                                    let row: UnsafePointer<T>
-                                    if src >= 0 {
-                                        row = xp + (start + src) * d
-                                    } else if let st {
-                                        row = UnsafePointer(st + (w - 1 + src) * d)
-                                    } else {
-                                        continue
-                                    }
-                                    let tap = tp + j * d
-                                    for c in 0..<d { out[c] += tap[c] * row[c] }
-                                }
-                                act.apply(out, count: d)
-                            }
-                            // New state: the last W − 1 inputs of [old state; x_seg].
-                            guard let st, w > 1 else { continue }
+                            let st = sp + s * (w - 1) * d
                             if len >= w - 1 {
                                 st.update(from: xp + (start + len - (w - 1)) * d, count: (w - 1) * d)
                             } else if len > 0 {

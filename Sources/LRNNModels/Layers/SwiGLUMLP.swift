@@ -26,7 +26,11 @@ public struct SwiGLUMLP<T: LRNNScalar>: Sendable {
         let n = g.count
         u.withUnsafeBufferPointer { ub in
             g.withUnsafeMutableBufferPointer { gb in
-                for i in 0..<n { gb[i] = gb[i] / (1 + T.exp(-gb[i])) * ub[i] }
+                let gp = gb.baseAddress!
+                let up = ub.baseAddress!
+                parallelRanges(n, unitCost: 20) { range in
+                    for i in range { gp[i] = gp[i] / (1 + T.exp(-gp[i])) * up[i] }
+                }
             }
         }
         return downProj(g)

@@ -6,6 +6,8 @@ enum DeltaRuleRunner {
     /// The chunked kernel over a whole layout: q `[tokens, H·K]`, k `[tokens, n·H·K]`,
     /// v `[tokens, n·H·V]`, β `[tokens, n·H]`, g `[tokens, H]`; returns o `[tokens, H·V]` and
     /// updates the recurrent state when one is carried.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     static func forward<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>?, heads h: Int, keyDim kd: Int,
         valueDim vd: Int, householder n: Int, layout: SequenceLayout, state: inout MixerState<T>?
@@ -21,6 +23,8 @@ enum DeltaRuleRunner {
     }
 
     /// One decoding step for B sequences (one token each), state `[B, H, K, V]` in place.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     static func step<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>?, heads h: Int, keyDim kd: Int,
         valueDim vd: Int, householder n: Int, batch b: Int, state: inout Tensor<T>

@@ -91,6 +91,8 @@ public struct S4DMixer<T: LRNNScalar>: TokenMixer {
     }
 
     /// The prefill path (chunked S4D convolution, sequence by sequence when packed).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func forward(
         _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
     ) throws(KernelError) -> Tensor<T> {
@@ -126,6 +128,8 @@ public struct S4DMixer<T: LRNNScalar>: TokenMixer {
     }
 
     /// The decoding path (S4D recurrence step).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func step(_ x: Tensor<T>, state: inout MixerState<T>) throws(KernelError) -> Tensor<T> {
         guard state.complex != nil else {
             throw .invalidArgument(

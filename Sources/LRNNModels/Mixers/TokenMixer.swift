@@ -75,12 +75,14 @@ func l2Normalize<T: LRNNScalar>(_ x: inout Tensor<T>, groupSize d: Int) {
     let groups = x.count / d
     x.withUnsafeMutableBufferPointer { b in
         let p = b.baseAddress!
-        for gi in 0..<groups {
-            let q = p + gi * d
-            var ss: T = 0
-            for i in 0..<d { ss += q[i] * q[i] }
-            let s = 1 / (ss + T(1e-6)).squareRoot()
-            for i in 0..<d { q[i] *= s }
+        parallelRanges(groups, unitCost: 3 * d) { range in
+            for gi in range {
+                let q = p + gi * d
+                var ss: T = 0
+                for i in 0..<d { ss += q[i] * q[i] }
+                let s = 1 / (ss + T(1e-6)).squareRoot()
+                for i in 0..<d { q[i] *= s }
+            }
         }
     }
 }

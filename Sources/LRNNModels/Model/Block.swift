@@ -22,6 +22,8 @@ public struct Block<T: LRNNScalar>: Sendable {
     }
 
     /// The block over a whole layout (prefill path); `h [tokens, hidden]` is updated in place.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func forward(_ h: inout Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?) throws(KernelError) {
         let a = try attn.forward(attnNorm(h), layout: layout, state: &state)
         addInPlace(&h, a)
@@ -29,12 +31,16 @@ public struct Block<T: LRNNScalar>: Sendable {
     }
 
     /// The block for one token per sequence (decoding path); `h [B, hidden]` is updated in place.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func step(_ h: inout Tensor<T>, state: inout MixerState<T>) throws(KernelError) {
         let a = try attn.step(attnNorm(h), state: &state)
         addInPlace(&h, a)
         applyMLP(&h)
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     private func applyMLP(_ h: inout Tensor<T>) {
         guard let mlp, let mlpNorm else { return }
         let m = mlp(mlpNorm(h))
@@ -49,6 +55,10 @@ func addInPlace<T: LRNNScalar>(_ x: inout Tensor<T>, _ y: Tensor<T>) {
     precondition(x.count == y.count, "addInPlace: \(x.shape) vs \(y.shape)")
     let n = x.count
     y.withUnsafeBufferPointer { yb in
-        x.withUnsafeMutableBufferPointer { xb in for i in 0..<n { xb[i] += yb[i] } }
+        x.withUnsafeMutableBufferPointer { xb in
+            let xp = xb.baseAddress!
+            let yp = yb.baseAddress!
+            parallelRanges(n, unitCost: 1) { range in for i in range { xp[i] += yp[i] } }
+        }
     }
 }

@@ -47,6 +47,8 @@ public final class CausalLM<T: LRNNScalar>: Sendable {
     public var eosTokenIds: [Int] { configuration.eosTokenIds }
 
     /// The final hidden states `[tokens, hidden]` (after `norm`) for packed token ids.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func hiddenStates(
         _ ids: [Int], layout: SequenceLayout, states: inout [MixerState<T>]?
     ) throws(ModelError) -> Tensor<T> {
@@ -141,6 +143,8 @@ public final class CausalLM<T: LRNNScalar>: Sendable {
     /// functions and returns the next-token logits `[B, vocab]`.
     /// - Throws: ``ModelError/cacheMismatch(reason:)`` when `tokens.count` is not the cache's
     ///   batch size, ``ModelError/tokenOutOfRange(token:vocabSize:)``, ``ModelError/kernel(layer:_:)``.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func decode(_ tokens: [Int], cache: inout ModelCache<T>) throws(ModelError) -> Tensor<T> {
         try checkCache(cache, count: tokens.count)
         var h = try embeddings(tokens)
@@ -156,6 +160,8 @@ public final class CausalLM<T: LRNNScalar>: Sendable {
         return lmHead(h)
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     private func feed(_ tokens: [[Int]], cache: inout ModelCache<T>) throws(ModelError) -> Tensor<T> {
         try checkCache(cache, count: tokens.count)
         let lengths = tokens.map(\.count)
