@@ -22,6 +22,7 @@ struct Bench: ParsableCommand {
 
             Examples:
               lrnn bench --quick
+              lrnn bench --strict            # exit 1 if a performance target is missed
               lrnn bench --json > bench.json
               lrnn bench --kernel delta_rule --kernel gla --threads 1
               lrnn bench --svg docs/bench-scaling.svg
@@ -36,6 +37,9 @@ struct Bench: ParsableCommand {
 
     @Flag(help: "Print one JSON object instead of tables.")
     var json = false
+
+    @Flag(help: "Exit with status 1 when a measured performance target is missed.")
+    var strict = false
 
     @Option(help: ArgumentHelp("Write the scaling plot (tokens/s against T) as SVG to this file.", valueName: "file"))
     var svg: String?
@@ -56,6 +60,9 @@ struct Bench: ParsableCommand {
 
     @Flag(help: .hidden)
     var verbose = false
+
+    @Option(help: ArgumentHelp("Re-render a saved `lrnn bench --json` report (text, or --svg) instead of measuring.", valueName: "file"))
+    var fromJson: String?
 
     @Option(help: .hidden)
     var memoryProbe: String?
@@ -137,19 +144,33 @@ struct Bench: ParsableCommand {
             print(json ? report.json() : report.text(), terminator: json ? "\n" : "")
             return
         }
+        if let path = fromJson {
+            guard let data = FileManager.default.contents(atPath: path),
+                let saved = try? JSONDecoder().decode(BenchReport.self, from: data)
+            else {
+                FileHandle.standardError.write(Data("lrnn bench: \(path) is not a saved lrnn bench --json report\n".utf8))
+                throw ExitCode(2)
+            }
+            if let svg { try writeSVG(saved, to: svg) }
+            print(json ? saved.json() : saved.text(), terminator: json ? "\n" : "")
+            return
+        }
         let options = BenchSuite.Options(
             quick: quick, kernels: kernels, threads: threads, probeExecutable: Self.executablePath())
         let report = BenchSuite.run(KernelCatalog.all, options: options, log: log)
         Progress.finish()
-        if let svg {
-            do {
-                try BenchPlot.svg(report.scaling).write(toFile: svg, atomically: true, encoding: .utf8)
-            } catch {
-                FileHandle.standardError.write(Data("lrnn bench: cannot write \(svg): \(error)\n".utf8))
-                throw ExitCode(2)
-            }
-        }
+        if let svg { try writeSVG(report, to: svg) }
         print(json ? report.json() : report.text(), terminator: json ? "\n" : "")
+        if strict && report.targets.contains(where: { !$0.met }) { throw ExitCode(1) }
+    }
+
+    func writeSVG(_ report: BenchReport, to path: String) throws {
+        do {
+            try BenchPlot.svg(report.scaling).write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            FileHandle.standardError.write(Data("lrnn bench: cannot write \(path): \(error)\n".utf8))
+            throw ExitCode(2)
+        }
     }
 
     /// This executable, to re-run as the memory-probe child process.

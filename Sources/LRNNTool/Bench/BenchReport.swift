@@ -16,7 +16,7 @@ public struct KernelBenchResult: Codable, Sendable {
     public var V: Int
     /// `"Float32"` or `"Float64"`.
     public var precision: String
-    /// Median seconds of the chunk path.
+    /// Seconds of the chunk path (best of the repeats).
     public var seconds: Double
     /// `B·T / seconds`.
     public var tokens_per_s: Double
@@ -34,7 +34,7 @@ public struct KernelBenchResult: Codable, Sendable {
     public var io_mb: Double?
     /// The sequence length at which `peak_rss_mb` and `io_mb` were measured.
     public var memory_T: Int?
-    /// Median seconds of the step path (the decoding step run token by token).
+    /// Seconds of the step path (best of the repeats) (the decoding step run token by token).
     public var step_seconds: Double
     /// Seconds of the naive reference.
     public var naive_seconds: Double
@@ -54,6 +54,18 @@ public struct ScalingPoint: Codable, Sendable {
     public var ns_per_token: Double
 }
 
+/// One performance target of the issue, evaluated on a report.
+public struct BenchTarget: Codable, Sendable {
+    /// What is required, in words.
+    public var target: String
+    /// The measured value.
+    public var value: Double
+    /// The bound it is compared with.
+    public var bound: Double
+    /// Whether `value` is on the right side of `bound`.
+    public var met: Bool
+}
+
 /// The whole `lrnn bench` report; `--json` prints exactly this object.
 public struct BenchReport: Codable, Sendable {
     /// The machine (OpenBLAS core, threads).
@@ -64,6 +76,71 @@ public struct BenchReport: Codable, Sendable {
     public var kernels: [KernelBenchResult]
     /// ns per token against T.
     public var scaling: [ScalingPoint]
+    /// The performance targets that the measured kernels and lengths allow to evaluate.
+    public var targets: [BenchTarget] = []
+
+    /// Creates a report and evaluates the targets on it.
+    public init(
+        machine: [String: String], sgemm_gflops: [String: Double], kernels: [KernelBenchResult], scaling: [ScalingPoint]
+    ) {
+        self.machine = machine
+        self.sgemm_gflops = sgemm_gflops
+        self.kernels = kernels
+        self.scaling = scaling
+        targets = evaluateTargets()
+    }
+
+    /// The issue's targets: delta_rule and gated_delta_rule at ≥ 75 % of the all-thread sgemm
+    /// peak and ≥ 2× the step path; gla ≤ 1.5× and delta_product ≤ 2.2× gated_delta_rule's
+    /// time; ns/token at T = 65,536 within 15 % of T = 4,096 (chunk path); peak RSS at 64k ≤
+    /// 1.3 × I/O + 200 MB; s4d_conv at T = 16,384 in ≤ 100 ms.
+    public func evaluateTargets() -> [BenchTarget] {
+        var out: [BenchTarget] = []
+        func row(_ n: String) -> KernelBenchResult? { kernels.first { $0.name == n } }
+        for n in ["delta_rule", "gated_delta_rule"] {
+            guard let r = row(n) else { continue }
+            out.append(
+                BenchTarget(
+                    target: "\(n): ≥ 75% of all-thread sgemm peak", value: r.peak_fraction, bound: 0.75,
+                    met: r.peak_fraction >= 0.75))
+            out.append(
+                BenchTarget(
+                    target: "\(n): ≥ 2x the step path", value: r.step_speedup, bound: 2, met: r.step_speedup >= 2))
+        }
+        if let g = row("gated_delta_rule") {
+            for (n, b) in [("gla", 1.5), ("delta_product", 2.2)] {
+                guard let r = row(n) else { continue }
+                let ratio = r.seconds / g.seconds
+                out.append(
+                    BenchTarget(
+                        target: "\(n): time ≤ \(b)x gated_delta_rule's", value: ratio, bound: b, met: ratio <= b))
+            }
+        }
+        for k in kernels {
+            let at = { (t: Int) in scaling.first { $0.name == k.name && $0.path == "chunk" && $0.T == t }?.ns_per_token
+            }
+            if let a = at(4096), let b = at(65536) {
+                let ratio = b / a
+                out.append(
+                    BenchTarget(
+                        target: "\(k.name): ns/token at 64k within 15% of 4k", value: ratio, bound: 1.15,
+                        met: ratio <= 1.15))
+            }
+            if let mem = k.peak_rss_mb, let io = k.io_mb, k.memory_T == 65536 {
+                let bound = 1.3 * io + 200
+                out.append(
+                    BenchTarget(
+                        target: "\(k.name): peak RSS at 64k ≤ 1.3 × I/O + 200 MB (MB)", value: mem, bound: bound,
+                        met: mem <= bound))
+            }
+        }
+        if let p = scaling.first(where: { $0.name == "s4d_conv" && $0.path == "chunk" && $0.T == 16384 }) {
+            let ms = p.ns_per_token * 16384 / 1e6
+            out.append(
+                BenchTarget(target: "s4d_conv: T = 16,384 in ≤ 100 ms (ms)", value: ms, bound: 100, met: ms <= 100))
+        }
+        return out
+    }
 
     /// The report as pretty-printed JSON with sorted keys.
     public func json() -> String {
@@ -111,6 +188,15 @@ public struct BenchReport: Codable, Sendable {
                 srows.append(row)
             }
             out += "\n" + Self.alignedTable(srows)
+        }
+        if !targets.isEmpty {
+            var trows = [["target", "value", "bound", "met"]]
+            for t in targets {
+                trows.append([
+                    t.target, String(format: "%.3g", t.value), String(format: "%.3g", t.bound), t.met ? "yes" : "NO",
+                ])
+            }
+            out += "\n" + Self.alignedTable(trows)
         }
         return out
     }

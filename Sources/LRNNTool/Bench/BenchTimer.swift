@@ -30,4 +30,20 @@ public enum BenchTimer {
         let n = times.count
         return n % 2 == 1 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2])
     }
+
+    /// The fastest of `repeats` timed calls after an optional untimed warm-up, stopping early
+    /// once `budget` seconds have been spent (at least one timed call is always made). On a
+    /// shared machine the minimum is the least disturbed run, the robust estimate of the cost.
+    public static func best(repeats: Int, budget: Double = .infinity, warmup: Bool = true, _ body: () -> Void) -> Double {
+        if warmup { body() }
+        var best = Double.infinity
+        var spent = 0.0
+        for _ in 0..<max(1, repeats) {
+            let t = seconds(body)
+            best = min(best, t)
+            spent += t
+            if spent > budget { break }
+        }
+        return best
+    }
 }

@@ -7,12 +7,12 @@ import Foundation
 /// Peak resident memory of this process.
 public enum PeakMemory {
     /// The peak resident set size so far, in MB: Linux's `VmHWM` (which ``resetPeak()`` can
-    /// reset), else `getrusage`'s `ru_maxrss`.
+    /// reset, and which starts afresh at `exec`), else `getrusage`'s `ru_maxrss` (which Linux
+    /// carries over from the parent across `exec`, so a child process would report its parent's peak).
     public static var peakMB: Double {
         if let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
             for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-                let kb = line.dropFirst(6).split(separator: " ").first.flatMap { Double($0) }
-                if let kb { return kb / 1024 }
+                if let kb = kilobytes(line.dropFirst(6)) { return kb / 1024 }
             }
         }
         var usage = rusage()
@@ -24,9 +24,14 @@ public enum PeakMemory {
     public static var currentMB: Double? {
         guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
         for line in s.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return line.dropFirst(6).split(separator: " ").first.flatMap { Double($0) }.map { $0 / 1024 }
+            return kilobytes(line.dropFirst(6)).map { $0 / 1024 }
         }
         return nil
+    }
+
+    /// The number in a `/proc/self/status` value such as `"\t  90344 kB"`.
+    static func kilobytes(_ field: Substring) -> Double? {
+        field.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { Double($0) }
     }
 
     /// Resets the peak to the current resident size (Linux: writes 5 to `/proc/self/clear_refs`).
