@@ -19,6 +19,8 @@ public enum Activation: String, Sendable, Equatable, CaseIterable {
     case gelu
 
     /// The activation named `name` in fla / transformers (`swish` and `silu` are the same).
+    ///
+    /// - Parameter name: the name in a `config.json` (e.g. `"swish"`).
     public init?(flaName name: String) {
         switch name {
         case "identity": self = .identity
@@ -33,6 +35,8 @@ public enum Activation: String, Sendable, Equatable, CaseIterable {
     }
 
     /// The function at one point.
+    ///
+    /// - Parameter x: the argument.
     @inlinable
     public func callAsFunction<T: LRNNScalar>(_ x: T) -> T {
         switch self {
@@ -63,6 +67,8 @@ public enum Activation: String, Sendable, Equatable, CaseIterable {
     }
 
     /// Applies the function in place to every element of `x`.
+    ///
+    /// - Parameter x: the tensor, overwritten with the results.
     @inlinable
     public func apply<T: LRNNScalar>(_ x: inout Tensor<T>) {
         let n = x.count

@@ -7,6 +7,7 @@ public struct Embedding<T: LRNNScalar>: Sendable {
     public let weight: Tensor<T>
 
     /// Creates the table.
+    /// - Parameter weight: the table `[vocab, hidden]`.
     /// - Precondition: `weight` has rank 2.
     public init(weight: Tensor<T>) {
         precondition(weight.rank == 2, "Embedding: weight shape \(weight.shape) is not [vocab, hidden]")
@@ -19,6 +20,7 @@ public struct Embedding<T: LRNNScalar>: Sendable {
     public var hiddenSize: Int { weight.shape[1] }
 
     /// The rows for `ids`, as `[ids.count, hidden]`.
+    /// - Parameter ids: token ids in `0..<vocabSize`.
     /// - Throws: ``ModelError/tokenOutOfRange(token:vocabSize:)`` for an id outside `0..<vocab`.
     @_specialize(where T == Float)
     @_specialize(where T == Double)

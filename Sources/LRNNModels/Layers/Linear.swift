@@ -11,6 +11,9 @@ public struct Linear<T: LRNNScalar>: Sendable {
     public let bias: Tensor<T>?
 
     /// Creates a layer from its weight `[out, in]` and optional bias `[out]`.
+    /// - Parameters:
+    ///   - weight: `[out, in]`.
+    ///   - bias: `[out]`, or nil.
     /// - Precondition: the weight has rank 2 and the bias matches its row count.
     public init(weight: Tensor<T>, bias: Tensor<T>? = nil) {
         precondition(weight.rank == 2, "Linear: weight shape \(weight.shape) is not [out, in]")
@@ -25,6 +28,7 @@ public struct Linear<T: LRNNScalar>: Sendable {
     public var outFeatures: Int { weight.shape[0] }
 
     /// `y = x·Wᵀ + b` for `x [rows, in]` (any leading shape flattened), returning `[rows, out]`.
+    /// - Parameter x: rows of `inFeatures` elements (any leading shape).
     /// - Precondition: the last extent of `x` is `inFeatures`.
     @_specialize(where T == Float)
     @_specialize(where T == Double)

@@ -11,6 +11,10 @@ public struct RMSNorm<T: LRNNScalar>: Sendable {
     public let eps: T
 
     /// Creates a norm over `dimension` features.
+    /// - Parameters:
+    ///   - weight: the per-feature gain `[dimension]`, or nil for none.
+    ///   - dimension: the number of features normalised together.
+    ///   - eps: ε added to the mean square.
     /// - Precondition: a weight, when given, has shape `[dimension]`.
     public init(weight: Tensor<T>?, dimension: Int, eps: T) {
         precondition(weight == nil || weight!.shape == [dimension], "RMSNorm: weight \(weight!.shape) vs \(dimension)")
@@ -20,6 +24,8 @@ public struct RMSNorm<T: LRNNScalar>: Sendable {
     }
 
     /// Normalises every row of `x [rows, …, d]` (groups of `dimension` consecutive elements).
+    ///
+    /// - Parameter x: a tensor whose element count is a multiple of `dimension`.
     public func callAsFunction(_ x: Tensor<T>) -> Tensor<T> {
         var y = x
         apply(&y)
@@ -27,6 +33,8 @@ public struct RMSNorm<T: LRNNScalar>: Sendable {
     }
 
     /// Normalises in place every group of `dimension` consecutive elements.
+    ///
+    /// - Parameter x: a tensor whose element count is a multiple of `dimension`.
     public func apply(_ x: inout Tensor<T>) {
         precondition(dimension > 0 && x.count % dimension == 0, "RMSNorm: \(x.shape) not in groups of \(dimension)")
         let rows = x.count / dimension
@@ -79,12 +87,19 @@ public struct GatedRMSNorm<T: LRNNScalar>: Sendable {
     public let activation: Activation
 
     /// Creates a gated norm.
+    ///
+    /// - Parameters:
+    ///   - norm: the norm applied to the output.
+    ///   - activation: the activation applied to the gate.
     public init(norm: RMSNorm<T>, activation: Activation) {
         self.norm = norm
         self.activation = activation
     }
 
     /// Normalises `o` in place and multiplies by `act(gate)`; both hold groups of `norm.dimension`.
+    /// - Parameters:
+    ///   - o: the output, normalised and gated in place.
+    ///   - gate: the gate, with as many elements as `o`.
     /// - Precondition: `o` and `gate` have equal element counts.
     @_specialize(where T == Float)
     @_specialize(where T == Double)

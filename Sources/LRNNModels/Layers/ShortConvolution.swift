@@ -16,6 +16,9 @@ public struct ShortConvolution<T: LRNNScalar>: Sendable {
     public let activation: Activation
 
     /// Creates the convolution.
+    /// - Parameters:
+    ///   - weight: the depthwise kernel `[D, 1, W]`.
+    ///   - activation: applied after the convolution.
     /// - Precondition: `weight` is `[D, 1, W]` with W ≥ 1.
     public init(weight: Tensor<T>, activation: Activation) {
         precondition(
@@ -36,10 +39,17 @@ public struct ShortConvolution<T: LRNNScalar>: Sendable {
     public var width: Int { weight.shape[2] }
 
     /// A zero state for `n` sequences, `[n, W − 1, D]`.
+    ///
+    /// - Parameter n: the number of sequences.
     public func zeroState(sequences n: Int) -> Tensor<T> { Tensor(zeros: [n, width - 1, channels]) }
 
     /// Convolves `x [tokens, D]` sequence by sequence (`layout` gives the boundaries), reading
     /// and then updating `state [N, W − 1, D]` when given (zeros before each start otherwise).
+    ///
+    /// - Parameters:
+    ///   - x: `[tokens, D]`.
+    ///   - layout: how the tokens split into sequences.
+    ///   - state: the last W − 1 inputs of each sequence `[N, W − 1, D]`, read and updated; nil for zeros.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func callAsFunction(_ x: Tensor<T>, layout: SequenceLayout, state: inout Tensor<T>?) -> Tensor<T> {

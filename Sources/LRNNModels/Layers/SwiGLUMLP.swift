@@ -11,6 +11,11 @@ public struct SwiGLUMLP<T: LRNNScalar>: Sendable {
     public let downProj: Linear<T>
 
     /// Creates the MLP from its three projections.
+    ///
+    /// - Parameters:
+    ///   - gateProj: `[intermediate, hidden]`.
+    ///   - upProj: `[intermediate, hidden]`.
+    ///   - downProj: `[hidden, intermediate]`.
     public init(gateProj: Linear<T>, upProj: Linear<T>, downProj: Linear<T>) {
         self.gateProj = gateProj
         self.upProj = upProj
@@ -18,6 +23,8 @@ public struct SwiGLUMLP<T: LRNNScalar>: Sendable {
     }
 
     /// Applies the MLP to `x [rows, hidden]`, returning `[rows, hidden]`.
+    ///
+    /// - Parameter x: `[rows, hidden]`.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func callAsFunction(_ x: Tensor<T>) -> Tensor<T> {

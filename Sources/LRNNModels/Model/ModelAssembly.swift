@@ -9,6 +9,10 @@ public struct BlockSpecification: Sendable, Equatable {
     public var hasMLP: Bool
 
     /// Creates a block specification.
+    ///
+    /// - Parameters:
+    ///   - mixer: the token mixer.
+    ///   - hasMLP: whether the block ends with `mlp_norm` and the SwiGLU MLP.
     public init(mixer: MixerConfiguration, hasMLP: Bool = true) {
         self.mixer = mixer
         self.hasMLP = hasMLP
@@ -81,6 +85,7 @@ extension CausalLM {
     /// its shape, and no other key may be stored (a stored `lm_head.weight` is allowed, checked
     /// and ignored when the embeddings are tied).
     ///
+    /// - Parameter directory: the model directory.
     /// - Throws: ``ModelLoadError`` — `directoryNotFound`, `fileNotFound`, `malformedJSON`,
     ///   `unsupportedModelType`, `unsupportedConfiguration`, `invalidConfiguration`, `checkpoint`,
     ///   `shardIndexMismatch`, `missingKeys`, `shapeMismatch`, `unexpectedKeys`, `badDType` —
