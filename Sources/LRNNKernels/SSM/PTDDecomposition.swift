@@ -43,6 +43,7 @@ public struct PTDDecomposition: Sendable {
 
     /// `C̃ = C·V` for a real output vector C.
     ///
+    /// - Parameter c: the output vector, N entries.
     /// - Precondition: `c.count == N`.
     public func projectedC(_ c: [Double]) -> [Complex<Double>] {
         let n = size
@@ -55,6 +56,10 @@ public struct PTDDecomposition: Sendable {
     }
 
     /// The diagonal system's transfer function `G(iω) = Σ_n C̃_n·B̃_n / (iω − λ_n)`.
+    ///
+    /// - Parameters:
+    ///   - ct: `C̃` from `projectedC(_:)`.
+    ///   - omega: the frequency ω.
     public func transfer(projectedC ct: [Complex<Double>], omega: Double) -> Complex<Double> {
         var g = Complex<Double>.zero
         let s = Complex(0, omega)

@@ -246,6 +246,8 @@ extension S4D {
 
 extension S4DParameters {
     /// The same parameters in another precision.
+    ///
+    /// - Parameter to: the destination precision.
     public func converted<U: LRNNScalar>(to: U.Type = U.self) -> S4DParameters<U> {
         // Shapes and values were validated at construction; conversion keeps them valid
         // except for Float underflow of tiny negative A_re, which is clamped to stay < 0.

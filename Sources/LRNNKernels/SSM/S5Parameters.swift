@@ -78,6 +78,7 @@ public struct S5Parameters<T: LRNNScalar>: Sendable {
     /// The S5 layer equivalent to a single-channel S4D layer (H = 1, P = N2, conjugate
     /// symmetric, every state with that channel's step).
     ///
+    /// - Parameter s4d: S4D parameters of one channel.
     /// - Precondition: `s4d.channels == 1`.
     public init(singleChannel s4d: S4DParameters<T>) {
         precondition(s4d.channels == 1, "S5Parameters(singleChannel:): H = \(s4d.channels)")
