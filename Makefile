@@ -41,7 +41,9 @@ test: deps
 	.build-consumer/debug/consumer
 
 # DocC for every public module, combined into one archive so the catalogs can link to each
-# other. LRNN_DOCC makes Package.swift add the swift-docc-plugin dependency.
+# other (as ``/Module/Symbol``). The umbrella LinearRNN has no symbols of its own (symbol
+# graphs do not include @_exported modules), so its catalog is the articles' root page.
+# LRNN_DOCC makes Package.swift add the swift-docc-plugin dependency.
 DOC_TARGETS := LinearRNN LRNNLinearAlgebra LRNNKernels LRNNModels
 docs: deps
 	@mkdir -p .build-docs
