@@ -142,10 +142,13 @@ public enum BenchSuite {
 
     /// Runs the chunk path of `kernel` once at length T in this process and returns the peak RSS
     /// (called inside the probe child process).
-    public static func probeInProcess(_ catalog: [BenchKernel], kernel: String, length: Int) -> MemoryProbeResult? {
+    /// `repeats` > 1 runs the chunk path that many times (to profile it under perf).
+    public static func probeInProcess(
+        _ catalog: [BenchKernel], kernel: String, length: Int, repeats: Int = 1
+    ) -> MemoryProbeResult? {
         guard let k = catalog.first(where: { $0.name == kernel }) else { return nil }
         let p = k.prepare(length, 3)
-        p.chunk()
+        for _ in 0..<max(1, repeats) { p.chunk() }
         return MemoryProbeResult(peakMB: PeakMemory.peakMB, ioMB: Double(p.ioBytes) / 1_048_576)
     }
 
