@@ -148,6 +148,12 @@ struct Bench: ParsableCommand {
             return
         }
         if let path = fromJson {
+            if let data = FileManager.default.contents(atPath: path),
+                let models = try? JSONDecoder().decode(ModelBenchReport.self, from: data)
+            {
+                print(json ? models.json() : models.text(), terminator: json ? "\n" : "")
+                return
+            }
             guard let data = FileManager.default.contents(atPath: path),
                 let saved = try? JSONDecoder().decode(BenchReport.self, from: data)
             else {

@@ -94,11 +94,9 @@ public enum BenchSuite {
                     q = k.prepare(t, 2)
                 }
                 log("\(k.name): scaling T = \(t), chunk")
-                let tc =
-                    t == standardLength
-                    ? tChunk
-                    : BenchTimer.best(
-                        repeats: quick ? 1 : 3, budget: quick ? 1 : 4, warmup: t < standardLength, q.chunk)
+                // The same number of timed calls at every T (the standard row's best-of-9 would
+                // be biased low against best-of-3 at the other lengths on a noisy machine).
+                let tc = BenchTimer.best(repeats: quick ? 1 : 3, warmup: t <= standardLength, q.chunk)
                 scaling.append(
                     ScalingPoint(name: k.name, path: "chunk", T: t, ns_per_token: tc * 1e9 / Double(k.batch * t)))
                 let tn: Double?
