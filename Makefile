@@ -1,5 +1,5 @@
 # LinearRNN — the two commands of the README, and a few more.
-#   make run   installs the C libraries if needed, builds release, runs the main job
+#   make run   installs the C libraries if needed, builds release, runs `lrnn bench --quick`
 #   make test  installs the C libraries if needed, runs the test suite
 #   make sgemm-c  single-thread sgemm GFLOP/s from a minimal C program (to compare with lrnn info)
 #   make docs  DocC documentation of the public modules (warnings are errors), in .build-docs/
@@ -29,9 +29,9 @@ deps:
 build: deps
 	$(SWIFT) build -c release --product lrnn
 
-# The main job: the benchmark report once `lrnn bench` exists, else the machine report.
+# The main job: the quick benchmark report (kernels, scaling, memory, targets; < 90 s).
 run: build
-	@if $(LRNN) bench --help >/dev/null 2>&1; then $(LRNN) bench --quick; else $(LRNN) info; fi
+	$(LRNN) bench --quick
 
 # The test suite, then the consumer example (docs/examples/consumer), built as another package
 # would build LinearRNN: a missing `public` or a broken public API fails here.

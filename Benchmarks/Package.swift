@@ -8,14 +8,14 @@ let package = Package(
     name: "LinearRNNBenchmarks",
     platforms: [.macOS(.v13)],
     dependencies: [
-        .package(path: ".."),
+        .package(name: "LinearRNN", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         .executableTarget(
             name: "KernelBenchmarks",
             dependencies: [
-                "LinearRNN",  // the umbrella product, found by name (a path dependency's identity is its directory name)
+                .product(name: "LinearRNN", package: "LinearRNN"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/KernelBenchmarks",

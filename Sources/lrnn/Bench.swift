@@ -70,6 +70,9 @@ struct Bench: ParsableCommand {
     @Option(help: .hidden)
     var probeLength: Int?
 
+    @Option(help: .hidden)
+    var probeRepeats: Int = 1
+
     func validate() throws {
         let known = Set(KernelCatalog.names)
         for k in kernels where !known.contains(k) {
@@ -111,7 +114,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         if let threads { Threading.setWorkerCount(threads) }
         if let name = memoryProbe, let t = probeLength {
-            guard let r = BenchSuite.probeInProcess(KernelCatalog.all, kernel: name, length: t) else {
+            guard let r = BenchSuite.probeInProcess(KernelCatalog.all, kernel: name, length: t, repeats: probeRepeats) else {
                 throw ExitCode(2)
             }
             let enc = JSONEncoder()
@@ -145,6 +148,12 @@ struct Bench: ParsableCommand {
             return
         }
         if let path = fromJson {
+            if let data = FileManager.default.contents(atPath: path),
+                let models = try? JSONDecoder().decode(ModelBenchReport.self, from: data)
+            {
+                print(json ? models.json() : models.text(), terminator: json ? "\n" : "")
+                return
+            }
             guard let data = FileManager.default.contents(atPath: path),
                 let saved = try? JSONDecoder().decode(BenchReport.self, from: data)
             else {

@@ -51,6 +51,8 @@ struct DeltaRuleProblem: Sendable {
     ///   log decay, ``KernelError/invalidSequenceBoundaries(reason:)`` for malformed
     ///   `cu_seqlens` (or B ≠ 1 with them), ``KernelError/nonFinite(tensor:)`` for NaN/±∞ inputs
     ///   (q, k and v only when `scanSequences`; the chunk kernel scans them while it gathers them).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     static func validate<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>?,
         initialState: Tensor<T>?, cuSeqlens: [Int]?, numHouseholder n: Int, scanSequences: Bool = true

@@ -94,11 +94,9 @@ public enum BenchSuite {
                     q = k.prepare(t, 2)
                 }
                 log("\(k.name): scaling T = \(t), chunk")
-                let tc =
-                    t == standardLength
-                    ? tChunk
-                    : BenchTimer.best(
-                        repeats: quick ? 1 : 3, budget: quick ? 1 : 4, warmup: t < standardLength, q.chunk)
+                // The same number of timed calls at every T (the standard row's best-of-9 would
+                // be biased low against best-of-3 at the other lengths on a noisy machine).
+                let tc = BenchTimer.best(repeats: quick ? 1 : 3, warmup: t <= standardLength, q.chunk)
                 scaling.append(
                     ScalingPoint(name: k.name, path: "chunk", T: t, ns_per_token: tc * 1e9 / Double(k.batch * t)))
                 let tn: Double?
@@ -142,10 +140,13 @@ public enum BenchSuite {
 
     /// Runs the chunk path of `kernel` once at length T in this process and returns the peak RSS
     /// (called inside the probe child process).
-    public static func probeInProcess(_ catalog: [BenchKernel], kernel: String, length: Int) -> MemoryProbeResult? {
+    /// `repeats` > 1 runs the chunk path that many times (to profile it under perf).
+    public static func probeInProcess(
+        _ catalog: [BenchKernel], kernel: String, length: Int, repeats: Int = 1
+    ) -> MemoryProbeResult? {
         guard let k = catalog.first(where: { $0.name == kernel }) else { return nil }
         let p = k.prepare(length, 3)
-        p.chunk()
+        for _ in 0..<max(1, repeats) { p.chunk() }
         return MemoryProbeResult(peakMB: PeakMemory.peakMB, ioMB: Double(p.ioBytes) / 1_048_576)
     }
 

@@ -1,0 +1,146 @@
+import Foundation
+import LRNNLinearAlgebra
+import Testing
+
+@testable import LRNNTool
+
+/// The benchmark framework: flop counts, report JSON keys, target evaluation, plot, memory parsing.
+/// No test here times anything.
+struct BenchTests {
+    @Test func deltaRuleFlopCountIsTheDenseChunkAlgorithmAtC64() {
+        // (6·64·K·V + 6·64²·K + 4·64²·V) per 64 steps, K = V = 128.
+        let perChunk = 6.0 * 64 * 128 * 128 + 6 * 64 * 64 * 128 + 4 * 64 * 64 * 128
+        #expect(KernelCatalog.deltaFlopsPerStep(keyDim: 128, valueDim: 128) == perChunk / 64)
+        let catalog = Dictionary(uniqueKeysWithValues: KernelCatalog.all.map { ($0.name, $0) })
+        let t = 4096
+        #expect(catalog["delta_rule"]!.effectiveFlops(t) == Double(t * 8) * perChunk / 64)
+        #expect(catalog["gated_delta_rule"]!.effectiveFlops(t) == catalog["delta_rule"]!.effectiveFlops(t))
+        // DeltaProduct: the delta-rule count over the T·n interleaved steps.
+        #expect(catalog["delta_product"]!.effectiveFlops(t) == 2 * catalog["delta_rule"]!.effectiveFlops(t))
+        // GLA: 4·C·K·V + 2·C²·K + 2·C²·V per chunk: 3.22 GFLOP at the standard shape.
+        #expect(abs(catalog["gla"]!.effectiveFlops(t) - 3.221_225_472e9) < 1)
+        // s4d_conv: T·H·(2·64 + 4·N); s5: T·(8PH + 8P + 2H).
+        #expect(catalog["s4d_conv"]!.effectiveFlops(t) == Double(t * 256 * (128 + 256)))
+        #expect(catalog["s5"]!.effectiveFlops(t) == Double(t * (8 * 128 * 256 + 8 * 128 + 2 * 256)))
+    }
+
+    @Test func catalogHasTheSixKernelsAtTheirStandardShapes() {
+        let names = KernelCatalog.names
+        #expect(names == ["delta_rule", "gated_delta_rule", "delta_product", "gla", "s4d_conv", "s5"])
+        for k in KernelCatalog.all.prefix(4) {
+            #expect((k.batch, k.heads, k.keyDim, k.valueDim) == (1, 8, 128, 128))
+        }
+        let s4d = KernelCatalog.all[4]
+        #expect((s4d.heads, s4d.keyDim) == (256, 64))
+        let s5 = KernelCatalog.all[5]
+        #expect((s5.heads, s5.keyDim) == (256, 128))
+    }
+
+    @Test func preparedKernelsRunAllThreePathsOnShortSequences() {
+        for k in KernelCatalog.all {
+            let p = k.prepare(64, 5)
+            p.chunk()
+            p.makeStep()()
+            p.naive()
+            #expect(p.ioBytes > 0, "\(k.name)")
+        }
+    }
+
+    @Test func generatedKeysAreUnitVectors() {
+        var rng = BenchRandom(seed: 3)
+        let t = rng.unitRows([2, 5, 16])
+        for r in 0..<10 {
+            let row = t.scalars[(r * 16)..<((r + 1) * 16)]
+            let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            #expect(abs(norm - 1) < 1e-5)
+        }
+    }
+
+    static func sampleReport() -> BenchReport {
+        func row(_ name: String, seconds: Double, fraction: Double, step: Double) -> KernelBenchResult {
+            KernelBenchResult(
+                name: name, B: 1, T: 4096, H: 8, K: 128, V: 128, precision: "Float32", seconds: seconds,
+                tokens_per_s: 4096 / seconds, gflops: 1, peak_fraction: fraction, step_speedup: step,
+                naive_speedup: 10, peak_rss_mb: 1000, io_mb: 1000, memory_T: 65536, step_seconds: seconds * step,
+                naive_seconds: seconds * 10, flop_formula: "f")
+        }
+        let rows = [
+            row("delta_rule", seconds: 0.1, fraction: 0.8, step: 3),
+            row("gated_delta_rule", seconds: 0.1, fraction: 0.5, step: 1.5),
+            row("gla", seconds: 0.2, fraction: 0.3, step: 2),
+            row("delta_product", seconds: 0.2, fraction: 0.6, step: 2),
+        ]
+        let scaling = [
+            ScalingPoint(name: "delta_rule", path: "chunk", T: 4096, ns_per_token: 100),
+            ScalingPoint(name: "delta_rule", path: "chunk", T: 65536, ns_per_token: 110),
+            ScalingPoint(name: "gla", path: "chunk", T: 4096, ns_per_token: 100),
+            ScalingPoint(name: "gla", path: "chunk", T: 65536, ns_per_token: 130),
+            ScalingPoint(name: "gla", path: "naive", T: 4096, ns_per_token: 1000),
+            ScalingPoint(name: "s4d_conv", path: "chunk", T: 16384, ns_per_token: 5000),
+        ]
+        return BenchReport(
+            machine: ["core": "SkylakeX"], sgemm_gflops: ["1": 100, "all": 190], kernels: rows, scaling: scaling)
+    }
+
+    @Test func jsonHasTheRequiredKeys() throws {
+        let data = Data(Self.sampleReport().json().utf8)
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        for key in ["machine", "sgemm_gflops", "kernels", "scaling"] { #expect(object[key] != nil, "\(key)") }
+        let sgemm = try #require(object["sgemm_gflops"] as? [String: Double])
+        #expect(Set(sgemm.keys) == ["1", "all"])
+        let kernel = try #require((object["kernels"] as? [[String: Any]])?.first)
+        for key in [
+            "name", "B", "T", "H", "K", "V", "precision", "seconds", "tokens_per_s", "gflops", "peak_fraction",
+            "step_speedup", "naive_speedup", "peak_rss_mb",
+        ] {
+            #expect(kernel[key] != nil, "\(key)")
+        }
+        let point = try #require((object["scaling"] as? [[String: Any]])?.first)
+        for key in ["name", "path", "T", "ns_per_token"] { #expect(point[key] != nil, "\(key)") }
+        // A saved report decodes back (lrnn bench --from-json).
+        let back = try JSONDecoder().decode(BenchReport.self, from: data)
+        #expect(back.kernels.count == 4 && back.targets.count == Self.sampleReport().targets.count)
+    }
+
+    @Test func targetsAreEvaluatedAgainstTheirBounds() throws {
+        let targets = Dictionary(uniqueKeysWithValues: Self.sampleReport().targets.map { ($0.target, $0) })
+        #expect(targets["delta_rule: ≥ 75% of all-thread sgemm peak"]?.met == true)
+        #expect(targets["gated_delta_rule: ≥ 75% of all-thread sgemm peak"]?.met == false)
+        #expect(targets["gated_delta_rule: ≥ 2x the step path"]?.met == false)
+        let gla = try #require(targets["gla: time ≤ 1.5x gated_delta_rule's"])
+        #expect(gla.value == 2 && !gla.met)
+        #expect(targets["delta_product: time ≤ 2.2x gated_delta_rule's"]?.met == true)
+        #expect(targets["delta_rule: ns/token at 64k within 15% of 4k"]?.met == true)
+        #expect(targets["gla: ns/token at 64k within 15% of 4k"]?.met == false)
+        let rss = try #require(targets["delta_rule: peak RSS at 64k ≤ 1.3 × I/O + 200 MB (MB)"])
+        #expect(rss.bound == 1500 && rss.met)
+        let s4d = try #require(targets["s4d_conv: T = 16,384 in ≤ 100 ms (ms)"])
+        #expect(abs(s4d.value - 81.92) < 1e-9 && s4d.met)
+        let text = Self.sampleReport().text()
+        #expect(text.contains("NO") && text.contains("delta_rule"))
+    }
+
+    @Test func plotDrawsChunkAndNaiveLines() {
+        let svg = BenchPlot.svg(Self.sampleReport().scaling)
+        #expect(svg.hasPrefix("<svg"))
+        #expect(svg.contains("gla (chunk)") && svg.contains("gla (naive)"))
+        #expect(svg.contains("stroke-dasharray"))
+    }
+
+    @Test func procStatusValuesParseWithTabs() {
+        #expect(PeakMemory.kilobytes("\t   90344 kB") == 90344)
+        #expect(PeakMemory.kilobytes(" 12 kB") == 12)
+        #expect(PeakMemory.kilobytes("") == nil)
+        #expect(PeakMemory.peakMB > 0)
+    }
+
+    @Test func presetsAreTheFourModelTypes() throws {
+        #expect(ModelBench.presetNames == ["delta_net", "gated_deltanet", "gated_deltaproduct", "gla"])
+        for name in ModelBench.presetNames {
+            let b = try #require(ModelBench.preset(name))
+            #expect(b.configuration.hiddenSize == 1024 && b.configuration.vocabSize == 32000)
+            #expect(b.blocks.first?.mixer.modelType == name)
+        }
+        #expect(ModelBench.preset("transformer") == nil)
+    }
+}
