@@ -9,7 +9,7 @@ import Testing
 struct BenchTests {
     @Test func deltaRuleFlopCountIsTheDenseChunkAlgorithmAtC64() {
         // (6·64·K·V + 6·64²·K + 4·64²·V) per 64 steps, K = V = 128.
-        let perChunk = 6.0 * 64 * 128 * 128 + 6 * 64 * 64 * 128 + 4 * 64 * 64 * 128
+        let perChunk: Double = 6.0 * 64 * 128 * 128 + 6 * 64 * 64 * 128 + 4 * 64 * 64 * 128
         #expect(KernelCatalog.deltaFlopsPerStep(keyDim: 128, valueDim: 128) == perChunk / 64)
         let catalog = Dictionary(uniqueKeysWithValues: KernelCatalog.all.map { ($0.name, $0) })
         let t = 4096
