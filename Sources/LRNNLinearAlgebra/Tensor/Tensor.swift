@@ -22,6 +22,7 @@ public struct Tensor<Scalar> {
     }
 
     /// Creates a tensor of the given shape with every element equal to `value`.
+    @inlinable
     public init(shape: [Int], repeating value: Scalar) {
         self.init(shape: shape, scalars: Array(repeating: value, count: shape.reduce(1, *)))
     }
@@ -99,6 +100,7 @@ extension Tensor: Equatable where Scalar: Equatable {}
 
 extension Tensor where Scalar: Numeric {
     /// A tensor of zeros.
+    @inlinable
     public init(zeros shape: [Int]) {
         self.init(shape: shape, repeating: 0)
     }
