@@ -75,7 +75,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LRNNToolTests",
-            dependencies: ["LRNNTool", "LRNNLinearAlgebra", "LRNNTestSupport"]
+            dependencies: ["LRNNTool", "LRNNModels", "LRNNKernels", "LRNNLinearAlgebra", "LRNNTestSupport"]
         ),
     ]
 )

@@ -50,6 +50,22 @@ struct GLAErrorTests {
         }
     }
 
+    /// Tensors of 2^20 elements or more are scanned in parallel slices: a bad value in any slice is found.
+    @Test func largeTensorsAreScannedInSlices() throws {
+        let zero = Tensor<Float>(zeros: [1, 8192, 1, 128])
+        let v = Tensor<Float>(zeros: [1, 8192, 1, 2])
+        var gk = zero
+        gk.scalars[gk.count - 1] = 0.5
+        #expect(throws: KernelError.invalidArgument(name: "gk", reason: "log-decays must be ≤ 0, found 0.5")) {
+            try GLA.chunked(q: zero, k: zero, v: v, gk: gk)
+        }
+        var k = zero
+        k.scalars[k.count / 2 + 3] = .nan
+        #expect(throws: KernelError.nonFinite(tensor: "k")) {
+            try GLA.chunked(q: zero, k: k, v: v, gk: zero)
+        }
+    }
+
     @Test func positiveLogDecayIsRejected() throws {
         var rng = SeededRandom(seed: 1001)
         var x = GLAInputs<Double>(&rng, b: 1, t: 5, h: 1, dk: 3, dv: 2, decay: -1.0...0.0)

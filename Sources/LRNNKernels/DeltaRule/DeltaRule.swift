@@ -35,7 +35,7 @@ public enum DeltaRule {
     ///
     /// (T is applied by triangular solves, never formed.) With n > 1 the recurrence runs over the
     /// interleaved sequence of T·n steps; queries and outputs exist only at each token's last step
-    /// and the gate enters at each token's first step. Sequences × heads run as parallel work items.
+    /// and the gate enters at each token's first step. Sequences × head groups run as parallel work items.
     ///
     /// - Parameters:
     ///   - q: queries `[B, T, H, K]`.
@@ -80,7 +80,7 @@ public enum DeltaRule {
         return (result.output, result.finalState)
     }
 
-    /// Runs the chunk kernel over every (sequence, head) work item in parallel.
+    /// Runs the chunk kernel over every (sequence, head group) work item in parallel.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     static func runChunked<T: LRNNScalar>(
@@ -93,13 +93,18 @@ public enum DeltaRule {
         if outputCount == 0 {
             return (Tensor(shape: p.outputShape, scalars: []), state, 0)
         }
-        // Every output row belongs to exactly one (sequence, head) work item, whose first gemm
+        // Every output row belongs to exactly one (sequence, head group) work item, whose first gemm
         // into it has β = 0: the storage needs no zero fill.
         var output = Tensor<T>(
             shape: p.outputShape,
             scalars: [T](unsafeUninitializedCapacity: outputCount) { _, count in count = outputCount })
         let gScalars = g?.scalars ?? []
-        let items = p.sequences.count * p.heads
+        // Work items are (sequence, head group): within an item a chunk's rows of all its heads are
+        // read as contiguous spans (measured ≈ 5 % faster than one head per item). Just enough
+        // groups that every worker has an item.
+        let workers = Threading.workerCount
+        let groups = Swift.max(1, Swift.min(p.heads, (workers + p.sequences.count - 1) / p.sequences.count))
+        let items = p.sequences.count * groups
         var flags = [UInt8](repeating: 0, count: items)
         q.withUnsafeBufferPointer { qb in
             k.withUnsafeBufferPointer { kb in
@@ -114,7 +119,7 @@ public enum DeltaRule {
                                         beta: .init(mutating: bb.baseAddress!),
                                         g: p.gated ? .init(mutating: gb.baseAddress!) : nil,
                                         output: ob.baseAddress!, state: sb.baseAddress!, scale: scale,
-                                        chunkTokens: chunkTokens)
+                                        chunkTokens: chunkTokens, headGroups: groups)
                                     flags.withUnsafeMutableBufferPointer { fb in
                                         let fp = fb.baseAddress!
                                         Threading.parallelFor(items) { fp[$0] = kernel.run(item: $0) }

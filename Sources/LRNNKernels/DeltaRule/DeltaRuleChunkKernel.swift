@@ -1,6 +1,6 @@
 import LRNNLinearAlgebra
 
-/// The chunkwise delta rule for one work item (one sequence × one head), over raw pointers
+/// The chunkwise delta rule for one work item (one sequence × a group of heads), over raw pointers
 /// into the caller's `[B, T, H, D]` tensors.
 ///
 /// Every chunk of `c` Householder steps (`c/n` tokens) does, with S the K×V state at the chunk
@@ -38,6 +38,8 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
     let scale: T
     /// Tokens per chunk (the chunk has `chunkTokens · n` Householder steps).
     let chunkTokens: Int
+    /// Head groups per sequence: work item `s·G + j` runs heads `j·H/G ..< (j+1)·H/G` of sequence s.
+    let headGroups: Int
 
     /// The scalars of workspace one work item needs: the panel X, [P; A], the decay matrix and γ.
     var workspaceCount: Int {
@@ -51,20 +53,60 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
     static var nonFiniteK: UInt8 { 2 }
     static var nonFiniteV: UInt8 { 4 }
 
-    /// Runs work item `item = s·H + h` (sequence s, head h) through all its chunks and returns
-    /// which of q, k, v held a NaN or ±∞ in its rows (``nonFiniteQ`` | ``nonFiniteK`` | ``nonFiniteV``):
-    /// every row is scanned right after the gather reads it, while it is in cache.
+    /// Runs work item `item = s·G + j` (sequence s, head group j of ``headGroups``) through all its
+    /// chunks, chunk by chunk and head by head inside each chunk, and returns which of q, k, v held
+    /// a NaN or ±∞ in its rows (``nonFiniteQ`` | ``nonFiniteK`` | ``nonFiniteV``): every row is
+    /// scanned right after the gather reads it, while it is in cache.
     func run(item: Int) -> UInt8 {
         let p = problem
         let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
-        let seq = p.sequences[item / hh]
-        let h = item % hh
-        if seq.start == seq.end { return 0 }
+        let seq = p.sequences[item / headGroups]
+        let group = item % headGroups
+        let hLo = group * hh / headGroups
+        let hHi = (group + 1) * hh / headGroups
+        if seq.start == seq.end || hLo == hHi { return 0 }
+        var flags: UInt8 = 0
+        let ws = UnsafeMutablePointer<T>.allocate(capacity: workspaceCount)
+        defer { ws.deallocate() }
+        let lineScalars = Swift.max(1, 64 / MemoryLayout<T>.stride)
+        var t0 = seq.start
+        while t0 < seq.end {
+            let nt = Swift.min(chunkTokens, seq.end - t0)
+            let row0 = seq.batch * p.tokens + t0
+            // Touch every cache line of the chunk's rows of the whole head group first: a token's
+            // heads are contiguous (H·D per row), so this reads long contiguous spans whose misses
+            // overlap, and the per-head gathers below then hit in cache.
+            var touched: T = 0
+            for i in 0..<(nt * n) {
+                let kspan = k + ((row0 * n + i) * hh + hLo) * dk
+                let vspan = v + ((row0 * n + i) * hh + hLo) * dv
+                for c in stride(from: 0, to: (hHi - hLo) * dk, by: lineScalars) { touched += kspan[c] }
+                for c in stride(from: 0, to: (hHi - hLo) * dv, by: lineScalars) { touched += vspan[c] }
+            }
+            for i in 0..<nt {
+                let qspan = q + ((row0 + i) * hh + hLo) * dk
+                for c in stride(from: 0, to: (hHi - hLo) * dk, by: lineScalars) { touched += qspan[c] }
+            }
+            ws[workspaceCount - 1] = touched  // keeps the loads (the workspace's last slot is scratch)
+            for h in hLo..<hHi {
+                flags |= chunk(head: h, state: seq.index(p, head: h), row0: row0, tokens: nt, workspace: ws)
+            }
+            t0 += nt
+        }
+        return flags
+    }
+
+    /// One chunk of `tokens` tokens starting at packed row `row0`, for one head whose state is
+    /// `[stateIndex]` of the final-state tensor; returns the non-finite flags of the rows it read.
+    @inline(__always)
+    func chunk(head h: Int, state stateIndex: Int, row0: Int, tokens nt: Int, workspace ws: UnsafeMutablePointer<T>)
+        -> UInt8
+    {
+        let p = problem
+        let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
         var flags: UInt8 = 0
         let cs = chunkTokens * n
         let ldx = dk + dv
-        let ws = UnsafeMutablePointer<T>.allocate(capacity: workspaceCount)
-        defer { ws.deallocate() }
         let xBase = ws
         let paBase = xBase + (2 * cs + chunkTokens) * ldx
         let dBase = paBase + (chunkTokens + cs) * cs
@@ -72,16 +114,11 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
         let upBase = tBase + cs * cs
         let gam = upBase + cs * dv
         let egam = gam + cs
-        let lineScalars = Swift.max(1, 64 / MemoryLayout<T>.stride)
-
-        let sv = MatrixView(state + item * dk * dv, rows: dk, columns: dv)
+        let sv = MatrixView(state + stateIndex * dk * dv, rows: dk, columns: dv)
         let ldk = hh * dk
         let ldv = hh * dv
-        var t0 = seq.start
-        while t0 < seq.end {
-            let nt = Swift.min(chunkTokens, seq.end - t0)
+        do {
             let ns = nt * n
-            let row0 = seq.batch * p.tokens + t0
             let step0 = row0 * n
             let kc = MatrixView(k + (step0 * hh + h) * dk, rows: ns, columns: dk, leadingDimension: ldk)
             let vc = MatrixView(v + (step0 * hh + h) * dv, rows: ns, columns: dv, leadingDimension: ldv)
@@ -118,22 +155,6 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
                     drow[i] = 1
                 }
             }
-
-            // Touch every cache line of the chunk's strided rows first: the rows lie a page apart
-            // (row stride H·D), so the hardware prefetcher does not follow them, and independent
-            // loads here overlap their misses instead of paying them one row at a time in the copy.
-            var touched: T = 0
-            for i in 0..<ns {
-                let krow = kc.row(i)
-                let vrow = vc.row(i)
-                for c in stride(from: 0, to: dk, by: lineScalars) { touched += krow[c] }
-                for c in stride(from: 0, to: dv, by: lineScalars) { touched += vrow[c] }
-            }
-            for i in 0..<nt {
-                let qrow = qc.row(i)
-                for c in stride(from: 0, to: dk, by: lineScalars) { touched += qrow[c] }
-            }
-            egam[cs] = touched  // keeps the loads (the workspace's last slot is scratch)
 
             // Gather the panel: W₀ = diag(β ⊙ exp γ)·K, Y = diag(β)·V, Q, R = 0, K.
             for i in 0..<ns {
@@ -215,7 +236,6 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
                 }
             }
             BLAS.gemm(kx, .transpose, u, .none, into: sv, alpha: 1, beta: stateDecay)
-            t0 += nt
         }
         return flags
     }

@@ -15,6 +15,11 @@ struct DeltaRuleProblem: Sendable {
         let start: Int
         /// One past the last token.
         let end: Int
+
+        /// The index of this sequence's state for `head` in the `[N, H, K, V]` state tensor.
+        func index(_ p: DeltaRuleProblem, head: Int) -> Int { stateSlot * p.heads + head }
+        /// The sequence's position s in the state tensor.
+        let stateSlot: Int
     }
 
     /// Batch size B.
@@ -79,9 +84,11 @@ struct DeltaRuleProblem: Sendable {
                 throw .invalidSequenceBoundaries(reason: "requires batch size B = 1, got B = \(b)")
             }
             let bounds = try KernelError.validateSequenceBoundaries(cu, total: t)
-            sequences = (0..<(bounds.count - 1)).map { Sequence(batch: 0, start: bounds[$0], end: bounds[$0 + 1]) }
+            sequences = (0..<(bounds.count - 1)).map {
+                Sequence(batch: 0, start: bounds[$0], end: bounds[$0 + 1], stateSlot: $0)
+            }
         } else {
-            sequences = (0..<b).map { Sequence(batch: $0, start: 0, end: t) }
+            sequences = (0..<b).map { Sequence(batch: $0, start: 0, end: t, stateSlot: $0) }
         }
         if let s0 = initialState {
             try KernelError.requireShape(s0, [sequences.count, h, dk, dv], "initialState")

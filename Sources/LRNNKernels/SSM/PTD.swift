@@ -51,7 +51,7 @@ public enum PTD {
             let eig = try LAPACK.eigen(m, left: false, right: true)
             let v = eig.right!
             let bt = try LAPACK.solve(v, Tensor(shape: [n], scalars: b.map { Complex($0) }))
-            let cond = try complexConditionNumber(v)
+            let cond = try LAPACK.conditionNumber(v)
             let na = try LAPACK.spectralNorm(a)
             let ne = try LAPACK.spectralNorm(e)
             let maxRe = eig.values.map(\.real).max() ?? -.infinity
@@ -80,7 +80,7 @@ public enum PTD {
             let a = try HiPPO.transition(.legs, n: n, as: Double.self).a
             let p = HiPPO.legsLowRank(n: n)
             let ppt = p.reduce(0) { $0 + $1 * $1 }  // ‖P·Pᵀ‖₂ = ‖P‖²
-            let cond = try complexConditionNumber(v)
+            let cond = try LAPACK.conditionNumber(v)
             let na = try LAPACK.spectralNorm(a)
             return PTDDecomposition(
                 eigenvalues: values, eigenvectors: v, projectedB: bt, eigenvectorCondition: cond,
@@ -118,7 +118,7 @@ public enum PTD {
 
     /// `count` seeded random unit vectors of length n (Gaussian, normalised).
     public static func randomUnitVectors(n: Int, count: Int, seed: UInt64) -> [[Double]] {
-        var rng = SSMRandom(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         return (0..<count).map { _ in
             let v = (0..<n).map { _ in rng.normal() }
             let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
@@ -157,33 +157,13 @@ public enum PTD {
         guard ratio > 0, ratio.isFinite else {
             throw .invalidArgument(name: "eps", reason: "must be finite and > 0, got \(ratio)")
         }
-        var rng = SSMRandom(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         var e = Tensor<Double>(shape: [n, n], scalars: (0..<(n * n)).map { _ in rng.normal() })
         do {
             let scale = ratio * (try LAPACK.spectralNorm(a)) / (try LAPACK.spectralNorm(e))
             for i in e.scalars.indices { e.scalars[i] *= scale }
         } catch { throw .lapack(error) }
         return e
-    }
-
-    /// `cond₂` of a complex square matrix from the singular values of its real embedding
-    /// `[[Re V, −Im V], [Im V, Re V]]` (each singular value of V appears twice).
-    /// - Throws: ``LAPACKError`` when the SVD fails.
-    public static func complexConditionNumber(_ v: Tensor<Complex<Double>>) throws(LAPACKError) -> Double {
-        precondition(v.rank == 2 && v.shape[0] == v.shape[1], "PTD.complexConditionNumber: shape \(v.shape)")
-        let n = v.shape[0]
-        let n2 = 2 * n
-        var emb = [Double](repeating: 0, count: n2 * n2)
-        for i in 0..<n {
-            for j in 0..<n {
-                let z = v.scalars[i * n + j]
-                emb[i * n2 + j] = z.real
-                emb[i * n2 + n + j] = -z.imaginary
-                emb[(n + i) * n2 + j] = z.imaginary
-                emb[(n + i) * n2 + n + j] = z.real
-            }
-        }
-        return try LAPACK.conditionNumber(Tensor(shape: [n2, n2], scalars: emb))
     }
 
     static func requireSquare(_ a: Tensor<Double>, _ name: String) throws(Failure) -> Int {

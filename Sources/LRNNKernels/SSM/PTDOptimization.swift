@@ -94,7 +94,7 @@ extension PTD {
             let excess = eig.values.map { Swift.max(0, $0.real + stabilityMargin) }
             let stability = stabilityWeight * excess.reduce(0) { $0 + $1 * $1 }
             if !wantGradient {
-                let cond = try complexConditionNumber(v)
+                let cond = try LAPACK.conditionNumber(v)
                 return (cond * cond + penalty * normE + stability, cond, nil)
             }
             let w = eig.left!

@@ -76,7 +76,10 @@ extension S4D {
                         var kern = [Double](repeating: 0, count: c)
                         var pw = [T](repeating: 0, count: n2x2 * c)
                         var op = [T](repeating: 0, count: c * width)
-                        var chunkPole = [Complex<Double>](repeating: .zero, count: n2)
+                        var poleRe = [Double](repeating: 0, count: n2)  // dA^C
+                        var poleIm = [Double](repeating: 0, count: n2)
+                        var xre = [Double](repeating: 0, count: n2)  // the carried state
+                        var xim = [Double](repeating: 0, count: n2)
                         var pows = [Complex<Double>](repeating: .zero, count: c + 1)
                         // Workspace rows: one chunk each, `[u chunk (C) | carried state (N)]`; the zero
                         // padding of a short last chunk is never overwritten.
@@ -111,7 +114,8 @@ extension S4D {
                                     op[l * width + c + k] = T(2 * r.real)
                                     op[l * width + c + n2 + k] = T(-2 * r.imaginary)
                                 }
-                                chunkPole[k] = pows[c]
+                                poleRe[k] = pows[c].real
+                                poleIm[k] = pows[c].imaginary
                             }
                             kern[0] += Double(parameters.d.scalars[ch])
                             for i in 0..<c { for j in 0...i { op[i * width + j] = T(kern[i - j]) } }
@@ -136,22 +140,32 @@ extension S4D {
                                             into: MatrixView(sb.baseAddress!, rows: m, columns: n2x2))
                                     }
                                 }
-                                // Scan over chunk boundaries (Float64 state) into the state columns.
-                                for b in 0..<bsz {
-                                    for k in 0..<n2 {
-                                        var x = Complex<Double>.zero
-                                        if initialState != nil {
-                                            let z = fBase.pointer[(b * h + ch) * n2 + k]
-                                            x = Complex(Double(z.real), Double(z.imaginary))
+                                // Scan over chunk boundaries (Float64 state) into the state columns, row by
+                                // row (contiguous reads of S and writes of the state columns).
+                                st.withUnsafeBufferPointer { sb in
+                                    let sp = sb.baseAddress!
+                                    for b in 0..<bsz {
+                                        for k in 0..<n2 {
+                                            if initialState != nil {
+                                                let z = fBase.pointer[(b * h + ch) * n2 + k]
+                                                xre[k] = Double(z.real)
+                                                xim[k] = Double(z.imaginary)
+                                            } else {
+                                                xre[k] = 0
+                                                xim[k] = 0
+                                            }
                                         }
-                                        let pc = chunkPole[k]
                                         for j in 0..<nc {
                                             let row = b * nc + j
-                                            w[row * width + c + k] = T(x.real)
-                                            w[row * width + c + n2 + k] = T(x.imaginary)
-                                            x =
-                                                pc * x
-                                                + Complex(Double(st[row * n2x2 + k]), Double(st[row * n2x2 + n2 + k]))
+                                            let wr = w + row * width + c
+                                            let sr = sp + row * n2x2
+                                            for k in 0..<n2 {
+                                                let (a, bb) = (xre[k], xim[k])
+                                                wr[k] = T(a)
+                                                wr[n2 + k] = T(bb)
+                                                xre[k] = poleRe[k] * a - poleIm[k] * bb + Double(sr[k])
+                                                xim[k] = poleRe[k] * bb + poleIm[k] * a + Double(sr[n2 + k])
+                                            }
                                         }
                                     }
                                 }

@@ -124,14 +124,14 @@ public enum S5 {
                 throw .nonFinite(tensor: "initial_state")
             }
         }
-        var uu = u
         var y = Tensor<T>(shape: u.shape, repeating: 0)
         var final = initialState ?? system.zeroState(batch: bsz)
         let c = Swift.max(1, Swift.min(chunkSize, t))
-        uu.withUnsafeMutableBufferPointer { ub in
+        u.withUnsafeBufferPointer { ub in
             y.withUnsafeMutableBufferPointer { yb in
                 final.withUnsafeMutableBufferPointer { fb in
-                    let uBase = UncheckedPointer(ub.baseAddress!)
+                    // Read-only: BLAS only reads U (views need a mutable pointer type).
+                    let uBase = UncheckedPointer(UnsafeMutablePointer(mutating: ub.baseAddress!))
                     let yBase = UncheckedPointer(yb.baseAddress!)
                     let fBase = UncheckedPointer(fb.baseAddress!)
                     Threading.parallelFor(bsz) { b in

@@ -148,11 +148,13 @@ public struct GatedDeltaMixer<T: LRNNScalar>: TokenMixer {
             var a = aProj(x)
             let hv = valueHeads
             let rows = a.count / hv
+            let rate = aLog.scalars.map { -T.exp($0) }
+            let bias = dtBias.scalars
             a.withUnsafeMutableBufferPointer { ab in
                 for r in 0..<rows {
                     for h in 0..<hv {
                         let i = r * hv + h
-                        ab[i] = -T.exp(aLog.scalars[h]) * softplus(ab[i] + dtBias.scalars[h])
+                        ab[i] = rate[h] * softplus(ab[i] + bias[h])
                     }
                 }
             }
