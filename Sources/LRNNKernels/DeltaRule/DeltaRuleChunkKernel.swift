@@ -44,9 +44,19 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
     /// The scalars of workspace one work item needs: the panel X, [P; A], the decay matrix and γ.
     var workspaceCount: Int {
         let cs = chunkTokens * problem.householder
-        let panel = (2 * cs + chunkTokens) * (problem.keyDim + problem.valueDim)
-        return panel + (chunkTokens + cs) * cs + 2 * cs * cs + cs * problem.valueDim + 2 * cs + 1
+        let panel = (2 * cs + chunkTokens) * panelLeadingDimension
+        return panel + (chunkTokens + cs) * cs + 2 * cs * cs + cs * problem.valueDim + 3 * cs + 1
     }
+
+    /// The panel's row length: K + V plus one cache line, so that the rows do not all fall into
+    /// the same cache sets when K + V is a multiple of a large power of two (as at K = V = 128).
+    var panelLeadingDimension: Int {
+        problem.keyDim + problem.valueDim + Swift.max(1, 64 / MemoryLayout<T>.stride)
+    }
+
+    /// The largest within-chunk total decay −γ_c for which exp(γ_i − γ_j) is taken as
+    /// exp(γ_i)·exp(−γ_j): 90 % of the exponent range, so both factors stay normal and finite.
+    static var factoredDecayLimit: T { T(T.greatestFiniteMagnitude.exponent) * T(0.693) * T(0.9) }
 
     /// Flags ``run(item:)`` returns for NaN/±∞ found in the rows it read.
     static var nonFiniteQ: UInt8 { 1 }
@@ -86,6 +96,10 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             for i in 0..<nt {
                 let qspan = q + ((row0 + i) * hh + hLo) * dk
                 for c in stride(from: 0, to: (hHi - hLo) * dk, by: lineScalars) { touched += qspan[c] }
+                // The output rows too (one store per cache line, overwritten below): their misses
+                // overlap here instead of stalling the per-head output pass one row at a time.
+                let ospan = output + ((row0 + i) * hh + hLo) * dv
+                for c in stride(from: 0, to: (hHi - hLo) * dv, by: lineScalars) { ospan[c] = 0 }
             }
             ws[workspaceCount - 1] = touched  // keeps the loads (the workspace's last slot is scratch)
             for h in hLo..<hHi {
@@ -106,7 +120,7 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
         let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
         var flags: UInt8 = 0
         let cs = chunkTokens * n
-        let ldx = dk + dv
+        let ldx = panelLeadingDimension
         let xBase = ws
         let paBase = xBase + (2 * cs + chunkTokens) * ldx
         let dBase = paBase + (chunkTokens + cs) * cs
@@ -114,6 +128,7 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
         let upBase = tBase + cs * cs
         let gam = upBase + cs * dv
         let egam = gam + cs
+        let einv = egam + cs
         let sv = MatrixView(state + stateIndex * dk * dv, rows: dk, columns: dv)
         let ldk = hh * dk
         let ldv = hh * dv
@@ -125,11 +140,11 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             let qc = MatrixView(q + (row0 * hh + h) * dk, rows: nt, columns: dk, leadingDimension: ldk)
             let oc = MatrixView(output + (row0 * hh + h) * dv, rows: nt, columns: dv, leadingDimension: ldv)
             // The panel X for this chunk (rows: ns of [W | U], nt of [Q | R], ns of [K | ·]).
-            let x = MatrixView(xBase, rows: 2 * ns + nt, columns: ldx)
+            let x = MatrixView(xBase, rows: 2 * ns + nt, columns: dk + dv, leadingDimension: ldx)
             let w = x.block(rows: 0..<ns, columns: 0..<dk)
-            let y = x.block(rows: 0..<ns, columns: dk..<ldx)
+            let y = x.block(rows: 0..<ns, columns: dk..<(dk + dv))
             let qx = x.block(rows: ns..<(ns + nt), columns: 0..<dk)
-            let r = x.block(rows: ns..<(ns + nt), columns: dk..<ldx)
+            let r = x.block(rows: ns..<(ns + nt), columns: dk..<(dk + dv))
             let kx = x.block(rows: (ns + nt)..<(2 * ns + nt), columns: 0..<dk)
             let pa = MatrixView(paBase, rows: nt + ns, columns: ns)
             let pm = pa.block(rows: 0..<nt, columns: 0..<ns)
@@ -140,6 +155,11 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             let betaAt = { (i: Int) -> T in beta[(step0 + i) * hh + h] }
 
             // γ: within-chunk cumulative log decay (the gate enters at each token's first step).
+            // When the chunk's total decay is moderate, exp(γ_i − γ_j) = exp(γ_i)·exp(−γ_j) with
+            // both factors normal and finite (≤ 3 ulp apart from the direct form), which takes 2c
+            // exponentials instead of c²/2; a stronger decay takes every exp(γ_i − γ_j) directly
+            // (exponent ≤ 0, never overflows).
+            var factored = false
             if let g {
                 var acc: T = 0
                 for i in 0..<ns {
@@ -147,40 +167,41 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
                     gam[i] = acc
                     egam[i] = T.exp(acc)
                 }
-                // Decay matrix D[i, j] = exp(γ_i − γ_j) for j ≤ i (exponent ≤ 0, never overflows).
-                for i in 0..<ns {
-                    let drow = d.row(i)
-                    let gi = gam[i]
-                    for j in 0..<i { drow[j] = T.exp(gi - gam[j]) }
-                    drow[i] = 1
+                factored = ns > 0 && -gam[ns - 1] <= Self.factoredDecayLimit
+                if factored {
+                    for j in 0..<ns { einv[j] = T.exp(-gam[j]) }
+                    for i in 0..<ns {
+                        let drow = d.row(i)
+                        let ei = egam[i]
+                        for j in 0..<i { drow[j] = ei * einv[j] }
+                        drow[i] = 1
+                    }
+                } else {
+                    for i in 0..<ns {
+                        let drow = d.row(i)
+                        let gi = gam[i]
+                        for j in 0..<i { drow[j] = T.exp(gi - gam[j]) }
+                        drow[i] = 1
+                    }
                 }
             }
 
-            // Gather the panel: W₀ = diag(β ⊙ exp γ)·K, Y = diag(β)·V, Q, R = 0, K.
+            // Gather the panel: W₀ = diag(β ⊙ exp γ)·K, Y = diag(β)·V, Q, R = 0, K, scanning every
+            // row for NaN/±∞ in the same pass.
             for i in 0..<ns {
                 let bi = betaAt(i)
                 let wi = g != nil ? bi * egam[i] : bi
-                let krow = kc.row(i)
-                let wrow = w.row(i)
-                let kxrow = kx.row(i)
-                for c in 0..<dk {
-                    let kv = krow[c]
-                    kxrow[c] = kv
-                    wrow[c] = wi * kv
+                if DeltaRuleRowCopy.copy(kc.row(i), count: dk, scale: wi, into: w.row(i), copy: kx.row(i)) {
+                    flags |= Self.nonFiniteK
                 }
-                let vrow = vc.row(i)
-                let yrow = y.row(i)
-                for c in 0..<dv { yrow[c] = bi * vrow[c] }
+                if DeltaRuleRowCopy.copy(vc.row(i), count: dv, scale: bi, into: y.row(i), copy: nil) {
+                    flags |= Self.nonFiniteV
+                }
             }
-            qx.copy(from: qc)
-            r.fill(0)
-            for i in 0..<ns {
-                if DeltaRuleProblem.containsNonFinite(kc.row(i), count: dk) { flags |= Self.nonFiniteK }
-                if DeltaRuleProblem.containsNonFinite(vc.row(i), count: dv) { flags |= Self.nonFiniteV }
-            }
-            for i in 0..<nt where DeltaRuleProblem.containsNonFinite(qc.row(i), count: dk) {
+            for i in 0..<nt where DeltaRuleRowCopy.copy(qc.row(i), count: dk, scale: 1, into: qx.row(i), copy: nil) {
                 flags |= Self.nonFiniteQ
             }
+            r.fill(0)
 
             // [P; A] = [Q; K]·Kᵀ, then A ← strictly-lower(diag(β)·A ⊙ D), P ← P ⊙ D_pos ⊙ M.
             BLAS.gemm(x.block(rows: ns..<(2 * ns + nt), columns: 0..<dk), .none, kx, .transpose, into: pa)
@@ -212,7 +233,7 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             // [Y; R] ← [Y; R] − [W₀; Q]·S, then U' = T·Y.
             BLAS.gemm(
                 x.block(rows: 0..<(ns + nt), columns: 0..<dk), .none, sv, .none,
-                into: x.block(rows: 0..<(ns + nt), columns: dk..<ldx), alpha: -1, beta: 1)
+                into: x.block(rows: 0..<(ns + nt), columns: dk..<(dk + dv)), alpha: -1, beta: 1)
             BLAS.gemm(tm, .none, y, .none, into: u)
 
             // O = scale·diag(exp γ_pos)·Q·S + scale·P·U'.
@@ -230,7 +251,7 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
                 let last = gam[ns - 1]
                 stateDecay = egam[ns - 1]
                 for j in 0..<ns {
-                    let f = T.exp(last - gam[j])
+                    let f = factored ? stateDecay * einv[j] : T.exp(last - gam[j])
                     let urow = u.row(j)
                     for c in 0..<dv { urow[c] *= f }
                 }
