@@ -45,7 +45,8 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
     var workspaceCount: Int {
         let cs = chunkTokens * problem.householder
         let panel = (2 * cs + chunkTokens) * panelLeadingDimension
-        return panel + (chunkTokens + cs) * cs + 2 * cs * cs + cs * problem.valueDim + 3 * cs + 1
+        return panel + (chunkTokens + cs) * cs + 2 * cs * cs + cs * problem.valueDim + problem.keyDim * cs + 3 * cs
+            + 1
     }
 
     /// The panel's row length: K + V plus one cache line, so that the rows do not all fall into
@@ -129,6 +130,7 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
         let gam = upBase + cs * dv
         let egam = gam + cs
         let einv = egam + cs
+        let ktBase = einv + cs
         let sv = MatrixView(state + stateIndex * dk * dv, rows: dk, columns: dv)
         let ldk = hh * dk
         let ldv = hh * dv
@@ -144,7 +146,6 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             let w = x.block(rows: 0..<ns, columns: 0..<dk)
             let y = x.block(rows: 0..<ns, columns: dk..<(dk + dv))
             let qx = x.block(rows: ns..<(ns + nt), columns: 0..<dk)
-            let r = x.block(rows: ns..<(ns + nt), columns: dk..<(dk + dv))
             let kx = x.block(rows: (ns + nt)..<(2 * ns + nt), columns: 0..<dk)
             let pa = MatrixView(paBase, rows: nt + ns, columns: ns)
             let pm = pa.block(rows: 0..<nt, columns: 0..<ns)
@@ -152,6 +153,7 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             let d = MatrixView(dBase, rows: ns, columns: ns)
             let tm = MatrixView(tBase, rows: ns, columns: ns)
             let u = MatrixView(upBase, rows: ns, columns: dv)
+            let kt = MatrixView(ktBase, rows: dk, columns: ns, leadingDimension: cs)
             let betaAt = { (i: Int) -> T in beta[(step0 + i) * hh + h] }
 
             // γ: within-chunk cumulative log decay (the gate enters at each token's first step).
@@ -198,13 +200,32 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
                     flags |= Self.nonFiniteV
                 }
             }
+            // Kᵀ (K×c) for the no-transpose products below (OpenBLAS's small-matrix path runs
+            // A·B about twice as fast as A·Bᵀ at these sizes), eight rows at a time so that the
+            // stores fill whole cache lines.
+            var i0 = 0
+            while i0 < ns {
+                let rowsHere = Swift.min(8, ns - i0)
+                let src = kx.row(i0)
+                if rowsHere == 8 {
+                    for c in 0..<dk {
+                        let dst = ktBase + c * cs + i0
+                        for ii in 0..<8 { dst[ii] = src[ii * ldx + c] }
+                    }
+                } else {
+                    for c in 0..<dk {
+                        let dst = ktBase + c * cs + i0
+                        for ii in 0..<rowsHere { dst[ii] = src[ii * ldx + c] }
+                    }
+                }
+                i0 += rowsHere
+            }
             for i in 0..<nt where DeltaRuleRowCopy.copy(qc.row(i), count: dk, scale: 1, into: qx.row(i), copy: nil) {
                 flags |= Self.nonFiniteQ
             }
-            r.fill(0)
 
             // [P; A] = [Q; K]·Kᵀ, then A ← strictly-lower(diag(β)·A ⊙ D), P ← P ⊙ D_pos ⊙ M.
-            BLAS.gemm(x.block(rows: ns..<(2 * ns + nt), columns: 0..<dk), .none, kx, .transpose, into: pa)
+            BLAS.gemm(x.block(rows: ns..<(2 * ns + nt), columns: 0..<dk), kt, into: pa)
             for i in 1..<Swift.max(ns, 1) {
                 let arow = a.row(i)
                 let bi = betaAt(i)
@@ -230,20 +251,20 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             for i in 0..<ns { tm[i, i] = 1 }
             BLAS.trsm(a, side: .left, triangle: .lower, diagonal: .unit, tm)
 
-            // [Y; R] ← [Y; R] − [W₀; Q]·S, then U' = T·Y.
-            BLAS.gemm(
-                x.block(rows: 0..<(ns + nt), columns: 0..<dk), .none, sv, .none,
-                into: x.block(rows: 0..<(ns + nt), columns: dk..<(dk + dv)), alpha: -1, beta: 1)
-            BLAS.gemm(tm, .none, y, .none, into: u)
+            // Y ← Y − W₀·S, then U' = T·Y.
+            BLAS.gemm(w, sv, into: y, alpha: -1, beta: 1)
+            BLAS.gemm(tm, y, into: u)
 
-            // O = scale·diag(exp γ_pos)·Q·S + scale·P·U'.
-            for i in 0..<nt {
-                let f = g != nil ? -scale * egam[i * n + n - 1] : -scale
-                let rrow = r.row(i)
-                let orow = oc.row(i)
-                for c in 0..<dv { orow[c] = f * rrow[c] }
+            // O = scale·diag(exp γ_pos)·Q·S + scale·P·U', the first term straight into the output.
+            BLAS.gemm(qx, sv, into: oc, alpha: scale)
+            if g != nil {
+                for i in 0..<nt {
+                    let f = egam[i * n + n - 1]
+                    let orow = oc.row(i)
+                    for c in 0..<dv { orow[c] *= f }
+                }
             }
-            BLAS.gemm(pm, .none, u, .none, into: oc, alpha: scale, beta: 1)
+            BLAS.gemm(pm, u, into: oc, alpha: scale, beta: 1)
 
             // S ← exp(γ_c)·S + Kᵀ·diag(exp(γ_c − γ))·U'.
             var stateDecay: T = 1
@@ -256,7 +277,7 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
                     for c in 0..<dv { urow[c] *= f }
                 }
             }
-            BLAS.gemm(kx, .transpose, u, .none, into: sv, alpha: 1, beta: stateDecay)
+            BLAS.gemm(kt, u, into: sv, alpha: 1, beta: stateDecay)
         }
         return flags
     }
