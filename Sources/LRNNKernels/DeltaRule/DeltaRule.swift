@@ -21,7 +21,7 @@ import LRNNLinearAlgebra
 public enum DeltaRule {
     /// The chunk length (in tokens for n = 1; a chunk holds `chunkSize / n` tokens otherwise),
     /// chosen by measurement (see docs/kernels/delta-rule.md).
-    public static let defaultChunkSize: Int = 32
+    public static let defaultChunkSize: Int = 16
 
     /// The chunkwise delta rule: runs whole sequences through BLAS-3 products, one chunk at a time.
     ///
