@@ -14,16 +14,19 @@ import LRNNLinearAlgebra
 /// `pos` is the last step of each token (`i·n + n − 1`) and M keeps steps `j ≤ pos(i)`.
 /// T is formed by one unit-lower `trsm` on the c×c identity (c³/3 flops) and applied by gemm:
 /// OpenBLAS's trsm is slow on the thin c×(K+V) right-hand sides, and T·Y costs about as much
-/// as the solve it replaces. To make few, larger BLAS calls, the work item's workspace holds one
-/// panel X with `ld = K + V`:
+/// as the solve it replaces. The work item's workspace holds one panel X (rows padded by a cache
+/// line past K + V) and Kᵀ:
 ///
 ///     rows 0 ..< c         [ W₀ | Y ]     W₀ = diag(β ⊙ exp γ)·K,  Y = diag(β)·V
-///     rows c ..< c + c/n   [ Q  | R ]     R = 0
-///     rows c + c/n ..      [ K  | · ]
+///     rows c ..< c + c/n   [ Q  | · ]
+///     rows c + c/n ..      [ K  | · ]     and Kᵀ (K×c) beside it
 ///
-/// so `[Q; K]·Kᵀ` gives Q·Kᵀ and K·Kᵀ in one gemm and `[Y; R] ← [Y; R] − [W₀; Q]·S` gives
-/// Y − W₀·S and −Q·S in another. The output is written through a view of the output tensor
-/// (row stride H·V) and the state is updated in place in the final-state tensor.
+/// filled by one pass over the chunk's strided rows that also scans them for NaN/±∞. Every
+/// product is then a no-transpose gemm small enough (m·n·k ≤ 10⁶) for OpenBLAS's small-matrix
+/// kernels, which at these sizes run near or above its large-matrix peak, while A·Bᵀ and the
+/// packed path for one 64-row product ran at half that: `[Q; K]·Kᵀ` (P and K·Kᵀ in one call),
+/// `Y ← Y − W₀·S`, `U' = T·Y`, `O = scale·Q·S` straight into the output view (row stride H·V),
+/// `O += scale·P·U'` and `S ← exp(γ_c)·S + Kᵀ·U''` in place in the final-state tensor.
 struct DeltaRuleChunkKernel<T: LRNNScalar> {
     let problem: DeltaRuleProblem
     let q: UnsafeMutablePointer<T>
