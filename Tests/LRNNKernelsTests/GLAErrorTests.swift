@@ -18,6 +18,26 @@ struct GLAErrorTests {
         #expect(throws: KernelError.nonFinite(tensor: "v")) {
             try GLA.reference(q: x.q, k: x.k, v: v, gk: x.gk)
         }
+        #expect(throws: KernelError.nonFinite(tensor: "v")) {
+            try GLA.chunked(q: x.q, k: x.k, v: v, gk: x.gk)
+        }
+        // The chunked kernel checks values chunk by chunk: a bad entry in a later chunk of one head, and
+        // the order q, k, v, gk when several tensors are bad.
+        var rng2 = SeededRandom(seed: 1005)
+        let y = GLAInputs<Double>(&rng2, b: 1, t: 40, h: 2, dk: 3, dv: 2, decay: -1.0...0.0)
+        var k2 = y.k
+        k2.scalars[(37 * 2 + 1) * 3 + 2] = .nan
+        #expect(throws: KernelError.nonFinite(tensor: "k")) {
+            try GLA.chunked(q: y.q, k: k2, v: y.v, gk: y.gk, chunkSize: 8, subChunkSize: 4)
+        }
+        var gk2 = y.gk
+        gk2.scalars[5] = .nan
+        #expect(throws: KernelError.nonFinite(tensor: "k")) {
+            try GLA.chunked(q: y.q, k: k2, v: y.v, gk: gk2, chunkSize: 8, subChunkSize: 4)
+        }
+        #expect(throws: KernelError.nonFinite(tensor: "gk")) {
+            try GLA.chunked(q: y.q, k: y.k, v: y.v, gk: gk2, cuSeqlens: [0, 3, 40], chunkSize: 8, subChunkSize: 4)
+        }
         var gk = x.gk
         gk.scalars[0] = -.infinity
         #expect(throws: KernelError.nonFinite(tensor: "gk")) {
@@ -27,6 +47,22 @@ struct GLAErrorTests {
         s0.scalars[5] = .nan
         #expect(throws: KernelError.nonFinite(tensor: "initialState")) {
             try GLA.chunked(q: x.q, k: x.k, v: x.v, gk: x.gk, initialState: s0)
+        }
+    }
+
+    /// Tensors of 2^20 elements or more are scanned in parallel slices: a bad value in any slice is found.
+    @Test func largeTensorsAreScannedInSlices() throws {
+        let zero = Tensor<Float>(zeros: [1, 8192, 1, 128])
+        let v = Tensor<Float>(zeros: [1, 8192, 1, 2])
+        var gk = zero
+        gk.scalars[gk.count - 1] = 0.5
+        #expect(throws: KernelError.invalidArgument(name: "gk", reason: "log-decays must be ≤ 0, found 0.5")) {
+            try GLA.chunked(q: zero, k: zero, v: v, gk: gk)
+        }
+        var k = zero
+        k.scalars[k.count / 2 + 3] = .nan
+        #expect(throws: KernelError.nonFinite(tensor: "k")) {
+            try GLA.chunked(q: zero, k: k, v: v, gk: zero)
         }
     }
 

@@ -6,7 +6,9 @@ import Testing
 
 @Suite("HiPPO matrices")
 struct HiPPOTests {
-    @Test("golden matrices in both precisions", .enabled(if: Golden.isAvailable, Golden.skipMessage), arguments: HiPPOMeasure.allCases)
+    @Test(
+        "golden matrices in both precisions", .enabled(if: Golden.isAvailable, Golden.skipMessage),
+        arguments: HiPPOMeasure.allCases)
     func golden(_ measure: HiPPOMeasure) throws {
         let f = try SafeTensorsFile(path: Golden.path("hippo_\(measure.rawValue)_16.safetensors"))
         let refA = try f.tensor("A", as: Double.self)

@@ -17,7 +17,9 @@ struct PTDTests {
         #expect(d.perturbationRatio == 0 && d.maxRealPart < 0)
     }
 
-    @Test("golden ptd_legs_32: eigenvalues, diagonalised and direct transfer functions", .enabled(if: Golden.isAvailable, Golden.skipMessage))
+    @Test(
+        "golden ptd_legs_32: eigenvalues, diagonalised and direct transfer functions",
+        .enabled(if: Golden.isAvailable, Golden.skipMessage))
     func golden() throws {
         let f = try SafeTensorsFile(path: Golden.path("ptd_legs_32.safetensors"))
         let a = try f.tensor("A", as: Double.self)
@@ -25,18 +27,25 @@ struct PTDTests {
         let c = try f.tensor("C", as: Double.self).scalars
         let omega = try f.tensor("omega", as: Double.self).scalars
         let d = try PTD.decompose(a: a, b: b, perturbation: f.tensor("E", as: Double.self))
-        let ref = zip(try f.tensor("lambda_re", as: Double.self).scalars, try f.tensor("lambda_im", as: Double.self).scalars)
-            .map { Complex($0, $1) }
+        let ref = zip(
+            try f.tensor("lambda_re", as: Double.self).scalars, try f.tensor("lambda_im", as: Double.self).scalars
+        )
+        .map { Complex($0, $1) }
         let mine = d.eigenvalues.sorted { ($0.real, $0.imaginary) < ($1.real, $1.imaginary) }
         let scale = ref.map(\.length).max()!
         #expect(zip(mine, ref).map { ($0 - $1).length }.max()! / scale <= 1e-8)
-        let gp = zip(try f.tensor("G_perturbed_re", as: Double.self).scalars, try f.tensor("G_perturbed_im", as: Double.self).scalars)
-            .map { Complex($0, $1) }
+        let gp = zip(
+            try f.tensor("G_perturbed_re", as: Double.self).scalars,
+            try f.tensor("G_perturbed_im", as: Double.self).scalars
+        )
+        .map { Complex($0, $1) }
         let ct = d.projectedC(c)
         let gScale = gp.map(\.length).max()!
         #expect(zip(omega, gp).map { (d.transfer(projectedC: ct, omega: $0) - $1).length }.max()! / gScale <= 1e-8)
-        let gh = zip(try f.tensor("G_hippo_re", as: Double.self).scalars, try f.tensor("G_hippo_im", as: Double.self).scalars)
-            .map { Complex($0, $1) }
+        let gh = zip(
+            try f.tensor("G_hippo_re", as: Double.self).scalars, try f.tensor("G_hippo_im", as: Double.self).scalars
+        )
+        .map { Complex($0, $1) }
         let x = try PTD.resolventVectors(a: a, b: b, omegas: omega)
         let direct = x.map { v in zip(v, c).reduce(Complex<Double>.zero) { $0 + $1.0.multiplied(by: $1.1) } }
         #expect(zip(direct, gh).map { ($0 - $1).length }.max()! / gh.map(\.length).max()! <= 1e-8)
@@ -90,7 +99,8 @@ struct PTDTests {
         let x = try PTD.resolventVectors(a: a, b: b, omegas: omegas)
         let cs = PTD.randomUnitVectors(n: n, count: 5, seed: 1)
         let err = PTD.relativeTransferErrors(d, resolvents: x, omegas: omegas, outputs: cs).reduce(0, +) / 5
-        let legs = PTD.relativeTransferErrors(try PTD.s4dLegS(n: n), resolvents: x, omegas: omegas, outputs: cs)
+        let legs =
+            PTD.relativeTransferErrors(try PTD.s4dLegS(n: n), resolvents: x, omegas: omegas, outputs: cs)
             .reduce(0, +) / 5
         #expect(err <= 0.6 && 10 * err <= legs)
     }

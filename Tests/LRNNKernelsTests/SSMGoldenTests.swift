@@ -6,7 +6,8 @@ import Testing
 @Suite("SSM golden cases")
 struct SSMGoldenTests {
     static func s4d<T: LRNNScalar>(_ f: SafeTensorsFile, _: T.Type) throws -> S4DParameters<T> {
-        let d: Tensor<T> = f.contains("D") ? try f.tensor("D", as: T.self) : Tensor(shape: [try f.info("log_dt").count], repeating: 0)
+        let d: Tensor<T> =
+            f.contains("D") ? try f.tensor("D", as: T.self) : Tensor(shape: [try f.info("log_dt").count], repeating: 0)
         return try S4DParameters(
             logDt: f.tensor("log_dt", as: T.self), aRe: f.tensor("A_re", as: T.self), aIm: f.tensor("A_im", as: T.self),
             bRe: f.tensor("B_re", as: T.self), bIm: f.tensor("B_im", as: T.self), cRe: f.tensor("C_re", as: T.self),
@@ -48,7 +49,9 @@ struct SSMGoldenTests {
         try run(Float.self)
     }
 
-    @Test("s5 (chunked and step)", .enabled(if: Golden.isAvailable, Golden.skipMessage), arguments: ["s5_zoh", "s5_bilinear_full"])
+    @Test(
+        "s5 (chunked and step)", .enabled(if: Golden.isAvailable, Golden.skipMessage),
+        arguments: ["s5_zoh", "s5_bilinear_full"])
     func s5(_ name: String) throws {
         let f = try SafeTensorsFile(path: Golden.path(name + ".safetensors"))
         let disc = try #require(SSMDiscretization(rawValue: f.metadata["discretization"] ?? ""))
@@ -57,7 +60,8 @@ struct SSMGoldenTests {
             let p = try S5Parameters(
                 lambdaRe: f.tensor("Lambda_re", as: T.self), lambdaIm: f.tensor("Lambda_im", as: T.self),
                 bRe: f.tensor("B_re", as: T.self), bIm: f.tensor("B_im", as: T.self), cRe: f.tensor("C_re", as: T.self),
-                cIm: f.tensor("C_im", as: T.self), logStep: f.tensor("log_step", as: T.self), d: f.tensor("D", as: T.self),
+                cIm: f.tensor("C_im", as: T.self), logStep: f.tensor("log_step", as: T.self),
+                d: f.tensor("D", as: T.self),
                 conjugateSymmetric: f.metadataBool("conj_sym") ?? false)
             let u = try f.tensor("u", as: T.self)
             let system = S5System(p, discretization: disc)

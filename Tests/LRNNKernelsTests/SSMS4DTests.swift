@@ -50,12 +50,25 @@ struct SSMS4DTests {
         }
     }
 
+    @Test("many channels per work item (H = 37, B = 3) and T not a multiple of the chunk")
+    func manyChannels() throws {
+        var r = SeededRandom(seed: 13)
+        let p = try randomS4D(channels: 37, modes: 4, seed: 14, as: Double.self)
+        let u: Tensor<Double> = r.normalTensor([3, 45, 37])
+        let direct = try S4D.convolveDirect(u, parameters: p, discretization: .zoh)
+        let (y, s) = try S4D.convolve(u, parameters: p, discretization: .zoh, chunkSize: 8)
+        #expect(relErr(y, direct) <= 1e-10)
+        let sr = try S4DRecurrence(p, discretization: .zoh).run(u).finalState
+        #expect((zip(s.scalars, sr.scalars).map { ($0 - $1).length }.max() ?? 0) <= 1e-10)
+    }
+
     @Test("chunked convolution with an initial state equals the recurrence")
     func initialState() throws {
         var r = SeededRandom(seed: 8)
         let p = try randomS4D(channels: 2, modes: 3, seed: 3, as: Double.self)
         let u: Tensor<Double> = r.normalTensor([2, 50, 2])
-        let h0 = Tensor<Complex<Double>>(shape: [2, 2, 3], scalars: (0..<12).map { _ in Complex(r.normal(), r.normal()) })
+        let h0 = Tensor<Complex<Double>>(
+            shape: [2, 2, 3], scalars: (0..<12).map { _ in Complex(r.normal(), r.normal()) })
         let (y, s) = try S4D.convolve(u, parameters: p, discretization: .zoh, chunkSize: 8, initialState: h0)
         let (yr, sr) = try S4DRecurrence(p, discretization: .zoh).run(u, state: h0)
         #expect(relErr(y, yr) <= 1e-10)
@@ -69,7 +82,8 @@ struct SSMS4DTests {
         let p = try randomS4D(channels: 4, modes: 8, seed: 9, as: Double.self)
         let u: Tensor<Double> = r.normalTensor([2, 90, 4])
         let whole = try S4D.convolve(u, parameters: p, discretization: .bilinear, chunkSize: 16).y
-        var (_, state) = try S4D.convolve(slice(u, tokens: 0..<70), parameters: p, discretization: .bilinear, chunkSize: 16)
+        var (_, state) = try S4D.convolve(
+            slice(u, tokens: 0..<70), parameters: p, discretization: .bilinear, chunkSize: 16)
         let rec = S4DRecurrence(p, discretization: .bilinear)
         for s in 70..<90 {
             let y = try rec.step(token(u, s), state: &state)
@@ -150,7 +164,8 @@ struct SSMS4DTests {
         let bd = try apply({ SSMDiscretization.zoh.discretize($0, step: dt).inputScale }, b)
         for i in 0..<n { #expect(Swift.abs(bd[i] - e.scalars[i * 4 + 3]) <= 1e-12) }
         for j in 0..<n {
-            let col = try apply({ SSMDiscretization.zoh.discretize($0, step: dt).pole }, (0..<n).map { $0 == j ? 1 : 0 })
+            let col = try apply(
+                { SSMDiscretization.zoh.discretize($0, step: dt).pole }, (0..<n).map { $0 == j ? 1 : 0 })
             for i in 0..<n { #expect(Swift.abs(col[i] - e.scalars[i * 4 + j]) <= 1e-12) }
         }
     }
@@ -162,7 +177,8 @@ struct SSMS4DTests {
         are.scalars[4] = 0.1
         #expect(throws: KernelError.self) {
             _ = try S4DParameters(
-                logDt: good.logDt, aRe: are, aIm: good.aIm, bRe: good.bRe, bIm: good.bIm, cRe: good.cRe, cIm: good.cIm, d: good.d)
+                logDt: good.logDt, aRe: are, aIm: good.aIm, bRe: good.bRe, bIm: good.bIm, cRe: good.cRe, cIm: good.cIm,
+                d: good.d)
         }
         #expect(throws: KernelError.shapeMismatch(tensor: "D", shape: [3], expected: "[2]")) {
             _ = try S4DParameters(
@@ -175,9 +191,12 @@ struct SSMS4DTests {
         }
         var bad = Tensor<Double>(shape: [1, 5, 2], repeating: 0)
         bad.scalars[3] = .nan
-        #expect(throws: KernelError.nonFinite(tensor: "u")) { _ = try S4D.convolve(bad, parameters: good, discretization: .zoh) }
+        #expect(throws: KernelError.nonFinite(tensor: "u")) {
+            _ = try S4D.convolve(bad, parameters: good, discretization: .zoh)
+        }
         #expect(throws: KernelError.self) {
-            _ = try S4D.convolve(Tensor(shape: [1, 5, 2], repeating: 0), parameters: good, discretization: .zoh, chunkSize: 0)
+            _ = try S4D.convolve(
+                Tensor(shape: [1, 5, 2], repeating: 0), parameters: good, discretization: .zoh, chunkSize: 0)
         }
         #expect(throws: KernelError.self) { _ = try S4D.kernel(good, length: -1, discretization: .zoh) }
         #expect(throws: KernelError.self) {

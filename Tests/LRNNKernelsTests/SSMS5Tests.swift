@@ -56,8 +56,12 @@ struct SSMS5Tests {
                 logStep: p.logStep, d: p.d, conjugateSymmetric: false)
         }
         let system = S5System(p, discretization: .zoh)
-        #expect(throws: KernelError.self) { _ = try S5.run(Tensor<Double>(shape: [1, 4, 3], repeating: 0), system: system) }
+        #expect(throws: KernelError.self) {
+            _ = try S5.run(Tensor<Double>(shape: [1, 4, 3], repeating: 0), system: system)
+        }
         var state = system.zeroState(batch: 2)
-        #expect(throws: KernelError.self) { _ = try S5.step(Tensor<Double>(shape: [1, 5], repeating: 0), system: system, state: &state) }
+        #expect(throws: KernelError.self) {
+            _ = try S5.step(Tensor<Double>(shape: [1, 5], repeating: 0), system: system, state: &state)
+        }
     }
 }

@@ -53,7 +53,7 @@ extension GLA {
     /// Its scratch memory (``workspaceCount`` elements, allocated once per work item and reused by every
     /// chunk) holds row-major, contiguous blocks (C = chunk size, c = sub-chunk size): `decay` C×K
     /// (`exp(gk)` of the chunk), `qGated` C×K, `kGated` C×K, `kSub` C×K, `qSub` c×K, `attention` C×C,
-    /// `pairs` c(c+1)/2 × K, `pairValues` c(c+1)/2 and three K-vectors.
+    /// `pairs` p(p+1)/2 × K and `pairValues` p(p+1)/2 with p = min(c, ``directBlock``), three K-vectors and one sink element (see `touch`).
     struct ChunkKernel<T: LRNNScalar> {
         let keyDim: Int
         let valueDim: Int
@@ -62,7 +62,8 @@ extension GLA {
 
         /// The number of scratch elements ``run(q:k:gk:v:o:keyStride:valueStride:length:scale:state:workspace:)`` needs.
         var workspaceCount: Int {
-            let pairs = subChunkSize * (subChunkSize + 1) / 2
+            let direct = Swift.min(subChunkSize, Self.directBlock)
+            let pairs = direct * (direct + 1) / 2
             return 4 * chunkSize * keyDim + subChunkSize * keyDim + chunkSize * chunkSize + pairs * keyDim + pairs
                 + 3 * keyDim + 1
         }
@@ -88,8 +89,9 @@ extension GLA {
                 let qSub = kSub + cs * dk
                 let attention = qSub + sub * dk
                 let pairs = attention + cs * cs
-                let pairValues = pairs + (sub * (sub + 1) / 2) * dk
-                let carry = pairValues + sub * (sub + 1) / 2
+                let direct = Swift.min(sub, Self.directBlock)
+                let pairValues = pairs + (direct * (direct + 1) / 2) * dk
+                let carry = pairValues + direct * (direct + 1) / 2
                 let ones = carry + dk
                 let stateDecay = ones + dk
                 let sink = stateDecay + dk
@@ -169,15 +171,6 @@ extension GLA {
 
         /// Builds the len×len lower-triangular intra-chunk matrix
         /// `P_ij = scale·Σ_c q_ic·k_jc·exp(γ_ic − γ_jc)` (j ≤ i) into `attention` (leading dimension len).
-        ///
-        /// For sub-chunk I = rows `n ..< n+m`, every exponent is split at the reference row n:
-        /// `exp(γ_i − γ_j) = exp(γ_i − γ_n)·exp(γ_n − γ_j)`. The q side (i ≥ n) is ≤ 1. The k side is ≤ 1
-        /// for the earlier rows j < n, so the block `P[I, 0..<n]` is always one GEMM. For the diagonal
-        /// block (n ≤ j) the k side is `≥ 1`, bounded by `exp(Δ)` with Δ the largest per-channel decay
-        /// `γ_n − γ_{n+m−1}` inside the sub-chunk: when Δ ≤ ``boundedDecay`` (far from overflow and
-        /// underflow) the diagonal block joins the same GEMM and its upper triangle is cleared; otherwise
-        /// a direct loop over the pairs j ≤ i carries `k_j ⊙ Π_{j < s ≤ i} a_s` (no division, nothing
-        /// above 1) and one GEMV sums the pair products over the channels.
         @inline(__always)
         func intraChunkAttention(
             q: UnsafeMutablePointer<T>, k: UnsafeMutablePointer<T>, keyStride: Int, length len: Int, scale: T,
@@ -185,15 +178,52 @@ extension GLA {
             attention: UnsafeMutablePointer<T>, pairs: UnsafeMutablePointer<T>,
             pairValues: UnsafeMutablePointer<T>, carry: UnsafeMutablePointer<T>, ones: UnsafeMutablePointer<T>
         ) {
+            attention.update(repeating: 0, count: len * len)
+            let buffers = AttentionBuffers(
+                q: q, k: k, keyStride: keyStride, length: len, scale: scale, decay: decay, qSub: qSub, kSub: kSub,
+                attention: attention, pairs: pairs, pairValues: pairValues, carry: carry, ones: ones)
+            attend(rows: 0..<len, subChunkSize: subChunkSize, buffers)
+        }
+
+        /// The pointers ``attend(rows:subChunkSize:_:)`` works with.
+        struct AttentionBuffers {
+            let q: UnsafeMutablePointer<T>
+            let k: UnsafeMutablePointer<T>
+            let keyStride: Int
+            let length: Int
+            let scale: T
+            let decay: UnsafeMutablePointer<T>
+            let qSub: UnsafeMutablePointer<T>
+            let kSub: UnsafeMutablePointer<T>
+            let attention: UnsafeMutablePointer<T>
+            let pairs: UnsafeMutablePointer<T>
+            let pairValues: UnsafeMutablePointer<T>
+            let carry: UnsafeMutablePointer<T>
+            let ones: UnsafeMutablePointer<T>
+        }
+
+        /// Fills `P[rows, rows]` (the rows' own lower triangle), sub-chunk by sub-chunk.
+        ///
+        /// For sub-chunk I = rows `n ..< n+m`, every exponent is split at the reference row n:
+        /// `exp(γ_i − γ_j) = exp(γ_i − γ_n)·exp(γ_n − γ_j)`. The q side (i ≥ n) is ≤ 1. The k side is ≤ 1
+        /// for the earlier rows j < n, so the block `P[I, rows.lower..<n]` is always one GEMM. For the
+        /// diagonal block (n ≤ j) the k side is ≥ 1, bounded by `exp(Δ)` with Δ the largest per-channel
+        /// decay `γ_n − γ_{n+m−1}` inside the sub-chunk: when Δ ≤ ``boundedDecay`` (far from overflow and
+        /// underflow) the diagonal block joins the same GEMM and its upper triangle is cleared. Otherwise
+        /// the diagonal block is split again in halves (recursively), and blocks of at most
+        /// ``directBlock`` rows use a direct loop over the pairs j ≤ i carrying `k_j ⊙ Π_{j < s ≤ i} a_s`
+        /// (nothing above 1), one GEMV summing the pair products over the channels.
+        func attend(rows: Range<Int>, subChunkSize sub: Int, _ b: AttentionBuffers) {
             let dk = keyDim
-            let sub = subChunkSize
+            let (q, k, keyStride, len, scale) = (b.q, b.k, b.keyStride, b.length, b.scale)
+            let (decay, qSub, kSub, attention, carry) = (b.decay, b.qSub, b.kSub, b.attention, b.carry)
             let floor = T.exp(-Self.boundedDecay)
             let tiny = GLA.flushBelow(T.self)
-            attention.update(repeating: 0, count: len * len)
             let pView = MatrixView(attention, rows: len, columns: len)
-            var n = 0
-            while n < len {
-                let m = Swift.min(sub, len - n)
+            let lo = rows.lowerBound
+            var n = lo
+            while n < rows.upperBound {
+                let m = Swift.min(sub, rows.upperBound - n)
                 // q side: q_{n+r} ⊙ Π_{n < s ≤ n+r} a_s; afterwards carry = exp(−Δ) per channel.
                 carry.update(repeating: 1, count: dk)
                 for r in 0..<m {
@@ -210,10 +240,10 @@ extension GLA {
                 }
                 var weak: UInt8 = 1
                 for x in 0..<dk { weak &= carry[x] >= floor ? 1 : 0 }
-                // k side for the earlier rows: k_j ⊙ Π_{j < s ≤ n} a_s, j < n.
-                if n > 0 {
+                // k side for the earlier rows: k_j ⊙ Π_{j < s ≤ n} a_s, lo ≤ j < n.
+                if n > lo {
                     carry.update(from: decay + n * dk, count: dk)
-                    for j in stride(from: n - 1, through: 0, by: -1) {
+                    for j in stride(from: n - 1, through: lo, by: -1) {
                         let kj = k + j * keyStride
                         let dst = kSub + j * dk
                         let a = decay + j * dk
@@ -237,54 +267,69 @@ extension GLA {
                         for x in 0..<dk { dst[x] = kj[x] * carry[x] }
                     }
                     BLAS.gemm(
-                        MatrixView(qSub, rows: m, columns: dk), .none, MatrixView(kSub, rows: n + m, columns: dk),
-                        .transpose, into: pView.block(rows: n..<(n + m), columns: 0..<(n + m)), alpha: scale)
+                        MatrixView(qSub, rows: m, columns: dk), .none,
+                        MatrixView(kSub + lo * dk, rows: n + m - lo, columns: dk), .transpose,
+                        into: pView.block(rows: n..<(n + m), columns: lo..<(n + m)), alpha: scale)
                     for r in 0..<(m - 1) {
                         (attention + (n + r) * len + n + r + 1).update(repeating: 0, count: m - 1 - r)
                     }
                     n += m
                     continue
                 }
-                if n > 0 {
+                if n > lo {
                     BLAS.gemm(
-                        MatrixView(qSub, rows: m, columns: dk), .none, MatrixView(kSub, rows: n, columns: dk),
-                        .transpose, into: pView.block(rows: n..<(n + m), columns: 0..<n), alpha: scale)
+                        MatrixView(qSub, rows: m, columns: dk), .none,
+                        MatrixView(kSub + lo * dk, rows: n - lo, columns: dk), .transpose,
+                        into: pView.block(rows: n..<(n + m), columns: lo..<n), alpha: scale)
                 }
-                // Strong decay: pair (i, j), j ≤ i, row = q_i ⊙ k_j ⊙ Π_{j < s ≤ i} a_s.
-                var pair = 0
-                for j in 0..<m {
-                    let kj = k + (n + j) * keyStride
-                    carry.update(from: kj, count: dk)
-                    for i in j..<m {
-                        let qi = q + (n + i) * keyStride
-                        let dst = pairs + pair * dk
-                        if i > j {
-                            let a = decay + (n + i) * dk
-                            for x in 0..<dk {
-                                let c = carry[x] * a[x]
-                                carry[x] = c * (Swift.abs(c) < tiny ? 0 : 1)
-                            }
-                        }
-                        for x in 0..<dk { dst[x] = qi[x] * carry[x] }
-                        pair += 1
-                    }
-                }
-                BLAS.gemv(
-                    MatrixView(pairs, rows: pair, columns: dk), x: ones, y: pairValues, alpha: scale, beta: 0)
-                pair = 0
-                for j in 0..<m {
-                    for i in j..<m {
-                        attention[(n + i) * len + n + j] = pairValues[pair]
-                        pair += 1
-                    }
+                if m > Self.directBlock {
+                    attend(rows: n..<(n + m), subChunkSize: (m + 1) / 2, b)
+                } else {
+                    directDiagonal(rows: n..<(n + m), b)
                 }
                 n += m
             }
         }
 
-        /// The largest in-sub-chunk decay (in log space) for which the diagonal block is a GEMM: its
-        /// factors then lie in [exp(−Δ), exp(Δ)], far inside the normal range (Float: e^±30 ≈ 1e±13;
-        /// Double: e^±200).
+        /// The diagonal block of `rows` by the direct pair loop: pair (i, j), j ≤ i, is the row
+        /// `q_i ⊙ k_j ⊙ Π_{j < s ≤ i} a_s`; one GEMV with ones sums each pair over the channels.
+        func directDiagonal(rows: Range<Int>, _ b: AttentionBuffers) {
+            let dk = keyDim
+            let tiny = GLA.flushBelow(T.self)
+            let (n, m, len) = (rows.lowerBound, rows.count, b.length)
+            var pair = 0
+            for j in 0..<m {
+                let kj = b.k + (n + j) * b.keyStride
+                b.carry.update(from: kj, count: dk)
+                for i in j..<m {
+                    let qi = b.q + (n + i) * b.keyStride
+                    let dst = b.pairs + pair * dk
+                    if i > j {
+                        let a = b.decay + (n + i) * dk
+                        for x in 0..<dk {
+                            let c = b.carry[x] * a[x]
+                            b.carry[x] = c * (Swift.abs(c) < tiny ? 0 : 1)
+                        }
+                    }
+                    for x in 0..<dk { dst[x] = qi[x] * b.carry[x] }
+                    pair += 1
+                }
+            }
+            BLAS.gemv(
+                MatrixView(b.pairs, rows: pair, columns: dk), x: b.ones, y: b.pairValues, alpha: b.scale, beta: 0)
+            pair = 0
+            for j in 0..<m {
+                for i in j..<m {
+                    b.attention[(n + i) * len + n + j] = b.pairValues[pair]
+                    pair += 1
+                }
+            }
+        }
+
+        /// Strong-decay diagonal blocks are halved until they have at most this many rows, then done by
+        /// the direct pair loop.
+        static var directBlock: Int { 4 }
+
         /// Reads one element per 64-byte line of a strided block (independent loads the core overlaps)
         /// and returns a value that depends on them, so the loads are not optimised away.
         @inline(__always)
@@ -302,6 +347,9 @@ extension GLA {
             return acc
         }
 
+        /// The largest in-sub-chunk decay (in log space) for which the diagonal block is a GEMM: its
+        /// factors then lie in [exp(−Δ), exp(Δ)], far inside the normal range (Float: e^±30 ≈ 1e±13;
+        /// Double: e^±200).
         static var boundedDecay: T { T.self == Float.self ? 30 : 200 }
 
     }

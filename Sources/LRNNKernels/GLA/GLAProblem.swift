@@ -100,36 +100,60 @@ extension GLA {
     static func scan<T: LRNNScalar>(_ tensor: Tensor<T>) -> (nonFinite: Bool, positive: Bool) {
         tensor.withUnsafeBufferPointer { b in
             guard let base = b.baseAddress else { return (false, false) }
-            let raw = UnsafeRawPointer(base)
-            if T.self == Float.self {
-                return scanBits(raw.assumingMemoryBound(to: UInt32.self), b.count, exponentMask: 0x7F80_0000)
-            } else if T.self == Double.self {
-                return scanBits(
-                    raw.assumingMemoryBound(to: UInt64.self), b.count, exponentMask: 0x7FF0_0000_0000_0000)
+            // Large tensors are scanned in parallel slices (a memory-bound pass that one core cannot
+            // saturate), small ones inline.
+            let slices = b.count >= 1 << 20 ? Threading.workerCount : 1
+            if slices <= 1 { return scanRange(base, b.count) }
+            let per = (b.count + slices - 1) / slices
+            var found = [UInt8](repeating: 0, count: slices)
+            found.withUnsafeMutableBufferPointer { fb in
+                let fp = fb.baseAddress!
+                Threading.parallelFor(slices) { i in
+                    let lo = i * per
+                    let r = scanRange(base + lo, Swift.max(0, Swift.min(per, b.count - lo)))
+                    fp[i] = (r.nonFinite ? 1 : 0) | (r.positive ? 2 : 0)
+                }
             }
-            var nonFinite = false
-            var positive = false
-            for x in b {
-                if !x.isFinite { nonFinite = true }
-                if x > 0 { positive = true }
-            }
-            return (nonFinite, positive)
+            let all = found.reduce(0, |)
+            return (all & 1 != 0, all & 2 != 0)
         }
     }
 
+    /// ``scan(_:)`` over `count` contiguous elements.
+    static func scanRange<T: LRNNScalar>(_ base: UnsafePointer<T>, _ count: Int) -> (nonFinite: Bool, positive: Bool) {
+        let raw = UnsafeRawPointer(base)
+        if T.self == Float.self {
+            return scanBits(raw.assumingMemoryBound(to: UInt32.self), count, exponentMask: 0x7F80_0000)
+        } else if T.self == Double.self {
+            return scanBits(raw.assumingMemoryBound(to: UInt64.self), count, exponentMask: 0x7FF0_0000_0000_0000)
+        }
+        var nonFinite = false
+        var positive = false
+        for x in UnsafeBufferPointer(start: base, count: count) {
+            if !x.isFinite { nonFinite = true }
+            if x > 0 { positive = true }
+        }
+        return (nonFinite, positive)
+    }
+
+    /// The IEEE test of ``scan(_:)`` as pure bit arithmetic, which vectorises in any context (no
+    /// comparisons or branches): with `e` the exponent field, `(x & e) + lsb(e)` carries into the sign
+    /// bit exactly when every exponent bit is set (NaN/±∞); `~(x | (x − 1))` has the sign bit set exactly
+    /// when the sign bit is clear and x ≠ 0 (a positive number). The sign bits are ORed over the block.
     @inline(__always)
     static func scanBits<U: FixedWidthInteger & UnsignedInteger>(
         _ p: UnsafePointer<U>, _ n: Int, exponentMask: U
     ) -> (nonFinite: Bool, positive: Bool) {
         let signBit: U = 1 << (U.bitWidth - 1)
+        let exponentLSB = exponentMask & (~exponentMask &+ 1)
         var bad: U = 0
         var positive: U = 0
         for i in 0..<n {
             let x = p[i]
-            bad |= (x & exponentMask) == exponentMask ? 1 : 0
-            positive |= (x & signBit) == 0 && x != 0 ? 1 : 0
+            bad |= (x & exponentMask) &+ exponentLSB
+            positive |= ~(x | (x &- 1))
         }
-        return (bad != 0, positive != 0)
+        return (bad & signBit != 0, positive & signBit != 0)
     }
 
     /// A tensor of zeros (built here so that the fill is specialised with the kernel).

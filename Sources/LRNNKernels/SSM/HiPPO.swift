@@ -100,7 +100,9 @@ public enum HiPPO {
     /// - Throws: ``LAPACKError`` if the Hermitian solver fails.
     public static func legsDiagonalization(
         n: Int
-    ) throws(LAPACKError) -> (values: [Complex<Double>], vectors: Tensor<Complex<Double>>, projectedB: [Complex<Double>]) {
+    ) throws(LAPACKError) -> (
+        values: [Complex<Double>], vectors: Tensor<Complex<Double>>, projectedB: [Complex<Double>]
+    ) {
         precondition(n >= 1, "HiPPO.legsDiagonalization: N = \(n)")
         let normal = legsNormalPart(n: n)
         var h = Tensor<Complex<Double>>(shape: [n, n], repeating: .zero)

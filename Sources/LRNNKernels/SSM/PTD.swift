@@ -39,7 +39,9 @@ public enum PTD {
     ) throws(Failure) -> PTDDecomposition {
         let n = try requireSquare(a, "A")
         guard b.count == n else { throw .invalidArgument(name: "B", reason: "has \(b.count) entries, expected \(n)") }
-        guard e.shape == [n, n] else { throw .invalidArgument(name: "E", reason: "has shape \(e.shape), expected [\(n), \(n)]") }
+        guard e.shape == [n, n] else {
+            throw .invalidArgument(name: "E", reason: "has shape \(e.shape), expected [\(n), \(n)]")
+        }
         guard a.allFinite, e.allFinite, b.allSatisfy(\.isFinite) else {
             throw .invalidArgument(name: "A, B, E", reason: "contain NaN or infinity")
         }
@@ -49,13 +51,15 @@ public enum PTD {
             let eig = try LAPACK.eigen(m, left: false, right: true)
             let v = eig.right!
             let bt = try LAPACK.solve(v, Tensor(shape: [n], scalars: b.map { Complex($0) }))
-            let cond = try complexConditionNumber(v)
+            let cond = try LAPACK.conditionNumber(v)
             let na = try LAPACK.spectralNorm(a)
             let ne = try LAPACK.spectralNorm(e)
             let maxRe = eig.values.map(\.real).max() ?? -.infinity
             var values = eig.values
             if stabilize {
-                for i in values.indices where values[i].real > 0 { values[i] = Complex(-values[i].real, values[i].imaginary) }
+                for i in values.indices where values[i].real > 0 {
+                    values[i] = Complex(-values[i].real, values[i].imaginary)
+                }
             }
             return PTDDecomposition(
                 eigenvalues: values, eigenvectors: v, projectedB: bt.scalars, eigenvectorCondition: cond,
@@ -76,7 +80,7 @@ public enum PTD {
             let a = try HiPPO.transition(.legs, n: n, as: Double.self).a
             let p = HiPPO.legsLowRank(n: n)
             let ppt = p.reduce(0) { $0 + $1 * $1 }  // ‖P·Pᵀ‖₂ = ‖P‖²
-            let cond = try complexConditionNumber(v)
+            let cond = try LAPACK.conditionNumber(v)
             let na = try LAPACK.spectralNorm(a)
             return PTDDecomposition(
                 eigenvalues: values, eigenvectors: v, projectedB: bt, eigenvectorCondition: cond,
@@ -114,7 +118,7 @@ public enum PTD {
 
     /// `count` seeded random unit vectors of length n (Gaussian, normalised).
     public static func randomUnitVectors(n: Int, count: Int, seed: UInt64) -> [[Double]] {
-        var rng = SSMRandom(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         return (0..<count).map { _ in
             let v = (0..<n).map { _ in rng.normal() }
             let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
@@ -127,7 +131,8 @@ public enum PTD {
     public static func relativeTransferErrors(
         _ d: PTDDecomposition, resolvents: [[Complex<Double>]], omegas: [Double], outputs: [[Double]]
     ) -> [Double] {
-        precondition(resolvents.count == omegas.count, "PTD.relativeTransferErrors: \(resolvents.count) vs \(omegas.count)")
+        precondition(
+            resolvents.count == omegas.count, "PTD.relativeTransferErrors: \(resolvents.count) vs \(omegas.count)")
         return outputs.map { c in
             let ct = d.projectedC(c)
             var num = 0.0
@@ -145,38 +150,20 @@ public enum PTD {
 
     /// A Gaussian perturbation (seeded) scaled so that `‖E‖₂ = ratio·‖A‖₂`.
     /// - Throws: ``Failure`` for a non-positive or non-finite ratio, or an SVD failure.
-    public static func randomPerturbation(a: Tensor<Double>, ratio: Double, seed: UInt64) throws(Failure) -> Tensor<Double> {
+    public static func randomPerturbation(a: Tensor<Double>, ratio: Double, seed: UInt64) throws(Failure) -> Tensor<
+        Double
+    > {
         let n = try requireSquare(a, "A")
         guard ratio > 0, ratio.isFinite else {
             throw .invalidArgument(name: "eps", reason: "must be finite and > 0, got \(ratio)")
         }
-        var rng = SSMRandom(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         var e = Tensor<Double>(shape: [n, n], scalars: (0..<(n * n)).map { _ in rng.normal() })
         do {
             let scale = ratio * (try LAPACK.spectralNorm(a)) / (try LAPACK.spectralNorm(e))
             for i in e.scalars.indices { e.scalars[i] *= scale }
         } catch { throw .lapack(error) }
         return e
-    }
-
-    /// `cond₂` of a complex square matrix from the singular values of its real embedding
-    /// `[[Re V, −Im V], [Im V, Re V]]` (each singular value of V appears twice).
-    /// - Throws: ``LAPACKError`` when the SVD fails.
-    public static func complexConditionNumber(_ v: Tensor<Complex<Double>>) throws(LAPACKError) -> Double {
-        precondition(v.rank == 2 && v.shape[0] == v.shape[1], "PTD.complexConditionNumber: shape \(v.shape)")
-        let n = v.shape[0]
-        let n2 = 2 * n
-        var emb = [Double](repeating: 0, count: n2 * n2)
-        for i in 0..<n {
-            for j in 0..<n {
-                let z = v.scalars[i * n + j]
-                emb[i * n2 + j] = z.real
-                emb[i * n2 + n + j] = -z.imaginary
-                emb[(n + i) * n2 + j] = z.imaginary
-                emb[(n + i) * n2 + n + j] = z.real
-            }
-        }
-        return try LAPACK.conditionNumber(Tensor(shape: [n2, n2], scalars: emb))
     }
 
     static func requireSquare(_ a: Tensor<Double>, _ name: String) throws(Failure) -> Int {

@@ -94,7 +94,7 @@ extension PTD {
             let excess = eig.values.map { Swift.max(0, $0.real + stabilityMargin) }
             let stability = stabilityWeight * excess.reduce(0) { $0 + $1 * $1 }
             if !wantGradient {
-                let cond = try complexConditionNumber(v)
+                let cond = try LAPACK.conditionNumber(v)
                 return (cond * cond + penalty * normE + stability, cond, nil)
             }
             let w = eig.left!
@@ -117,8 +117,12 @@ extension PTD {
             let cond = smax / smin
             let u = svd.u!.scalars
             let vt = svd.vt!.scalars
-            func leftVector(_ k: Int) -> [Complex<Double>] { (0..<n).map { Complex(u[$0 * n2 + k], u[(n + $0) * n2 + k]) } }
-            func rightVector(_ k: Int) -> [Complex<Double>] { (0..<n).map { Complex(vt[k * n2 + $0], vt[k * n2 + n + $0]) } }
+            func leftVector(_ k: Int) -> [Complex<Double>] {
+                (0..<n).map { Complex(u[$0 * n2 + k], u[(n + $0) * n2 + k]) }
+            }
+            func rightVector(_ k: Int) -> [Complex<Double>] {
+                (0..<n).map { Complex(vt[k * n2 + $0], vt[k * n2 + n + $0]) }
+            }
             let (u1, y1, un, yn) = (leftVector(0), rightVector(0), leftVector(n2 - 1), rightVector(n2 - 1))
             // G = 2κ/σ_min (u1 y1ᴴ − κ un ynᴴ), then the column projection.
             let scale = 2 * cond / smin
@@ -195,7 +199,8 @@ extension PTD {
         }
         guard options.initialRatio > 0, options.initialRatio <= options.maxRatio else {
             throw .invalidArgument(
-                name: "initialRatio", reason: "must lie in (0, maxRatio = \(options.maxRatio)], got \(options.initialRatio)")
+                name: "initialRatio",
+                reason: "must lie in (0, maxRatio = \(options.maxRatio)], got \(options.initialRatio)")
         }
         guard options.penalty >= 0, options.penalty.isFinite else {
             throw .invalidArgument(name: "penalty", reason: "must be finite and ≥ 0, got \(options.penalty)")
@@ -203,7 +208,9 @@ extension PTD {
         guard options.stabilityWeight >= 0, options.stabilityWeight.isFinite, options.stabilityMargin.isFinite else {
             throw .invalidArgument(name: "stabilityWeight", reason: "weight must be finite and ≥ 0, margin finite")
         }
-        func objective(_ e: Tensor<Double>, gradient: Bool) throws(Failure) -> (objective: Double, condition: Double, gradient: Tensor<Double>?) {
+        func objective(_ e: Tensor<Double>, gradient: Bool) throws(Failure) -> (
+            objective: Double, condition: Double, gradient: Tensor<Double>?
+        ) {
             try conditionObjective(
                 a: a, perturbation: e, penalty: options.penalty, stabilityWeight: options.stabilityWeight,
                 stabilityMargin: options.stabilityMargin, gradient: gradient)
@@ -212,7 +219,8 @@ extension PTD {
         do { normA = try LAPACK.spectralNorm(a) } catch { throw .lapack(error) }
         let start = Date()
         let projector = try interpolationProjector(
-            a: a, b: b, omegas: options.interpolationFrequencies ?? PTDOptimizationOptions.defaultInterpolationFrequencies(n: n))
+            a: a, b: b,
+            omegas: options.interpolationFrequencies ?? PTDOptimizationOptions.defaultInterpolationFrequencies(n: n))
         var e = try randomPerturbation(a: a, ratio: options.initialRatio, seed: options.seed)
         if let p = projector {
             e = realProduct(e, p)
@@ -265,7 +273,9 @@ extension PTD {
 
     /// `I − Q·Qᵀ` for an orthonormal basis Q of `{Re x_k, Im x_k}`, `x_k = (iω_kI − A)⁻¹B`
     /// (nil when there are no frequencies). Directions below 1e-10 of the largest are dropped.
-    static func interpolationProjector(a: Tensor<Double>, b: [Double], omegas: [Double]) throws(Failure) -> Tensor<Double>? {
+    static func interpolationProjector(a: Tensor<Double>, b: [Double], omegas: [Double]) throws(Failure) -> Tensor<
+        Double
+    >? {
         let n = a.shape[0]
         if omegas.isEmpty { return nil }
         guard omegas.allSatisfy({ $0.isFinite && $0 >= 0 }) else {

@@ -23,8 +23,8 @@ extension S4D {
     ///   - initialState: optional `[B, H, N2]` state before the first token.
     /// - Returns: `y [B, T, H]` and the final state `[B, H, N2]` (for ``S4DRecurrence``).
     /// - Throws: ``KernelError`` on shape mismatch, non-finite input or a bad chunk size.
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func convolve<T: LRNNScalar>(
         _ u: Tensor<T>, parameters: S4DParameters<T>, discretization: SSMDiscretization,
         chunkSize: Int = 64, initialState: Tensor<Complex<T>>? = nil
@@ -46,129 +46,179 @@ extension S4D {
             }
         }
         var final =
-            initialState ?? Tensor<Complex<T>>(shape: [bsz, h, n2], scalars: [Complex<T>](repeating: .zero, count: bsz * h * n2))
-        if t == 0 || h == 0 || bsz == 0 { return (Tensor(shape: [bsz, t, h], scalars: [T](repeating: 0, count: u.count)), final) }
+            initialState
+            ?? Tensor<Complex<T>>(shape: [bsz, h, n2], scalars: [Complex<T>](repeating: .zero, count: bsz * h * n2))
+        if t == 0 || h == 0 || bsz == 0 {
+            return (Tensor(shape: [bsz, t, h], scalars: [T](repeating: 0, count: u.count)), final)
+        }
         let c = Swift.min(chunkSize, t)
         let nc = (t + c - 1) / c
         let m = bsz * nc
         let lastLength = t - (nc - 1) * c
         let n2x2 = 2 * n2
-        // Channel-major copies [B, H, T] (one blocked transpose each way).
-        var ut = [T](repeating: 0, count: u.count)
-        var yt = [T](repeating: 0, count: u.count)
+        var y = [T](unsafeUninitializedCapacity: u.count) { _, count in count = u.count }  // every element is written below
         u.withUnsafeBufferPointer { ub in
-            ut.withUnsafeMutableBufferPointer { blockedTranspose(ub.baseAddress!, $0.baseAddress!, count: bsz, rows: t, columns: h) }
-        }
-        ut.withUnsafeBufferPointer { ub in
-            yt.withUnsafeMutableBufferPointer { yb in
+            y.withUnsafeMutableBufferPointer { yb in
                 final.withUnsafeMutableBufferPointer { fb in
                     let uBase = ub.baseAddress!
                     let yBase = UncheckedPointer(yb.baseAddress!)
                     let fBase = UncheckedPointer(fb.baseAddress!)
-                    Threading.parallelFor(h) { ch in
-                        let modes = parameters.discreteModes(channel: ch, discretization)
+                    // Work items are blocks of up to 16 channels: each gathers its channels' inputs
+                    // into channel-major rows (16 contiguous values per token read), allocates its
+                    // workspaces once, and scatters its outputs back the same way.
+                    let perItem = Swift.max(1, Swift.min(64, h / Swift.max(1, 2 * Threading.workerCount)))
+                    let items = (h + perItem - 1) / perItem
+                    Threading.parallelFor(items) { item in
+                        let ch0 = item * perItem
+                        let ch1 = Swift.min(h, ch0 + perItem)
+                        let cb = ch1 - ch0
                         let width = c + n2x2
-                        // Small per-channel operators (Float64 powers, rounded once to T):
-                        // `op = [Toeplitz + D·I | Q]` (C × (C + N)) and P (N × C).
                         var kern = [Double](repeating: 0, count: c)
                         var pw = [T](repeating: 0, count: n2x2 * c)
                         var op = [T](repeating: 0, count: c * width)
-                        var chunkPole = [Complex<Double>](repeating: .zero, count: n2)
+                        var poleRe = [Double](repeating: 0, count: n2)  // dA^C
+                        var poleIm = [Double](repeating: 0, count: n2)
+                        var xre = [Double](repeating: 0, count: n2)  // the carried state
+                        var xim = [Double](repeating: 0, count: n2)
                         var pows = [Complex<Double>](repeating: .zero, count: c + 1)
-                        for (k, md) in modes.enumerated() {
-                            md.powers(stride: 1, count: c + 1) { l, p in pows[l] = p }
-                            for l in 0..<c {
-                                let p = pows[l]
-                                kern[l] += 2 * (md.kernelWeight * p).real
-                                let s = md.inputWeight * p
-                                pw[k * c + (c - 1 - l)] = T(s.real)
-                                pw[(n2 + k) * c + (c - 1 - l)] = T(s.imaginary)
-                                let r = md.outputWeight * pows[l + 1]
-                                op[l * width + c + k] = T(2 * r.real)
-                                op[l * width + c + n2 + k] = T(-2 * r.imaginary)
-                            }
-                            chunkPole[k] = pows[c]
-                        }
-                        kern[0] += Double(parameters.d.scalars[ch])
-                        for i in 0..<c { for j in 0...i { op[i * width + j] = T(kern[i - j]) } }
-                        // Workspace rows: one chunk each, `[u chunk (C) | carried state (N)]`.
+                        // Workspace rows: one chunk each, `[u chunk (C) | carried state (N)]`; the zero
+                        // padding of a short last chunk is never overwritten.
                         var wk = [T](repeating: 0, count: m * width)
                         var yc = [T](repeating: 0, count: m * c)
                         var st = [T](repeating: 0, count: m * n2x2)
-                        wk.withUnsafeMutableBufferPointer { wb in
-                            let w = wb.baseAddress!
-                            for b in 0..<bsz {
-                                let src = uBase + (b * h + ch) * t
-                                for j in 0..<nc {
-                                    let len = Swift.min(c, t - j * c)
-                                    (w + (b * nc + j) * width).update(from: src + j * c, count: len)
-                                }
+                        // Channel-major rows padded by one cache line so that the cb rows do not all map
+                        // to the same cache set when T is a power of two.
+                        let rs = t + 16
+                        var ublk = [T](repeating: 0, count: cb * bsz * rs)
+                        var yblk = [T](repeating: 0, count: cb * bsz * rs)
+                        for b in 0..<bsz {
+                            for s in 0..<t {
+                                let row = uBase + (b * t + s) * h + ch0
+                                for k in 0..<cb { ublk[(k * bsz + b) * rs + s] = row[k] }
                             }
-                            let whole = MatrixView(w, rows: m, columns: width)
-                            let uView = whole.block(rows: 0..<m, columns: 0..<c)
-                            st.withUnsafeMutableBufferPointer { sb in
-                                pw.withUnsafeMutableBufferPointer { pb in
-                                    BLAS.gemm(
-                                        uView, .none, MatrixView(pb.baseAddress!, rows: n2x2, columns: c), .transpose,
-                                        into: MatrixView(sb.baseAddress!, rows: m, columns: n2x2))
+                        }
+                        for ch in ch0..<ch1 {
+                            let modes = parameters.discreteModes(channel: ch, discretization)
+                            // Small per-channel operators (Float64 powers, rounded once to T):
+                            // `op = [Toeplitz + D·I | Q]` (C × (C + N), zero above the diagonal) and P (N × C).
+                            for l in 0..<c { kern[l] = 0 }
+                            for (k, md) in modes.enumerated() {
+                                md.powers(stride: 1, count: c + 1) { l, p in pows[l] = p }
+                                for l in 0..<c {
+                                    let p = pows[l]
+                                    kern[l] += 2 * (md.kernelWeight * p).real
+                                    let s = md.inputWeight * p
+                                    pw[k * c + (c - 1 - l)] = T(s.real)
+                                    pw[(n2 + k) * c + (c - 1 - l)] = T(s.imaginary)
+                                    let r = md.outputWeight * pows[l + 1]
+                                    op[l * width + c + k] = T(2 * r.real)
+                                    op[l * width + c + n2 + k] = T(-2 * r.imaginary)
                                 }
+                                poleRe[k] = pows[c].real
+                                poleIm[k] = pows[c].imaginary
                             }
-                            // Scan over chunk boundaries (Float64 state) into the state columns.
-                            for b in 0..<bsz {
-                                for k in 0..<n2 {
-                                    var x = Complex<Double>.zero
-                                    if initialState != nil {
-                                        let z = fBase.pointer[(b * h + ch) * n2 + k]
-                                        x = Complex(Double(z.real), Double(z.imaginary))
+                            kern[0] += Double(parameters.d.scalars[ch])
+                            for i in 0..<c { for j in 0...i { op[i * width + j] = T(kern[i - j]) } }
+                            wk.withUnsafeMutableBufferPointer { wb in
+                                let w = wb.baseAddress!
+                                for b in 0..<bsz {
+                                    ublk.withUnsafeBufferPointer { ubk in
+                                        let src = ubk.baseAddress! + ((ch - ch0) * bsz + b) * rs
+                                        for j in 0..<nc {
+                                            let len = Swift.min(c, t - j * c)
+                                            (w + (b * nc + j) * width).update(from: src + j * c, count: len)
+                                        }
                                     }
-                                    let pc = chunkPole[k]
-                                    for j in 0..<nc {
-                                        let row = b * nc + j
-                                        w[row * width + c + k] = T(x.real)
-                                        w[row * width + c + n2 + k] = T(x.imaginary)
-                                        x = pc * x + Complex(Double(st[row * n2x2 + k]), Double(st[row * n2x2 + n2 + k]))
+                                }
+                                let whole = MatrixView(w, rows: m, columns: width)
+                                let uView = whole.block(rows: 0..<m, columns: 0..<c)
+                                st.withUnsafeMutableBufferPointer { sb in
+                                    pw.withUnsafeMutableBufferPointer { pb in
+                                        BLAS.gemm(
+                                            uView, .none, MatrixView(pb.baseAddress!, rows: n2x2, columns: c),
+                                            .transpose,
+                                            into: MatrixView(sb.baseAddress!, rows: m, columns: n2x2))
+                                    }
+                                }
+                                // Scan over chunk boundaries (Float64 state) into the state columns, row by
+                                // row (contiguous reads of S and writes of the state columns).
+                                st.withUnsafeBufferPointer { sb in
+                                    let sp = sb.baseAddress!
+                                    for b in 0..<bsz {
+                                        for k in 0..<n2 {
+                                            if initialState != nil {
+                                                let z = fBase.pointer[(b * h + ch) * n2 + k]
+                                                xre[k] = Double(z.real)
+                                                xim[k] = Double(z.imaginary)
+                                            } else {
+                                                xre[k] = 0
+                                                xim[k] = 0
+                                            }
+                                        }
+                                        for j in 0..<nc {
+                                            let row = b * nc + j
+                                            let wr = w + row * width + c
+                                            let sr = sp + row * n2x2
+                                            for k in 0..<n2 {
+                                                let (a, bb) = (xre[k], xim[k])
+                                                wr[k] = T(a)
+                                                wr[n2 + k] = T(bb)
+                                                xre[k] = poleRe[k] * a - poleIm[k] * bb + Double(sr[k])
+                                                xim[k] = poleRe[k] * bb + poleIm[k] * a + Double(sr[n2 + k])
+                                            }
+                                        }
+                                    }
+                                }
+                                // Y = [U | X_prev]·opᵀ: intra-chunk Toeplitz, skip term and carried state at once.
+                                yc.withUnsafeMutableBufferPointer { ycb in
+                                    op.withUnsafeMutableBufferPointer { ob in
+                                        BLAS.gemm(
+                                            whole, .none, MatrixView(ob.baseAddress!, rows: c, columns: width),
+                                            .transpose,
+                                            into: MatrixView(ycb.baseAddress!, rows: m, columns: c))
+                                    }
+                                }
+                                // Scatter, and the exact final state of each sequence.
+                                for b in 0..<bsz {
+                                    let off = ((ch - ch0) * bsz + b) * rs
+                                    yblk.withUnsafeMutableBufferPointer { ybk in
+                                        yc.withUnsafeBufferPointer {
+                                            (ybk.baseAddress! + off).update(
+                                                from: $0.baseAddress! + b * nc * c, count: t)
+                                        }
+                                    }
+                                    let lastRow = (b * nc + nc - 1) * width
+                                    for (k, md) in modes.enumerated() {
+                                        var x =
+                                            md.power(lastLength)
+                                            * Complex(Double(w[lastRow + c + k]), Double(w[lastRow + c + n2 + k]))
+                                        var acc = Complex<Double>.zero
+                                        for j in 0..<lastLength {
+                                            acc = acc * md.pole + Complex(Double(w[lastRow + j]))
+                                        }
+                                        x = x + md.inputWeight * acc
+                                        fBase.pointer[(b * h + ch) * n2 + k] = Complex(T(x.real), T(x.imaginary))
                                     }
                                 }
                             }
-                            // Y = [U | X_prev]·opᵀ: intra-chunk Toeplitz, skip term and carried state at once.
-                            yc.withUnsafeMutableBufferPointer { ycb in
-                                op.withUnsafeMutableBufferPointer { ob in
-                                    BLAS.gemm(
-                                        whole, .none, MatrixView(ob.baseAddress!, rows: c, columns: width), .transpose,
-                                        into: MatrixView(ycb.baseAddress!, rows: m, columns: c))
-                                }
-                            }
-                            // Scatter, and the exact final state of each sequence.
-                            for b in 0..<bsz {
-                                let dst = yBase.pointer + (b * h + ch) * t
-                                yc.withUnsafeBufferPointer { dst.update(from: $0.baseAddress! + b * nc * c, count: t) }
-                                let lastRow = (b * nc + nc - 1) * width
-                                for (k, md) in modes.enumerated() {
-                                    var x =
-                                        md.power(lastLength)
-                                        * Complex(Double(w[lastRow + c + k]), Double(w[lastRow + c + n2 + k]))
-                                    var acc = Complex<Double>.zero
-                                    for j in 0..<lastLength { acc = acc * md.pole + Complex(Double(w[lastRow + j])) }
-                                    x = x + md.inputWeight * acc
-                                    fBase.pointer[(b * h + ch) * n2 + k] = Complex(T(x.real), T(x.imaginary))
-                                }
+                        }
+                        for b in 0..<bsz {
+                            for s in 0..<t {
+                                let row = yBase.pointer + (b * t + s) * h + ch0
+                                for k in 0..<cb { row[k] = yblk[(k * bsz + b) * rs + s] }
                             }
                         }
                     }
                 }
             }
         }
-        var y = [T](repeating: 0, count: u.count)
-        yt.withUnsafeBufferPointer { src in
-            y.withUnsafeMutableBufferPointer { blockedTranspose(src.baseAddress!, $0.baseAddress!, count: bsz, rows: h, columns: t) }
-        }
         return (Tensor(shape: [bsz, t, h], scalars: y), final)
     }
 
     /// Reference convolution, O(B·H·T²): the kernel of length T from ``kernelReference(_:length:discretization:)``
     /// applied by the plain double sum `y[t] = Σ_{s≤t} K[s]·u[t−s] + D·u[t]` in Float64.
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func convolveDirect<T: LRNNScalar>(
         _ u: Tensor<T>, parameters: S4DParameters<T>, discretization: SSMDiscretization
     ) throws(KernelError) -> Tensor<T> {

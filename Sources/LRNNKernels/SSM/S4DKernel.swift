@@ -19,8 +19,8 @@ public enum S4D {
     ///   - length: L ≥ 0.
     ///   - discretization: zoh or bilinear.
     /// - Throws: ``KernelError/invalidArgument(name:reason:)`` for a negative length.
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func kernel<T: LRNNScalar>(
         _ parameters: S4DParameters<T>, length: Int, discretization: SSMDiscretization
     ) throws(KernelError) -> Tensor<T> {
@@ -68,8 +68,8 @@ public enum S4D {
 
     /// Reference kernel: per mode, `z ← W`, then `K[l] += 2·Re z; z ← dA·z` token by token
     /// (Float64 accumulation). O(H·N2·L).
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func kernelReference<T: LRNNScalar>(
         _ parameters: S4DParameters<T>, length: Int, discretization: SSMDiscretization
     ) -> Tensor<T> {

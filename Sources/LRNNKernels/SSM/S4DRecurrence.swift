@@ -17,8 +17,8 @@ public struct S4DRecurrence<T: LRNNScalar>: Sendable {
     @usableFromInline let skip: [T]
 
     /// Discretises `parameters` once.
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public init(_ parameters: S4DParameters<T>, discretization: SSMDiscretization) {
         channels = parameters.channels
         modes = parameters.modes
@@ -46,8 +46,8 @@ public struct S4DRecurrence<T: LRNNScalar>: Sendable {
     /// One token for every batch entry: `u [B, H]` → `y [B, H]`, updating `state [B, H, N2]`.
     ///
     /// - Throws: ``KernelError`` on shape mismatch or non-finite input.
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public func step(_ u: Tensor<T>, state: inout Tensor<Complex<T>>) throws(KernelError) -> Tensor<T> {
         guard u.rank == 2, u.shape[1] == channels else {
             throw .shapeMismatch(tensor: "u", shape: u.shape, expected: "[B, \(channels)]")
@@ -79,8 +79,8 @@ public struct S4DRecurrence<T: LRNNScalar>: Sendable {
     ///
     /// - Returns: the outputs and the final state.
     /// - Throws: ``KernelError`` on shape mismatch or non-finite input.
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public func run(
         _ u: Tensor<T>, state: Tensor<Complex<T>>? = nil
     ) throws(KernelError) -> (y: Tensor<T>, finalState: Tensor<Complex<T>>) {

@@ -16,8 +16,8 @@ public struct S5System<T: LRNNScalar>: Sendable {
     @usableFromInline let skip: [T]
 
     /// Discretises `parameters` (Float64, rounded once to T).
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public init(_ parameters: S5Parameters<T>, discretization: SSMDiscretization) {
         let p = parameters.states
         let h = parameters.channels
@@ -30,7 +30,9 @@ public struct S5System<T: LRNNScalar>: Sendable {
             let (pole, _, scale) = discretization.discretize(a, step: Double.exp(Double(parameters.logStep.scalars[i])))
             poles[i] = pole
             for j in 0..<h {
-                let b = scale * Complex(Double(parameters.bRe.scalars[i * h + j]), Double(parameters.bIm.scalars[i * h + j]))
+                let b =
+                    scale
+                    * Complex(Double(parameters.bRe.scalars[i * h + j]), Double(parameters.bIm.scalars[i * h + j]))
                 bm[i * h + j] = T(b.real)
                 bm[(p + i) * h + j] = T(b.imaginary)
             }
@@ -103,8 +105,8 @@ public enum S5 {
     ///   - initialState: optional `[B, P]`.
     /// - Returns: the outputs and the final state `[B, P]`.
     /// - Throws: ``KernelError`` on shape mismatch, non-finite input or a bad chunk size.
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func run<T: LRNNScalar>(
         _ u: Tensor<T>, system: S5System<T>, chunkSize: Int = 256, initialState: Tensor<Complex<T>>? = nil
     ) throws(KernelError) -> (y: Tensor<T>, finalState: Tensor<Complex<T>>) {
@@ -118,16 +120,18 @@ public enum S5 {
         let (bsz, t) = (u.shape[0], u.shape[1])
         if let s = initialState {
             try KernelError.requireShape(s, [bsz, p], "initial_state")
-            for z in s.scalars where !(z.real.isFinite && z.imaginary.isFinite) { throw .nonFinite(tensor: "initial_state") }
+            for z in s.scalars where !(z.real.isFinite && z.imaginary.isFinite) {
+                throw .nonFinite(tensor: "initial_state")
+            }
         }
-        var uu = u
         var y = Tensor<T>(shape: u.shape, repeating: 0)
         var final = initialState ?? system.zeroState(batch: bsz)
         let c = Swift.max(1, Swift.min(chunkSize, t))
-        uu.withUnsafeMutableBufferPointer { ub in
+        u.withUnsafeBufferPointer { ub in
             y.withUnsafeMutableBufferPointer { yb in
                 final.withUnsafeMutableBufferPointer { fb in
-                    let uBase = UncheckedPointer(ub.baseAddress!)
+                    // Read-only: BLAS only reads U (views need a mutable pointer type).
+                    let uBase = UncheckedPointer(UnsafeMutablePointer(mutating: ub.baseAddress!))
                     let yBase = UncheckedPointer(yb.baseAddress!)
                     let fBase = UncheckedPointer(fb.baseAddress!)
                     Threading.parallelFor(bsz) { b in
@@ -158,23 +162,24 @@ public enum S5 {
     /// One token for every batch entry: `u [B, H]` → `y [B, H]`, updating `state [B, P]`
     /// (the same GEMM path with one row).
     /// - Throws: ``KernelError`` on shape mismatch or non-finite input.
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func step<T: LRNNScalar>(
         _ u: Tensor<T>, system: S5System<T>, state: inout Tensor<Complex<T>>
     ) throws(KernelError) -> Tensor<T> {
         guard u.rank == 2, u.shape[1] == system.channels else {
             throw .shapeMismatch(tensor: "u", shape: u.shape, expected: "[B, \(system.channels)]")
         }
-        let (y, s) = try run(u.reshaped([u.shape[0], 1, u.shape[1]]), system: system, chunkSize: 1, initialState: state)
+        let (y, s) = try run(
+            u.reshaped([u.shape[0], 1, u.shape[1]]), system: system, chunkSize: 1, initialState: state)
         state = s
         return y.reshaped(u.shape)
     }
 
     /// Naive reference in Float64, token by token with full complex sums:
     /// `x_t = dΛ·x_{t−1} + dB·u_t`, `y_t = f·Re(C·x_t) + D·u_t`. O(B·T·P·H).
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func reference<T: LRNNScalar>(
         _ u: Tensor<T>, parameters: S5Parameters<T>, discretization: SSMDiscretization
     ) -> Tensor<T> {
@@ -190,7 +195,9 @@ public enum S5 {
             let (pole, _, scale) = discretization.discretize(a, step: Double.exp(Double(parameters.logStep.scalars[i])))
             poles.append(pole)
             for j in 0..<h {
-                db.append(scale * Complex(Double(parameters.bRe.scalars[i * h + j]), Double(parameters.bIm.scalars[i * h + j])))
+                db.append(
+                    scale
+                        * Complex(Double(parameters.bRe.scalars[i * h + j]), Double(parameters.bIm.scalars[i * h + j])))
             }
         }
         var y = [T](repeating: 0, count: u.count)
@@ -206,7 +213,8 @@ public enum S5 {
                 for j in 0..<h {
                     var re = 0.0
                     for i in 0..<p {
-                        let cc = Complex(Double(parameters.cRe.scalars[j * p + i]), Double(parameters.cIm.scalars[j * p + i]))
+                        let cc = Complex(
+                            Double(parameters.cRe.scalars[j * p + i]), Double(parameters.cIm.scalars[j * p + i]))
                         re += (cc * x[i]).real
                     }
                     y[row + j] = T(f * re + Double(parameters.d.scalars[j]) * Double(u.scalars[row + j]))

@@ -133,7 +133,8 @@ public enum SSMCheck {
         let refRe = try file.tensor("lambda_re", as: Double.self).scalars
         let refIm = try file.tensor("lambda_im", as: Double.self).scalars
         guard refRe.count == refIm.count, refRe.count == b.count else {
-            throw CaseError(description: "lambda_re/lambda_im have \(refRe.count)/\(refIm.count) entries, N = \(b.count)")
+            throw CaseError(
+                description: "lambda_re/lambda_im have \(refRe.count)/\(refIm.count) entries, N = \(b.count)")
         }
         let tol = 1e-8
         let d = try PTD.decompose(a: a, b: b, perturbation: e)
@@ -172,7 +173,8 @@ public enum SSMCheck {
         var note = String(format: "cond2(V) = %.6g", d.eigenvectorCondition)
         if let ref = file.metadataNumber("eigenvector_condition") { note += String(format: " (golden %.6g)", ref) }
         return [
-            .measured(name: name, op: "ptd", precision: "Float64", path: "eigenvalues", error: eigError, tolerance: tol),
+            .measured(
+                name: name, op: "ptd", precision: "Float64", path: "eigenvalues", error: eigError, tolerance: tol),
             .measured(
                 name: name, op: "ptd", precision: "Float64", path: "G_perturbed",
                 error: try complexError(gPerturbed, "G_perturbed_re", "G_perturbed_im"), tolerance: tol, note: note),

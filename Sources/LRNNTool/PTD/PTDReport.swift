@@ -132,11 +132,15 @@ public struct PTDReport: Sendable {
         if method == .optimize { out += ", \(iterations) gradient steps" }
         out += String(format: ", %.2f s\n", seconds)
         for r in rows {
-            out += r.enumerated().map { i, s in i == 0 ? s.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-                : String(repeating: " ", count: widths[i] - s.count) + s
-            }.joined(separator: "  ") + "\n"
+            out +=
+                r.enumerated().map { i, s in
+                    i == 0
+                        ? s.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                        : String(repeating: " ", count: widths[i] - s.count) + s
+                }.joined(separator: "  ") + "\n"
         }
-        out += "transfer error = sup_w |G_diag - G_A| / sup_w |G_A|, w in {0} U logspace(-2, 5), mean of 5 seeded unit C\n"
+        out +=
+            "transfer error = sup_w |G_diag - G_A| / sup_w |G_A|, w in {0} U logspace(-2, 5), mean of 5 seeded unit C\n"
         return out
     }
 
