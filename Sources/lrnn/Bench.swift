@@ -61,7 +61,9 @@ struct Bench: ParsableCommand {
     @Flag(help: .hidden)
     var verbose = false
 
-    @Option(help: ArgumentHelp("Re-render a saved `lrnn bench --json` report (text, or --svg) instead of measuring.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Re-render a saved `lrnn bench --json` report (text, or --svg) instead of measuring.", valueName: "file"))
     var fromJson: String?
 
     @Option(help: .hidden)
@@ -114,7 +116,8 @@ struct Bench: ParsableCommand {
     func run() throws {
         if let threads { Threading.setWorkerCount(threads) }
         if let name = memoryProbe, let t = probeLength {
-            guard let r = BenchSuite.probeInProcess(KernelCatalog.all, kernel: name, length: t, repeats: probeRepeats) else {
+            guard let r = BenchSuite.probeInProcess(KernelCatalog.all, kernel: name, length: t, repeats: probeRepeats)
+            else {
                 throw ExitCode(2)
             }
             let enc = JSONEncoder()
@@ -157,7 +160,8 @@ struct Bench: ParsableCommand {
             guard let data = FileManager.default.contents(atPath: path),
                 let saved = try? JSONDecoder().decode(BenchReport.self, from: data)
             else {
-                FileHandle.standardError.write(Data("lrnn bench: \(path) is not a saved lrnn bench --json report\n".utf8))
+                FileHandle.standardError.write(
+                    Data("lrnn bench: \(path) is not a saved lrnn bench --json report\n".utf8))
                 throw ExitCode(2)
             }
             if let svg { try writeSVG(saved, to: svg) }

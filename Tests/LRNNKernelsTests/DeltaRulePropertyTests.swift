@@ -197,4 +197,37 @@ import Testing
         }
         #expect(state.relativeError(to: whole.finalState) <= 1e-10)
     }
+
+    /// Strong gates push some chunks past the range where the kernel takes exp(γ_i − γ_j) as
+    /// exp(γ_i)·exp(−γ_j) (−γ_c ≤ 79 in Float32, ≤ 638 in Float64); those chunks take every
+    /// exponential directly. Both paths, mixed in one sequence, must match the reference.
+    @Test(arguments: [(-0.5, 0.0), (-120.0, -30.0), (-3.0, 0.0)])
+    func strongDecayMatchesReference(range: (Double, Double)) throws {
+        var rng = SeededRandom(seed: 77)
+        for (trial, n) in [1, 2].enumerated() {
+            var x = DeltaRuleInputs<Double>(
+                batch: 1, tokens: 53, heads: 2, keyDim: 6, valueDim: 5, householder: n, gated: true,
+                initialState: true, rng: &rng)
+            // Alternate strong and weak stretches so that factored and direct chunks follow each other.
+            let g: Tensor<Double> = rng.tensor([1, 53, 2], range.0...range.1)
+            for i in 0..<g.count { x.g!.scalars[i] = (i / 40) % 2 == 0 ? g.scalars[i] : g.scalars[i] / 100 }
+            for chunk in [8, 16] {
+                let c = try x.chunked(chunkSize: chunk)
+                let r = try x.reference()
+                let eo = c.output.relativeError(to: r.output)
+                let es = c.finalState.relativeError(to: r.finalState)
+                #expect(eo <= 1e-10, "trial \(trial) g in \(range) C=\(chunk): output error \(eo)")
+                #expect(es <= 1e-10, "trial \(trial) g in \(range) C=\(chunk): state error \(es)")
+                // Float32 through the same cases (the factored-decay limit is 79 there).
+                let q32 = x.q.converted(to: Float.self)
+                let k32 = x.k.converted(to: Float.self)
+                let v32 = x.v.converted(to: Float.self)
+                let c32 = try DeltaRule.chunked(
+                    q: q32, k: k32, v: v32, beta: x.beta.converted(to: Float.self), g: x.g!.converted(to: Float.self),
+                    initialState: x.h0!.converted(to: Float.self), numHouseholder: n, chunkSize: chunk)
+                let e32 = c32.output.converted(to: Double.self).relativeError(to: r.output)
+                #expect(e32 <= 1e-5, "trial \(trial) g in \(range) C=\(chunk): Float32 output error \(e32)")
+            }
+        }
+    }
 }

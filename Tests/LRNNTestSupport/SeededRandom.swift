@@ -1,21 +1,16 @@
 import LRNNLinearAlgebra
 import RealModule
 
-/// A small, fast, seeded generator (SplitMix64) so that property tests are reproducible.
+/// The library's ``SeededGenerator`` (SplitMix64) plus the tensor helpers property tests use,
+/// so that every test is reproducible from its seed.
 public struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+    private var base: SeededGenerator
 
     /// Creates a generator from a seed.
-    public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    public init(seed: UInt64) { base = SeededGenerator(seed: seed) }
 
     /// The next 64 random bits.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { base.next() }
 
     /// Uniform in `range`.
     public mutating func uniform(_ range: ClosedRange<Double> = -1...1) -> Double {

@@ -21,13 +21,16 @@ let benchmarks: @Sendable () -> Void = {
         maxIterations: 25
     )
 
-    for (name, gated, n) in [("delta_rule", false, 1), ("gated_delta_rule", true, 1), ("delta_product_n2_gated", true, 2)] {
+    for (name, gated, n) in [
+        ("delta_rule", false, 1), ("gated_delta_rule", true, 1), ("delta_product_n2_gated", true, 2),
+    ] {
         var rng = Inputs(seed: 1)
         let q = rng.unitRows([1, tokens, heads, headDim])
         let k = rng.unitRows([1, tokens * n, heads, headDim])
         let v = rng.tensor([1, tokens * n, heads, headDim]) { $0.normal() }
         let beta = rng.tensor([1, tokens * n, heads]) { 1 / (1 + exp(-$0.normal())) }
-        let g: Tensor<Float>? = gated ? rng.tensor([1, tokens, heads]) { -exp(-6.907_755 + 4.605_170 * $0.unit()) } : nil
+        let g: Tensor<Float>? =
+            gated ? rng.tensor([1, tokens, heads]) { -exp(-6.907_755 + 4.605_170 * $0.unit()) } : nil
         Benchmark("\(name) B=1 H=8 K=V=128 T=4096") { benchmark in
             for _ in benchmark.scaledIterations {
                 blackHole(try DeltaRule.chunked(q: q, k: k, v: v, beta: beta, g: g, numHouseholder: n))
@@ -52,8 +55,10 @@ let benchmarks: @Sendable () -> Void = {
         var rng = Inputs(seed: 3)
         let u = rng.tensor([1, tokens, 256]) { $0.normal() }
         Benchmark("s4d_conv B=1 H=256 N=64 T=4096") { benchmark in
-            let params = try S4DParameters<Double>.initialized(channels: 256, stateSize: 64, initialization: .lin, seed: 3)
-                .converted(to: Float.self)
+            let params = try S4DParameters<Double>.initialized(
+                channels: 256, stateSize: 64, initialization: .lin, seed: 3
+            )
+            .converted(to: Float.self)
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations {
                 blackHole(try S4D.convolve(u, parameters: params, discretization: .zoh))

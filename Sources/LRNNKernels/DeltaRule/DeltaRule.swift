@@ -21,7 +21,7 @@ import LRNNLinearAlgebra
 public enum DeltaRule {
     /// The chunk length (in tokens for n = 1; a chunk holds `chunkSize / n` tokens otherwise),
     /// chosen by measurement (see docs/kernels/delta-rule.md).
-    public static let defaultChunkSize: Int = 32
+    public static let defaultChunkSize: Int = 16
 
     /// The chunkwise delta rule: runs whole sequences through BLAS-3 products, one chunk at a time.
     ///
@@ -33,7 +33,7 @@ public enum DeltaRule {
     ///     O  = scale·[diag(exp γ)·Q·S + (Q·Kᵀ ⊙ exp(γ_i − γ_j) ⊙ M)·U']
     ///     S  ← exp(γ_C)·S + (diag(exp(γ_C − γ))·K)ᵀ·U'
     ///
-    /// (T is applied by triangular solves, never formed.) With n > 1 the recurrence runs over the
+    /// (T is formed by one small triangular solve and applied by gemm.) With n > 1 the recurrence runs over the
     /// interleaved sequence of T·n steps; queries and outputs exist only at each token's last step
     /// and the gate enters at each token's first step. Sequences × head groups run as parallel work items.
     ///

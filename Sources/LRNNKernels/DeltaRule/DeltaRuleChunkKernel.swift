@@ -14,16 +14,19 @@ import LRNNLinearAlgebra
 /// `pos` is the last step of each token (`i·n + n − 1`) and M keeps steps `j ≤ pos(i)`.
 /// T is formed by one unit-lower `trsm` on the c×c identity (c³/3 flops) and applied by gemm:
 /// OpenBLAS's trsm is slow on the thin c×(K+V) right-hand sides, and T·Y costs about as much
-/// as the solve it replaces. To make few, larger BLAS calls, the work item's workspace holds one
-/// panel X with `ld = K + V`:
+/// as the solve it replaces. The work item's workspace holds one panel X (rows padded by a cache
+/// line past K + V) and Kᵀ:
 ///
 ///     rows 0 ..< c         [ W₀ | Y ]     W₀ = diag(β ⊙ exp γ)·K,  Y = diag(β)·V
-///     rows c ..< c + c/n   [ Q  | R ]     R = 0
-///     rows c + c/n ..      [ K  | · ]
+///     rows c ..< c + c/n   [ Q  | · ]
+///     rows c + c/n ..      [ K  | · ]     and Kᵀ (K×c) beside it
 ///
-/// so `[Q; K]·Kᵀ` gives Q·Kᵀ and K·Kᵀ in one gemm and `[Y; R] ← [Y; R] − [W₀; Q]·S` gives
-/// Y − W₀·S and −Q·S in another. The output is written through a view of the output tensor
-/// (row stride H·V) and the state is updated in place in the final-state tensor.
+/// filled by one pass over the chunk's strided rows that also scans them for NaN/±∞. Every
+/// product is then a no-transpose gemm small enough (m·n·k ≤ 10⁶) for OpenBLAS's small-matrix
+/// kernels, which at these sizes run near or above its large-matrix peak, while A·Bᵀ and the
+/// packed path for one 64-row product ran at half that: `[Q; K]·Kᵀ` (P and K·Kᵀ in one call),
+/// `Y ← Y − W₀·S`, `U' = T·Y`, `O = scale·Q·S` straight into the output view (row stride H·V),
+/// `O += scale·P·U'` and `S ← exp(γ_c)·S + Kᵀ·U''` in place in the final-state tensor.
 struct DeltaRuleChunkKernel<T: LRNNScalar> {
     let problem: DeltaRuleProblem
     let q: UnsafeMutablePointer<T>
@@ -44,9 +47,20 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
     /// The scalars of workspace one work item needs: the panel X, [P; A], the decay matrix and γ.
     var workspaceCount: Int {
         let cs = chunkTokens * problem.householder
-        let panel = (2 * cs + chunkTokens) * (problem.keyDim + problem.valueDim)
-        return panel + (chunkTokens + cs) * cs + 2 * cs * cs + cs * problem.valueDim + 2 * cs + 1
+        let panel = (2 * cs + chunkTokens) * panelLeadingDimension
+        return panel + (chunkTokens + cs) * cs + 2 * cs * cs + cs * problem.valueDim + problem.keyDim * cs + 3 * cs
+            + 1
     }
+
+    /// The panel's row length: K + V plus one cache line, so that the rows do not all fall into
+    /// the same cache sets when K + V is a multiple of a large power of two (as at K = V = 128).
+    var panelLeadingDimension: Int {
+        problem.keyDim + problem.valueDim + Swift.max(1, 64 / MemoryLayout<T>.stride)
+    }
+
+    /// The largest within-chunk total decay −γ_c for which exp(γ_i − γ_j) is taken as
+    /// exp(γ_i)·exp(−γ_j): 90 % of the exponent range, so both factors stay normal and finite.
+    static var factoredDecayLimit: T { T(T.greatestFiniteMagnitude.exponent) * T(0.693) * T(0.9) }
 
     /// Flags ``run(item:)`` returns for NaN/±∞ found in the rows it read.
     static var nonFiniteQ: UInt8 { 1 }
@@ -86,6 +100,10 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             for i in 0..<nt {
                 let qspan = q + ((row0 + i) * hh + hLo) * dk
                 for c in stride(from: 0, to: (hHi - hLo) * dk, by: lineScalars) { touched += qspan[c] }
+                // The output rows too (one store per cache line, overwritten below): their misses
+                // overlap here instead of stalling the per-head output pass one row at a time.
+                let ospan = output + ((row0 + i) * hh + hLo) * dv
+                for c in stride(from: 0, to: (hHi - hLo) * dv, by: lineScalars) { ospan[c] = 0 }
             }
             ws[workspaceCount - 1] = touched  // keeps the loads (the workspace's last slot is scratch)
             for h in hLo..<hHi {
@@ -106,7 +124,7 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
         let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
         var flags: UInt8 = 0
         let cs = chunkTokens * n
-        let ldx = dk + dv
+        let ldx = panelLeadingDimension
         let xBase = ws
         let paBase = xBase + (2 * cs + chunkTokens) * ldx
         let dBase = paBase + (chunkTokens + cs) * cs
@@ -114,6 +132,8 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
         let upBase = tBase + cs * cs
         let gam = upBase + cs * dv
         let egam = gam + cs
+        let einv = egam + cs
+        let ktBase = einv + cs
         let sv = MatrixView(state + stateIndex * dk * dv, rows: dk, columns: dv)
         let ldk = hh * dk
         let ldv = hh * dv
@@ -125,11 +145,10 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             let qc = MatrixView(q + (row0 * hh + h) * dk, rows: nt, columns: dk, leadingDimension: ldk)
             let oc = MatrixView(output + (row0 * hh + h) * dv, rows: nt, columns: dv, leadingDimension: ldv)
             // The panel X for this chunk (rows: ns of [W | U], nt of [Q | R], ns of [K | ·]).
-            let x = MatrixView(xBase, rows: 2 * ns + nt, columns: ldx)
+            let x = MatrixView(xBase, rows: 2 * ns + nt, columns: dk + dv, leadingDimension: ldx)
             let w = x.block(rows: 0..<ns, columns: 0..<dk)
-            let y = x.block(rows: 0..<ns, columns: dk..<ldx)
+            let y = x.block(rows: 0..<ns, columns: dk..<(dk + dv))
             let qx = x.block(rows: ns..<(ns + nt), columns: 0..<dk)
-            let r = x.block(rows: ns..<(ns + nt), columns: dk..<ldx)
             let kx = x.block(rows: (ns + nt)..<(2 * ns + nt), columns: 0..<dk)
             let pa = MatrixView(paBase, rows: nt + ns, columns: ns)
             let pm = pa.block(rows: 0..<nt, columns: 0..<ns)
@@ -137,9 +156,15 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             let d = MatrixView(dBase, rows: ns, columns: ns)
             let tm = MatrixView(tBase, rows: ns, columns: ns)
             let u = MatrixView(upBase, rows: ns, columns: dv)
+            let kt = MatrixView(ktBase, rows: dk, columns: ns, leadingDimension: cs)
             let betaAt = { (i: Int) -> T in beta[(step0 + i) * hh + h] }
 
             // γ: within-chunk cumulative log decay (the gate enters at each token's first step).
+            // When the chunk's total decay is moderate, exp(γ_i − γ_j) = exp(γ_i)·exp(−γ_j) with
+            // both factors normal and finite (≤ 3 ulp apart from the direct form), which takes 2c
+            // exponentials instead of c²/2; a stronger decay takes every exp(γ_i − γ_j) directly
+            // (exponent ≤ 0, never overflows).
+            var factored = false
             if let g {
                 var acc: T = 0
                 for i in 0..<ns {
@@ -147,43 +172,63 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
                     gam[i] = acc
                     egam[i] = T.exp(acc)
                 }
-                // Decay matrix D[i, j] = exp(γ_i − γ_j) for j ≤ i (exponent ≤ 0, never overflows).
-                for i in 0..<ns {
-                    let drow = d.row(i)
-                    let gi = gam[i]
-                    for j in 0..<i { drow[j] = T.exp(gi - gam[j]) }
-                    drow[i] = 1
+                factored = ns > 0 && -gam[ns - 1] <= Self.factoredDecayLimit
+                if factored {
+                    for j in 0..<ns { einv[j] = T.exp(-gam[j]) }
+                    for i in 0..<ns {
+                        let drow = d.row(i)
+                        let ei = egam[i]
+                        for j in 0..<i { drow[j] = ei * einv[j] }
+                        drow[i] = 1
+                    }
+                } else {
+                    for i in 0..<ns {
+                        let drow = d.row(i)
+                        let gi = gam[i]
+                        for j in 0..<i { drow[j] = T.exp(gi - gam[j]) }
+                        drow[i] = 1
+                    }
                 }
             }
 
-            // Gather the panel: W₀ = diag(β ⊙ exp γ)·K, Y = diag(β)·V, Q, R = 0, K.
+            // Gather the panel: W₀ = diag(β ⊙ exp γ)·K, Y = diag(β)·V, Q, R = 0, K, scanning every
+            // row for NaN/±∞ in the same pass.
             for i in 0..<ns {
                 let bi = betaAt(i)
                 let wi = g != nil ? bi * egam[i] : bi
-                let krow = kc.row(i)
-                let wrow = w.row(i)
-                let kxrow = kx.row(i)
-                for c in 0..<dk {
-                    let kv = krow[c]
-                    kxrow[c] = kv
-                    wrow[c] = wi * kv
+                if DeltaRuleRowCopy.copy(kc.row(i), count: dk, scale: wi, into: w.row(i), copy: kx.row(i)) {
+                    flags |= Self.nonFiniteK
                 }
-                let vrow = vc.row(i)
-                let yrow = y.row(i)
-                for c in 0..<dv { yrow[c] = bi * vrow[c] }
+                if DeltaRuleRowCopy.copy(vc.row(i), count: dv, scale: bi, into: y.row(i), copy: nil) {
+                    flags |= Self.nonFiniteV
+                }
             }
-            qx.copy(from: qc)
-            r.fill(0)
-            for i in 0..<ns {
-                if DeltaRuleProblem.containsNonFinite(kc.row(i), count: dk) { flags |= Self.nonFiniteK }
-                if DeltaRuleProblem.containsNonFinite(vc.row(i), count: dv) { flags |= Self.nonFiniteV }
+            // Kᵀ (K×c) for the no-transpose products below (OpenBLAS's small-matrix path runs
+            // A·B about twice as fast as A·Bᵀ at these sizes), eight rows at a time so that the
+            // stores fill whole cache lines.
+            var i0 = 0
+            while i0 < ns {
+                let rowsHere = Swift.min(8, ns - i0)
+                let src = kx.row(i0)
+                if rowsHere == 8 {
+                    for c in 0..<dk {
+                        let dst = ktBase + c * cs + i0
+                        for ii in 0..<8 { dst[ii] = src[ii * ldx + c] }
+                    }
+                } else {
+                    for c in 0..<dk {
+                        let dst = ktBase + c * cs + i0
+                        for ii in 0..<rowsHere { dst[ii] = src[ii * ldx + c] }
+                    }
+                }
+                i0 += rowsHere
             }
-            for i in 0..<nt where DeltaRuleProblem.containsNonFinite(qc.row(i), count: dk) {
+            for i in 0..<nt where DeltaRuleRowCopy.copy(qc.row(i), count: dk, scale: 1, into: qx.row(i), copy: nil) {
                 flags |= Self.nonFiniteQ
             }
 
             // [P; A] = [Q; K]·Kᵀ, then A ← strictly-lower(diag(β)·A ⊙ D), P ← P ⊙ D_pos ⊙ M.
-            BLAS.gemm(x.block(rows: ns..<(2 * ns + nt), columns: 0..<dk), .none, kx, .transpose, into: pa)
+            BLAS.gemm(x.block(rows: ns..<(2 * ns + nt), columns: 0..<dk), kt, into: pa)
             for i in 1..<Swift.max(ns, 1) {
                 let arow = a.row(i)
                 let bi = betaAt(i)
@@ -209,20 +254,20 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             for i in 0..<ns { tm[i, i] = 1 }
             BLAS.trsm(a, side: .left, triangle: .lower, diagonal: .unit, tm)
 
-            // [Y; R] ← [Y; R] − [W₀; Q]·S, then U' = T·Y.
-            BLAS.gemm(
-                x.block(rows: 0..<(ns + nt), columns: 0..<dk), .none, sv, .none,
-                into: x.block(rows: 0..<(ns + nt), columns: dk..<ldx), alpha: -1, beta: 1)
-            BLAS.gemm(tm, .none, y, .none, into: u)
+            // Y ← Y − W₀·S, then U' = T·Y.
+            BLAS.gemm(w, sv, into: y, alpha: -1, beta: 1)
+            BLAS.gemm(tm, y, into: u)
 
-            // O = scale·diag(exp γ_pos)·Q·S + scale·P·U'.
-            for i in 0..<nt {
-                let f = g != nil ? -scale * egam[i * n + n - 1] : -scale
-                let rrow = r.row(i)
-                let orow = oc.row(i)
-                for c in 0..<dv { orow[c] = f * rrow[c] }
+            // O = scale·diag(exp γ_pos)·Q·S + scale·P·U', the first term straight into the output.
+            BLAS.gemm(qx, sv, into: oc, alpha: scale)
+            if g != nil {
+                for i in 0..<nt {
+                    let f = egam[i * n + n - 1]
+                    let orow = oc.row(i)
+                    for c in 0..<dv { orow[c] *= f }
+                }
             }
-            BLAS.gemm(pm, .none, u, .none, into: oc, alpha: scale, beta: 1)
+            BLAS.gemm(pm, u, into: oc, alpha: scale, beta: 1)
 
             // S ← exp(γ_c)·S + Kᵀ·diag(exp(γ_c − γ))·U'.
             var stateDecay: T = 1
@@ -230,12 +275,12 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
                 let last = gam[ns - 1]
                 stateDecay = egam[ns - 1]
                 for j in 0..<ns {
-                    let f = T.exp(last - gam[j])
+                    let f = factored ? stateDecay * einv[j] : T.exp(last - gam[j])
                     let urow = u.row(j)
                     for c in 0..<dv { urow[c] *= f }
                 }
             }
-            BLAS.gemm(kx, .transpose, u, .none, into: sv, alpha: 1, beta: stateDecay)
+            BLAS.gemm(kt, u, into: sv, alpha: 1, beta: stateDecay)
         }
         return flags
     }

@@ -101,7 +101,7 @@ struct DeltaRuleProblem: Sendable {
         try requireFinite(beta, "beta")
         if let g {
             try requireFinite(g, "g")
-            if let bad = g.scalars.first(where: { $0 > 0 }) {
+            if let bad = firstPositive(g) {
                 throw .invalidArgument(name: "g", reason: "log decays must be ≤ 0, found \(bad)")
             }
         }
@@ -123,6 +123,20 @@ struct DeltaRuleProblem: Sendable {
             buf.isEmpty || !containsNonFinite(buf.baseAddress!, count: buf.count)
         }
         if !finite { throw .nonFinite(tensor: name) }
+    }
+
+    /// The first positive element of `tensor` (a log decay that would make the state grow), if any.
+    ///
+    /// Counts the positive elements first (a branch-free loop that vectorises) and searches only
+    /// when there is one.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    static func firstPositive<T: LRNNScalar>(_ tensor: Tensor<T>) -> T? {
+        tensor.withUnsafeBufferPointer { buf in
+            var positives = 0
+            for x in buf { positives &+= x > 0 ? 1 : 0 }
+            return positives == 0 ? nil : buf.first { $0 > 0 }
+        }
     }
 
     /// Whether any of `count` scalars at `p` is NaN or ±∞, from the bit patterns (vectorisable).

@@ -56,7 +56,7 @@ extension DeltaRule {
         try DeltaRuleProblem.requireFinite(beta, "beta")
         if let g {
             try DeltaRuleProblem.requireFinite(g, "g")
-            if let bad = g.scalars.first(where: { $0 > 0 }) {
+            if let bad = DeltaRuleProblem.firstPositive(g) {
                 throw .invalidArgument(name: "g", reason: "log decays must be ≤ 0, found \(bad)")
             }
         }

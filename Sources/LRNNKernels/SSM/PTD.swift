@@ -118,7 +118,7 @@ public enum PTD {
 
     /// `count` seeded random unit vectors of length n (Gaussian, normalised).
     public static func randomUnitVectors(n: Int, count: Int, seed: UInt64) -> [[Double]] {
-        var rng = SSMRandom(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         return (0..<count).map { _ in
             let v = (0..<n).map { _ in rng.normal() }
             let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
@@ -157,7 +157,7 @@ public enum PTD {
         guard ratio > 0, ratio.isFinite else {
             throw .invalidArgument(name: "eps", reason: "must be finite and > 0, got \(ratio)")
         }
-        var rng = SSMRandom(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         var e = Tensor<Double>(shape: [n, n], scalars: (0..<(n * n)).map { _ in rng.normal() })
         do {
             let scale = ratio * (try LAPACK.spectralNorm(a)) / (try LAPACK.spectralNorm(e))

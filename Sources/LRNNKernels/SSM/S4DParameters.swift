@@ -124,7 +124,7 @@ public struct S4DParameters<T: LRNNScalar>: Sendable {
                 b[k] = diag.projectedB[stateSize - n2 + k]
             }
         }
-        var rng = SSMRandom(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         let h = channels
         var out = [[T]](repeating: [T](repeating: 0, count: h * n2), count: 6)
         var logDt = [T](repeating: 0, count: h)

@@ -29,6 +29,7 @@ public struct Tensor<Scalar> {
     /// - Parameters:
     ///   - shape: the extent of each dimension (each ≥ 0).
     ///   - value: the value of every element.
+    @inlinable
     public init(shape: [Int], repeating value: Scalar) {
         self.init(shape: shape, scalars: Array(repeating: value, count: shape.reduce(1, *)))
     }
@@ -123,6 +124,7 @@ extension Tensor where Scalar: Numeric {
     /// A tensor of zeros.
     ///
     /// - Parameter shape: the extent of each dimension.
+    @inlinable
     public init(zeros shape: [Int]) {
         self.init(shape: shape, repeating: 0)
     }

@@ -34,7 +34,8 @@ public enum BenchTimer {
     /// The fastest of `repeats` timed calls after an optional untimed warm-up, stopping early
     /// once `budget` seconds have been spent (at least one timed call is always made). On a
     /// shared machine the minimum is the least disturbed run, the robust estimate of the cost.
-    public static func best(repeats: Int, budget: Double = .infinity, warmup: Bool = true, _ body: () -> Void) -> Double {
+    public static func best(repeats: Int, budget: Double = .infinity, warmup: Bool = true, _ body: () -> Void) -> Double
+    {
         if warmup { body() }
         var best = Double.infinity
         var spent = 0.0

@@ -1,7 +1,7 @@
 import RealModule
 
-/// A seeded SplitMix64 generator: the same seed gives the same random initialisation and the
-/// same sampled tokens on every platform.
+/// A seeded SplitMix64 generator: the same seed gives the same random initialisations,
+/// perturbations and sampled tokens on every platform.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
@@ -21,6 +21,11 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
     /// Uniform in `[0, 1)` with 53 random bits.
     public mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
+
+    /// Uniform in `[lower, upper)`.
+    public mutating func uniform(_ lower: Double = 0, _ upper: Double = 1) -> Double {
+        lower + (upper - lower) * unit()
+    }
 
     /// Standard normal (Box–Muller).
     public mutating func normal() -> Double {
