@@ -7,7 +7,7 @@ public enum BenchPlot {
     public static func svg(_ points: [ScalingPoint], title: String = "LinearRNN throughput against sequence length")
         -> String
     {
-        let w = 760.0, h = 480.0, left = 80.0, right = 190.0, top = 40.0, bottom = 60.0
+        let w = 800.0, h = 480.0, left = 80.0, right = 230.0, top = 40.0, bottom = 60.0
         let pw = w - left - right, ph = h - top - bottom
         let valid = points.filter { $0.ns_per_token > 0 }
         guard !valid.isEmpty else { return "<svg xmlns=\"http://www.w3.org/2000/svg\"/>" }
