@@ -14,8 +14,11 @@ extension DeltaRule {
     /// enough to pay for the threads.
     ///
     /// - Parameters:
-    ///   - q: `[B, 1, H, K]`; k: `[B, n, H, K]`; v: `[B, n, H, V]`; beta: `[B, n, H]`;
-    ///     g: optional `[B, 1, H]` log decays (≤ 0).
+    ///   - q: queries `[B, 1, H, K]`.
+    ///   - k: keys `[B, n, H, K]`.
+    ///   - v: values `[B, n, H, V]`.
+    ///   - beta: step sizes `[B, n, H]`.
+    ///   - g: optional log decays `[B, 1, H]` (≤ 0).
     ///   - scale: the query scale; `nil` means `1/√K`.
     ///   - numHouseholder: n ≥ 1.
     ///   - state: `[B, H, K, V]`, updated in place (left unchanged when an error is thrown).

@@ -27,6 +27,7 @@ public enum HiPPO {
     /// - Parameters:
     ///   - measure: the measure.
     ///   - n: the state size N ≥ 1 (even for `fout`).
+    ///   - as: the scalar type of the result.
     /// - Throws: ``KernelError/invalidArgument(name:reason:)`` for N < 1 or odd N with `fout`.
     public static func transition<T: LRNNScalar>(
         _ measure: HiPPOMeasure, n: Int, as: T.Type = T.self
@@ -97,7 +98,7 @@ public enum HiPPO {
     /// `−i·S·v = μ·v` gives `S·v = iμ·v`, so `λ = −½ + iμ` with μ real. Eigenvalues come in
     /// conjugate pairs, ascending in μ.
     /// - Returns: the eigenvalues, the unitary V (columns), and `Vᴴ·B` for LegS's B.
-    /// - Throws: ``LAPACKError`` if the Hermitian solver fails.
+    /// - Throws: ``/LRNNLinearAlgebra/LAPACKError`` if the Hermitian solver fails.
     public static func legsDiagonalization(
         n: Int
     ) throws(LAPACKError) -> (

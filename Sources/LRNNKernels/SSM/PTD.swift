@@ -29,7 +29,7 @@ public enum PTD {
     /// - Parameters:
     ///   - a: the real square state matrix `[N, N]`.
     ///   - b: the input vector `[N]`.
-    ///   - perturbation: E `[N, N]` (zeros for a plain diagonalisation).
+    ///   - e: the perturbation E `[N, N]` (zeros for a plain diagonalisation).
     ///   - stabilize: when true, eigenvalues with `Re λ > 0` are reflected to `−Re λ + i·Im λ`
     ///     (V and B̃ are kept; this changes the system, it is an option, not a correction).
     /// - Throws: ``Failure`` on bad shapes, non-finite input or a LAPACK failure (for example an

@@ -46,7 +46,7 @@ public struct PTDOptimizationOptions: Sendable {
     }
 }
 
-/// The outcome of ``PTD/optimizedPerturbation(a:options:)``.
+/// The outcome of ``PTD/optimizedPerturbation(a:b:options:)``.
 public struct PTDOptimizationResult: Sendable {
     /// The perturbation E.
     public var perturbation: Tensor<Double>

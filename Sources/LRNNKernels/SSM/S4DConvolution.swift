@@ -14,7 +14,7 @@ extension S4D {
     /// 4. read-out of the carried state: `Y += X_prev·Qᵀ`, `Q[i, n] = 2·C_n·dA_n^(i+1)`
     ///    as `[Re, −Im]` columns (`[C × 2·N2]`).
     /// Cost `2·B·T·(C + 2N)` flops per channel, memory O(B·T + M·N) per work item; channels
-    /// are ``Threading/parallelFor(_:_:)`` work items. No O(T²) term.
+    /// are ``/LRNNLinearAlgebra/Threading/parallelFor(_:_:)`` work items. No O(T²) term.
     /// - Parameters:
     ///   - u: the input `[B, T, H]`.
     ///   - parameters: the S4D parameters.

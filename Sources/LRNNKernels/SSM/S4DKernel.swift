@@ -13,7 +13,7 @@ public enum S4D {
     /// Powers are `exp(l·log dA)` in Float64, exactly at every 16th l and by at most 15
     /// multiplications in between (no long chains of products), so the kernel is accurate for
     /// any L; only `2·N2·(L₁ + L_b)/16` exponentials and one GEMM of `2·L·2·N2` flops are needed.
-    /// Channels run as ``Threading/parallelFor(_:_:)`` work items.
+    /// Channels run as ``/LRNNLinearAlgebra/Threading/parallelFor(_:_:)`` work items.
     /// - Parameters:
     ///   - parameters: the S4D parameters (H channels, N2 modes).
     ///   - length: L ≥ 0.

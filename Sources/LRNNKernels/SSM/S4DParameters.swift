@@ -92,7 +92,7 @@ public struct S4DParameters<T: LRNNScalar>: Sendable {
     ///   - seed: the random seed.
     ///   - dtMin: the smallest step (default 1e-3).
     ///   - dtMax: the largest step (default 1e-1).
-    /// - Throws: ``KernelError`` for bad sizes, ``LAPACKError`` (wrapped) never for valid sizes.
+    /// - Throws: ``KernelError`` for bad sizes, ``/LRNNLinearAlgebra/LAPACKError`` (wrapped) never for valid sizes.
     public static func initialized(
         channels: Int, stateSize: Int, initialization: S4DInitialization, seed: UInt64,
         dtMin: Double = 1e-3, dtMax: Double = 1e-1

@@ -103,7 +103,7 @@ public struct S5System<T: LRNNScalar>: Sendable {
 public enum S5 {
     /// The S5 layer over a batch `u [B, T, H]` → `y [B, T, H]`, chunk by chunk: per chunk of
     /// C tokens, dB·U as one GEMM, the diagonal recurrence scanned over the chunk, C·X as one
-    /// GEMM. Batch entries are ``Threading/parallelFor(_:_:)`` work items.
+    /// GEMM. Batch entries are ``/LRNNLinearAlgebra/Threading/parallelFor(_:_:)`` work items.
     /// - Parameters:
     ///   - u: the input `[B, T, H]`.
     ///   - system: the discretised system.

@@ -3,7 +3,7 @@
 /// Temperature 0 is greedy decoding (the arg-max, first index on ties). A positive temperature
 /// samples from `softmax(logits / temperature)`, restricted to the `topK` most likely tokens
 /// and then to the smallest set whose probability reaches `topP`, drawing from a
-/// ``SeededGenerator`` seeded with `seed`.
+/// ``/LRNNLinearAlgebra/SeededGenerator`` seeded with `seed`.
 public struct GenerationOptions: Sendable, Equatable {
     /// The most new tokens per sequence (default 12).
     public var maxNewTokens: Int

@@ -42,7 +42,7 @@ public protocol TokenMixer<Scalar>: Sendable {
     ///   - layout: how the tokens split into sequences.
     ///   - state: the state to start from and update, or nil for zeros.
     /// - Returns: the mixer's output `[tokens, hidden]`.
-    /// - Throws: ``KernelError`` when the kernel refuses its inputs (e.g. non-finite values).
+    /// - Throws: ``/LRNNKernels/KernelError`` when the kernel refuses its inputs (e.g. non-finite values).
     func forward(
         _ x: Tensor<Scalar>, layout: SequenceLayout, state: inout MixerState<Scalar>?
     ) throws(KernelError) -> Tensor<Scalar>
@@ -53,7 +53,7 @@ public protocol TokenMixer<Scalar>: Sendable {
     ///   - x: one token's normalised hidden state per sequence, `[B, hidden]`.
     ///   - state: the state, advanced by one token.
     /// - Returns: the mixer's output `[B, hidden]`.
-    /// - Throws: ``KernelError`` when the kernel refuses its inputs.
+    /// - Throws: ``/LRNNKernels/KernelError`` when the kernel refuses its inputs.
     func step(_ x: Tensor<Scalar>, state: inout MixerState<Scalar>) throws(KernelError) -> Tensor<Scalar>
 }
 
