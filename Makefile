@@ -1,6 +1,6 @@
 # LinearRNN — the two commands of the README, and a few more.
 #   make run   installs the C libraries if needed, builds release, runs `lrnn bench --quick`
-#   make test  installs the C libraries if needed, runs the test suite
+#   make test  installs the C libraries if needed, runs the test suite and the consumer example
 #   make sgemm-c  single-thread sgemm GFLOP/s from a minimal C program (to compare with lrnn info)
 #   make docs  DocC documentation of the public modules (warnings are errors), in .build-docs/
 SWIFT        ?= swift
