@@ -66,38 +66,93 @@ public enum DeltaRule {
         let p = try DeltaRuleProblem.validate(
             q: q, k: k, v: v, beta: beta, g: g, initialState: initialState, cuSeqlens: cuSeqlens,
             numHouseholder: numHouseholder, scanSequences: false)
-        let scale = try DeltaRuleProblem.resolveScale(scale, keyDim: p.keyDim)
-        // Tokens per chunk, never more than the longest sequence (bounds the workspace).
-        let longest = p.sequences.map { $0.end - $0.start }.max() ?? 0
-        let chunkTokens = Swift.max(1, Swift.min(chunkSize / p.householder, longest))
-        let result = runChunked(
-            p, q: q, k: k, v: v, beta: beta, g: g, scale: scale, initialState: initialState,
-            chunkTokens: chunkTokens)
-        // q, k and v were scanned for NaN/±∞ by the kernel as it read them (every row exactly once).
-        if result.nonFinite & DeltaRuleChunkKernel<T>.nonFiniteQ != 0 { throw .nonFinite(tensor: "q") }
-        if result.nonFinite & DeltaRuleChunkKernel<T>.nonFiniteK != 0 { throw .nonFinite(tensor: "k") }
-        if result.nonFinite & DeltaRuleChunkKernel<T>.nonFiniteV != 0 { throw .nonFinite(tensor: "v") }
-        return (result.output, result.finalState)
-    }
-
-    /// Runs the chunk kernel over every (sequence, head group) work item in parallel.
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    static func runChunked<T: LRNNScalar>(
-        _ p: DeltaRuleProblem, q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>?,
-        scale: T, initialState: Tensor<T>?, chunkTokens: Int
-    ) -> (output: Tensor<T>, finalState: Tensor<T>, nonFinite: UInt8) {
-        var state =
-            initialState ?? Tensor(shape: p.stateShape, scalars: [T](repeating: 0, count: p.stateShape.reduce(1, *)))
         let outputCount = p.outputShape.reduce(1, *)
-        if outputCount == 0 {
-            return (Tensor(shape: p.outputShape, scalars: []), state, 0)
-        }
         // Every output row belongs to exactly one (sequence, head group) work item, whose first gemm
         // into it has β = 0: the storage needs no zero fill.
         var output = Tensor<T>(
             shape: p.outputShape,
             scalars: [T](unsafeUninitializedCapacity: outputCount) { _, count in count = outputCount })
+        var finalState = Tensor<T>(zeros: p.stateShape)
+        try run(
+            p, q: q, k: k, v: v, beta: beta, g: g, scale: scale, initialState: initialState, chunkSize: chunkSize,
+            output: &output, finalState: &finalState)
+        return (output, finalState)
+    }
+
+    /// The chunkwise delta rule writing into caller-owned tensors, for callers that run it
+    /// repeatedly (a serving loop, a benchmark): the same result as
+    /// ``chunked(q:k:v:beta:g:scale:initialState:cuSeqlens:numHouseholder:chunkSize:)``
+    /// without allocating the output or the state.
+    ///
+    /// A freshly allocated output of 64 MB or more is mapped afresh by the allocator on every call,
+    /// and the kernel then pays one page fault per 4 KiB page it first writes; an output reused
+    /// from call to call has its pages mapped already.
+    ///
+    /// - Parameters:
+    ///   - output: overwritten with the output; must have shape `[B, T, H, V]`.
+    ///   - finalState: overwritten with the final states; must have shape `[N, H, K, V]`. It may be
+    ///     the tensor passed as `initialState` only as a copy (Swift's value semantics copy it then).
+    ///   - The other parameters are those of
+    ///     ``chunked(q:k:v:beta:g:scale:initialState:cuSeqlens:numHouseholder:chunkSize:)``.
+    /// - Throws: as the allocating form, plus ``KernelError/shapeMismatch(tensor:shape:expected:)``
+    ///   naming `output` or `finalState`. When it throws, `output` and `finalState` hold
+    ///   unspecified values (the kernel may have written part of them).
+    public static func chunked<T: LRNNScalar>(
+        q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>? = nil,
+        scale: T? = nil, initialState: Tensor<T>? = nil, cuSeqlens: [Int]? = nil,
+        numHouseholder: Int = 1, chunkSize: Int = DeltaRule.defaultChunkSize,
+        output: inout Tensor<T>, finalState: inout Tensor<T>
+    ) throws(KernelError) {
+        guard chunkSize >= 1 else {
+            throw .invalidArgument(name: "chunkSize", reason: "must be at least 1, got \(chunkSize)")
+        }
+        let p = try DeltaRuleProblem.validate(
+            q: q, k: k, v: v, beta: beta, g: g, initialState: initialState, cuSeqlens: cuSeqlens,
+            numHouseholder: numHouseholder, scanSequences: false)
+        try KernelError.requireShape(output, p.outputShape, "output")
+        try KernelError.requireShape(finalState, p.stateShape, "finalState")
+        try run(
+            p, q: q, k: k, v: v, beta: beta, g: g, scale: scale, initialState: initialState, chunkSize: chunkSize,
+            output: &output, finalState: &finalState)
+    }
+
+    /// The validated problem through the chunk kernel, into `output` and `finalState` (both of the
+    /// problem's shapes).
+    static func run<T: LRNNScalar>(
+        _ p: DeltaRuleProblem, q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>?,
+        scale: T?, initialState: Tensor<T>?, chunkSize: Int, output: inout Tensor<T>, finalState: inout Tensor<T>
+    ) throws(KernelError) {
+        let scale = try DeltaRuleProblem.resolveScale(scale, keyDim: p.keyDim)
+        // Tokens per chunk, never more than the longest sequence (bounds the workspace).
+        let longest = p.sequences.map { $0.end - $0.start }.max() ?? 0
+        let chunkTokens = Swift.max(1, Swift.min(chunkSize / p.householder, longest))
+        if let initialState {
+            finalState.withUnsafeMutableBufferPointer { fb in
+                initialState.withUnsafeBufferPointer { ib in
+                    _ = fb.update(fromContentsOf: ib)
+                }
+            }
+        } else {
+            finalState.withUnsafeMutableBufferPointer { fb in fb.update(repeating: 0) }
+        }
+        let nonFinite = runChunked(
+            p, q: q, k: k, v: v, beta: beta, g: g, scale: scale, chunkTokens: chunkTokens, output: &output,
+            state: &finalState)
+        // q, k and v were scanned for NaN/±∞ by the kernel as it read them (every row exactly once).
+        if nonFinite & DeltaRuleChunkKernel<T>.nonFiniteQ != 0 { throw .nonFinite(tensor: "q") }
+        if nonFinite & DeltaRuleChunkKernel<T>.nonFiniteK != 0 { throw .nonFinite(tensor: "k") }
+        if nonFinite & DeltaRuleChunkKernel<T>.nonFiniteV != 0 { throw .nonFinite(tensor: "v") }
+    }
+
+    /// Runs the chunk kernel over every (sequence, head group) work item in parallel, with `state`
+    /// holding the initial states on entry; returns the non-finite flags of q, k and v.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    static func runChunked<T: LRNNScalar>(
+        _ p: DeltaRuleProblem, q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>?,
+        scale: T, chunkTokens: Int, output: inout Tensor<T>, state: inout Tensor<T>
+    ) -> UInt8 {
+        if output.count == 0 { return 0 }
         let gScalars = g?.scalars ?? []
         // Work items are (sequence, head group): within an item a chunk's rows of all its heads are
         // read as contiguous spans (measured ≈ 5 % faster than one head per item). Just enough
@@ -131,6 +186,6 @@ public enum DeltaRule {
                 }
             }
         }
-        return (output, state, flags.reduce(0) { $0 | $1 })
+        return flags.reduce(0) { $0 | $1 }
     }
 }

@@ -60,8 +60,60 @@ public enum GLA {
         let problem = try Problem(
             q: q, k: k, v: v, gk: gk, scale: scale, initialState: initialState, cuSeqlens: cuSeqlens)
         let (c, sub) = try validateChunking(chunkSize, subChunkSize)
-        return runChunked(
-            problem, q: q, k: k, v: v, gk: gk, initialState: initialState, chunkSize: c, subChunkSize: sub)
+        // Every output row is written (first by a gemm with β = 0): no zero fill.
+        let outputCount = problem.batch * problem.tokens * problem.heads * problem.valueDim
+        var output = Tensor<T>(
+            shape: [problem.batch, problem.tokens, problem.heads, problem.valueDim],
+            scalars: [T](unsafeUninitializedCapacity: outputCount) { _, count in count = outputCount })
+        var finalState =
+            initialState ?? GLA.zeros([problem.stateCount, problem.heads, problem.keyDim, problem.valueDim])
+        runChunked(
+            problem, q: q, k: k, v: v, gk: gk, chunkSize: c, subChunkSize: sub, output: &output,
+            state: &finalState)
+        return (output, finalState)
+    }
+
+    /// Chunkwise-parallel GLA writing into caller-owned tensors, for callers that run it repeatedly
+    /// (a serving loop, a benchmark): the same result as
+    /// ``chunked(q:k:v:gk:scale:initialState:cuSeqlens:chunkSize:subChunkSize:)`` without allocating
+    /// the output or the state.
+    ///
+    /// A freshly allocated output of 64 MB or more is mapped afresh by the allocator on every call,
+    /// and the kernel then pays one page fault per 4 KiB page it first writes; an output reused
+    /// from call to call has its pages mapped already.
+    ///
+    /// - Parameters:
+    ///   - output: overwritten with the output; must have shape `[B, T, H, V]`.
+    ///   - finalState: overwritten with the final states; must have shape `[N, H, K, V]`.
+    ///   - The other parameters are those of
+    ///     ``chunked(q:k:v:gk:scale:initialState:cuSeqlens:chunkSize:subChunkSize:)``.
+    /// - Throws: as the allocating form (every input is validated before anything is written), plus
+    ///   `KernelError.shapeMismatch` naming `output` or `finalState`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func chunked<T: LRNNScalar>(
+        q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, scale: T? = nil,
+        initialState: Tensor<T>? = nil, cuSeqlens: [Int]? = nil,
+        chunkSize: Int = GLA.defaultChunkSize, subChunkSize: Int = GLA.defaultSubChunkSize,
+        output: inout Tensor<T>, finalState: inout Tensor<T>
+    ) throws(KernelError) {
+        let problem = try Problem(
+            q: q, k: k, v: v, gk: gk, scale: scale, initialState: initialState, cuSeqlens: cuSeqlens)
+        let (c, sub) = try validateChunking(chunkSize, subChunkSize)
+        try KernelError.requireShape(
+            output, [problem.batch, problem.tokens, problem.heads, problem.valueDim], "output")
+        try KernelError.requireShape(
+            finalState, [problem.stateCount, problem.heads, problem.keyDim, problem.valueDim], "finalState")
+        finalState.withUnsafeMutableBufferPointer { fb in
+            if let initialState {
+                initialState.withUnsafeBufferPointer { ib in _ = fb.update(fromContentsOf: ib) }
+            } else {
+                fb.update(repeating: 0)
+            }
+        }
+        runChunked(
+            problem, q: q, k: k, v: v, gk: gk, chunkSize: c, subChunkSize: sub, output: &output,
+            state: &finalState)
     }
 
     /// The naive GLA recurrence, one token at a time (the reference the chunked form is tested against).

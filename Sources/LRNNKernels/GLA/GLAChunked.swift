@@ -2,15 +2,13 @@ import LRNNLinearAlgebra
 import RealModule
 
 extension GLA {
-    /// Runs the chunked kernel over every (sequence, head) work item in parallel.
+    /// Runs the chunked kernel over every (sequence, head) work item in parallel, writing every row of
+    /// `output` and advancing `state` (the initial states on entry, the final states on return).
     static func runChunked<T: LRNNScalar>(
-        _ p: Problem<T>, q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, initialState: Tensor<T>?,
-        chunkSize: Int, subChunkSize: Int
-    ) -> (output: Tensor<T>, finalState: Tensor<T>) {
+        _ p: Problem<T>, q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, chunkSize: Int,
+        subChunkSize: Int, output: inout Tensor<T>, state finalState: inout Tensor<T>
+    ) {
         let (tokens, heads, dk, dv) = (p.tokens, p.heads, p.keyDim, p.valueDim)
-        var output: Tensor<T> = GLA.zeros([p.batch, tokens, heads, dv])
-        // The final state tensor doubles as the running state of each work item.
-        var finalState: Tensor<T> = initialState ?? GLA.zeros([p.stateCount, heads, dk, dv])
         let segments = p.segments
         let scale = p.scale
         q.withUnsafeBufferPointer { qb in
@@ -45,7 +43,6 @@ extension GLA {
                 }
             }
         }
-        return (output, finalState)
     }
 
     /// The chunked kernel for one (sequence, head) work item.

@@ -29,6 +29,35 @@ extension S4D {
         _ u: Tensor<T>, parameters: S4DParameters<T>, discretization: SSMDiscretization,
         chunkSize: Int = 64, initialState: Tensor<Complex<T>>? = nil
     ) throws(KernelError) -> (y: Tensor<T>, finalState: Tensor<Complex<T>>) {
+        // Every element of y is written by the kernel: no zero fill.
+        var y = Tensor<T>(
+            shape: u.shape, scalars: [T](unsafeUninitializedCapacity: u.count) { _, count in count = u.count })
+        let states = u.rank == 3 ? [u.shape[0], parameters.channels, parameters.modes] : [0, 0, 0]
+        var final = Tensor<Complex<T>>(
+            shape: states, scalars: [Complex<T>](repeating: .zero, count: states.reduce(1, *)))
+        try convolve(
+            u, parameters: parameters, discretization: discretization, chunkSize: chunkSize,
+            initialState: initialState, output: &y, finalState: &final)
+        return (y, final)
+    }
+
+    /// The S4D layer writing into caller-owned tensors, for callers that run it repeatedly: the same
+    /// result as ``convolve(_:parameters:discretization:chunkSize:initialState:)`` without
+    /// allocating the output or the state.
+    ///
+    /// - Parameters:
+    ///   - output: overwritten with `y`; must have the shape of `u`, `[B, T, H]`.
+    ///   - finalState: overwritten with the final state; must have shape `[B, H, N2]`.
+    ///   - The other parameters are those of ``convolve(_:parameters:discretization:chunkSize:initialState:)``.
+    /// - Throws: as the allocating form (every input is validated before anything is written), plus
+    ///   ``KernelError/shapeMismatch(tensor:shape:expected:)`` naming `output` or `finalState`.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
+    public static func convolve<T: LRNNScalar>(
+        _ u: Tensor<T>, parameters: S4DParameters<T>, discretization: SSMDiscretization,
+        chunkSize: Int = 64, initialState: Tensor<Complex<T>>? = nil,
+        output y: inout Tensor<T>, finalState final: inout Tensor<Complex<T>>
+    ) throws(KernelError) {
         let h = parameters.channels
         let n2 = parameters.modes
         guard u.rank == 3, u.shape[2] == h else {
@@ -45,18 +74,21 @@ extension S4D {
                 throw .nonFinite(tensor: "initial_state")
             }
         }
-        var final =
-            initialState
-            ?? Tensor<Complex<T>>(shape: [bsz, h, n2], scalars: [Complex<T>](repeating: .zero, count: bsz * h * n2))
-        if t == 0 || h == 0 || bsz == 0 {
-            return (Tensor(shape: [bsz, t, h], scalars: [T](repeating: 0, count: u.count)), final)
+        try KernelError.requireShape(y, [bsz, t, h], "output")
+        try KernelError.requireShape(final, [bsz, h, n2], "finalState")
+        final.withUnsafeMutableBufferPointer { fb in
+            if let initialState {
+                initialState.withUnsafeBufferPointer { ib in _ = fb.update(fromContentsOf: ib) }
+            } else {
+                fb.update(repeating: .zero)
+            }
         }
+        if t == 0 || h == 0 || bsz == 0 { return }
         let c = Swift.min(chunkSize, t)
         let nc = (t + c - 1) / c
         let m = bsz * nc
         let lastLength = t - (nc - 1) * c
         let n2x2 = 2 * n2
-        var y = [T](unsafeUninitializedCapacity: u.count) { _, count in count = u.count }  // every element is written below
         u.withUnsafeBufferPointer { ub in
             y.withUnsafeMutableBufferPointer { yb in
                 final.withUnsafeMutableBufferPointer { fb in
@@ -212,7 +244,6 @@ extension S4D {
                 }
             }
         }
-        return (Tensor(shape: [bsz, t, h], scalars: y), final)
     }
 
     /// Reference convolution, O(B·H·T²): the kernel of length T from ``kernelReference(_:length:discretization:)``

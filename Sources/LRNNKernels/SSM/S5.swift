@@ -20,8 +20,8 @@ public struct S5System<T: LRNNScalar>: Sendable {
     /// - Parameters:
     ///   - parameters: the S5 parameters.
     ///   - discretization: zoh or bilinear.
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public init(_ parameters: S5Parameters<T>, discretization: SSMDiscretization) {
         let p = parameters.states
         let h = parameters.channels
@@ -116,6 +116,33 @@ public enum S5 {
     public static func run<T: LRNNScalar>(
         _ u: Tensor<T>, system: S5System<T>, chunkSize: Int = 256, initialState: Tensor<Complex<T>>? = nil
     ) throws(KernelError) -> (y: Tensor<T>, finalState: Tensor<Complex<T>>) {
+        // Every element of y is written (a gemm with β = 0, then the skip term): no zero fill.
+        var y = Tensor<T>(
+            shape: u.shape, scalars: [T](unsafeUninitializedCapacity: u.count) { _, count in count = u.count })
+        var final = system.zeroState(batch: u.rank == 3 ? u.shape[0] : 0)
+        try run(u, system: system, chunkSize: chunkSize, initialState: initialState, output: &y, finalState: &final)
+        return (y, final)
+    }
+
+    /// The S5 layer writing into caller-owned tensors, for callers that run it repeatedly: the same
+    /// result as ``run(_:system:chunkSize:initialState:)`` without allocating the output or the state.
+    ///
+    /// A freshly allocated output of 64 MB or more is mapped afresh by the allocator on every call,
+    /// and the kernel then pays one page fault per 4 KiB page it first writes; an output reused
+    /// from call to call has its pages mapped already.
+    ///
+    /// - Parameters:
+    ///   - output: overwritten with `y`; must have the shape of `u`, `[B, T, H]`.
+    ///   - finalState: overwritten with the final state; must have shape `[B, P]`.
+    ///   - The other parameters are those of ``run(_:system:chunkSize:initialState:)``.
+    /// - Throws: as the allocating form (every input is validated before anything is written), plus
+    ///   ``KernelError/shapeMismatch(tensor:shape:expected:)`` naming `output` or `finalState`.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
+    public static func run<T: LRNNScalar>(
+        _ u: Tensor<T>, system: S5System<T>, chunkSize: Int = 256, initialState: Tensor<Complex<T>>? = nil,
+        output y: inout Tensor<T>, finalState final: inout Tensor<Complex<T>>
+    ) throws(KernelError) {
         let h = system.channels
         let p = system.states
         guard u.rank == 3, u.shape[2] == h else {
@@ -130,8 +157,16 @@ public enum S5 {
                 throw .nonFinite(tensor: "initial_state")
             }
         }
-        var y = Tensor<T>(shape: u.shape, repeating: 0)
-        var final = initialState ?? system.zeroState(batch: bsz)
+        try KernelError.requireShape(y, u.shape, "output")
+        try KernelError.requireShape(final, [bsz, p], "finalState")
+        final.withUnsafeMutableBufferPointer { fb in
+            if let initialState {
+                initialState.withUnsafeBufferPointer { ib in _ = fb.update(fromContentsOf: ib) }
+            } else {
+                fb.update(repeating: .zero)
+            }
+        }
+        if t == 0 || bsz == 0 { return }
         let c = Swift.max(1, Swift.min(chunkSize, t))
         u.withUnsafeBufferPointer { ub in
             y.withUnsafeMutableBufferPointer { yb in
@@ -162,7 +197,6 @@ public enum S5 {
                 }
             }
         }
-        return (y, final)
     }
 
     /// One token for every batch entry: `u [B, H]` → `y [B, H]`, updating `state [B, P]`

@@ -67,7 +67,7 @@ public enum KernelCatalog {
             ? "T·H·(6·K·V + 6·64·K + 4·64·V)  [= (6·64·K·V + 6·64²·K + 4·64²·V) per 64 tokens per head]"
             : "\(n)·T·H·(6·K·V + 6·64·K + 4·64·V)  [the delta-rule count over the T·n interleaved steps]"
         let paths =
-            "chunk: DeltaRule.chunked\(gated ? " with g" : "")\(n > 1 ? ", numHouseholder: \(n)" : ""); "
+            "chunk: DeltaRule.chunked\(gated ? " with g" : "")\(n > 1 ? ", numHouseholder: \(n)" : ""), into reused output buffers; "
             + "step: DeltaRule.step per token; naive: DeltaRule.reference"
         return BenchKernel(
             name: name, batch: 1, heads: h, keyDim: d, valueDim: d, flopFormula: formula, pathsDescription: paths,
@@ -84,10 +84,14 @@ public enum KernelCatalog {
                 let g: Tensor<Float>? =
                     gated ? rng.tensor([1, t, h]) { -Foundation.exp(Float(-6.907_755) + 4.605_170 * $0.unit()) } : nil
                 let io = 4 * (q.count + k.count + v.count + beta.count + (g?.count ?? 0) + t * h * d + 2 * h * d * d)
+                var output = Tensor<Float>(zeros: [1, t, h, d])
+                var state = Tensor<Float>(zeros: [1, h, d, d])
                 return PreparedBenchKernel(
                     chunk: {
                         mustSucceed(name) {
-                            _ = try DeltaRule.chunked(q: q, k: k, v: v, beta: beta, g: g, numHouseholder: n)
+                            try DeltaRule.chunked(
+                                q: q, k: k, v: v, beta: beta, g: g, numHouseholder: n, output: &output,
+                                finalState: &state)
                         }
                     },
                     makeStep: {
@@ -124,7 +128,8 @@ public enum KernelCatalog {
         return BenchKernel(
             name: "gla", batch: 1, heads: h, keyDim: d, valueDim: d,
             flopFormula: "T·H·(4·K·V + 2·64·K + 2·64·V)  [= (4·64·K·V + 2·64²·K + 2·64²·V) per 64 tokens per head]",
-            pathsDescription: "chunk: GLA.chunked; step: GLA.step per token; naive: GLA.reference",
+            pathsDescription:
+                "chunk: GLA.chunked into reused output buffers; step: GLA.step per token; naive: GLA.reference",
             effectiveFlops: { t in Double(t * h) * perToken },
             prepare: { t, seed in
                 var rng = BenchRandom(seed: seed)
@@ -138,8 +143,14 @@ public enum KernelCatalog {
                     return -Foundation.log1p(Foundation.exp(-x)) / 16
                 }
                 let io = 4 * (q.count + k.count + v.count + gk.count + t * h * d + 2 * h * d * d)
+                var output = Tensor<Float>(zeros: [1, t, h, d])
+                var state = Tensor<Float>(zeros: [1, h, d, d])
                 return PreparedBenchKernel(
-                    chunk: { mustSucceed("gla") { _ = try GLA.chunked(q: q, k: k, v: v, gk: gk) } },
+                    chunk: {
+                        mustSucceed("gla") {
+                            try GLA.chunked(q: q, k: k, v: v, gk: gk, output: &output, finalState: &state)
+                        }
+                    },
                     makeStep: {
                         let qs = q.slices(t, shape: [1, 1, h, d])
                         let ks = k.slices(t, shape: [1, 1, h, d])
@@ -169,7 +180,8 @@ public enum KernelCatalog {
             flopFormula:
                 "T·H·(2·64 + 4·N)  [per chunk of 64 and channel: Toeplitz 2·64², chunk-end states 2·64·N, state read-out 2·64·N]",
             pathsDescription:
-                "chunk: S4D.convolve (chunked state passing, ZOH); step: S4DRecurrence.step per token; "
+                "chunk: S4D.convolve (chunked state passing, ZOH) into reused output buffers; "
+                + "step: S4DRecurrence.step per token; "
                 + "naive: S4DRecurrence.run (the complex recurrence, token by token)",
             effectiveFlops: { t in Double(t * h) * (2 * c + 4 * Double(n)) },
             prepare: { t, seed in
@@ -183,9 +195,14 @@ public enum KernelCatalog {
                 let u = rng.tensor([1, t, h]) { $0.normal() }
                 let recurrence = S4DRecurrence(params, discretization: .zoh)
                 let io = 4 * (2 * u.count + 2 * h * n)
+                var output = Tensor<Float>(zeros: u.shape)
+                var state = recurrence.zeroState(batch: 1)
                 return PreparedBenchKernel(
                     chunk: {
-                        mustSucceed("s4d_conv") { _ = try S4D.convolve(u, parameters: params, discretization: .zoh) }
+                        mustSucceed("s4d_conv") {
+                            try S4D.convolve(
+                                u, parameters: params, discretization: .zoh, output: &output, finalState: &state)
+                        }
                     },
                     makeStep: {
                         let us = u.slices(t, shape: [1, h])
@@ -208,7 +225,7 @@ public enum KernelCatalog {
             flopFormula:
                 "T·(8·P·H + 8·P + 2·H)  [U·[Re B̄; Im B̄]ᵀ and X·[Re C, −Im C]ᵀ (4·P·H each), complex scan 8·P, skip 2·H]",
             pathsDescription:
-                "chunk: S5.run (GEMM–scan–GEMM per chunk, ZOH); step: S5.step per token; naive: S5.reference",
+                "chunk: S5.run (GEMM–scan–GEMM per chunk, ZOH) into reused output buffers; step: S5.step per token; naive: S5.reference",
             effectiveFlops: { t in Double(t) * Double(8 * p * h + 8 * p + 2 * h) },
             prepare: { t, seed in
                 var rng = BenchRandom(seed: seed)
@@ -229,8 +246,12 @@ public enum KernelCatalog {
                 let system = S5System(params, discretization: .zoh)
                 let u = rng.tensor([1, t, h]) { $0.normal() }
                 let io = 4 * (2 * u.count + 2 * p)
+                var output = Tensor<Float>(zeros: u.shape)
+                var state = system.zeroState(batch: 1)
                 return PreparedBenchKernel(
-                    chunk: { mustSucceed("s5") { _ = try S5.run(u, system: system) } },
+                    chunk: {
+                        mustSucceed("s5") { try S5.run(u, system: system, output: &output, finalState: &state) }
+                    },
                     makeStep: {
                         let us = u.slices(t, shape: [1, h])
                         return {
