@@ -50,6 +50,52 @@ struct GLAErrorTests {
         }
     }
 
+    /// The chunk kernel scans q, k, v and gk as it reads them, head group by head group: a bad value at
+    /// every single position of every tensor is found, with batches and with packed sequences
+    /// (including an empty one).
+    @Test(arguments: [false, true])
+    func everyPositionIsScanned(packed: Bool) throws {
+        var rng = SeededRandom(seed: 1006)
+        let b = packed ? 1 : 2
+        let x = GLAInputs<Double>(&rng, b: b, t: 13, h: 3, dk: 4, dv: 2, decay: -1.0...0.0)
+        let cu: [Int]? = packed ? [0, 5, 5, 13] : nil
+        func run(
+            q: Tensor<Double>? = nil, k: Tensor<Double>? = nil, v: Tensor<Double>? = nil, gk: Tensor<Double>? = nil
+        )
+            throws
+        {
+            _ = try GLA.chunked(
+                q: q ?? x.q, k: k ?? x.k, v: v ?? x.v, gk: gk ?? x.gk, cuSeqlens: cu, chunkSize: 4, subChunkSize: 2)
+        }
+        var missed: [String] = []
+        for i in 0..<x.q.count {
+            var q = x.q
+            q.scalars[i] = .nan
+            var k = x.k
+            k.scalars[i] = -.infinity
+            var gk = x.gk
+            gk.scalars[i] = .infinity
+            var positive = x.gk
+            positive.scalars[i] = 0.5
+            if (try? run(q: q)) != nil { missed.append("q[\(i)]") }
+            if (try? run(k: k)) != nil { missed.append("k[\(i)]") }
+            if (try? run(gk: gk)) != nil { missed.append("gk[\(i)]") }
+            #expect(throws: KernelError.invalidArgument(name: "gk", reason: "log-decays must be ≤ 0, found 0.5")) {
+                try run(gk: positive)
+            }
+        }
+        for i in 0..<x.v.count {
+            var v = x.v
+            v.scalars[i] = .nan
+            #expect(throws: KernelError.nonFinite(tensor: "v")) { try run(v: v) }
+        }
+        #expect(missed.isEmpty, "bad values not found: \(missed)")
+        var q = x.q
+        q.scalars[q.count - 1] = .nan
+        #expect(throws: KernelError.nonFinite(tensor: "q")) { try run(q: q) }
+        try run()
+    }
+
     /// Tensors of 2^20 elements or more are scanned in parallel slices: a bad value in any slice is found.
     @Test func largeTensorsAreScannedInSlices() throws {
         let zero = Tensor<Float>(zeros: [1, 8192, 1, 128])

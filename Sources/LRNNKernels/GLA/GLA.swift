@@ -58,7 +58,8 @@ public enum GLA {
         chunkSize: Int = GLA.defaultChunkSize, subChunkSize: Int = GLA.defaultSubChunkSize
     ) throws(KernelError) -> (output: Tensor<T>, finalState: Tensor<T>) {
         let problem = try Problem(
-            q: q, k: k, v: v, gk: gk, scale: scale, initialState: initialState, cuSeqlens: cuSeqlens)
+            q: q, k: k, v: v, gk: gk, scale: scale, initialState: initialState, cuSeqlens: cuSeqlens,
+            scanInputs: false)
         let (c, sub) = try validateChunking(chunkSize, subChunkSize)
         // Every output row is written (first by a gemm with β = 0): no zero fill.
         let outputCount = problem.batch * problem.tokens * problem.heads * problem.valueDim
@@ -67,9 +68,10 @@ public enum GLA {
             scalars: [T](unsafeUninitializedCapacity: outputCount) { _, count in count = outputCount })
         var finalState =
             initialState ?? GLA.zeros([problem.stateCount, problem.heads, problem.keyDim, problem.valueDim])
-        runChunked(
+        try runChunked(
             problem, q: q, k: k, v: v, gk: gk, chunkSize: c, subChunkSize: sub, output: &output,
-            state: &finalState)
+            state: &finalState
+        ).check(gk: gk)
         return (output, finalState)
     }
 
@@ -87,8 +89,11 @@ public enum GLA {
     ///   - finalState: overwritten with the final states; must have shape `[N, H, K, V]`.
     ///   - The other parameters are those of
     ///     ``chunked(q:k:v:gk:scale:initialState:cuSeqlens:chunkSize:subChunkSize:)``.
-    /// - Throws: as the allocating form (every input is validated before anything is written), plus
-    ///   `KernelError.shapeMismatch` naming `output` or `finalState`.
+    /// - Throws: as the allocating form, plus `KernelError.shapeMismatch` naming `output` or
+    ///   `finalState`. Shapes, `cuSeqlens`, `scale` and `initialState` are checked before anything
+    ///   is written; q, k, v and gk are scanned as the kernel reads them, so after a
+    ///   `KernelError.nonFinite` or a positive-`gk` error `output` and `finalState` hold
+    ///   unspecified values.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public static func chunked<T: LRNNScalar>(
@@ -98,7 +103,8 @@ public enum GLA {
         output: inout Tensor<T>, finalState: inout Tensor<T>
     ) throws(KernelError) {
         let problem = try Problem(
-            q: q, k: k, v: v, gk: gk, scale: scale, initialState: initialState, cuSeqlens: cuSeqlens)
+            q: q, k: k, v: v, gk: gk, scale: scale, initialState: initialState, cuSeqlens: cuSeqlens,
+            scanInputs: false)
         let (c, sub) = try validateChunking(chunkSize, subChunkSize)
         try KernelError.requireShape(
             output, [problem.batch, problem.tokens, problem.heads, problem.valueDim], "output")
@@ -111,9 +117,10 @@ public enum GLA {
                 fb.update(repeating: 0)
             }
         }
-        runChunked(
+        try runChunked(
             problem, q: q, k: k, v: v, gk: gk, chunkSize: c, subChunkSize: sub, output: &output,
-            state: &finalState)
+            state: &finalState
+        ).check(gk: gk)
     }
 
     /// The naive GLA recurrence, one token at a time (the reference the chunked form is tested against).

@@ -2,15 +2,18 @@ import LRNNLinearAlgebra
 import RealModule
 
 extension GLA {
-    /// Runs the chunked kernel over every (sequence, head) work item in parallel, writing every row of
+    /// Runs the chunked kernel over every (sequence, head group) work item in parallel, writing every row of
     /// `output` and advancing `state` (the initial states on entry, the final states on return).
+    /// Returns what the scan of q, k, v and gk found (every element is read exactly once, chunk by
+    /// chunk, in the pass that brings the chunk's rows into cache).
     static func runChunked<T: LRNNScalar>(
         _ p: Problem<T>, q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, chunkSize: Int,
         subChunkSize: Int, output: inout Tensor<T>, state finalState: inout Tensor<T>
-    ) {
+    ) -> InputFlags {
         let (tokens, heads, dk, dv) = (p.tokens, p.heads, p.keyDim, p.valueDim)
         let segments = p.segments
         let scale = p.scale
+        var flagBuffer: [UInt8] = []
         q.withUnsafeBufferPointer { qb in
             k.withUnsafeBufferPointer { kb in
                 v.withUnsafeBufferPointer { vb in
@@ -23,19 +26,66 @@ extension GLA {
                                 let gp = UnsafeMutablePointer(mutating: gb.baseAddress)
                                 let op = ob.baseAddress
                                 let sp = sb.baseAddress
-                                Threading.parallelFor(segments.count * heads) { item in
-                                    let seg = segments[item / heads]
-                                    let h = item % heads
-                                    guard seg.length > 0, let qp, let kp, let vp, let gp, let op, let sp else { return }
-                                    let row = (seg.batch * tokens + seg.start) * heads + h
-                                    let kernel = ChunkKernel<T>(
-                                        keyDim: dk, valueDim: dv, chunkSize: chunkSize, subChunkSize: subChunkSize)
-                                    var workspace = [T](repeating: 0, count: kernel.workspaceCount)
-                                    kernel.run(
-                                        q: qp + row * dk, k: kp + row * dk, gk: gp + row * dk, v: vp + row * dv,
-                                        o: op + row * dv, keyStride: heads * dk, valueStride: heads * dv,
-                                        length: seg.length, scale: scale, state: sp + item * dk * dv,
-                                        workspace: &workspace)
+                                // Work items are (sequence, head group), just enough groups that every
+                                // worker has one. Chunk by chunk, the group's rows are first touched as
+                                // contiguous spans (a token's heads are adjacent: H·D per row), so their
+                                // misses overlap, then each head runs the chunk from cache.
+                                let workers = Threading.workerCount
+                                let groups = Swift.max(
+                                    1, Swift.min(heads, (workers + segments.count - 1) / segments.count))
+                                let lineScalars = Swift.max(1, 64 / MemoryLayout<T>.stride)
+                                flagBuffer = [UInt8](repeating: 0, count: segments.count * groups)
+                                flagBuffer.withUnsafeMutableBufferPointer { fb in
+                                    let fp = fb.baseAddress!
+                                    Threading.parallelFor(segments.count * groups) { item in
+                                        let seg = segments[item / groups]
+                                        let group = item % groups
+                                        let hLo = group * heads / groups
+                                        let hHi = (group + 1) * heads / groups
+                                        guard seg.length > 0, hLo < hHi, let qp, let kp, let vp, let gp, let op, let sp
+                                        else { return }
+                                        var flags: InputFlags = []
+                                        defer { fp[item] = flags.rawValue }
+                                        let kernel = ChunkKernel<T>(
+                                            keyDim: dk, valueDim: dv, chunkSize: chunkSize, subChunkSize: subChunkSize)
+                                        var workspace = [T](repeating: 0, count: kernel.workspaceCount)
+                                        let stateBase = sp + (item / groups) * heads * dk * dv
+                                        var t0 = 0
+                                        while t0 < seg.length {
+                                            let len = Swift.min(chunkSize, seg.length - t0)
+                                            let row0 = seg.batch * tokens + seg.start + t0
+                                            for i in 0..<len {
+                                                let keyRow = ((row0 + i) * heads + hLo) * dk
+                                                let valueRow = ((row0 + i) * heads + hLo) * dv
+                                                let keySpan = (hHi - hLo) * dk
+                                                let valueSpan = (hHi - hLo) * dv
+                                                if GLA.scanRange(qp + keyRow, keySpan).nonFinite {
+                                                    flags.insert(.nonFiniteQ)
+                                                }
+                                                if GLA.scanRange(kp + keyRow, keySpan).nonFinite {
+                                                    flags.insert(.nonFiniteK)
+                                                }
+                                                let g = GLA.scanRange(gp + keyRow, keySpan)
+                                                if g.nonFinite { flags.insert(.nonFiniteGK) }
+                                                if g.positive { flags.insert(.positiveGK) }
+                                                if GLA.scanRange(vp + valueRow, valueSpan).nonFinite {
+                                                    flags.insert(.nonFiniteV)
+                                                }
+                                                for c in stride(from: 0, to: valueSpan, by: lineScalars) {
+                                                    op[valueRow + c] = 0  // overwritten by the chunk's first gemm
+                                                }
+                                            }
+                                            for h in hLo..<hHi {
+                                                let row = row0 * heads + h
+                                                kernel.run(
+                                                    q: qp + row * dk, k: kp + row * dk, gk: gp + row * dk,
+                                                    v: vp + row * dv, o: op + row * dv, keyStride: heads * dk,
+                                                    valueStride: heads * dv, length: len, scale: scale,
+                                                    state: stateBase + h * dk * dv, workspace: &workspace)
+                                            }
+                                            t0 += len
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -43,9 +93,10 @@ extension GLA {
                 }
             }
         }
+        return InputFlags(rawValue: flagBuffer.reduce(0, |))
     }
 
-    /// The chunked kernel for one (sequence, head) work item.
+    /// The chunked kernel for one head of a work item, over one or more chunks.
     ///
     /// Its scratch memory (``workspaceCount`` elements, allocated once per work item and reused by every
     /// chunk) holds row-major, contiguous blocks (C = chunk size, c = sub-chunk size): `decay` C×K

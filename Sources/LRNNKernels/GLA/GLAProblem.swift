@@ -13,6 +13,8 @@ extension GLA {
     ///
     /// Checks, in order: ranks and shapes (`q`, `k`, `gk`, `v`, `initialState`), `cuSeqlens`,
     /// `scale`, then finiteness of every tensor, then the sign of `gk` (a log-decay must be ≤ 0).
+    /// With `scanInputs` false the values of q, k, v and gk are left to the caller (the chunk
+    /// kernel scans them as it reads them; see ``GLA/InputFlags``).
     struct Problem<T: LRNNScalar> {
         let batch: Int
         let tokens: Int
@@ -27,7 +29,7 @@ extension GLA {
 
         init(
             q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, scale: T?,
-            initialState: Tensor<T>?, cuSeqlens: [Int]?
+            initialState: Tensor<T>?, cuSeqlens: [Int]?, scanInputs: Bool = true
         ) throws(KernelError) {
             guard q.rank == 4 else {
                 throw .shapeMismatch(tensor: "q", shape: q.shape, expected: "[B, T, H, K] (rank 4)")
@@ -62,10 +64,12 @@ extension GLA {
             guard sc.isFinite else {
                 throw .invalidArgument(name: "scale", reason: "must be finite, got \(sc)")
             }
-            try GLA.requireFinite(q, "q")
-            try GLA.requireFinite(k, "k")
-            try GLA.requireFinite(v, "v")
-            try GLA.requireLogDecay(gk)
+            if scanInputs {
+                try GLA.requireFinite(q, "q")
+                try GLA.requireFinite(k, "k")
+                try GLA.requireFinite(v, "v")
+                try GLA.requireLogDecay(gk)
+            }
             if let s0 = initialState { try GLA.requireFinite(s0, "initialState") }
             self.batch = b
             self.tokens = t
@@ -80,6 +84,24 @@ extension GLA {
     /// Throws ``KernelError/nonFinite(tensor:)`` when `tensor` holds NaN or ±∞.
     static func requireFinite<T: LRNNScalar>(_ tensor: Tensor<T>, _ name: String) throws(KernelError) {
         if scan(tensor).nonFinite { throw .nonFinite(tensor: name) }
+    }
+
+    /// What the chunk kernel found in the rows it read: NaN/±∞ in q, k, v or gk, or a positive gk.
+    struct InputFlags: OptionSet {
+        let rawValue: UInt8
+        static let nonFiniteQ = InputFlags(rawValue: 1)
+        static let nonFiniteK = InputFlags(rawValue: 2)
+        static let nonFiniteV = InputFlags(rawValue: 4)
+        static let nonFiniteGK = InputFlags(rawValue: 8)
+        static let positiveGK = InputFlags(rawValue: 16)
+
+        /// Throws the error the up-front checks would have thrown first (q, k, v, gk, then the sign of gk).
+        func check<T: LRNNScalar>(gk: Tensor<T>) throws(KernelError) {
+            if contains(.nonFiniteQ) { throw .nonFinite(tensor: "q") }
+            if contains(.nonFiniteK) { throw .nonFinite(tensor: "k") }
+            if contains(.nonFiniteV) { throw .nonFinite(tensor: "v") }
+            try GLA.requireLogDecay(gk)
+        }
     }
 
     /// Validates log-decays: throws ``KernelError/nonFinite(tensor:)`` for NaN/±∞ and

@@ -94,9 +94,10 @@ public enum BenchSuite {
                     q = k.prepare(t, 2)
                 }
                 log("\(k.name): scaling T = \(t), chunk")
-                // The same number of timed calls at every T (the standard row's best-of-9 would
-                // be biased low against best-of-3 at the other lengths on a noisy machine).
-                let tc = BenchTimer.best(repeats: quick ? 1 : 3, warmup: t <= standardLength, q.chunk)
+                // The same number of timed calls at every T, each after an untimed warm-up (the
+                // standard row's best-of-9 would be biased low against fewer calls at the other
+                // lengths on a noisy machine).
+                let tc = BenchTimer.best(repeats: quick ? 1 : 5, warmup: !quick || t <= standardLength, q.chunk)
                 scaling.append(
                     ScalingPoint(name: k.name, path: "chunk", T: t, ns_per_token: tc * 1e9 / Double(k.batch * t)))
                 let tn: Double?
