@@ -193,7 +193,7 @@ public struct BenchReport: Codable, Sendable {
             var trows = [["target", "value", "bound", "met"]]
             for t in targets {
                 trows.append([
-                    t.target, String(format: "%.3g", t.value), String(format: "%.3g", t.bound), t.met ? "yes" : "NO",
+                    t.target, String(format: "%.4g", t.value), String(format: "%.4g", t.bound), t.met ? "yes" : "NO",
                 ])
             }
             out += "\n" + Self.alignedTable(trows)
