@@ -126,15 +126,7 @@ public enum DeltaRule {
         // Tokens per chunk, never more than the longest sequence (bounds the workspace).
         let longest = p.sequences.map { $0.end - $0.start }.max() ?? 0
         let chunkTokens = Swift.max(1, Swift.min(chunkSize / p.householder, longest))
-        if let initialState {
-            finalState.withUnsafeMutableBufferPointer { fb in
-                initialState.withUnsafeBufferPointer { ib in
-                    _ = fb.update(fromContentsOf: ib)
-                }
-            }
-        } else {
-            finalState.withUnsafeMutableBufferPointer { fb in fb.update(repeating: 0) }
-        }
+        finalState.resetState(from: initialState)
         let nonFinite = runChunked(
             p, q: q, k: k, v: v, beta: beta, g: g, scale: scale, chunkTokens: chunkTokens, output: &output,
             state: &finalState)

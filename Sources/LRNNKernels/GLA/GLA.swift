@@ -110,13 +110,7 @@ public enum GLA {
             output, [problem.batch, problem.tokens, problem.heads, problem.valueDim], "output")
         try KernelError.requireShape(
             finalState, [problem.stateCount, problem.heads, problem.keyDim, problem.valueDim], "finalState")
-        finalState.withUnsafeMutableBufferPointer { fb in
-            if let initialState {
-                initialState.withUnsafeBufferPointer { ib in _ = fb.update(fromContentsOf: ib) }
-            } else {
-                fb.update(repeating: 0)
-            }
-        }
+        finalState.resetState(from: initialState)
         try runChunked(
             problem, q: q, k: k, v: v, gk: gk, chunkSize: c, subChunkSize: sub, output: &output,
             state: &finalState

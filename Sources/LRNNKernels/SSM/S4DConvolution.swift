@@ -76,13 +76,7 @@ extension S4D {
         }
         try KernelError.requireShape(y, [bsz, t, h], "output")
         try KernelError.requireShape(final, [bsz, h, n2], "finalState")
-        final.withUnsafeMutableBufferPointer { fb in
-            if let initialState {
-                initialState.withUnsafeBufferPointer { ib in _ = fb.update(fromContentsOf: ib) }
-            } else {
-                fb.update(repeating: .zero)
-            }
-        }
+        final.resetState(from: initialState)
         if t == 0 || h == 0 || bsz == 0 { return }
         let c = Swift.min(chunkSize, t)
         let nc = (t + c - 1) / c

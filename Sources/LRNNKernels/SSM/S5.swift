@@ -159,13 +159,7 @@ public enum S5 {
         }
         try KernelError.requireShape(y, u.shape, "output")
         try KernelError.requireShape(final, [bsz, p], "finalState")
-        final.withUnsafeMutableBufferPointer { fb in
-            if let initialState {
-                initialState.withUnsafeBufferPointer { ib in _ = fb.update(fromContentsOf: ib) }
-            } else {
-                fb.update(repeating: .zero)
-            }
-        }
+        final.resetState(from: initialState)
         if t == 0 || bsz == 0 { return }
         let c = Swift.max(1, Swift.min(chunkSize, t))
         u.withUnsafeBufferPointer { ub in
