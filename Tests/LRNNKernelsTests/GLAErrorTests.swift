@@ -51,14 +51,15 @@ struct GLAErrorTests {
     }
 
     /// The chunk kernel scans q, k, v and gk as it reads them, head group by head group: a bad value at
-    /// every single position of every tensor is found, with batches and with packed sequences
+    /// every single position of every tensor is found — one sequence (with two or more workers its
+    /// three heads split unevenly into two groups), two batch entries, and packed sequences
     /// (including an empty one).
-    @Test(arguments: [false, true])
-    func everyPositionIsScanned(packed: Bool) throws {
+    @Test(arguments: ["single", "batch", "packed"])
+    func everyPositionIsScanned(layout: String) throws {
         var rng = SeededRandom(seed: 1006)
-        let b = packed ? 1 : 2
+        let b = layout == "batch" ? 2 : 1
         let x = GLAInputs<Double>(&rng, b: b, t: 13, h: 3, dk: 4, dv: 2, decay: -1.0...0.0)
-        let cu: [Int]? = packed ? [0, 5, 5, 13] : nil
+        let cu: [Int]? = layout == "packed" ? [0, 5, 5, 13] : nil
         func run(
             q: Tensor<Double>? = nil, k: Tensor<Double>? = nil, v: Tensor<Double>? = nil, gk: Tensor<Double>? = nil
         )
