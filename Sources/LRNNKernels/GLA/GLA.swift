@@ -14,6 +14,13 @@ import LRNNLinearAlgebra
 /// ``chunked(q:k:v:gk:scale:initialState:cuSeqlens:chunkSize:subChunkSize:)`` is the fast
 /// parallel-in-time form, ``reference(q:k:v:gk:scale:initialState:cuSeqlens:)`` the plain token loop
 /// it is tested against, and ``step(q:k:v:gk:scale:state:)`` one decoding step.
+///
+/// NaN policy: a NaN or ±∞ in any input is rejected with ``KernelError/nonFinite(tensor:)``
+/// naming the tensor (the first of q, k, v, gk), and a positive log-decay with
+/// ``KernelError/invalidArgument(name:reason:)``; nothing is returned. `reference` and `step`
+/// scan every input up front (`step` leaves the state unchanged); `chunked` checks shapes,
+/// `cuSeqlens`, `scale` and `initialState` up front and scans q, k, v and gk in the pass that
+/// first reads each chunk's rows.
 public enum GLA {
     /// The default number of tokens per chunk of ``chunked(q:k:v:gk:scale:initialState:cuSeqlens:chunkSize:subChunkSize:)``
     /// (measured: see `docs/kernels/gla.md`).
