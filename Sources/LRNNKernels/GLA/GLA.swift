@@ -18,7 +18,8 @@ import LRNNLinearAlgebra
 /// NaN policy: a NaN or ±∞ in any input is rejected with ``KernelError/nonFinite(tensor:)``
 /// naming the tensor (the first of q, k, v, gk), and a positive log-decay with
 /// ``KernelError/invalidArgument(name:reason:)``; nothing is returned. `reference` and `step`
-/// scan every input up front (`step` leaves the state unchanged); `chunked` checks shapes,
+/// scan q, k, v and gk up front (`step` then leaves the state unchanged; a non-finite entry already
+/// in the state is found through the outputs it reaches); `chunked` checks shapes,
 /// `cuSeqlens`, `scale` and `initialState` up front and scans q, k, v and gk in the pass that
 /// first reads each chunk's rows.
 public enum GLA {
