@@ -26,6 +26,8 @@ struct SSMCheckTests {
         #expect(r.variants.map(\.key) == ["s4d_legs", "random", "ptd"])
         #expect(r.variants[1].figures == r.variants[2].figures)
         #expect(Swift.abs(r.variants[1].figures.perturbationRatio - 0.02) <= 1e-12)
+        // Pretty-printed with sorted keys, like the other subcommands' --json.
+        #expect(r.json().hasPrefix("{\n  \"eps\" : "))
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.json().utf8)) as? [String: Any])
         #expect(json["n"] as? Int == 8 && json["method"] as? String == "random" && json["seconds"] is Double)
         let variants = try #require(json["variants"] as? [String: [String: Any]])

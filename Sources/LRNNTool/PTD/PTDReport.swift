@@ -144,16 +144,25 @@ public struct PTDReport: Sendable {
         return out
     }
 
-    /// One JSON object: `{"n", "method", "seconds", "variants": {name: {cond, perturbation_ratio,
-    /// max_real_eig, transfer_error}}}` (non-finite numbers as `null`).
+    /// One JSON object, pretty-printed with sorted keys like the other subcommands' `--json`:
+    /// `{"n", "method", "eps", "seed", "seconds", "iterations", "variants": {name: {cond,
+    /// perturbation_ratio, max_real_eig, transfer_error}}}` (non-finite numbers as `null`).
     public func json() -> String {
-        func num(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
-        let vs = variants.map { k, f in
-            "\"\(k)\": {\"cond\": \(num(f.cond)), \"perturbation_ratio\": \(num(f.perturbationRatio)), "
-                + "\"max_real_eig\": \(num(f.maxRealEig)), \"transfer_error\": \(num(f.transferError))}"
+        func num(_ x: Double) -> Any { x.isFinite ? x : NSNull() }
+        var vs: [String: Any] = [:]
+        for (name, f) in variants {
+            vs[name] = [
+                "cond": num(f.cond), "perturbation_ratio": num(f.perturbationRatio),
+                "max_real_eig": num(f.maxRealEig), "transfer_error": num(f.transferError),
+            ]
         }
-        return "{\"n\": \(n), \"method\": \"\(method.rawValue)\", \"eps\": \(num(eps)), \"seed\": \(seed), "
-            + "\"seconds\": \(num(seconds)), \"iterations\": \(iterations), \"variants\": {"
-            + vs.joined(separator: ", ") + "}}"
+        let object: [String: Any] = [
+            "n": n, "method": method.rawValue, "eps": num(eps), "seed": seed, "seconds": num(seconds),
+            "iterations": iterations, "variants": vs,
+        ]
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]),
+            let text = String(data: data, encoding: .utf8)
+        else { preconditionFailure("PTDReport.json: the report holds only numbers, strings and nulls") }
+        return text
     }
 }
