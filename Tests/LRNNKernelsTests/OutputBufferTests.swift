@@ -34,6 +34,33 @@ import Testing
         }
     }
 
+    @Test("delta rule: one state tensor carried across calls as initialState and finalState")
+    func deltaRuleCarriedState() throws {
+        var rng = SeededRandom(seed: 28)
+        let x = DeltaRuleInputs<Double>(
+            batch: 1, tokens: 30, heads: 2, keyDim: 6, valueDim: 4, householder: 1, gated: true,
+            initialState: true, rng: &rng)
+        let whole = try x.chunked(chunkSize: 8)
+        func tokens(_ t: Tensor<Double>, _ range: Range<Int>) -> Tensor<Double> {
+            glaTokens(t, range.lowerBound, range.count)
+        }
+        var state = try #require(x.h0)
+        var output = Self.poisoned([1, 15, 2, 4])
+        for half in [0..<15, 15..<30] {
+            try DeltaRule.chunked(
+                q: tokens(x.q, half), k: tokens(x.k, half), v: tokens(x.v, half),
+                beta: Tensor(
+                    shape: [1, 15, 2], scalars: Array(x.beta.scalars[(half.lowerBound * 2)..<(half.upperBound * 2)])),
+                g: x.g.map {
+                    Tensor(
+                        shape: [1, 15, 2], scalars: Array($0.scalars[(half.lowerBound * 2)..<(half.upperBound * 2)]))
+                },
+                initialState: state, chunkSize: 8, output: &output, finalState: &state)
+            #expect(maxAbsDifference(output, tokens(whole.output, half)) <= 1e-12)
+        }
+        #expect(maxAbsDifference(state, whole.finalState) <= 1e-12)
+    }
+
     @Test("delta rule: wrong output or state shapes are named")
     func deltaRuleShapes() {
         var rng = SeededRandom(seed: 22)

@@ -84,14 +84,15 @@ public enum DeltaRule {
     /// ``chunked(q:k:v:beta:g:scale:initialState:cuSeqlens:numHouseholder:chunkSize:)``
     /// without allocating the output or the state.
     ///
-    /// A freshly allocated output of 64 MB or more is mapped afresh by the allocator on every call,
-    /// and the kernel then pays one page fault per 4 KiB page it first writes; an output reused
-    /// from call to call has its pages mapped already.
+    /// An allocation above the allocator's mmap threshold (at most 32 MB with glibc) is mapped afresh
+    /// on every call, and the kernel then pays one page fault per 4 KiB page of a fresh output as it
+    /// first writes it; an output reused from call to call has its pages mapped already.
     ///
     /// - Parameters:
     ///   - output: overwritten with the output; must have shape `[B, T, H, V]`.
-    ///   - finalState: overwritten with the final states; must have shape `[N, H, K, V]`. It may be
-    ///     the tensor passed as `initialState` only as a copy (Swift's value semantics copy it then).
+    ///   - finalState: overwritten with the final states; must have shape `[N, H, K, V]`. The same
+    ///     tensor may be passed as `initialState` (it is read as a value before anything is written),
+    ///     which carries a state across consecutive calls.
     ///   - The other parameters are those of
     ///     ``chunked(q:k:v:beta:g:scale:initialState:cuSeqlens:numHouseholder:chunkSize:)``.
     /// - Throws: as the allocating form, plus ``KernelError/shapeMismatch(tensor:shape:expected:)``

@@ -127,9 +127,9 @@ public enum S5 {
     /// The S5 layer writing into caller-owned tensors, for callers that run it repeatedly: the same
     /// result as ``run(_:system:chunkSize:initialState:)`` without allocating the output or the state.
     ///
-    /// A freshly allocated output of 64 MB or more is mapped afresh by the allocator on every call,
-    /// and the kernel then pays one page fault per 4 KiB page it first writes; an output reused
-    /// from call to call has its pages mapped already.
+    /// An allocation above the allocator's mmap threshold (at most 32 MB with glibc) is mapped afresh
+    /// on every call, and the kernel then pays one page fault per 4 KiB page of a fresh output as it
+    /// first writes it; an output reused from call to call has its pages mapped already.
     ///
     /// - Parameters:
     ///   - output: overwritten with `y`; must have the shape of `u`, `[B, T, H]`.
