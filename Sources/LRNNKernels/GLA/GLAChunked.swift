@@ -101,7 +101,7 @@ extension GLA {
     /// Its scratch memory (``workspaceCount`` elements, allocated once per work item and reused by every
     /// chunk) holds row-major, contiguous blocks (C = chunk size, c = sub-chunk size): `decay` C×K
     /// (`exp(gk)` of the chunk), `qGated` C×K, `kGated` C×K, `kSub` C×K, `qSub` c×K, `attention` C×C,
-    /// `pairs` p(p+1)/2 × K and `pairValues` p(p+1)/2 with p = min(c, ``directBlock``), three K-vectors and one sink element (see `touch`).
+    /// `pairs` p(p+1)/2 × K and `pairValues` p(p+1)/2 with p = min(c, ``directBlock``), and three K-vectors.
     struct ChunkKernel<T: LRNNScalar> {
         let keyDim: Int
         let valueDim: Int
@@ -113,7 +113,7 @@ extension GLA {
             let direct = Swift.min(subChunkSize, Self.directBlock)
             let pairs = direct * (direct + 1) / 2
             return 4 * chunkSize * keyDim + subChunkSize * keyDim + chunkSize * chunkSize + pairs * keyDim + pairs
-                + 3 * keyDim + 1
+                + 3 * keyDim
         }
 
         /// Processes one sequence of one head, chunk by chunk; `state` (K×V, contiguous) holds the initial
@@ -142,7 +142,6 @@ extension GLA {
                 let carry = pairValues + direct * (direct + 1) / 2
                 let ones = carry + dk
                 let stateDecay = ones + dk
-                let sink = stateDecay + dk
                 ones.update(repeating: 1, count: dk)
                 let tiny = GLA.flushBelow(T.self)
                 let stateView = MatrixView(state, rows: dk, columns: dv)
@@ -155,14 +154,7 @@ extension GLA {
                     let gc = gk + t * keyStride
                     let vView = MatrixView(v + t * valueStride, rows: len, columns: dv, leadingDimension: valueStride)
                     let oView = MatrixView(o + t * valueStride, rows: len, columns: dv, leadingDimension: valueStride)
-                    // Rows of one head are H·D elements apart (4 KiB at H = 8, D = 128): a new page per row, so
-                    // the hardware prefetcher stops at every row and the loops below would wait on one miss
-                    // chain per row. Touching every cache line of the chunk first issues the misses together.
-                    sink.pointee +=
-                        Self.touch(qc, rows: len, columns: dk, stride: keyStride)
-                        + Self.touch(kc, rows: len, columns: dk, stride: keyStride)
-                        + Self.touch(gc, rows: len, columns: dk, stride: keyStride)
-                        + Self.touch(v + t * valueStride, rows: len, columns: dv, stride: valueStride)
+                    // The chunk's rows are in cache: the work item's scan has just read them.
 
                     // a_i = exp(gk_i) ≤ 1, then forward products exp(γ_i) = Π_{s ≤ i} a_s into the gated queries.
                     carry.update(repeating: 1, count: dk)
@@ -377,23 +369,6 @@ extension GLA {
         /// Strong-decay diagonal blocks are halved until they have at most this many rows, then done by
         /// the direct pair loop.
         static var directBlock: Int { 4 }
-
-        /// Reads one element per 64-byte line of a strided block (independent loads the core overlaps)
-        /// and returns a value that depends on them, so the loads are not optimised away.
-        @inline(__always)
-        static func touch(_ p: UnsafeMutablePointer<T>, rows: Int, columns: Int, stride: Int) -> T {
-            let step = Swift.max(1, 64 / MemoryLayout<T>.stride)
-            var acc: T = 0
-            for i in 0..<rows {
-                let row = p + i * stride
-                var x = 0
-                while x < columns {
-                    acc += row[x] * 0
-                    x += step
-                }
-            }
-            return acc
-        }
 
         /// The largest in-sub-chunk decay (in log space) for which the diagonal block is a GEMM: its
         /// factors then lie in [exp(−Δ), exp(Δ)], far inside the normal range (Float: e^±30 ≈ 1e±13;
