@@ -15,6 +15,13 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable, Sendabl
     case invalidJSON(file: String, reason: String)
     /// A tensor entry lacks `dtype`, `shape` or `data_offsets`, or has them of the wrong type.
     case invalidEntry(file: String, tensor: String, reason: String)
+    /// The header names one key twice in the same object: a tensor (at the top level, `object`
+    /// empty), or a field of a tensor entry or of `__metadata__` (`object` names it).
+    case duplicateKey(file: String, key: String, object: String)
+    /// A tensor's extents, or their product times the dtype's byte size, exceed what can be
+    /// addressed (the product overflows a 64-bit integer, or the data would exceed 2⁵³ bytes).
+    /// `shape` is the shape as written in the header.
+    case shapeTooLarge(file: String, tensor: String, shape: String)
     /// A tensor's dtype is not one of ``SafeTensorsDType``.
     case unknownDType(file: String, tensor: String, dtype: String)
     /// A tensor's byte range does not equal shape product × dtype size.
@@ -44,6 +51,12 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable, Sendabl
         case let .invalidUTF8(f): "\(f): header is not valid UTF-8"
         case let .invalidJSON(f, r): "\(f): header is not a JSON object: \(r)"
         case let .invalidEntry(f, t, r): "\(f): tensor '\(t)': \(r)"
+        case let .duplicateKey(f, k, o):
+            o.isEmpty
+                ? "\(f): the header names tensor '\(k)' twice"
+                : "\(f): the header's entry '\(o)' names key '\(k)' twice"
+        case let .shapeTooLarge(f, t, sh):
+            "\(f): tensor '\(t)': shape \(sh) is too large: its element count or byte size overflows"
         case let .unknownDType(f, t, d): "\(f): tensor '\(t)': unknown dtype '\(d)'"
         case let .sizeMismatch(f, t, sh, d, e, a):
             "\(f): tensor '\(t)': shape \(sh) of \(d) needs \(e) bytes but data_offsets span \(a)"

@@ -81,15 +81,26 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard let object = json as? [String: Any] else {
             throw .invalidJSON(file: path, reason: "top level is not an object")
         }
+        // The parser keeps one of two equal keys silently: look for them in the raw header.
+        if let duplicate = JSONDuplicateKey.first(in: header) {
+            throw .duplicateKey(file: path, key: duplicate.key, object: duplicate.objectPath.joined(separator: "."))
+        }
         var metadata: [String: String] = [:]
         var tensors: [String: SafeTensorInfo] = [:]
         let dataSize = bytes.count - dataStart
-        for (name, value) in object {
+        // Sorted, so that the first violation reported is the same on every run.
+        for (name, value) in object.sorted(by: { $0.key < $1.key }) {
             if name == "__metadata__" {
                 guard let m = value as? [String: Any] else {
                     throw .invalidMetadata(file: path, reason: "not an object")
                 }
-                for (k, v) in m {
+                if m["dtype"] != nil || m["shape"] != nil || m["data_offsets"] != nil {
+                    throw .invalidMetadata(
+                        file: path,
+                        reason: "holds a tensor entry (dtype, shape, data_offsets): the name '__metadata__' is "
+                            + "reserved for the metadata object of strings and cannot name a tensor")
+                }
+                for (k, v) in m.sorted(by: { $0.key < $1.key }) {
                     guard !(v is NSNumber), let s = v as? String else {
                         throw .invalidMetadata(file: path, reason: "value of '\(k)' is not a string")
                     }
@@ -121,13 +132,27 @@ public final class SafeTensorsFile: @unchecked Sendable {
         self.tensors = tensors
     }
 
+    /// The largest integer accepted in a header (2⁵³: every such value is exact in a JSON double).
+    private static let largestInteger = 9_007_199_254_740_992.0
+
     /// A non-negative JSON integer; JSON booleans (which Foundation also hands out as
-    /// `NSNumber`, with Objective-C type `c`) and fractions are rejected.
+    /// `NSNumber`, with Objective-C type `c`), fractions and integers above 2⁵³ are rejected.
     private static func integer(_ v: Any) -> Int? {
+        guard let d = wholeNumber(v), d <= largestInteger else { return nil }
+        return Int(d)
+    }
+
+    /// A JSON number that is a non-negative whole number, of any size, as a Double.
+    private static func wholeNumber(_ v: Any) -> Double? {
         guard let num = v as? NSNumber, String(cString: num.objCType) != "c" else { return nil }
         let d = num.doubleValue
-        guard d.isFinite, d >= 0, d <= 9.0e15, d == d.rounded() else { return nil }
-        return Int(d)
+        guard d.isFinite, d >= 0, d == d.rounded() else { return nil }
+        return d
+    }
+
+    /// A header shape as written, e.g. `[2305843009213693952, 8]`.
+    private static func shapeText(_ values: [Any]) -> String {
+        "[" + values.map { ($0 as? NSNumber)?.stringValue ?? "\($0)" }.joined(separator: ", ") + "]"
     }
 
     private static func parseEntry(
@@ -147,9 +172,13 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
         var shape: [Int] = []
         for s in shapeValues {
-            guard let d = integer(s) else {
+            guard wholeNumber(s) != nil else {
                 throw .invalidEntry(
-                    file: path, tensor: name, reason: "shape \(shapeValues) holds a non-integer or negative extent")
+                    file: path, tensor: name,
+                    reason: "shape \(shapeText(shapeValues)) holds a non-integer or negative extent")
+            }
+            guard let d = integer(s) else {
+                throw .shapeTooLarge(file: path, tensor: name, shape: shapeText(shapeValues))
             }
             shape.append(d)
         }
@@ -161,14 +190,17 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard begin <= end, end <= dataSize else {
             throw .offsetsOutOfRange(file: path, tensor: name, begin: begin, end: end, dataSize: dataSize)
         }
-        var elements = 1
+        // The product of the non-zero extents is bounded too, so that no product of extents
+        // computed later (strides, sub-shapes) can overflow, even for a tensor with a zero extent.
+        var bounded = 1
         for d in shape {
-            let (p, overflow) = elements.multipliedReportingOverflow(by: d)
+            let (p, overflow) = bounded.multipliedReportingOverflow(by: Swift.max(d, 1))
             if overflow || p > Int(UInt32.max) * 1024 {
-                throw .invalidEntry(file: path, tensor: name, reason: "shape \(shape) is too large")
+                throw .shapeTooLarge(file: path, tensor: name, shape: shapeText(shapeValues))
             }
-            elements = p
+            bounded = p
         }
+        let elements = shape.contains(0) ? 0 : bounded
         let expected = elements * dtype.byteCount
         guard expected == end - begin else {
             throw .sizeMismatch(

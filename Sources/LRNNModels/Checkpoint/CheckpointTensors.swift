@@ -33,7 +33,7 @@ struct CheckpointTensors {
                 throw ModelLoadError.malformedJSON(file: index, reason: "field 'weight_map' missing or not an object")
             }
             var m: [String: String] = [:]
-            for (k, v) in map {
+            for (k, v) in map.sorted(by: { $0.key < $1.key }) {
                 guard let s = v as? String else {
                     throw ModelLoadError.malformedJSON(file: index, reason: "weight_map['\(k)'] is not a string")
                 }
