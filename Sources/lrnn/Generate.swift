@@ -9,7 +9,9 @@ struct Generate: ParsableCommand {
         abstract: "Generate tokens from an fla model directory (greedy or sampled).",
         discussion: """
             Prints the new ids of each prompt (comma-separated, one line per prompt), then the prefill and decode \
-            throughput. Decoding stops at eos_token_id (included) or after --max-new-tokens. Temperature 0 is \
+            throughput. Decoding stops at eos_token_id (included; generation_config.json's when the directory has one, else \
+            config.json's) or after --max-new-tokens. Unset options take generation_config.json's defaults \
+            (max_new_tokens, do_sample, temperature, top_k, top_p), as transformers does. Temperature 0 is \
             greedy; a positive temperature samples, with optional top-k / top-p filtering, from a generator seeded \
             by --seed. Exits 2 with a one-line message for a missing or malformed model or bad ids.
 
@@ -27,11 +29,11 @@ struct Generate: ParsableCommand {
     @Option(help: "Comma-separated prompt token ids; repeat for a batch of prompts.")
     var promptIds: [String]
 
-    @Option(help: "The most new tokens per prompt.")
-    var maxNewTokens: Int = 12
+    @Option(help: "The most new tokens per prompt (default: generation_config.json's max_new_tokens, else 12).")
+    var maxNewTokens: Int?
 
-    @Option(help: "Sampling temperature (0 = greedy).")
-    var temperature: Double = 0
+    @Option(help: "Sampling temperature, 0 = greedy (default: generation_config.json's, greedy unless do_sample).")
+    var temperature: Double?
 
     @Option(help: "Sample only among the k most likely tokens.")
     var topK: Int?
@@ -39,8 +41,8 @@ struct Generate: ParsableCommand {
     @Option(help: "Sample only among the most likely tokens whose probability reaches p.")
     var topP: Double?
 
-    @Option(help: "Sampling seed.")
-    var seed: UInt64 = 0
+    @Option(help: "Sampling seed (default 0).")
+    var seed: UInt64?
 
     @Option(help: "Run precision: f32 or f64.")
     var precision: String = "f32"
@@ -54,11 +56,11 @@ struct Generate: ParsableCommand {
     func run() throws {
         do {
             let prompts = try promptIds.map { (s: String) throws(GenerateToolError) in try GenerateTool.parseIds(s) }
-            let options = GenerationOptions(
+            let overrides = GenerationOverrides(
                 maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP, seed: seed,
                 eosTokenIds: ignoreEos ? [] : nil)
             let request = GenerateRequest(
-                modelDirectory: model, prompts: prompts, options: options, precision: precision)
+                modelDirectory: model, prompts: prompts, overrides: overrides, precision: precision)
             let result = try Progress.whileRunning("generate") { () throws(GenerateToolError) in
                 try GenerateTool.run(request)
             }

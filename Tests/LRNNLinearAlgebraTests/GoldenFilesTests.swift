@@ -116,3 +116,16 @@ struct GoldenFilesTests {
         }
     }
 }
+
+@Suite("reference directories")
+struct ReferenceDirectoryTests {
+    @Test("under LRNN_REQUIRE_GOLDEN=1 the golden and regression directories must exist")
+    func requiredDirectoriesExist() {
+        guard Golden.isRequired else { return }
+        #expect(Golden.exists, "LRNN_REQUIRE_GOLDEN=1 but no golden cases at \(Golden.directory.path)")
+        #expect(
+            FileManager.default.fileExists(
+                atPath: Golden.regressionsDirectory.appendingPathComponent("README.md").path),
+            "LRNN_REQUIRE_GOLDEN=1 but no regression inputs at \(Golden.regressionsDirectory.path)")
+    }
+}

@@ -15,14 +15,50 @@ public enum Golden {
         return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/golden")
     }()
 
-    /// Whether the golden directory exists (tests that need it are skipped, with a message, when not).
-    public static var isAvailable: Bool {
+    /// Whether `LRNN_REQUIRE_GOLDEN=1` is set: missing reference cases then fail the tests that
+    /// need them instead of skipping them (CI sets it).
+    public static var isRequired: Bool {
+        ProcessInfo.processInfo.environment["LRNN_REQUIRE_GOLDEN"] == "1"
+    }
+
+    /// Whether the golden directory exists on disk.
+    public static var exists: Bool {
         FileManager.default.fileExists(atPath: directory.appendingPathComponent("FORMAT.md").path)
     }
 
+    /// Whether tests that need the golden directory run: when it exists, and always under
+    /// `LRNN_REQUIRE_GOLDEN=1` (so that a missing directory fails them instead of skipping them).
+    public static var isAvailable: Bool { exists || isRequired }
+
     /// The reason printed when golden tests are skipped.
     public static var skipMessage: Comment {
-        "golden cases not found at \(directory.path) (expected ../shared/golden beside the checkout; set LRNN_GOLDEN_DIR)"
+        "golden cases not found at \(directory.path) (expected ../shared/golden beside the checkout; set LRNN_GOLDEN_DIR; LRNN_REQUIRE_GOLDEN=1 makes this a failure)"
+    }
+
+    /// The regression inputs (`../shared/regressions` beside the checkout; `LRNN_REGRESSIONS_DIR`
+    /// overrides): small files reduced from reported faults, each with the behaviour its README states.
+    public static let regressionsDirectory: URL = {
+        if let env = ProcessInfo.processInfo.environment["LRNN_REGRESSIONS_DIR"] {
+            return URL(fileURLWithPath: env)
+        }
+        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/regressions")
+    }()
+
+    /// Whether tests of the regression inputs run: when the directory exists, and always under
+    /// `LRNN_REQUIRE_GOLDEN=1`.
+    public static var regressionsAvailable: Bool {
+        FileManager.default.fileExists(atPath: regressionsDirectory.appendingPathComponent("README.md").path)
+            || isRequired
+    }
+
+    /// The reason printed when regression tests are skipped.
+    public static var regressionsSkipMessage: Comment {
+        "regression inputs not found at \(regressionsDirectory.path) (expected ../shared/regressions beside the checkout; set LRNN_REGRESSIONS_DIR)"
+    }
+
+    /// The path of a regression input by name.
+    public static func regression(_ name: String) -> String {
+        regressionsDirectory.appendingPathComponent(name).path
     }
 
     /// The path of a golden file or directory by name.

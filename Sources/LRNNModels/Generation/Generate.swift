@@ -7,15 +7,17 @@ extension CausalLM {
     ///
     /// - Parameters:
     ///   - prompts: one prompt (non-empty) per sequence.
-    ///   - options: the budget, sampling and stopping rules.
+    ///   - options: the budget, sampling and stopping rules; nil takes the model directory's
+    ///     defaults, ``defaultGenerationOptions`` (its `generation_config.json`).
     /// - Returns: the new tokens of each prompt and the prefill and decode timings.
     /// - Throws: ``ModelError/invalidArgument(name:reason:)`` for an empty batch, an empty prompt
     ///   or bad options, ``ModelError/tokenOutOfRange(token:vocabSize:)``, ``ModelError/kernel(layer:_:)``.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func generate(prompts: [[Int]], options: GenerationOptions = GenerationOptions()) throws(ModelError)
+    public func generate(prompts: [[Int]], options: GenerationOptions? = nil) throws(ModelError)
         -> GenerationResult
     {
+        let options = options ?? defaultGenerationOptions
         try options.validate()
         guard !prompts.isEmpty else { throw .invalidArgument(name: "prompts", reason: "empty batch") }
         let eos = Set(options.eosTokenIds ?? eosTokenIds)

@@ -25,12 +25,17 @@ public final class CausalLM<T: LRNNScalar>: Sendable {
     /// Every parameter under its fla checkpoint key, in construction order (storage shared
     /// with the layers). Writing these with `SafeTensorsWriter` gives a loadable checkpoint.
     public let namedParameters: [(key: String, value: Tensor<T>)]
+    /// The directory's `generation_config.json` (every field nil when it has none, and for a
+    /// model built in code).
+    public let generationConfiguration: GenerationConfiguration
 
     init(
         configuration: LanguageModelConfiguration, mixers: [MixerConfiguration], embeddings: Embedding<T>,
-        layers: [Block<T>], norm: RMSNorm<T>, lmHead: Linear<T>, namedParameters: [(key: String, value: Tensor<T>)]
+        layers: [Block<T>], norm: RMSNorm<T>, lmHead: Linear<T>, namedParameters: [(key: String, value: Tensor<T>)],
+        generation: GenerationConfiguration = GenerationConfiguration()
     ) {
         self.namedParameters = namedParameters
+        self.generationConfiguration = generation
         self.configuration = configuration
         self.mixers = mixers
         self.embeddings = embeddings
@@ -43,8 +48,14 @@ public final class CausalLM<T: LRNNScalar>: Sendable {
     public var vocabSize: Int { embeddings.vocabSize }
     /// The model width.
     public var hiddenSize: Int { embeddings.hiddenSize }
-    /// The ids that end generation (`eos_token_id`).
-    public var eosTokenIds: [Int] { configuration.eosTokenIds }
+    /// The ids that end generation: `generation_config.json`'s `eos_token_id` when the file sets
+    /// one (as transformers generates), else `config.json`'s.
+    public var eosTokenIds: [Int] { generationConfiguration.eosTokenIds ?? configuration.eosTokenIds }
+
+    /// The generation defaults of the model directory (``GenerationConfiguration/options(fallbackMaxNewTokens:)``):
+    /// greedy unless `generation_config.json` sets `do_sample`, its `max_new_tokens` or 12 new
+    /// tokens, stopping at ``eosTokenIds``. Start from these and override what the caller sets.
+    public var defaultGenerationOptions: GenerationOptions { generationConfiguration.options() }
 
     /// The final hidden states `[tokens, hidden]` (after `norm`) for packed token ids.
     @_specialize(where T == Float)

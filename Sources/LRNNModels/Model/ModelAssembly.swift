@@ -24,7 +24,7 @@ extension CausalLM {
     /// standard deviation of random linear and embedding weights.
     static func assemble(
         _ config: LanguageModelConfiguration, blocks: [BlockSpecification], store: ParameterStore<T>,
-        std: Double = 0.02
+        std: Double = 0.02, generation: GenerationConfiguration = GenerationConfiguration()
     ) -> CausalLM<T> {
         let d = config.hiddenSize
         let v = config.vocabSize
@@ -75,11 +75,13 @@ extension CausalLM {
         }
         return CausalLM(
             configuration: config, mixers: blocks.map(\.mixer), embeddings: emb, layers: layers, norm: norm,
-            lmHead: head, namedParameters: store.parameters)
+            lmHead: head, namedParameters: store.parameters, generation: generation)
     }
 
     /// Loads an fla model directory: `config.json` and `model.safetensors` (or the shards of
-    /// `model.safetensors.index.json`), weights converted from F32/F16/BF16/F64 to `T`.
+    /// `model.safetensors.index.json`), weights converted from F32/F16/BF16/F64 to `T`, and
+    /// `generation_config.json` when present (``GenerationConfiguration``: its `eos_token_id`
+    /// ends generation, its sampling fields are ``defaultGenerationOptions``).
     ///
     /// The whole mapping is verified: every key the configuration implies must be present with
     /// its shape, and no other key may be stored (a stored `lm_head.weight` is allowed, checked
@@ -96,11 +98,12 @@ extension CausalLM {
             throw .directoryNotFound(path: directory)
         }
         let config = try ModelConfiguration.load(path: (directory as NSString).appendingPathComponent("config.json"))
+        let generation = try GenerationConfiguration.load(directory: directory)
         let checkpoint = try CheckpointTensors.open(directory: directory)
         let store = ParameterStore<T>(checkpoint: checkpoint)
         let blocks = Array(
             repeating: BlockSpecification(mixer: config.mixer), count: config.model.numHiddenLayers)
-        let model = assemble(config.model, blocks: blocks, store: store)
+        let model = assemble(config.model, blocks: blocks, store: store, generation: generation)
         try store.finish()
         return model
     }

@@ -8,17 +8,39 @@ public struct GenerateRequest: Sendable, Equatable {
     public var modelDirectory: String
     /// One prompt per sequence.
     public var prompts: [[Int]]
-    /// Sampling and stopping options.
-    public var options: GenerationOptions
+    /// The sampling and stopping options set by the caller, over the model's
+    /// `generation_config.json` defaults.
+    public var overrides: GenerationOverrides
     /// `"f32"` or `"f64"`.
     public var precision: String
 
-    /// Creates a request.
-    public init(modelDirectory: String, prompts: [[Int]], options: GenerationOptions, precision: String) {
+    /// Creates a request whose unset options come from the model directory's
+    /// `generation_config.json` (``/LRNNModels/CausalLM/defaultGenerationOptions``).
+    ///
+    /// - Parameters:
+    ///   - modelDirectory: the model directory.
+    ///   - prompts: one prompt per sequence.
+    ///   - overrides: the options the caller sets.
+    ///   - precision: `"f32"` or `"f64"`.
+    public init(modelDirectory: String, prompts: [[Int]], overrides: GenerationOverrides, precision: String) {
         self.modelDirectory = modelDirectory
         self.prompts = prompts
-        self.options = options
+        self.overrides = overrides
         self.precision = precision
+    }
+
+    /// Creates a request with fully specified options (the model's end-of-sequence ids still
+    /// apply when `options.eosTokenIds` is nil).
+    ///
+    /// - Parameters:
+    ///   - modelDirectory: the model directory.
+    ///   - prompts: one prompt per sequence.
+    ///   - options: the sampling and stopping options.
+    ///   - precision: `"f32"` or `"f64"`.
+    public init(modelDirectory: String, prompts: [[Int]], options: GenerationOptions, precision: String) {
+        self.init(
+            modelDirectory: modelDirectory, prompts: prompts, overrides: GenerationOverrides(options),
+            precision: precision)
     }
 }
 
@@ -63,7 +85,8 @@ public enum GenerateTool {
         do { model = try CausalLM<T>.load(directory: r.modelDirectory) } catch {
             throw GenerateToolError(description: error.description)
         }
-        do { return try model.generate(prompts: r.prompts, options: r.options) } catch {
+        let options = r.overrides.applied(to: model.defaultGenerationOptions)
+        do { return try model.generate(prompts: r.prompts, options: options) } catch {
             throw GenerateToolError(description: error.description)
         }
     }

@@ -1,0 +1,69 @@
+import LRNNModels
+
+/// The generation options a caller sets explicitly (the command line's), laid over a model's
+/// own defaults (``/LRNNModels/CausalLM/defaultGenerationOptions``, from its
+/// `generation_config.json`): every non-nil field replaces the default, every nil one keeps it.
+public struct GenerationOverrides: Sendable, Equatable {
+    /// The most new tokens per sequence.
+    public var maxNewTokens: Int?
+    /// Sampling temperature (0 = greedy).
+    public var temperature: Double?
+    /// Keep only the k most likely tokens.
+    public var topK: Int?
+    /// Keep the most likely tokens whose probability reaches p.
+    public var topP: Double?
+    /// The sampling seed.
+    public var seed: UInt64?
+    /// The ids that end a sequence (`[]`: never stop early).
+    public var eosTokenIds: [Int]?
+
+    /// Creates overrides; every field defaults to "keep the model's default".
+    ///
+    /// - Parameters:
+    ///   - maxNewTokens: the token budget per sequence.
+    ///   - temperature: 0 for greedy decoding, > 0 to sample.
+    ///   - topK: the top-k filter.
+    ///   - topP: the top-p filter.
+    ///   - seed: the sampling seed.
+    ///   - eosTokenIds: the ids that stop a sequence.
+    public init(
+        maxNewTokens: Int? = nil, temperature: Double? = nil, topK: Int? = nil, topP: Double? = nil,
+        seed: UInt64? = nil, eosTokenIds: [Int]? = nil
+    ) {
+        self.maxNewTokens = maxNewTokens
+        self.temperature = temperature
+        self.topK = topK
+        self.topP = topP
+        self.seed = seed
+        self.eosTokenIds = eosTokenIds
+    }
+
+    /// Overrides that set every field of `options` (the model's defaults then play no part,
+    /// except its end-of-sequence ids when `options.eosTokenIds` is nil).
+    ///
+    /// - Parameter options: fully specified options.
+    public init(_ options: GenerationOptions) {
+        self.init(
+            maxNewTokens: options.maxNewTokens, temperature: options.temperature, topK: options.topK,
+            topP: options.topP, seed: options.seed, eosTokenIds: options.eosTokenIds)
+        overridesFilters = true
+    }
+
+    /// Whether `topK`/`topP` replace the defaults even when nil (set by ``init(_:)``).
+    var overridesFilters = false
+
+    /// `base` with every field set here replaced.
+    ///
+    /// - Parameter base: the model's defaults.
+    /// - Returns: the options to generate with.
+    public func applied(to base: GenerationOptions) -> GenerationOptions {
+        var o = base
+        if let maxNewTokens { o.maxNewTokens = maxNewTokens }
+        if let temperature { o.temperature = temperature }
+        if let topK { o.topK = topK } else if overridesFilters { o.topK = nil }
+        if let topP { o.topP = topP } else if overridesFilters { o.topP = nil }
+        if let seed { o.seed = seed }
+        if let eosTokenIds { o.eosTokenIds = eosTokenIds }
+        return o
+    }
+}
