@@ -97,10 +97,25 @@ struct GoldenCheckTests {
     }
 
     @Test("goldenError: max|x − ref| / max|ref|, absolute against zeros, NaN propagates")
-    func goldenErrorMeasure() {
+    func goldenErrorMeasure() throws {
         let ref = Tensor<Double>(shape: [3], scalars: [2, -4, 1])
-        #expect(goldenError(Tensor<Float>(shape: [3], scalars: [2, -3, 1]), ref) == 0.25)
-        #expect(goldenError(Tensor<Double>(shape: [3], scalars: [0.5, 0, 0]), Tensor(zeros: [3])) == 0.5)
-        #expect(goldenError(Tensor<Double>(shape: [3], scalars: [2, .nan, 1]), ref).isNaN)
+        #expect(try goldenError(Tensor<Float>(shape: [3], scalars: [2, -3, 1]), ref, tensor: "y") == 0.25)
+        #expect(
+            try goldenError(Tensor<Double>(shape: [3], scalars: [0.5, 0, 0]), Tensor(zeros: [3]), tensor: "y") == 0.5)
+        #expect(try goldenError(Tensor<Double>(shape: [3], scalars: [2, .nan, 1]), ref, tensor: "y").isNaN)
+    }
+
+    @Test("goldenError compares shapes first: same count, other shape is a mismatch naming the tensor")
+    func goldenErrorShapes() {
+        let ref = Tensor<Double>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        #expect(throws: GoldenShapeMismatch(tensor: "K", computed: [3, 2], expected: [2, 3])) {
+            try goldenError(Tensor<Double>(shape: [3, 2], scalars: ref.scalars), ref, tensor: "K")
+        }
+        #expect(throws: GoldenShapeMismatch(tensor: "K", computed: [2, 2], expected: [2, 3])) {
+            try goldenError(Tensor<Float>(zeros: [2, 2]), ref, tensor: "K")
+        }
+        #expect(
+            GoldenShapeMismatch(tensor: "K", computed: [1, 10], expected: [1, 11]).description
+                == "tensor 'K': computed shape [1, 10], golden shape [1, 11]")
     }
 }

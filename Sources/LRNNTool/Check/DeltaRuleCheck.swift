@@ -14,12 +14,13 @@ public enum DeltaRuleCheck {
 
     /// Checks one case: four lines (Float64/Float32 × chunk/recurrent).
     ///
-    /// - Throws: ``SafeTensorsError`` when an input or expected tensor is missing or unreadable.
+    /// - Throws: ``SafeTensorsError`` when an input or expected tensor is missing or unreadable,
+    ///   ``GoldenCaseError`` when `num_householder` is not an integer in 1...64.
     public static func check(_ file: SafeTensorsFile, name: String) throws -> [CheckLine] {
         let op = file.metadata["op"] ?? "delta_rule"
         let expectedO = try file.tensor("o", as: Double.self)
         let expectedH = try file.tensor("ht", as: Double.self)
-        let n = Int(file.metadataNumber("num_householder") ?? 1)
+        let n = try file.metadataInteger("num_householder", in: 1...64) ?? 1
         let scale = file.metadataNumber("scale")
         let cu = file.contains("cu_seqlens") ? try file.integerTensor("cu_seqlens").scalars : nil
         let context = (name: name, op: op, o: expectedO, ht: expectedH)
@@ -35,18 +36,11 @@ public enum DeltaRuleCheck {
         let precision = T.precisionName
         let tolerance = GoldenCheck.opTolerance(precision)
         return try paths(file, T.self, n: n, scale: scale, cu: cu).map { path, result in
-            switch result {
-            case let .success((o, ht)):
-                let eo = goldenError(o, context.o)
-                let eh = goldenError(ht, context.ht)
-                return .measured(
-                    name: context.name, op: context.op, precision: precision, path: path,
-                    error: eo.isNaN || eh.isNaN ? .nan : max(eo, eh), tolerance: tolerance,
-                    note: eo >= eh ? "worst: o" : "worst: ht")
-            case let .failure(error):
-                return CheckLine(
-                    name: context.name, op: context.op, precision: precision, path: path, error: nil,
-                    tolerance: tolerance, status: .fail, note: "\(error)")
+            GoldenCheck.measure(
+                name: context.name, op: context.op, precision: precision, path: path, tolerance: tolerance
+            ) {
+                let (o, ht) = try result.get()
+                return [("o", o, context.o), ("ht", ht, context.ht)]
             }
         }
     }

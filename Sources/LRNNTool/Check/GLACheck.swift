@@ -37,22 +37,9 @@ public enum GLACheck {
         let precision = T.precisionName
         let tolerance = GoldenCheck.opTolerance(precision)
         func line(_ path: String, _ run: () throws -> (Tensor<T>, Tensor<T>)) -> CheckLine {
-            do {
+            GoldenCheck.measure(name: name, op: "gla", precision: precision, path: path, tolerance: tolerance) {
                 let (o, ht) = try run()
-                guard o.shape == oRef.shape, ht.shape == htRef.shape else {
-                    return CheckLine(
-                        name: name, op: "gla", precision: precision, path: path, error: nil, tolerance: tolerance,
-                        status: .fail, note: "output shapes \(o.shape), \(ht.shape) vs \(oRef.shape), \(htRef.shape)")
-                }
-                let eo = goldenError(o, oRef)
-                let eh = goldenError(ht, htRef)
-                return .measured(
-                    name: name, op: "gla", precision: precision, path: path, error: max(eo, eh),
-                    tolerance: tolerance, note: eo >= eh ? "worst: o" : "worst: ht")
-            } catch {
-                return CheckLine(
-                    name: name, op: "gla", precision: precision, path: path, error: nil, tolerance: tolerance,
-                    status: .fail, note: "\(error)")
+                return [("o", o, oRef), ("ht", ht, htRef)]
             }
         }
         return [

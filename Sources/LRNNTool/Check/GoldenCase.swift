@@ -7,19 +7,21 @@ public enum GoldenCase: Sendable, Equatable {
     case file(path: String)
     /// A directory holding `config.json` (op `model`).
     case modelDirectory(path: String)
+    /// A directory holding `tokenizer.json` (a tokenizer case: `cases.json`, `decode_cases.json`, …).
+    case tokenizerDirectory(path: String)
 
     /// The case name: the file stem or the directory name.
     public var name: String {
         switch self {
         case let .file(p): URL(fileURLWithPath: p).deletingPathExtension().lastPathComponent
-        case let .modelDirectory(p): URL(fileURLWithPath: p).lastPathComponent
+        case let .modelDirectory(p), let .tokenizerDirectory(p): URL(fileURLWithPath: p).lastPathComponent
         }
     }
 
     /// The path on disk.
     public var path: String {
         switch self {
-        case let .file(p), let .modelDirectory(p): p
+        case let .file(p), let .modelDirectory(p), let .tokenizerDirectory(p): p
         }
     }
 }
@@ -35,8 +37,8 @@ public struct GoldenDiscoveryError: Error, CustomStringConvertible, Sendable {
 }
 
 /// Finds golden cases below paths, per the golden FORMAT: a directory with `config.json`
-/// is one model case (its safetensors are not op cases); other directories are searched
-/// recursively for `*.safetensors` files.
+/// is one model case (its safetensors are not op cases), a directory with `tokenizer.json` one
+/// tokenizer case; other directories are searched recursively for `*.safetensors` files.
 public enum GoldenDiscovery {
     /// The cases below `paths`, sorted by path within each argument.
     /// - Throws: ``GoldenDiscoveryError`` when a path does not exist.
@@ -54,6 +56,8 @@ public enum GoldenDiscovery {
                 out.append(.file(path: p))
             } else if URL(fileURLWithPath: p).lastPathComponent == "config.json" {
                 out.append(.modelDirectory(path: URL(fileURLWithPath: p).deletingLastPathComponent().path))
+            } else if URL(fileURLWithPath: p).lastPathComponent == "tokenizer.json" {
+                out.append(.tokenizerDirectory(path: URL(fileURLWithPath: p).deletingLastPathComponent().path))
             } else {
                 throw GoldenDiscoveryError(path: p, reason: "not a .safetensors file or a directory")
             }
@@ -65,6 +69,9 @@ public enum GoldenDiscovery {
         let fm = FileManager.default
         if fm.fileExists(atPath: (dir as NSString).appendingPathComponent("config.json")) {
             return [.modelDirectory(path: dir)]
+        }
+        if fm.fileExists(atPath: (dir as NSString).appendingPathComponent("tokenizer.json")) {
+            return [.tokenizerDirectory(path: dir)]
         }
         let entries = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted()
         var out: [GoldenCase] = []

@@ -5,7 +5,7 @@ import LRNNLinearAlgebra
 /// line per path and precision.
 public typealias GoldenOpChecker = @Sendable (_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine]
 
-/// Evaluates one model directory case.
+/// Evaluates one model or tokenizer directory case.
 public typealias GoldenModelChecker = @Sendable (_ directory: String, _ name: String) throws -> [CheckLine]
 
 /// Runs golden cases: dispatches each file on its `op` metadata to the registered checker.
@@ -25,18 +25,44 @@ public enum GoldenCheck {
     public static func run(_ c: GoldenCase) -> [CheckLine] {
         switch c {
         case let .modelDirectory(dir):
-            guard let checker = CheckRegistry.model else {
-                return [
+            var lines: [CheckLine]
+            if let checker = CheckRegistry.model {
+                do { lines = try checker(dir, c.name) } catch {
+                    lines = [
+                        CheckLine(
+                            name: c.name, op: "model", precision: "-", path: "-", error: nil, tolerance: nil,
+                            status: .fail, note: "\(error)")
+                    ]
+                }
+            } else {
+                lines = [
                     CheckLine(
                         name: c.name, op: "model", precision: "-", path: "-", error: nil, tolerance: nil, status: .skip,
                         note: "unsupported op: model")
                 ]
             }
+            // Further op cases stored with the model (`train_golden.safetensors`, op `model_train`).
+            for extra in modelDirectoryOpFiles(dir) {
+                lines += run(.file(path: extra)).map { line in
+                    var l = line
+                    l.name = c.name + "/" + l.name
+                    return l
+                }
+            }
+            return lines
+        case let .tokenizerDirectory(dir):
+            guard let checker = CheckRegistry.tokenizer else {
+                return [
+                    CheckLine(
+                        name: c.name, op: "tokenizer", precision: "-", path: "-", error: nil, tolerance: nil,
+                        status: .skip, note: "not implemented: tokenizer cases")
+                ]
+            }
             do { return try checker(dir, c.name) } catch {
                 return [
                     CheckLine(
-                        name: c.name, op: "model", precision: "-", path: "-", error: nil, tolerance: nil, status: .fail,
-                        note: "\(error)")
+                        name: c.name, op: "tokenizer", precision: "-", path: "-", error: nil, tolerance: nil,
+                        status: .fail, note: "\(error)")
                 ]
             }
         case let .file(path):
@@ -72,18 +98,71 @@ public enum GoldenCheck {
         }
     }
 
+    /// The op case files inside a model directory: every `*.safetensors` but the checkpoint
+    /// (`model.safetensors` and its shards `model-*.safetensors`) and `golden.safetensors`, sorted.
+    static func modelDirectoryOpFiles(_ dir: String) -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return entries.filter {
+            $0.hasSuffix(".safetensors") && !$0.hasPrefix(".") && $0 != "golden.safetensors"
+                && $0 != "model.safetensors" && !$0.hasPrefix("model-")
+        }.sorted().map { (dir as NSString).appendingPathComponent($0) }
+    }
+
     /// The golden tolerance for a precision (FORMAT.md): 1e-9 in Float64, 1e-4 in Float32.
     public static func opTolerance(_ precision: String) -> Double {
         precision == "Float64" ? 1e-9 : 1e-4
     }
 }
 
+/// A computed tensor whose shape differs from the golden tensor it is compared with: the case
+/// FAILs with this message instead of comparing elements that do not correspond.
+public struct GoldenShapeMismatch: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The golden tensor's name (`o`, `ht`, `K`, `y`, `logits`, …).
+    public let tensor: String
+    /// The shape the engine computed.
+    public let computed: [Int]
+    /// The shape stored in the golden file.
+    public let expected: [Int]
+
+    /// Creates a mismatch record.
+    public init(tensor: String, computed: [Int], expected: [Int]) {
+        self.tensor = tensor
+        self.computed = computed
+        self.expected = expected
+    }
+
+    /// `tensor 'K': computed shape [1, 10], golden shape [1, 11]`.
+    public var description: String {
+        "tensor '\(tensor)': computed shape \(computed), golden shape \(expected)"
+    }
+}
+
+/// Why a golden case cannot be evaluated as its file states it: a missing or impossible
+/// metadata value, a golden tensor of the wrong rank. The case FAILs with this message.
+public struct GoldenCaseError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What is wrong with the case.
+    public let description: String
+
+    /// Creates an error with its message.
+    public init(_ description: String) { self.description = description }
+}
+
 /// Relative error of `x` against a Float64 reference, per FORMAT.md:
 /// `max|x − ref| / max|ref|` (absolute when the reference is all zero; NaN if any x is NaN).
 ///
-/// - Precondition: equal element counts.
-public func goldenError<T: BinaryFloatingPoint>(_ x: Tensor<T>, _ ref: Tensor<Double>) -> Double {
-    precondition(x.count == ref.count, "goldenError: \(x.shape) vs \(ref.shape)")
+/// Shapes are compared first: elements are compared only when they correspond.
+///
+/// - Parameters:
+///   - x: the computed tensor.
+///   - ref: the golden tensor.
+///   - tensor: the golden tensor's name, for the error.
+/// - Throws: ``GoldenShapeMismatch`` naming the tensor and both shapes when they differ.
+public func goldenError<T: BinaryFloatingPoint>(
+    _ x: Tensor<T>, _ ref: Tensor<Double>, tensor: String
+) throws(GoldenShapeMismatch) -> Double {
+    guard x.shape == ref.shape else {
+        throw GoldenShapeMismatch(tensor: tensor, computed: x.shape, expected: ref.shape)
+    }
     var num = 0.0
     var den = 0.0
     for (a, r) in zip(x.scalars, ref.scalars) {
@@ -93,4 +172,63 @@ public func goldenError<T: BinaryFloatingPoint>(_ x: Tensor<T>, _ ref: Tensor<Do
         den = max(den, abs(r))
     }
     return den > 0 ? num / den : num
+}
+
+extension GoldenCheck {
+    /// One measured line whose computation may throw: the largest golden error of the tensors
+    /// `body` returns (each compared shape first), or a FAIL line carrying the error — a shape
+    /// mismatch, a kernel error, a malformed case — so that one bad tensor never stops the run.
+    ///
+    /// - Parameters:
+    ///   - name: the case name.
+    ///   - op: the golden op.
+    ///   - precision: `"Float64"` or `"Float32"`.
+    ///   - path: the code path evaluated.
+    ///   - tolerance: the tolerance the error is held to.
+    ///   - body: computes `(tensor name, computed, golden)` triples.
+    /// - Returns: the line; its note names the worst tensor when there are several.
+    public static func measure<T: BinaryFloatingPoint>(
+        name: String, op: String, precision: String, path: String, tolerance: Double,
+        _ body: () throws -> [(String, Tensor<T>, Tensor<Double>)]
+    ) -> CheckLine {
+        do {
+            let outputs = try body()
+            // The largest error; a NaN, once seen, stays the worst.
+            var worst: (tensor: String, error: Double)? = nil
+            for (tensor, x, ref) in outputs {
+                let e = try goldenError(x, ref, tensor: tensor)
+                if let w = worst, w.error.isNaN || !(e.isNaN || e > w.error) { continue }
+                worst = (tensor, e)
+            }
+            let (tensor, error) = worst ?? ("-", 0)
+            return .measured(
+                name: name, op: op, precision: precision, path: path, error: error, tolerance: tolerance,
+                note: outputs.count > 1 ? "worst: \(tensor)" : nil)
+        } catch {
+            return CheckLine(
+                name: name, op: op, precision: precision, path: path, error: nil, tolerance: tolerance,
+                status: .fail, note: "\(error)")
+        }
+    }
+}
+
+extension SafeTensorsFile {
+    /// A metadata value that must be a whole number in `range` (golden files store numbers as
+    /// strings), or nil when the key is absent.
+    ///
+    /// - Parameters:
+    ///   - key: the `__metadata__` key.
+    ///   - range: the values the case may hold.
+    /// - Throws: ``GoldenCaseError`` when the value is present but not a whole number in `range`.
+    func metadataInteger(_ key: String, in range: ClosedRange<Int>) throws(GoldenCaseError) -> Int? {
+        guard let raw = metadata[key] else { return nil }
+        guard let d = metadataNumber(key), d.isFinite, d == d.rounded(), d >= Double(range.lowerBound),
+            d <= Double(range.upperBound)
+        else {
+            throw GoldenCaseError(
+                "\(path): metadata '\(key)' is '\(raw)', expected an integer in \(range.lowerBound)...\(range.upperBound)"
+            )
+        }
+        return Int(d)
+    }
 }
