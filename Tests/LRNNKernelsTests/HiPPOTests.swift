@@ -54,7 +54,11 @@ struct HiPPOTests {
 
     @Test("bad sizes are typed errors")
     func badSizes() {
-        #expect(throws: KernelError.self) { _ = try HiPPO.transition(.legs, n: 0, as: Double.self) }
-        #expect(throws: KernelError.self) { _ = try HiPPO.transition(.fout, n: 7, as: Double.self) }
+        #expect(throws: KernelError.invalidArgument(name: "N", reason: "must be ≥ 1, got 0")) {
+            _ = try HiPPO.transition(.legs, n: 0, as: Double.self)
+        }
+        #expect(throws: KernelError.invalidArgument(name: "N", reason: "fout needs an even N, got 7")) {
+            _ = try HiPPO.transition(.fout, n: 7, as: Double.self)
+        }
     }
 }

@@ -175,7 +175,10 @@ struct SSMS4DTests {
         let good = try randomS4D(channels: 2, modes: 3, seed: 1, as: Double.self)
         var are = good.aRe
         are.scalars[4] = 0.1
-        #expect(throws: KernelError.self) {
+        #expect(
+            throws: KernelError.invalidArgument(
+                name: "A_re", reason: "every real part must be < 0 (stable modes), found 0.1")
+        ) {
             _ = try S4DParameters(
                 logDt: good.logDt, aRe: are, aIm: good.aIm, bRe: good.bRe, bIm: good.bIm, cRe: good.cRe, cIm: good.cIm,
                 d: good.d)
@@ -194,12 +197,14 @@ struct SSMS4DTests {
         #expect(throws: KernelError.nonFinite(tensor: "u")) {
             _ = try S4D.convolve(bad, parameters: good, discretization: .zoh)
         }
-        #expect(throws: KernelError.self) {
+        #expect(throws: KernelError.invalidArgument(name: "chunkSize", reason: "must be ≥ 1, got 0")) {
             _ = try S4D.convolve(
                 Tensor(shape: [1, 5, 2], repeating: 0), parameters: good, discretization: .zoh, chunkSize: 0)
         }
-        #expect(throws: KernelError.self) { _ = try S4D.kernel(good, length: -1, discretization: .zoh) }
-        #expect(throws: KernelError.self) {
+        #expect(throws: KernelError.invalidArgument(name: "L", reason: "must be ≥ 0, got -1")) {
+            _ = try S4D.kernel(good, length: -1, discretization: .zoh)
+        }
+        #expect(throws: KernelError.invalidArgument(name: "N", reason: "must be even and ≥ 2, got 7")) {
             _ = try S4DParameters<Double>.initialized(channels: 1, stateSize: 7, initialization: .lin, seed: 0)
         }
     }

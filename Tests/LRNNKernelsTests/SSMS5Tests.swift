@@ -45,7 +45,9 @@ struct SSMS5Tests {
     @Test("bad inputs are typed errors")
     func badInputs() throws {
         let p = try Self.params(seed: 1, conj: false)
-        #expect(throws: KernelError.self) {
+        #expect(
+            throws: KernelError.invalidArgument(name: "Lambda_re", reason: "every real part must be < 0, found 0.5")
+        ) {
             _ = try S5Parameters(
                 lambdaRe: Tensor(shape: [9], repeating: 0.5), lambdaIm: p.lambdaIm, bRe: p.bRe, bIm: p.bIm, cRe: p.cRe,
                 cIm: p.cIm, logStep: p.logStep, d: p.d, conjugateSymmetric: false)
@@ -56,11 +58,11 @@ struct SSMS5Tests {
                 logStep: p.logStep, d: p.d, conjugateSymmetric: false)
         }
         let system = S5System(p, discretization: .zoh)
-        #expect(throws: KernelError.self) {
+        #expect(throws: KernelError.shapeMismatch(tensor: "u", shape: [1, 4, 3], expected: "[B, T, 5]")) {
             _ = try S5.run(Tensor<Double>(shape: [1, 4, 3], repeating: 0), system: system)
         }
         var state = system.zeroState(batch: 2)
-        #expect(throws: KernelError.self) {
+        #expect(throws: KernelError.shapeMismatch(tensor: "initial_state", shape: [2, 9], expected: "[1, 9]")) {
             _ = try S5.step(Tensor<Double>(shape: [1, 5], repeating: 0), system: system, state: &state)
         }
     }

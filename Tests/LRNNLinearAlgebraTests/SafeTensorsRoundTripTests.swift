@@ -63,7 +63,10 @@ struct SafeTensorsRoundTripTests {
                 #expect(try file.info(name).dtype == dtype)
                 #expect(try file.tensor(name, as: Double.self) == floats, "\(dtype)")
                 #expect(try file.tensor(name, as: Float.self) == floats.converted(to: Float.self), "\(dtype)")
-                #expect(throws: SafeTensorsError.self) { try file.integerTensor(name) }
+                #expect(
+                    throws: SafeTensorsError.unsupportedConversion(
+                        file: file.path, tensor: name, dtype: dtype.rawValue, requested: "integers")
+                ) { try file.integerTensor(name) }
                 let raw = try file.withRawBytes(name) { $0.count }
                 #expect(raw == 6 * dtype.byteCount)
             }

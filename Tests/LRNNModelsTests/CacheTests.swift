@@ -96,8 +96,14 @@ import Testing
         let m: CausalLM<Double> = try TinyModels.model([TinyModels.gatedDeltaProduct, TinyModels.s4d])
         #expect(try m.logits([[]]).shape == [1, 0, TinyModels.vocab])
         #expect(try m.logits(packed: [], cuSeqlens: [0, 0]).shape == [0, TinyModels.vocab])
-        #expect(throws: ModelError.self) { try m.logits(packed: [1, 2], cuSeqlens: [0, 3]) }
-        #expect(throws: ModelError.self) { try m.logits([[1, 2], [3]]) }
+        #expect(
+            throws: ModelError.invalidArgument(
+                name: "cuSeqlens", reason: "must start at 0, never decrease and end at the token count 2; got [0, 3]")
+        ) { try m.logits(packed: [1, 2], cuSeqlens: [0, 3]) }
+        #expect(
+            throws: ModelError.invalidArgument(
+                name: "inputIds", reason: "sequences of unequal lengths; use logits(packed:cuSeqlens:)")
+        ) { try m.logits([[1, 2], [3]]) }
     }
 
     @Test func cacheMismatchIsReported() throws {

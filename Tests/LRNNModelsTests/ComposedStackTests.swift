@@ -34,7 +34,10 @@ import Testing
     @Test func mixedStackHasNoFlaConfigAndRefusesToWrite() throws {
         let model = try exampleModel()
         #expect(model.flaConfigurationJSON() == nil)
-        #expect(throws: ModelError.self) { try model.write(to: try TinyModels.temporaryDirectory()) }
+        #expect(
+            throws: ModelError.invalidArgument(
+                name: "model", reason: "only a stack of one mixer type with MLPs has an fla config.json")
+        ) { try model.write(to: try TinyModels.temporaryDirectory()) }
     }
 
     @Test func parameterKeysFollowTheBlockIndex() throws {

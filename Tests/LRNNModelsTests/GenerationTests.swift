@@ -84,7 +84,10 @@ import Testing
     @Test func builderRefusesImpossibleConfigurations() {
         var b = ModelBuilder(vocabSize: 10, hiddenSize: 30)
         b.append(.deltaNet(DeltaNetConfiguration(numHeads: 4)))
-        #expect(throws: ModelError.self) { try b.build(as: Float.self, seed: 1) }
+        #expect(
+            throws: ModelError.invalidConfiguration(
+                field: "key dim (hidden_size·expand_k)", reason: "30: must be divisible by num_heads = 4")
+        ) { try b.build(as: Float.self, seed: 1) }
         #expect(throws: ModelError.invalidConfiguration(field: "blocks", reason: "no blocks appended")) {
             try ModelBuilder(vocabSize: 10, hiddenSize: 32).build(as: Float.self, seed: 1)
         }

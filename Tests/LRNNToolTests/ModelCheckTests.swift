@@ -44,8 +44,12 @@ import Testing
 
     @Test func promptIdsParse() throws {
         #expect(try GenerateTool.parseIds("1, 2,3") == [1, 2, 3])
-        #expect(throws: GenerateToolError.self) { try GenerateTool.parseIds("1,,2") }
-        #expect(throws: GenerateToolError.self) { try GenerateTool.parseIds("a") }
+        #expect(
+            (#expect(throws: GenerateToolError.self) { try GenerateTool.parseIds("1,,2") })?.description
+                == "--prompt-ids: '' is not an integer token id (in '1,,2')")
+        #expect(
+            (#expect(throws: GenerateToolError.self) { try GenerateTool.parseIds("a") })?.description
+                == "--prompt-ids: 'a' is not an integer token id (in 'a')")
     }
 
     @Test func generateReportsLoadAndVocabularyErrorsAsOneLine() throws {
