@@ -4,3 +4,7 @@
 /// The core OpenBLAS had chosen before LinearRNN replaced it at process start (e.g. "Prescott"),
 /// or NULL when OpenBLAS's own choice was kept.
 const char *lrnn_replaced_blas_core(void);
+
+/// 1 when LinearRNN set OpenBLAS to one thread at process start (always, when OpenBLAS is
+/// loaded), 0 otherwise.
+int lrnn_blas_threads_at_start(void);

@@ -18,6 +18,10 @@ import LRNNLinearAlgebra
 /// the state unchanged). β, g and states are scanned before any work; `chunked` scans q, k and v
 /// as its kernel gathers them and throws when the work items finish. A positive log decay is
 /// rejected with ``KernelError/invalidArgument(name:reason:)``.
+///
+/// Thread safety: static functions with no shared mutable state; any number of threads or tasks
+/// may call them at once, and each call's result is bit-identical to the same call run alone
+/// (``/LRNNLinearAlgebra/Threading``). Outputs and states are values the caller owns.
 public enum DeltaRule {
     /// The chunk length (in tokens for n = 1; a chunk holds `chunkSize / n` tokens otherwise),
     /// chosen by measurement (see docs/kernels/delta-rule.md).

@@ -119,7 +119,8 @@ extension DeltaRule {
                                     if items > 1 && items * dk * dv >= stepParallelThreshold {
                                         Threading.parallelFor(items, body)
                                     } else {
-                                        Threading.withBLASThreads(1) { for i in 0..<items { body(i) } }
+                                        // Inline; OpenBLAS is single-threaded already (Threading's policy).
+                                        for i in 0..<items { body(i) }
                                     }
                                 }
                             }

@@ -22,6 +22,10 @@ import LRNNLinearAlgebra
 /// in the state is found through the outputs it reaches); `chunked` checks shapes,
 /// `cuSeqlens`, `scale` and `initialState` up front and scans q, k, v and gk in the pass that
 /// first reads each chunk's rows.
+///
+/// Thread safety: static functions with no shared mutable state; any number of threads or tasks
+/// may call them at once, and each call's result is bit-identical to the same call run alone
+/// (``/LRNNLinearAlgebra/Threading``). Outputs and states are values the caller owns.
 public enum GLA {
     /// The default number of tokens per chunk of ``chunked(q:k:v:gk:scale:initialState:cuSeqlens:chunkSize:subChunkSize:)``
     /// (measured: see `docs/kernels/gla.md`).

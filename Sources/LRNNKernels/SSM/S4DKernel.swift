@@ -3,6 +3,10 @@ import LRNNLinearAlgebra
 import RealModule
 
 /// S4D's convolution kernel and its token-by-token reference.
+///
+/// Thread safety: static functions with no shared mutable state; any number of threads or tasks
+/// may call them at once, and each call's result is bit-identical to the same call run alone
+/// (``/LRNNLinearAlgebra/Threading``). Outputs and states are values the caller owns.
 public enum S4D {
     /// The convolution kernel `K [H, L]`, `K[h, l] = 2·Re Σ_n C[h,n]·dB[h,n]·dA[h,n]^l`.
     ///

@@ -5,7 +5,8 @@ import RealModule
 /// S4D as a recurrence with a complex state, for decoding token by token:
 /// `x ← dA·x + dB·u`, `y = 2·Re(C·x) + D·u` per channel and mode.
 ///
-/// The discretised poles and weights are computed once (Float64, rounded to T).
+/// The discretised poles and weights are computed once (Float64, rounded to T). An immutable
+/// `Sendable` value: one recurrence may serve any number of concurrent calls (the state is the caller's).
 public struct S4DRecurrence<T: LRNNScalar>: Sendable {
     /// The number of channels H.
     public let channels: Int
@@ -21,8 +22,8 @@ public struct S4DRecurrence<T: LRNNScalar>: Sendable {
     /// - Parameters:
     ///   - parameters: the S4D parameters.
     ///   - discretization: zoh or bilinear.
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public init(_ parameters: S4DParameters<T>, discretization: SSMDiscretization) {
         channels = parameters.channels
         modes = parameters.modes

@@ -5,6 +5,8 @@ import RealModule
 /// S5's discretised operators as real matrices, ready for GEMMs:
 /// `inputMatrix [2P × H]` = `[Re dB; Im dB]`, `outputMatrix [H × 2P]` = `f·[Re C, −Im C]`,
 /// and the poles `dΛ` (Float64).
+///
+/// An immutable `Sendable` value: one system may serve any number of concurrent calls.
 public struct S5System<T: LRNNScalar>: Sendable {
     /// The number of states P.
     public let states: Int
@@ -100,6 +102,10 @@ public struct S5System<T: LRNNScalar>: Sendable {
 }
 
 /// The S5 layer: chunked GEMM path, recurrent step, and a naive reference.
+///
+/// Thread safety: static functions with no shared mutable state; any number of threads or tasks
+/// may call them at once, and each call's result is bit-identical to the same call run alone
+/// (``/LRNNLinearAlgebra/Threading``). Outputs and states are values the caller owns.
 public enum S5 {
     /// The S5 layer over a batch `u [B, T, H]` → `y [B, T, H]`, chunk by chunk: per chunk of
     /// C tokens, dB·U as one GEMM, the diagonal recurrence scanned over the chunk, C·X as one

@@ -4,6 +4,9 @@
 /// Views describe sub-blocks (a chunk of tokens, one head's columns) that BLAS reads through
 /// leading dimensions, so no data is copied. A view is valid only while the storage it
 /// points into is alive and not moved; create views inside `withUnsafe…` scopes.
+///
+/// Not `Sendable`: a view is a raw pointer. Work items of
+/// ``Threading/parallelFor(_:_:)`` may share one only when they write disjoint elements.
 public struct MatrixView<Scalar> {
     /// The first element.
     public let base: UnsafeMutablePointer<Scalar>

@@ -3,6 +3,9 @@
 /// Element `[i₀, i₁, …, iₖ]` lives at offset `Σ iⱼ·strideⱼ` with `strideₖ = 1` and
 /// `strideⱼ = strideⱼ₊₁·shapeⱼ₊₁`. Storage is a Swift array (copy on write). Sub-blocks go to
 /// BLAS as ``MatrixView``s through leading dimensions, without copies.
+///
+/// Thread safety: a value type, `Sendable` when `Scalar` is. Any number of threads may read one
+/// tensor at once; a mutation copies shared storage first, so it never affects another copy.
 public struct Tensor<Scalar> {
     /// The extent of each dimension.
     public private(set) var shape: [Int]

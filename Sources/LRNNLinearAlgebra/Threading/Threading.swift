@@ -2,110 +2,221 @@ import CLRNNBLAS
 import CLRNNStartup
 import Dispatch
 import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The one place that decides how many threads OpenBLAS uses and how independent work
-/// items run in parallel.
+/// items run in parallel. Every member is safe to call from any thread at any time.
 ///
-/// Policy (see docs/ARCHITECTURE.md):
-/// - ``workerCount`` is the number of cores (or `LRNN_NUM_THREADS` when set).
-/// - A kernel with several independent work items (one per batch entry × head, say) runs
-///   them with ``parallelFor(_:_:)`` on up to ``workerCount`` threads, and OpenBLAS is set
-///   to **one** thread for the duration, so the two levels never oversubscribe the cores.
-/// - A kernel with a single work item (B·H = 1) or a large single product calls BLAS directly
-///   and OpenBLAS uses all ``workerCount`` threads.
-/// Debian's OpenBLAS has no batched GEMM; this is how LinearRNN batches over heads.
+/// Policy (see docs/ARCHITECTURE.md, "Threading policy"):
+/// - **OpenBLAS runs single-threaded.** Its thread count is set to ``blasThreads`` (default 1)
+///   once, on first use, and changes only when a caller asks for it with ``setBLASThreads(_:)``
+///   or ``withBLASThreads(_:_:)``. A single-threaded BLAS call's result depends only on its
+///   arguments; OpenBLAS 0.3.21's multi-threaded gemm and gemv results change in the last bits
+///   with the thread count, and its multi-threaded level-3 drivers serialise concurrent callers.
+/// - **LinearRNN parallelises itself.** A kernel with several independent work items runs them
+///   with ``parallelFor(_:_:)`` on up to ``workerCount`` threads. An item's result never depends
+///   on which thread runs it or what else runs at the time, so every call is bit-identical to the
+///   same call run alone.
+/// - **Nesting is per thread.** A `parallelFor` called from inside another one's work item (on
+///   that region's threads) runs inline; one called on any other thread is a region of its own.
+/// - **Helpers are shared.** All concurrent regions together use at most ``workerCount`` − 1
+///   helper threads besides their callers; a region started when every helper is busy runs
+///   inline on its caller's thread. The cores are never oversubscribed by LinearRNN.
+/// - **A raised BLAS count never reaches a region.** While any region with helpers runs,
+///   OpenBLAS is held at one thread; the chosen ``blasThreads`` is restored when the last
+///   region ends (a reference count under one lock).
 public enum Threading {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var configured = false
-    nonisolated(unsafe) private static var nesting = 0
+    /// The process-wide configuration, changed only under ``state``'s lock.
+    private struct State {
+        /// ``workerCount``.
+        var workers: Int
+        /// ``blasThreads``: the count chosen for OpenBLAS outside parallel regions.
+        var blasThreads = 1
+        /// Parallel regions with helper threads running now (any thread).
+        var activeRegions = 0
+        /// Helper threads lent to running regions now.
+        var helpersInUse = 0
+        /// The count OpenBLAS has: set to 1 at process start (CLRNNStartup), then only by ``apply()``.
+        var applied = Int(lrnn_blas_threads_at_start())
 
-    nonisolated(unsafe) private static var workers: Int = {
+        /// The count OpenBLAS must have in this state.
+        var effectiveBLASThreads: Int { activeRegions > 0 ? 1 : blasThreads }
+
+        /// Brings OpenBLAS's thread count in line with the state; called with the lock held.
+        mutating func apply() {
+            let target = effectiveBLASThreads
+            if applied != target {
+                openblas_set_num_threads(Int32(target))
+                applied = target
+            }
+        }
+    }
+
+    private static let state = Mutex(State(workers: defaultWorkerCount))
+
+    /// Serialises ``withBLASThreads(_:_:)`` scopes and ``setBLASThreads(_:)`` across threads;
+    /// recursive so that a scope may nest another on the same thread.
+    private static let blasScopeLock = NSRecursiveLock()
+
+    /// `LRNN_NUM_THREADS` if set to a positive integer, else the number of active processors.
+    private static var defaultWorkerCount: Int {
         if let s = ProcessInfo.processInfo.environment["LRNN_NUM_THREADS"], let n = Int(s), n > 0 {
             return n
         }
         return Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
-    }()
+    }
 
-    /// The number of worker threads: `LRNN_NUM_THREADS` if set to a positive integer, else
-    /// the number of active processors, unless changed with ``setWorkerCount(_:)``.
+    /// The number of threads a parallel region may use, its caller included: `LRNN_NUM_THREADS`
+    /// if set to a positive integer, else the number of active processors, unless changed with
+    /// ``setWorkerCount(_:)``.
     public static var workerCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return workers
+        state.withLock { $0.workers }
     }
 
-    /// Sets the number of worker threads (clamped to ≥ 1) and OpenBLAS's thread count with it.
+    /// Sets ``workerCount`` (clamped to ≥ 1). OpenBLAS's thread count is not affected.
+    ///
+    /// Regions already running keep the helpers they have; the new count applies to regions
+    /// started afterwards. Kernels that size their work items by ``workerCount`` split their
+    /// work differently after a change, which may change their results in the last bits; it is a
+    /// process setting, meant to be made before computations start (`lrnn bench --threads`).
+    /// - Parameter n: the new number of workers.
     public static func setWorkerCount(_ n: Int) {
-        configure()
-        lock.lock()
-        workers = Swift.max(1, n)
-        openblas_set_num_threads(Int32(workers))
-        lock.unlock()
-    }
-
-    /// The number of threads OpenBLAS currently uses for one call.
-    public static var blasThreads: Int {
-        configure()
-        return Int(openblas_get_num_threads())
-    }
-
-    /// Sets the number of threads OpenBLAS uses for one call (clamped to ≥ 1).
-    public static func setBLASThreads(_ n: Int) {
-        configure()
-        openblas_set_num_threads(Int32(Swift.max(1, n)))
-    }
-
-    /// Runs `body` with OpenBLAS limited to `n` threads, restoring the previous count after.
-    public static func withBLASThreads<R>(_ n: Int, _ body: () throws -> R) rethrows -> R {
-        configure()
-        lock.lock()
-        let previous = Int(openblas_get_num_threads())
-        openblas_set_num_threads(Int32(Swift.max(1, n)))
-        lock.unlock()
-        defer {
-            lock.lock()
-            openblas_set_num_threads(Int32(previous))
-            lock.unlock()
+        state.withLock { s in
+            s.workers = Swift.max(1, n)
         }
+    }
+
+    /// The number of threads OpenBLAS uses for one call right now: 1 while any parallel region
+    /// runs, otherwise the count chosen with ``setBLASThreads(_:)`` (default 1).
+    public static var blasThreads: Int {
+        state.withLock { s in
+            s.apply()
+            return Int(openblas_get_num_threads())
+        }
+    }
+
+    /// Chooses the number of threads OpenBLAS uses for calls made outside parallel regions
+    /// (clamped to ≥ 1; the default is 1).
+    ///
+    /// A count above one makes large gemm/gemv calls made outside ``parallelFor(_:_:)`` use
+    /// OpenBLAS's own threads. Their results then depend in the last bits on the count in force
+    /// when they run, which is 1 whenever another thread's parallel region is running: calls are
+    /// then no longer bit-identical across interleavings. Waits for another thread's
+    /// ``withBLASThreads(_:_:)`` scope to end.
+    /// - Parameter n: the new count.
+    public static func setBLASThreads(_ n: Int) {
+        blasScopeLock.lock()
+        defer { blasScopeLock.unlock() }
+        _ = exchangeBLASThreads(n)
+    }
+
+    /// Runs `body` with ``setBLASThreads(_:)`` set to `n`, restoring the previous choice after.
+    ///
+    /// Scopes on different threads run one at a time (a second waits for the first to end), so
+    /// neither restores a count the other chose; scopes nest on one thread. Parallel regions on
+    /// other threads still force OpenBLAS to one thread while they run. Meant for measurements
+    /// (``blasThreads`` of a benchmarked GEMM), not for computations that must be reproducible.
+    /// - Parameters:
+    ///   - n: the count for the scope (clamped to ≥ 1).
+    ///   - body: the work to run.
+    /// - Returns: what `body` returns.
+    /// - Throws: what `body` throws; the previous count is restored either way.
+    public static func withBLASThreads<R>(_ n: Int, _ body: () throws -> R) rethrows -> R {
+        blasScopeLock.lock()
+        defer { blasScopeLock.unlock() }
+        let previous = exchangeBLASThreads(n)
+        defer { _ = exchangeBLASThreads(previous) }
         return try body()
     }
 
+    /// Sets the chosen BLAS count and returns the previous choice.
+    private static func exchangeBLASThreads(_ n: Int) -> Int {
+        state.withLock { s in
+            let previous = s.blasThreads
+            s.blasThreads = Swift.max(1, n)
+            s.apply()
+            return previous
+        }
+    }
+
+    /// Whether the current thread is running a work item of a ``parallelFor(_:_:)`` region
+    /// (a ``parallelFor(_:_:)`` called now would run inline).
+    public static var isInParallelRegion: Bool { nestingDepth > 0 }
+
+    /// The number of parallel regions with helper threads running now, on any thread.
+    public static var activeRegionCount: Int { state.withLock { $0.activeRegions } }
+
     /// Runs `body(i)` for every `i` in `0..<count`, spreading the items over up to
-    /// ``workerCount`` threads with OpenBLAS single-threaded inside them.
+    /// ``workerCount`` threads (the caller's among them) with OpenBLAS single-threaded.
     ///
-    /// With one item or one worker, it runs inline and leaves OpenBLAS's thread count alone,
-    /// so a lone item's BLAS calls may use every core. Nested calls run inline.
+    /// Runs inline, in index order, when there is one item or one worker, when called from inside
+    /// another region's work item, or when every helper thread is lent to other callers'
+    /// regions. Which thread runs an item is never visible in the result.
     /// `body` must be safe to call concurrently for distinct `i` (write disjoint memory).
+    /// - Parameters:
+    ///   - count: the number of items (≤ 0: nothing runs).
+    ///   - body: the work of one item.
     public static func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+        parallelFor(count, workers: Int.max) { item, _ in body(item) }
+    }
+
+    /// Runs `body(item, worker)` for every `item` in `0..<count`, where `worker` identifies the
+    /// thread running the item among the region's threads, for per-worker workspaces.
+    ///
+    /// `worker` is in `0..<min(count, workers, workerCount)`, and no two items run concurrently
+    /// with the same `worker`, so `body` may use workspace `worker` without a lock. Inline runs
+    /// use worker 0. Otherwise as ``parallelFor(_:_:)``.
+    /// - Parameters:
+    ///   - count: the number of items (≤ 0: nothing runs).
+    ///   - workers: the most workers to use (the number of workspaces the caller has; ≥ 1).
+    ///   - body: the work of one item, given the item and the worker index.
+    public static func parallelFor(_ count: Int, workers: Int, _ body: (_ item: Int, _ worker: Int) -> Void) {
         if count <= 0 { return }
-        configure()
-        lock.lock()
-        let nested = nesting > 0
-        lock.unlock()
-        let workers = Swift.min(count, workerCount)
-        if count == 1 || workers == 1 || nested {
-            for i in 0..<count { body(i) }
+        let wanted = Swift.min(count, Swift.max(1, workers))
+        if wanted == 1 || nestingDepth > 0 {
+            for i in 0..<count { body(i, 0) }
             return
         }
-        lock.lock()
-        nesting += 1
-        let previous = Int(openblas_get_num_threads())
-        openblas_set_num_threads(1)
-        lock.unlock()
+        // Borrow helpers from the shared budget; with none left, run inline.
+        let helpers = state.withLock { s -> Int in
+            // ≥ 0 even when setWorkerCount has lowered the budget below what is lent now.
+            let lent = Swift.max(0, Swift.min(Swift.min(wanted, s.workers) - 1, s.workers - 1 - s.helpersInUse))
+            if lent > 0 {
+                s.helpersInUse += lent
+                s.activeRegions += 1
+                s.apply()
+            }
+            return lent
+        }
+        if helpers == 0 {
+            for i in 0..<count { body(i, 0) }
+            return
+        }
         defer {
-            lock.lock()
-            nesting -= 1
-            openblas_set_num_threads(Int32(previous))
-            lock.unlock()
+            state.withLock { s in
+                s.helpersInUse -= helpers
+                s.activeRegions -= 1
+                s.apply()
+            }
         }
         withoutActuallyEscaping(body) { body in
             let box = UncheckedSendable(body)
-            let counter = AtomicCounter()
-            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            let next = Atomic<Int>(0)
+            DispatchQueue.concurrentPerform(iterations: helpers + 1) { worker in
+                enterRegion()
+                defer { leaveRegion() }
                 while true {
-                    let i = counter.next()
+                    let i = next.add(1, ordering: .relaxed).oldValue
                     if i >= count { break }
-                    box.value(i)
+                    box.value(i, worker)
                 }
             }
         }
@@ -142,31 +253,35 @@ public enum Threading {
         }
     }
 
-    private static func configure() {
-        lock.lock()
-        defer { lock.unlock() }
-        if !configured {
-            configured = true
-            openblas_set_num_threads(Int32(workers))
-        }
+    // MARK: Per-thread nesting
+
+    /// The current thread's region depth (0 outside every region).
+    private static var nestingDepth: Int {
+        Int(bitPattern: pthread_getspecific(nestingKey))
+    }
+
+    /// Marks the current thread as running work items of a region.
+    private static func enterRegion() {
+        pthread_setspecific(nestingKey, UnsafeRawPointer(bitPattern: nestingDepth + 1))
+    }
+
+    /// Undoes ``enterRegion()``.
+    private static func leaveRegion() {
+        pthread_setspecific(nestingKey, UnsafeRawPointer(bitPattern: nestingDepth - 1))
     }
 }
+
+/// The pthread key holding each thread's region depth as a pointer-sized integer (no allocation,
+/// no destructor; a thread that has never entered a region reads 0).
+private let nestingKey: pthread_key_t = {
+    var key = pthread_key_t()
+    let rc = pthread_key_create(&key, nil)
+    precondition(rc == 0, "Threading: pthread_key_create failed (\(rc))")
+    return key
+}()
 
 /// Wraps a non-Sendable value whose concurrent use the caller has made safe.
 struct UncheckedSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
-}
-
-/// A lock-protected counter handing out work-item indices.
-final class AtomicCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func next() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        let v = value
-        value += 1
-        return v
-    }
 }

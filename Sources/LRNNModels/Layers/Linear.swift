@@ -2,8 +2,11 @@ import LRNNLinearAlgebra
 
 /// A dense layer `y = x·Wᵀ (+ b)` with PyTorch's weight layout `W [out, in]`.
 ///
-/// Rows of tokens go through one BLAS gemm (`[tokens, in] × [in, out]`), a single row
-/// through gemv.
+/// Rows of tokens go through BLAS gemm (`[tokens, in] × [in, out]`), a single row through
+/// gemv. A large product (rows·in·out ≥ 2²¹) is split into blocks of 128 rows that run as
+/// ``/LRNNLinearAlgebra/Threading/parallelFor(_:_:)`` work items, each one single-threaded gemm.
+///
+/// `Sendable`: immutable, its tensors are values; one layer may serve any number of threads.
 public struct Linear<T: LRNNScalar>: Sendable {
     /// `weight [out, in]` (checkpoint key `….weight`).
     public let weight: Tensor<T>
@@ -21,6 +24,11 @@ public struct Linear<T: LRNNScalar>: Sendable {
         self.weight = weight
         self.bias = bias
     }
+
+    /// Rows per gemm when a product is split over workers.
+    static var blockRows: Int { 128 }
+    /// The work (rows·in·out multiply-adds) from which a product is split into row blocks.
+    static var parallelWork: Int { 1 << 21 }
 
     /// The input width.
     public var inFeatures: Int { weight.shape[1] }
@@ -63,9 +71,19 @@ public struct Linear<T: LRNNScalar>: Sendable {
             if rows == 1 {
                 BLAS.gemv(w, .none, x: x, y: y, beta: beta)
             } else {
-                let xv = MatrixView(UnsafeMutablePointer(mutating: x), rows: rows, columns: k)
-                let yv = MatrixView(y, rows: rows, columns: n)
-                BLAS.gemm(xv, .none, w, .transpose, into: yv, beta: beta)
+                // Fixed blocks of rows, one single-threaded gemm each, as parallel work items:
+                // the split depends on the shape only, so the result does too (never on the
+                // thread count or on what other callers run; docs/ARCHITECTURE.md).
+                let blocks = rows * n * k >= Self.parallelWork ? (rows + Self.blockRows - 1) / Self.blockRows : 1
+                let wBase = w.base
+                Threading.parallelFor(blocks) { block in
+                    let lo = block * Self.blockRows
+                    let hi = blocks == 1 ? rows : Swift.min(rows, lo + Self.blockRows)
+                    let xv = MatrixView(UnsafeMutablePointer(mutating: x + lo * k), rows: hi - lo, columns: k)
+                    let yv = MatrixView(y + lo * n, rows: hi - lo, columns: n)
+                    let wv = MatrixView(wBase, rows: n, columns: k)
+                    BLAS.gemm(xv, .none, wv, .transpose, into: yv, beta: beta)
+                }
             }
         }
     }

@@ -4,6 +4,9 @@ import LRNNLinearAlgebra
 
 /// The decoding state of one token mixer for N sequences: its short-convolution windows and its
 /// recurrent state.
+///
+/// A `Sendable` value the caller owns: it may move between threads or tasks, and `inout` access
+/// keeps two calls from advancing one state at the same time.
 public struct MixerState<T: LRNNScalar>: Sendable {
     /// The convolution windows, one `[N, W − 1, D]` tensor per convolution (q, k, v order).
     public var conv: [Tensor<T>]

@@ -9,6 +9,12 @@ import LRNNLinearAlgebra
 /// Load an fla checkpoint with ``load(directory:)``, or assemble one in code with
 /// ``ModelBuilder``. Generic over the run precision (`Float` or `Double`). Immutable and
 /// `Sendable`; all mutable decoding state lives in a ``ModelCache``.
+///
+/// Thread safety: one model may serve any number of threads or Swift tasks at once — two
+/// ``generate(prompts:options:)`` calls in parallel, or a ``logits(_:)`` call beside a decoding
+/// loop — each with its own ``ModelCache``. Concurrent calls share LinearRNN's helper threads
+/// (``/LRNNLinearAlgebra/Threading``) rather than oversubscribing the cores, and every call's
+/// result is bit-identical to the same call run alone.
 public final class CausalLM<T: LRNNScalar>: Sendable {
     /// The shared configuration (vocabulary, width, norms, special tokens).
     public let configuration: LanguageModelConfiguration

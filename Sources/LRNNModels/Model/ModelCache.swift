@@ -6,6 +6,10 @@ import LRNNLinearAlgebra
 /// Made by ``CausalLM/makeCache(batchSize:)``; ``CausalLM/prefill(_:cache:)`` and
 /// ``CausalLM/decode(_:cache:)`` advance it. Prefill followed by decoding gives the same logits
 /// as one forward pass over the whole sequence.
+///
+/// Thread safety: a `Sendable` value the caller owns, one per request. It may move between
+/// threads or tasks; the `inout` parameters that advance it keep two calls from using one cache
+/// at the same time, while any number of caches may be advanced concurrently on one model.
 public struct ModelCache<T: LRNNScalar>: Sendable {
     /// The per-layer states, each for ``batchSize`` sequences.
     public internal(set) var layers: [MixerState<T>]
