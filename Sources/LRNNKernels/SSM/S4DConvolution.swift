@@ -13,6 +13,8 @@ extension S4D {
     /// 3. a scan over chunk boundaries `X_c = dA^C·X_{c−1} + S_c` (O(M·N2));
     /// 4. read-out of the carried state: `Y += X_prev·Qᵀ`, `Q[i, n] = 2·C_n·dA_n^(i+1)`
     ///    as `[Re, −Im]` columns (`[C × 2·N2]`).
+    /// The powers `dA^l` in P, Q, `dA^C` and the final state are taken as in
+    /// ``kernel(_:length:discretization:)``: exact at a zero bilinear pole (0⁰ = 1, 0^l = 0).
     /// Cost `2·B·T·(C + 2N)` flops per channel, memory O(B·T + M·N) per work item; channels
     /// are ``/LRNNLinearAlgebra/Threading/parallelFor(_:_:)`` work items. No O(T²) term.
     /// - Parameters:
