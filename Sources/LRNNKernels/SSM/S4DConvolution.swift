@@ -276,11 +276,14 @@ extension S4DParameters {
     ///
     /// - Parameter to: the destination precision.
     public func converted<U: LRNNScalar>(to: U.Type = U.self) -> S4DParameters<U> {
-        // Shapes and values were validated at construction; conversion keeps them valid
-        // except for Float underflow of tiny negative A_re, which is clamped to stay < 0.
+        // Shapes and values were validated at construction (A_re ≤ 0); conversion keeps them
+        // valid. A tiny negative A_re that underflows in U is clamped to stay < 0 (a decaying
+        // mode stays decaying); an exact 0 stays 0.
         func cv(_ x: Tensor<T>) -> Tensor<U> { x.converted(to: U.self) }
         var are = cv(aRe)
-        for i in are.scalars.indices where !(are.scalars[i] < 0) { are.scalars[i] = -U.leastNonzeroMagnitude }
+        for i in are.scalars.indices where are.scalars[i] == 0 && aRe.scalars[i] < 0 {
+            are.scalars[i] = -U.leastNonzeroMagnitude
+        }
         return S4DParameters<U>(
             unchecked: cv(logDt), aRe: are, aIm: cv(aIm), bRe: cv(bRe), bIm: cv(bIm), cRe: cv(cRe),
             cIm: cv(cIm), d: cv(d))

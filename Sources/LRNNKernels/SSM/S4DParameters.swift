@@ -20,7 +20,8 @@ public enum S4DInitialization: String, Sendable, CaseIterable {
 public struct S4DParameters<T: LRNNScalar>: Sendable {
     /// `log Δ` per channel, `[H]`.
     public var logDt: Tensor<T>
-    /// Real parts of the continuous eigenvalues, `[H, N2]`, all < 0.
+    /// Real parts of the continuous eigenvalues, `[H, N2]`, all ≤ 0 (0: a marginally stable mode,
+    /// `|dA| = 1` under both discretisations; zoh's `dB` then uses the limit `(e^{Δa} − 1)/a → Δ` at a = 0).
     public var aRe: Tensor<T>
     /// Imaginary parts of the continuous eigenvalues, `[H, N2]`.
     public var aIm: Tensor<T>
@@ -40,7 +41,7 @@ public struct S4DParameters<T: LRNNScalar>: Sendable {
     /// The number of complex modes per channel N2.
     public var modes: Int { aRe.rank == 2 ? aRe.shape[1] : 0 }
 
-    /// Creates parameters from their tensors, checking shapes, finiteness and `A_re < 0`.
+    /// Creates parameters from their tensors, checking shapes, finiteness and `A_re ≤ 0`.
     ///
     /// - Throws: ``KernelError`` naming the first offending tensor.
     public init(
@@ -65,8 +66,9 @@ public struct S4DParameters<T: LRNNScalar>: Sendable {
         ] {
             try KernelError.requireFinite(t, name)
         }
-        for x in aRe.scalars where !(x < 0) {
-            throw .invalidArgument(name: "A_re", reason: "every real part must be < 0 (stable modes), found \(x)")
+        for x in aRe.scalars where !(x <= 0) {
+            throw .invalidArgument(
+                name: "A_re", reason: "every real part must be ≤ 0 (stable or marginally stable modes), found \(x)")
         }
         for x in logDt.scalars where Double(x) > 20 {
             throw .invalidArgument(name: "log_dt", reason: "step exp(\(x)) overflows")
@@ -235,10 +237,14 @@ struct DiscreteMode: Sendable {
         }
     }
 
-    /// `pole^l` as `exp(l·log pole)`.
+    /// `pole^l` (l ≥ 0) in polar form: 1 for l = 0, `exp(l·log ρ)` or `pow(ρ, l)` times `cis(lθ)`
+    /// otherwise; exactly 0 for a zero pole and l ≥ 1, and 0 (not NaN) once `ρ^l` underflows.
     func power(_ l: Int) -> Complex<Double> {
-        let z = logPole * Double(l)
-        let m = Double.exp(z.real)
-        return Complex(m * Double.cos(z.imaginary), m * Double.sin(z.imaginary))
+        if l == 0 { return .one }
+        let x = Double(l)
+        let m = logModulus.map { Double.exp(x * $0) } ?? Double.pow(modulus, l)
+        if m == 0 { return .zero }
+        let phi = x * argument
+        return Complex(m * Double.cos(phi), m * Double.sin(phi))
     }
 }
