@@ -94,6 +94,12 @@ public enum PTD {
 
     /// `G(iω) = C·(iωI − A)⁻¹·B` for every ω, by one complex LU solve per frequency; returns
     /// the resolvent vectors `x(ω) = (iωI − A)⁻¹·B` so several C can share them.
+    ///
+    /// Singular points: `iωI − A` is singular exactly when iω is an eigenvalue of A, a true pole of
+    /// the resolvent (no `x(ω)` exists there), reported as a ``Failure``; next to it the solve is
+    /// as accurate as the conditioning of `iωI − A` allows. (`C·x` may still be finite in the limit
+    /// when that mode is uncontrollable or unobservable; the diagonal form
+    /// ``PTDDecomposition/transfer(projectedC:omega:)`` resolves that case, a dense solve cannot.)
     /// - Throws: ``Failure`` when `iωI − A` is exactly singular.
     public static func resolventVectors(
         a: Tensor<Double>, b: [Double], omegas: [Double]

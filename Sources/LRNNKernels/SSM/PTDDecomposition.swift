@@ -5,7 +5,8 @@ import RealModule
 /// A diagonalised state-space system `(Λ, V, B̃ = V⁻¹·B)` of a perturbed matrix `A + E`
 /// (perturb-then-diagonalise), with the figures that judge it.
 ///
-/// Its transfer function for an output vector C is `Σ_n C̃_n·B̃_n / (iω − λ_n)` with `C̃ = C·V`.
+/// Its transfer function for an output vector C is `Σ_n C̃_n·B̃_n / (iω − λ_n)` with `C̃ = C·V`;
+/// see ``transfer(projectedC:omega:)`` for its removable (zero-residue) and true poles.
 public struct PTDDecomposition: Sendable {
     /// The eigenvalues λ of `A + E` (LAPACK order; conjugate pairs adjacent), after the optional
     /// mapping of unstable eigenvalues to the left half plane.
@@ -57,13 +58,23 @@ public struct PTDDecomposition: Sendable {
 
     /// The diagonal system's transfer function `G(iω) = Σ_n C̃_n·B̃_n / (iω − λ_n)`.
     ///
+    /// Singular points: `iω = λ_n` (only for eigenvalues on the imaginary axis). A mode whose
+    /// residue `C̃_n·B̃_n` is exactly 0 (uncontrollable or unobservable) contributes the zero
+    /// function, so its singularity is removable: the term is skipped, and G is finite there
+    /// (it would otherwise be 0/0). A nonzero residue makes `iω = λ_n` a true pole, and G is not
+    /// finite there (complex infinity); next to it G grows like `C̃_n·B̃_n/(iω − λ_n)`.
+    ///
     /// - Parameters:
     ///   - ct: `C̃` from `projectedC(_:)`.
     ///   - omega: the frequency ω.
     public func transfer(projectedC ct: [Complex<Double>], omega: Double) -> Complex<Double> {
         var g = Complex<Double>.zero
         let s = Complex(0, omega)
-        for n in 0..<size { g = g + ct[n] * projectedB[n] / (s - eigenvalues[n]) }
+        for n in 0..<size {
+            let residue = ct[n] * projectedB[n]
+            if residue == .zero { continue }
+            g = g + residue / (s - eigenvalues[n])
+        }
         return g
     }
 }

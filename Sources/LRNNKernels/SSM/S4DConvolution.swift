@@ -13,6 +13,8 @@ extension S4D {
     /// 3. a scan over chunk boundaries `X_c = dA^C·X_{c−1} + S_c` (O(M·N2));
     /// 4. read-out of the carried state: `Y += X_prev·Qᵀ`, `Q[i, n] = 2·C_n·dA_n^(i+1)`
     ///    as `[Re, −Im]` columns (`[C × 2·N2]`).
+    /// The powers `dA^l` in P, Q, `dA^C` and the final state are taken as in
+    /// ``kernel(_:length:discretization:)``: exact at a zero bilinear pole (0⁰ = 1, 0^l = 0).
     /// Cost `2·B·T·(C + 2N)` flops per channel, memory O(B·T + M·N) per work item; channels
     /// are ``/LRNNLinearAlgebra/Threading/parallelFor(_:_:)`` work items. No O(T²) term.
     /// - Parameters:
@@ -274,11 +276,14 @@ extension S4DParameters {
     ///
     /// - Parameter to: the destination precision.
     public func converted<U: LRNNScalar>(to: U.Type = U.self) -> S4DParameters<U> {
-        // Shapes and values were validated at construction; conversion keeps them valid
-        // except for Float underflow of tiny negative A_re, which is clamped to stay < 0.
+        // Shapes and values were validated at construction (A_re ≤ 0); conversion keeps them
+        // valid. A tiny negative A_re that underflows in U is clamped to stay < 0 (a decaying
+        // mode stays decaying); an exact 0 stays 0.
         func cv(_ x: Tensor<T>) -> Tensor<U> { x.converted(to: U.self) }
         var are = cv(aRe)
-        for i in are.scalars.indices where !(are.scalars[i] < 0) { are.scalars[i] = -U.leastNonzeroMagnitude }
+        for i in are.scalars.indices where are.scalars[i] == 0 && aRe.scalars[i] < 0 {
+            are.scalars[i] = -U.leastNonzeroMagnitude
+        }
         return S4DParameters<U>(
             unchecked: cv(logDt), aRe: are, aIm: cv(aIm), bRe: cv(bRe), bIm: cv(bIm), cRe: cv(cRe),
             cIm: cv(cIm), d: cv(d))

@@ -14,9 +14,14 @@ public enum S4D {
     /// `l = l₁·L_b + l₂` (`L_b ≈ √L`), `dA^l = exp(l₁·L_b·log dA)·exp(l₂·log dA)`, so
     /// `K[l₁·L_b + l₂] = 2·Re(X·Y)[l₁, l₂]` for `X[l₁, n] = W_n·dA_n^(l₁·L_b)` (`[L₁ × N2]`)
     /// and `Y[n, l₂] = dA_n^l₂` (`[N2 × L_b]`), evaluated as `2·[Re X, −Im X]·[Re Y; Im Y]`.
-    /// Powers are `exp(l·log dA)` in Float64, exactly at every 16th l and by at most 15
-    /// multiplications in between (no long chains of products), so the kernel is accurate for
-    /// any L; only `2·N2·(L₁ + L_b)/16` exponentials and one GEMM of `2·L·2·N2` flops are needed.
+    /// Powers are taken in Float64 in polar form, `dA^l = |dA|^l·cis(l·arg dA)` (zoh:
+    /// `exp(l·Δa)`), directly at every 16th l and by at most 15 multiplications in between (no long
+    /// chains of products), so the kernel is accurate for any L; only `2·N2·(L₁ + L_b)/16`
+    /// exponentials or powers and one GEMM of `2·L·2·N2` flops are needed.
+    ///
+    /// The bilinear pole is exactly 0 at `Δa = −2` (an S4D-Real value): no power goes through
+    /// `log dA` (undefined there), `dA^0 = 1` and `dA^l = 0` for l ≥ 1, so `K = [2·Re W, 0, 0, …]`
+    /// exactly; poles within a few ulps of 0 give `|dA|^l` by `pow`, accurate to an ulp.
     /// Channels run as ``/LRNNLinearAlgebra/Threading/parallelFor(_:_:)`` work items.
     /// - Parameters:
     ///   - parameters: the S4D parameters (H channels, N2 modes).

@@ -20,7 +20,8 @@ public enum S4DInitialization: String, Sendable, CaseIterable {
 public struct S4DParameters<T: LRNNScalar>: Sendable {
     /// `log Δ` per channel, `[H]`.
     public var logDt: Tensor<T>
-    /// Real parts of the continuous eigenvalues, `[H, N2]`, all < 0.
+    /// Real parts of the continuous eigenvalues, `[H, N2]`, all ≤ 0 (0: a marginally stable mode,
+    /// `|dA| = 1` under both discretisations; zoh's `dB` then uses the limit `(e^{Δa} − 1)/a → Δ` at a = 0).
     public var aRe: Tensor<T>
     /// Imaginary parts of the continuous eigenvalues, `[H, N2]`.
     public var aIm: Tensor<T>
@@ -40,7 +41,7 @@ public struct S4DParameters<T: LRNNScalar>: Sendable {
     /// The number of complex modes per channel N2.
     public var modes: Int { aRe.rank == 2 ? aRe.shape[1] : 0 }
 
-    /// Creates parameters from their tensors, checking shapes, finiteness and `A_re < 0`.
+    /// Creates parameters from their tensors, checking shapes, finiteness and `A_re ≤ 0`.
     ///
     /// - Throws: ``KernelError`` naming the first offending tensor.
     public init(
@@ -65,8 +66,9 @@ public struct S4DParameters<T: LRNNScalar>: Sendable {
         ] {
             try KernelError.requireFinite(t, name)
         }
-        for x in aRe.scalars where !(x < 0) {
-            throw .invalidArgument(name: "A_re", reason: "every real part must be < 0 (stable modes), found \(x)")
+        for x in aRe.scalars where !(x <= 0) {
+            throw .invalidArgument(
+                name: "A_re", reason: "every real part must be ≤ 0 (stable or marginally stable modes), found \(x)")
         }
         for x in logDt.scalars where Double(x) > 20 {
             throw .invalidArgument(name: "log_dt", reason: "step exp(\(x)) overflows")
@@ -162,31 +164,70 @@ public struct S4DParameters<T: LRNNScalar>: Sendable {
         )
     }
 
-    /// The discretised modes of channel h in Float64: `dA`, `log dA` and the output weight
-    /// `W = C·dB` (so that `K[l] = 2·Re Σ_n W_n·dA_n^l`), plus `dB` itself.
+    /// The discretised modes of channel h in Float64: `dA`, its powers (see ``DiscreteMode/power(_:)``)
+    /// and the output weight `W = C·dB` (so that `K[l] = 2·Re Σ_n W_n·dA_n^l`), plus `dB` itself.
+    ///
+    /// zoh keeps `log dA = Δa` (exact, finite) for its powers; bilinear keeps `|dA|` and `arg dA`,
+    /// so a pole that is exactly 0 (`a·Δ/2 = −1`, an S4D-Real value) needs no logarithm.
     func discreteModes(channel h: Int, _ discretization: SSMDiscretization) -> [DiscreteMode] {
         let dt = Double.exp(Double(logDt.scalars[h]))
         return (0..<modes).map { k in
             let (a, b, c) = mode(h, k)
             let (pole, logPole, scale) = discretization.discretize(a, step: dt)
             let db = scale * b
-            return DiscreteMode(pole: pole, logPole: logPole, inputWeight: db, outputWeight: c, kernelWeight: c * db)
+            return DiscreteMode(
+                pole: pole, exactLogPole: discretization == .zoh ? logPole : nil, inputWeight: db, outputWeight: c,
+                kernelWeight: c * db)
         }
     }
 }
 
 /// One discretised complex mode (Float64): `x_t = pole·x_{t−1} + inputWeight·u_t`,
 /// contribution `2·Re(outputWeight·x_t)`; `kernelWeight = outputWeight·inputWeight`.
+///
+/// Powers are taken in polar form, `pole^l = ρ^l·(cos lθ + i·sin lθ)`, never as `exp(l·log pole)`
+/// (which is 0·∞ = NaN at l = 0 and undefined for every l when the pole is 0). The modulus power
+/// `ρ^l` is `exp(l·Re Δa)` when the logarithm is known exactly (zoh) and the C `pow(ρ, l)`
+/// otherwise (bilinear), which is exact at ρ = 0 (`0^l = 0` for l ≥ 1) and accurate to an ulp
+/// for tiny ρ; `pole^0 = 1` always (0⁰ = 1).
 struct DiscreteMode: Sendable {
     var pole: Complex<Double>
-    var logPole: Complex<Double>
     var inputWeight: Complex<Double>
     var outputWeight: Complex<Double>
     var kernelWeight: Complex<Double>
+    /// `log |pole|` when it is known exactly (zoh: `Re Δa`), else nil (then `pow(modulus, l)`).
+    var logModulus: Double?
+    /// `|pole|` (0 for a zero pole).
+    var modulus: Double
+    /// `arg pole` (any finite value for a zero pole; it is multiplied by a zero modulus).
+    var argument: Double
+
+    /// A mode from its pole and weights; `exactLogPole` is a logarithm of the pole known without
+    /// rounding (zoh's `Δa`), or nil to take the modulus and argument from the pole itself.
+    init(
+        pole: Complex<Double>, exactLogPole: Complex<Double>?, inputWeight: Complex<Double>,
+        outputWeight: Complex<Double>, kernelWeight: Complex<Double>
+    ) {
+        self.pole = pole
+        self.inputWeight = inputWeight
+        self.outputWeight = outputWeight
+        self.kernelWeight = kernelWeight
+        if let z = exactLogPole, z.isFinite {
+            logModulus = z.real
+            modulus = Double.exp(z.real)
+            argument = z.imaginary
+        } else {
+            logModulus = nil
+            modulus = pole.length
+            // atan2 is finite at the origin (0 or ±π), unlike Complex.phase (NaN there).
+            argument = Double.atan2(y: pole.imaginary, x: pole.real)
+        }
+    }
 
     /// `pole^(stride·i)` for `i in 0..<count`, written through `body(i, power)`: every 16th power
-    /// is `exp(stride·i·log pole)` exactly, the ones between are one multiplication by
-    /// `pole^stride` from it (at most 15 roundings, so the relative error stays ≲ 16 ulp for any i).
+    /// is ``power(_:)`` exactly, the ones between are one multiplication by `pole^stride` from it
+    /// (at most 15 roundings, so the relative error stays ≲ 16 ulp for any i). A zero pole gives
+    /// 1 at i = 0 and exact zeros after it.
     func powers(stride: Int, count: Int, _ body: (Int, Complex<Double>) -> Void) {
         let step = power(stride)
         var z = Complex<Double>.one
@@ -196,10 +237,14 @@ struct DiscreteMode: Sendable {
         }
     }
 
-    /// `pole^l` as `exp(l·log pole)`.
+    /// `pole^l` (l ≥ 0) in polar form: 1 for l = 0, `exp(l·log ρ)` or `pow(ρ, l)` times `cis(lθ)`
+    /// otherwise; exactly 0 for a zero pole and l ≥ 1, and 0 (not NaN) once `ρ^l` underflows.
     func power(_ l: Int) -> Complex<Double> {
-        let z = logPole * Double(l)
-        let m = Double.exp(z.real)
-        return Complex(m * Double.cos(z.imaginary), m * Double.sin(z.imaginary))
+        if l == 0 { return .one }
+        let x = Double(l)
+        let m = logModulus.map { Double.exp(x * $0) } ?? Double.pow(modulus, l)
+        if m == 0 { return .zero }
+        let phi = x * argument
+        return Complex(m * Double.cos(phi), m * Double.sin(phi))
     }
 }

@@ -33,7 +33,8 @@ public struct S5Parameters<T: LRNNScalar>: Sendable {
     /// The number of channels H.
     public var channels: Int { d.count }
 
-    /// Creates parameters, checking shapes, finiteness and `Re Λ < 0`.
+    /// Creates parameters, checking shapes, finiteness and `Re Λ ≤ 0` (0: a marginally stable
+    /// state, `|dΛ| = 1`; zoh's `dB` uses the limit `Δ·B` at Λ = 0).
     ///
     /// - Throws: ``KernelError`` naming the first offending tensor.
     public init(
@@ -58,8 +59,8 @@ public struct S5Parameters<T: LRNNScalar>: Sendable {
         ] {
             try KernelError.requireFinite(t, name)
         }
-        for x in lambdaRe.scalars where !(x < 0) {
-            throw .invalidArgument(name: "Lambda_re", reason: "every real part must be < 0, found \(x)")
+        for x in lambdaRe.scalars where !(x <= 0) {
+            throw .invalidArgument(name: "Lambda_re", reason: "every real part must be ≤ 0, found \(x)")
         }
         for x in logStep.scalars where Double(x) > 20 {
             throw .invalidArgument(name: "log_step", reason: "step exp(\(x)) overflows")
