@@ -177,7 +177,7 @@ struct SSMS4DTests {
         are.scalars[4] = 0.1
         #expect(
             throws: KernelError.invalidArgument(
-                name: "A_re", reason: "every real part must be < 0 (stable modes), found 0.1")
+                name: "A_re", reason: "every real part must be ≤ 0 (stable or marginally stable modes), found 0.1")
         ) {
             _ = try S4DParameters(
                 logDt: good.logDt, aRe: are, aIm: good.aIm, bRe: good.bRe, bIm: good.bIm, cRe: good.cRe, cIm: good.cIm,

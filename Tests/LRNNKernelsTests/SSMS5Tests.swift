@@ -46,7 +46,7 @@ struct SSMS5Tests {
     func badInputs() throws {
         let p = try Self.params(seed: 1, conj: false)
         #expect(
-            throws: KernelError.invalidArgument(name: "Lambda_re", reason: "every real part must be < 0, found 0.5")
+            throws: KernelError.invalidArgument(name: "Lambda_re", reason: "every real part must be ≤ 0, found 0.5")
         ) {
             _ = try S5Parameters(
                 lambdaRe: Tensor(shape: [9], repeating: 0.5), lambdaIm: p.lambdaIm, bRe: p.bRe, bIm: p.bIm, cRe: p.cRe,
