@@ -154,6 +154,18 @@ public enum Threading {
     /// The number of parallel regions with helper threads running now, on any thread.
     public static var activeRegionCount: Int { state.withLock { $0.activeRegions } }
 
+    /// A consistent reading of the process-wide threading state, all taken under one lock:
+    /// OpenBLAS's thread count now, the count chosen with ``setBLASThreads(_:)``, and the
+    /// parallel regions running. Reading ``blasThreads`` and ``activeRegionCount`` one after the
+    /// other can straddle another thread's region; this cannot. For tests of the policy
+    /// (`blasThreads == (activeRegions > 0 ? 1 : chosenBLASThreads)` always holds).
+    public static var _snapshot: (blasThreads: Int, chosenBLASThreads: Int, activeRegions: Int) {
+        state.withLock { s in
+            s.apply()
+            return (Int(openblas_get_num_threads()), s.blasThreads, s.activeRegions)
+        }
+    }
+
     /// Runs `body(i)` for every `i` in `0..<count`, spreading the items over up to
     /// ``workerCount`` threads (the caller's among them) with OpenBLAS single-threaded.
     ///
