@@ -13,11 +13,17 @@ import LRNNLinearAlgebra
 /// ``step(q:k:v:beta:g:scale:numHouseholder:state:)`` (decoding, one token at a time) and
 /// ``reference(q:k:v:beta:g:scale:initialState:cuSeqlens:numHouseholder:)`` (the naive loop).
 ///
-/// NaN policy: every input (q, k, v, β, g, states) is scanned and a NaN or ±∞ is rejected with
-/// ``KernelError/nonFinite(tensor:)`` naming the tensor, and nothing is returned (`step` leaves
-/// the state unchanged). β, g and states are scanned before any work; `chunked` scans q, k and v
-/// as its kernel gathers them and throws when the work items finish. A positive log decay is
-/// rejected with ``KernelError/invalidArgument(name:reason:)``.
+/// A log decay g = −∞ is a reset: exp(−∞) = 0 zeroes the state before the token's update, in all
+/// three paths alike, and so does any finite g whose exponential underflows to 0 (e.g. −1e30; in
+/// Float32 below about −104). The chunked path splits its within-chunk cumulative decays at a reset
+/// (never forming −∞ − (−∞) or a difference of huge values), so the result equals the reference
+/// run on the tokens after the reset from a zero state. See docs/kernels/delta-rule.md.
+///
+/// NaN policy: every input (q, k, v, β, g, states) is scanned and a NaN or ±∞ (in g: NaN or +∞)
+/// is rejected with ``KernelError/nonFinite(tensor:)`` naming the tensor, and nothing is returned
+/// (`step` leaves the state unchanged). β, g and states are scanned before any work; `chunked`
+/// scans q, k and v as its kernel gathers them and throws when the work items finish. A positive
+/// log decay is rejected with ``KernelError/invalidArgument(name:reason:)``.
 ///
 /// Thread safety: static functions with no shared mutable state; any number of threads or tasks
 /// may call them at once, and each call's result is bit-identical to the same call run alone
@@ -46,7 +52,7 @@ public enum DeltaRule {
     ///   - k: keys `[B, T·n, H, K]` (step `t·n + j` is token t's j-th Householder step).
     ///   - v: values `[B, T·n, H, V]`.
     ///   - beta: step sizes `[B, T·n, H]` (any finite value; (0, 2) gives eigenvalues in (−1, 1]).
-    ///   - g: optional log decays `[B, T, H]`, each ≤ 0.
+    ///   - g: optional log decays `[B, T, H]`, each ≤ 0 or −∞ (a reset of the state).
     ///   - scale: the query scale; `nil` means `1/√K`.
     ///   - initialState: optional `[N, H, K, V]` (zeros when absent).
     ///   - cuSeqlens: optional packed-sequence boundaries over tokens (B must be 1); sequence s
@@ -55,7 +61,7 @@ public enum DeltaRule {
     ///   - chunkSize: Householder steps per chunk (rounded down to a multiple of n, at least n).
     /// - Returns: the output `[B, T, H, V]` and the final states `[N, H, K, V]`.
     /// - Throws: ``KernelError/shapeMismatch(tensor:shape:expected:)`` naming the tensor,
-    ///   ``KernelError/nonFinite(tensor:)`` for NaN/±∞ inputs,
+    ///   ``KernelError/nonFinite(tensor:)`` for NaN/±∞ inputs (NaN/+∞ in g),
     ///   ``KernelError/invalidSequenceBoundaries(reason:)`` for bad `cuSeqlens`,
     ///   ``KernelError/invalidArgument(name:reason:)`` for n < 1, chunkSize < 1, g > 0 or a
     ///   non-finite scale.

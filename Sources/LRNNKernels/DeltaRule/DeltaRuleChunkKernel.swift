@@ -48,7 +48,7 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
     var workspaceCount: Int {
         let cs = chunkTokens * problem.householder
         let panel = (2 * cs + chunkTokens) * panelLeadingDimension
-        return panel + (chunkTokens + cs) * cs + 2 * cs * cs + cs * problem.valueDim + problem.keyDim * cs + 3 * cs
+        return panel + (chunkTokens + cs) * cs + 2 * cs * cs + cs * problem.valueDim + problem.keyDim * cs + 4 * cs
             + 1
     }
 
@@ -61,6 +61,10 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
     /// The largest within-chunk total decay −γ_c for which exp(γ_i − γ_j) is taken as
     /// exp(γ_i)·exp(−γ_j): 90 % of the exponent range, so both factors stay normal and finite.
     static var factoredDecayLimit: T { T(T.greatestFiniteMagnitude.exponent) * T(0.693) * T(0.9) }
+
+    /// Log decays below this are tested for a reset (`exp(g) = 0` in `T`): one above the logarithm of
+    /// the least nonzero magnitude, so every g whose exponential underflows to zero is below it.
+    static var resetCandidateBelow: T { T.log(T.leastNonzeroMagnitude) + 1 }
 
     /// Flags ``run(item:)`` returns for NaN/±∞ found in the rows it read.
     static var nonFiniteQ: UInt8 { 1 }
@@ -133,7 +137,8 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
         let gam = upBase + cs * dv
         let egam = gam + cs
         let einv = egam + cs
-        let ktBase = einv + cs
+        let segStart = einv + cs
+        let ktBase = segStart + cs
         let sv = MatrixView(state + stateIndex * dk * dv, rows: dk, columns: dv)
         let ldk = hh * dk
         let ldv = hh * dv
@@ -164,30 +169,75 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             // both factors normal and finite (≤ 3 ulp apart from the direct form), which takes 2c
             // exponentials instead of c²/2; a stronger decay takes every exp(γ_i − γ_j) directly
             // (exponent ≤ 0, never overflows).
+            //
+            // A reset (a gate with exp(g) = 0 in T: −∞, or a finite g below the underflow point)
+            // zeroes the state before its token's update. It splits the chunk into segments: γ
+            // restarts at 0 after it (so no −∞ or huge value enters a difference, and the decays
+            // after it stay exact), decays across a reset are 0, and so are the factors from the
+            // chunk start (exp γ) from the first reset on and the end factors of steps before the
+            // last reset.
             var factored = false
+            var firstReset = ns
+            var lastReset = 0
             if let g {
                 var acc: T = 0
+                var lowest: T = 0
+                let candidate = Self.resetCandidateBelow
                 for i in 0..<ns {
-                    if i % n == 0 { acc += g[(row0 + i / n) * hh + h] }
+                    if i % n == 0 {
+                        let gt = g[(row0 + i / n) * hh + h]
+                        if gt < candidate && T.exp(gt) == 0 {
+                            acc = 0
+                            lastReset = i
+                            if firstReset == ns { firstReset = i }
+                        } else {
+                            acc += gt
+                        }
+                    }
                     gam[i] = acc
                     egam[i] = T.exp(acc)
+                    segStart[i] = T(lastReset)
+                    lowest = Swift.min(lowest, acc)
                 }
-                factored = ns > 0 && -gam[ns - 1] <= Self.factoredDecayLimit
-                if factored {
-                    for j in 0..<ns { einv[j] = T.exp(-gam[j]) }
-                    for i in 0..<ns {
-                        let drow = d.row(i)
-                        let ei = egam[i]
-                        for j in 0..<i { drow[j] = ei * einv[j] }
-                        drow[i] = 1
+                factored = ns > 0 && -lowest <= Self.factoredDecayLimit
+                if firstReset == ns {
+                    if factored {
+                        for j in 0..<ns { einv[j] = T.exp(-gam[j]) }
+                        for i in 0..<ns {
+                            let drow = d.row(i)
+                            let ei = egam[i]
+                            for j in 0..<i { drow[j] = ei * einv[j] }
+                            drow[i] = 1
+                        }
+                    } else {
+                        for i in 0..<ns {
+                            let drow = d.row(i)
+                            let gi = gam[i]
+                            for j in 0..<i { drow[j] = T.exp(gi - gam[j]) }
+                            drow[i] = 1
+                        }
                     }
                 } else {
+                    // D with the decays across a reset set to 0 (segStart: the step that starts each
+                    // step's segment), the end factors exp(γ_c − γ_j) in einv, and exp γ (from the
+                    // chunk start) 0 from the first reset on.
+                    if factored { for j in 0..<ns { einv[j] = T.exp(-gam[j]) } }
                     for i in 0..<ns {
                         let drow = d.row(i)
-                        let gi = gam[i]
-                        for j in 0..<i { drow[j] = T.exp(gi - gam[j]) }
+                        let si = Int(segStart[i])
+                        for j in 0..<si { drow[j] = 0 }
+                        if factored {
+                            let ei = egam[i]
+                            for j in si..<i { drow[j] = ei * einv[j] }
+                        } else {
+                            let gi = gam[i]
+                            for j in si..<i { drow[j] = T.exp(gi - gam[j]) }
+                        }
                         drow[i] = 1
                     }
+                    let last = gam[ns - 1]
+                    for j in 0..<ns { einv[j] = j < lastReset ? 0 : T.exp(last - gam[j]) }
+                    for i in firstReset..<ns { egam[i] = 0 }
                 }
             }
 
@@ -273,9 +323,10 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             var stateDecay: T = 1
             if g != nil {
                 let last = gam[ns - 1]
-                stateDecay = egam[ns - 1]
+                stateDecay = egam[ns - 1]  // 0 after a reset
+                let reset = firstReset < ns
                 for j in 0..<ns {
-                    let f = factored ? stateDecay * einv[j] : T.exp(last - gam[j])
+                    let f = reset ? einv[j] : factored ? stateDecay * einv[j] : T.exp(last - gam[j])
                     let urow = u.row(j)
                     for c in 0..<dv { urow[c] *= f }
                 }

@@ -50,7 +50,8 @@ struct DeltaRuleProblem: Sendable {
     ///   ``KernelError/invalidArgument(name:reason:)`` for `numHouseholder < 1` or a positive
     ///   log decay, ``KernelError/invalidSequenceBoundaries(reason:)`` for malformed
     ///   `cu_seqlens` (or B ≠ 1 with them), ``KernelError/nonFinite(tensor:)`` for NaN/±∞ inputs
-    ///   (q, k and v only when `scanSequences`; the chunk kernel scans them while it gathers them).
+    ///   (q, k and v only when `scanSequences`; the chunk kernel scans them while it gathers them)
+    ///   and for NaN/+∞ in `g` (−∞ in `g` is a reset, see ``DeltaRule``).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     static func validate<T: LRNNScalar>(
@@ -99,12 +100,7 @@ struct DeltaRuleProblem: Sendable {
             try requireFinite(v, "v")
         }
         try requireFinite(beta, "beta")
-        if let g {
-            try requireFinite(g, "g")
-            if let bad = firstPositive(g) {
-                throw .invalidArgument(name: "g", reason: "log decays must be ≤ 0, found \(bad)")
-            }
-        }
+        if let g { try requireLogDecays(g) }
         if let s0 = initialState { try requireFinite(s0, "initialState") }
         return DeltaRuleProblem(
             batch: b, tokens: t, heads: h, keyDim: dk, valueDim: dv, householder: n, gated: g != nil,
@@ -123,6 +119,54 @@ struct DeltaRuleProblem: Sendable {
             buf.isEmpty || !containsNonFinite(buf.baseAddress!, count: buf.count)
         }
         if !finite { throw .nonFinite(tensor: name) }
+    }
+
+    /// Validates log decays `g`: every entry must be ≤ 0 or −∞ (a reset: `exp(−∞) = 0` zeroes the
+    /// state before the token's update).
+    ///
+    /// - Throws: ``KernelError/nonFinite(tensor:)`` naming `g` for NaN or +∞,
+    ///   ``KernelError/invalidArgument(name:reason:)`` for a positive finite entry.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    static func requireLogDecays<T: LRNNScalar>(_ g: Tensor<T>) throws(KernelError) {
+        let bad = g.withUnsafeBufferPointer { buf in
+            buf.isEmpty ? false : containsNaNOrPositiveInfinity(buf.baseAddress!, count: buf.count)
+        }
+        if bad { throw .nonFinite(tensor: "g") }
+        if let bad = firstPositive(g) {
+            throw .invalidArgument(name: "g", reason: "log decays must be ≤ 0, found \(bad)")
+        }
+    }
+
+    /// Whether any of `count` scalars at `p` is NaN or +∞ (−∞ allowed), from the bit patterns
+    /// (vectorisable): −∞ is mapped to 0 before the exponent test of ``containsNonFinite(_:count:)``.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    @inline(__always)
+    static func containsNaNOrPositiveInfinity<T: LRNNScalar>(_ p: UnsafePointer<T>, count: Int) -> Bool {
+        let raw = UnsafeRawPointer(p)
+        if MemoryLayout<T>.size == 4 && T.exponentBitCount == 8 {
+            let bits = raw.assumingMemoryBound(to: UInt32.self)
+            let negInf = (-Float.infinity).bitPattern
+            var bad: UInt32 = 0
+            for i in 0..<count {
+                let b = bits[i] == negInf ? 0 : bits[i]
+                bad |= (((b >> 23) & 0xFF) &+ 1) >> 8
+            }
+            return bad != 0
+        }
+        if MemoryLayout<T>.size == 8 && T.exponentBitCount == 11 {
+            let bits = raw.assumingMemoryBound(to: UInt64.self)
+            let negInf = (-Double.infinity).bitPattern
+            var bad: UInt64 = 0
+            for i in 0..<count {
+                let b = bits[i] == negInf ? 0 : bits[i]
+                bad |= (((b >> 52) & 0x7FF) &+ 1) >> 11
+            }
+            return bad != 0
+        }
+        for i in 0..<count where p[i].isNaN || p[i] == .infinity { return true }
+        return false
     }
 
     /// The first positive element of `tensor` (a log decay that would make the state grow), if any.

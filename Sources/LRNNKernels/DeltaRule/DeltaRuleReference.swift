@@ -5,7 +5,7 @@ extension DeltaRule {
     ///
     /// Per sequence and head, with S the K×V state (initially `initialState` or 0):
     ///
-    ///     S ← exp(g_t)·S                                    (when g is given)
+    ///     S ← exp(g_t)·S                                    (when g is given; 0 for g_t = −∞)
     ///     for j in 0..<n, i = t·n + j:   S ← S + β_i·k_i·(v_i − Sᵀk_i)ᵀ
     ///     o_t = Sᵀ(scale·q_t)
     ///
@@ -16,8 +16,8 @@ extension DeltaRule {
     /// - Parameters: as for `chunked` (without `chunkSize`).
     /// - Returns: the output `[B, T, H, V]` and the final states `[N, H, K, V]`.
     /// - Throws: the same ``KernelError``s as `chunked`.
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func reference<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>? = nil,
         scale: T? = nil, initialState: Tensor<T>? = nil, cuSeqlens: [Int]? = nil,

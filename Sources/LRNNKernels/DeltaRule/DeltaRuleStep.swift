@@ -18,13 +18,13 @@ extension DeltaRule {
     ///   - k: keys `[B, n, H, K]`.
     ///   - v: values `[B, n, H, V]`.
     ///   - beta: step sizes `[B, n, H]`.
-    ///   - g: optional log decays `[B, 1, H]` (≤ 0).
+    ///   - g: optional log decays `[B, 1, H]` (≤ 0; −∞ zeroes the state before the update: a reset).
     ///   - scale: the query scale; `nil` means `1/√K`.
     ///   - numHouseholder: n ≥ 1.
     ///   - state: `[B, H, K, V]`, updated in place (left unchanged when an error is thrown).
     /// - Returns: the output `[B, 1, H, V]`.
     /// - Throws: ``KernelError/shapeMismatch(tensor:shape:expected:)`` naming the tensor,
-    ///   ``KernelError/nonFinite(tensor:)`` for NaN/±∞ in any input or the state,
+    ///   ``KernelError/nonFinite(tensor:)`` for NaN/±∞ in any input or the state (NaN/+∞ in g),
     ///   ``KernelError/invalidArgument(name:reason:)`` for n < 1, g > 0 or a non-finite scale.
     public static func step<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>? = nil,
@@ -57,12 +57,7 @@ extension DeltaRule {
         try DeltaRuleProblem.requireFinite(k, "k")
         try DeltaRuleProblem.requireFinite(v, "v")
         try DeltaRuleProblem.requireFinite(beta, "beta")
-        if let g {
-            try DeltaRuleProblem.requireFinite(g, "g")
-            if let bad = DeltaRuleProblem.firstPositive(g) {
-                throw .invalidArgument(name: "g", reason: "log decays must be ≤ 0, found \(bad)")
-            }
-        }
+        if let g { try DeltaRuleProblem.requireLogDecays(g) }
         try DeltaRuleProblem.requireFinite(state, "state")
         return runStep(
             q: q, k: k, v: v, beta: beta, g: g, scale: scale, n: n, dims: (b, h, dk, dv), state: &state)

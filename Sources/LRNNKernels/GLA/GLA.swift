@@ -15,7 +15,11 @@ import LRNNLinearAlgebra
 /// parallel-in-time form, ``reference(q:k:v:gk:scale:initialState:cuSeqlens:)`` the plain token loop
 /// it is tested against, and ``step(q:k:v:gk:scale:state:)`` one decoding step.
 ///
-/// NaN policy: a NaN or ±∞ in any input is rejected with ``KernelError/nonFinite(tensor:)``
+/// A log-decay of −∞ is a reset: exp(−∞) = 0 zeroes the channel's state row before the token's
+/// update, in all three paths alike (as does any gk whose factor underflows or is flushed to 0);
+/// this is the meaning ``DeltaRule`` gives g = −∞ too. See docs/kernels/gla.md.
+///
+/// NaN policy: a NaN or ±∞ in any input (in gk: NaN or +∞) is rejected with ``KernelError/nonFinite(tensor:)``
 /// naming the tensor (the first of q, k, v, gk), and a positive log-decay with
 /// ``KernelError/invalidArgument(name:reason:)``; nothing is returned. `reference` and `step`
 /// scan q, k, v and gk up front (`step` then leaves the state unchanged; a non-finite entry already
@@ -51,7 +55,7 @@ public enum GLA {
     ///   - q: Queries `[B, T, H, K]`.
     ///   - k: Keys `[B, T, H, K]`.
     ///   - v: Values `[B, T, H, V]`.
-    ///   - gk: Per-channel log-decays `[B, T, H, K]`, every entry ≤ 0.
+    ///   - gk: Per-channel log-decays `[B, T, H, K]`, every entry ≤ 0 or −∞ (a reset).
     ///   - scale: The query scale; `nil` means `1/√K`.
     ///   - initialState: `[N, H, K, V]`, zeros when `nil`.
     ///   - cuSeqlens: Packed sequence boundaries (N + 1 entries from 0 to T, non-decreasing; empty
@@ -60,7 +64,7 @@ public enum GLA {
     ///   - subChunkSize: Tokens per sub-chunk (≥ 1; clamped to `chunkSize`).
     /// - Returns: The output `[B, T, H, V]` and the final states `[N, H, K, V]`.
     /// - Throws: `KernelError.shapeMismatch` naming the tensor, `.invalidSequenceBoundaries`,
-    ///   `.nonFinite` for NaN/±∞ inputs, `.invalidArgument` for a positive `gk` entry, a non-finite
+    ///   `.nonFinite` for NaN/±∞ inputs (NaN/+∞ in gk), `.invalidArgument` for a positive `gk` entry, a non-finite
     ///   `scale` or a chunk or sub-chunk size below 1.
     @_specialize(where T == Float)
     @_specialize(where T == Double)

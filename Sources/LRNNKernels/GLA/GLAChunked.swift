@@ -65,7 +65,8 @@ extension GLA {
                                                 if GLA.scanRange(kp + keyRow, keySpan).nonFinite {
                                                     flags.insert(.nonFiniteK)
                                                 }
-                                                let g = GLA.scanRange(gp + keyRow, keySpan)
+                                                let g = GLA.scanRange(
+                                                    gp + keyRow, keySpan, allowingNegativeInfinity: true)
                                                 if g.nonFinite { flags.insert(.nonFiniteGK) }
                                                 if g.positive { flags.insert(.positiveGK) }
                                                 if GLA.scanRange(vp + valueRow, valueSpan).nonFinite {

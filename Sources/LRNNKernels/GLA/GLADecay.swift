@@ -14,7 +14,8 @@ extension GLA {
     /// element): `exp(x) = 2ⁿ·p(r)`, n = round(x/ln 2) by the 1.5·2^(p−1) rounding trick,
     /// r = x − n·ln 2 in two parts (|r| ≤ ln 2 / 2), p the Taylor polynomial of degree 7 (Float) or 13
     /// (Double), whose truncation error is below one ulp; 2ⁿ is assembled from its exponent bits.
-    /// Inputs below `log(flushBelow)` give exactly 0, so n stays far from the subnormal range.
+    /// Inputs below `log(flushBelow)` give exactly 0, so n stays far from the subnormal range; so does
+    /// −∞ (a reset).
     @inline(__always)
     static func decayFactors<T: LRNNScalar>(_ g: UnsafePointer<T>, into a: UnsafeMutablePointer<T>, count: Int) {
         if T.self == Float.self {
@@ -45,7 +46,7 @@ extension GLA {
         for i in 0..<count {
             let g0 = g[i]
             let keep: Float = g0 < lo ? 0 : 1
-            let x = g0 * keep
+            let x = g0 < lo ? 0 : g0  // not g0·keep: −∞·0 is NaN
             let t = x * log2e + magic
             let n = t - magic
             let r = (x - n * ln2hi) - n * ln2lo
@@ -73,7 +74,7 @@ extension GLA {
         for i in 0..<count {
             let g0 = g[i]
             let keep: Double = g0 < lo ? 0 : 1
-            let x = g0 * keep
+            let x = g0 < lo ? 0 : g0  // not g0·keep: −∞·0 is NaN
             let t = x * log2e + magic
             let n = t - magic
             let r = (x - n * ln2hi) - n * ln2lo

@@ -104,11 +104,12 @@ extension GLA {
         }
     }
 
-    /// Validates log-decays: throws ``KernelError/nonFinite(tensor:)`` for NaN/±∞ and
+    /// Validates log-decays: throws ``KernelError/nonFinite(tensor:)`` for NaN/+∞ and
     /// ``KernelError/invalidArgument(name:reason:)`` naming `gk` for a positive entry (a positive
     /// log-decay would make the state grow without bound; callers pass `log σ(·)` or `−softplus(·)`).
+    /// −∞ is allowed: `exp(−∞) = 0` resets the channel's state row before the token's update.
     static func requireLogDecay<T: LRNNScalar>(_ gk: Tensor<T>) throws(KernelError) {
-        let r = scan(gk)
+        let r = scan(gk, allowingNegativeInfinity: true)
         if r.nonFinite { throw .nonFinite(tensor: "gk") }
         if r.positive {
             let worst = gk.scalars.reduce(0) { Swift.max($0, $1) }
@@ -119,20 +120,26 @@ extension GLA {
     /// One branch-free pass over the IEEE bit patterns: whether any element is NaN/±∞ (all exponent
     /// bits set) and whether any is positive (sign clear and not zero). Integer OR-reductions vectorise,
     /// unlike a loop that branches on `isFinite`.
-    static func scan<T: LRNNScalar>(_ tensor: Tensor<T>) -> (nonFinite: Bool, positive: Bool) {
+    ///
+    /// With `allowingNegativeInfinity`, −∞ counts as finite (the scan of log-decays).
+    static func scan<T: LRNNScalar>(
+        _ tensor: Tensor<T>, allowingNegativeInfinity: Bool = false
+    ) -> (nonFinite: Bool, positive: Bool) {
         tensor.withUnsafeBufferPointer { b in
             guard let base = b.baseAddress else { return (false, false) }
             // Large tensors are scanned in parallel slices (a memory-bound pass that one core cannot
             // saturate), small ones inline.
             let slices = b.count >= 1 << 20 ? Threading.workerCount : 1
-            if slices <= 1 { return scanRange(base, b.count) }
+            if slices <= 1 { return scanRange(base, b.count, allowingNegativeInfinity: allowingNegativeInfinity) }
             let per = (b.count + slices - 1) / slices
             var found = [UInt8](repeating: 0, count: slices)
             found.withUnsafeMutableBufferPointer { fb in
                 let fp = fb.baseAddress!
                 Threading.parallelFor(slices) { i in
                     let lo = i * per
-                    let r = scanRange(base + lo, Swift.max(0, Swift.min(per, b.count - lo)))
+                    let r = scanRange(
+                        base + lo, Swift.max(0, Swift.min(per, b.count - lo)),
+                        allowingNegativeInfinity: allowingNegativeInfinity)
                     fp[i] = (r.nonFinite ? 1 : 0) | (r.positive ? 2 : 0)
                 }
             }
@@ -141,21 +148,48 @@ extension GLA {
         }
     }
 
-    /// ``scan(_:)`` over `count` contiguous elements.
-    static func scanRange<T: LRNNScalar>(_ base: UnsafePointer<T>, _ count: Int) -> (nonFinite: Bool, positive: Bool) {
+    /// ``scan(_:allowingNegativeInfinity:)`` over `count` contiguous elements.
+    static func scanRange<T: LRNNScalar>(
+        _ base: UnsafePointer<T>, _ count: Int, allowingNegativeInfinity: Bool = false
+    ) -> (nonFinite: Bool, positive: Bool) {
         let raw = UnsafeRawPointer(base)
         if T.self == Float.self {
-            return scanBits(raw.assumingMemoryBound(to: UInt32.self), count, exponentMask: 0x7F80_0000)
+            let p = raw.assumingMemoryBound(to: UInt32.self)
+            if allowingNegativeInfinity {
+                return scanBits(p, count, exponentMask: 0x7F80_0000, exempt: (-Float.infinity).bitPattern)
+            }
+            return scanBits(p, count, exponentMask: 0x7F80_0000)
         } else if T.self == Double.self {
-            return scanBits(raw.assumingMemoryBound(to: UInt64.self), count, exponentMask: 0x7FF0_0000_0000_0000)
+            let p = raw.assumingMemoryBound(to: UInt64.self)
+            if allowingNegativeInfinity {
+                return scanBits(p, count, exponentMask: 0x7FF0_0000_0000_0000, exempt: (-Double.infinity).bitPattern)
+            }
+            return scanBits(p, count, exponentMask: 0x7FF0_0000_0000_0000)
         }
         var nonFinite = false
         var positive = false
         for x in UnsafeBufferPointer(start: base, count: count) {
-            if !x.isFinite { nonFinite = true }
+            if !x.isFinite && !(allowingNegativeInfinity && x == -.infinity) { nonFinite = true }
             if x > 0 { positive = true }
         }
         return (nonFinite, positive)
+    }
+
+    /// ``scanBits(_:_:exponentMask:)`` with the bit pattern `exempt` (−∞) read as 0.
+    @inline(__always)
+    static func scanBits<U: FixedWidthInteger & UnsignedInteger>(
+        _ p: UnsafePointer<U>, _ n: Int, exponentMask: U, exempt: U
+    ) -> (nonFinite: Bool, positive: Bool) {
+        let signBit: U = 1 << (U.bitWidth - 1)
+        let exponentLSB = exponentMask & (~exponentMask &+ 1)
+        var bad: U = 0
+        var positive: U = 0
+        for i in 0..<n {
+            let x = p[i] == exempt ? 0 : p[i]
+            bad |= (x & exponentMask) &+ exponentLSB
+            positive |= ~(x | (x &- 1))
+        }
+        return (bad & signBit != 0, positive & signBit != 0)
     }
 
     /// The IEEE test of ``scan(_:)`` as pure bit arithmetic, which vectorises in any context (no

@@ -12,12 +12,12 @@ extension GLA {
     ///   - q: Queries `[B, 1, H, K]`.
     ///   - k: Keys `[B, 1, H, K]`.
     ///   - v: Values `[B, 1, H, V]`.
-    ///   - gk: Per-channel log-decays `[B, 1, H, K]`, every entry ≤ 0.
+    ///   - gk: Per-channel log-decays `[B, 1, H, K]`, every entry ≤ 0 or −∞ (a reset of the channel's row).
     ///   - scale: The query scale; `nil` means `1/√K`.
     ///   - state: The recurrent states `[B, H, K, V]`, updated in place.
     /// - Returns: The output `[B, 1, H, V]`.
     /// - Throws: `KernelError.shapeMismatch` naming the tensor; `.nonFinite` naming `q`, `k`, `v` or
-    ///   `gk` when they hold NaN/±∞ (the state is left untouched), or naming `state` when the updated
+    ///   `gk` when they hold NaN/±∞ (gk: NaN/+∞) (the state is left untouched), or naming `state` when the updated
     ///   state is not finite (it held NaN/±∞ already, or overflowed; its contents are then invalid);
     ///   `.invalidArgument` for a positive `gk` entry or a non-finite `scale`.
     @_specialize(where T == Float)

@@ -46,7 +46,7 @@ public enum Activation: String, Sendable, Equatable, CaseIterable {
         case .relu: x > 0 ? x : 0
         case .eluPlusOne: x > 0 ? x + 1 : T.exp(x)
         case .tanh: T.tanh(x)
-        case .gelu: x * (1 + T.erf(x / T(2).squareRoot())) / 2
+        case .gelu: x * ((1 + T.erf(x / T(2).squareRoot())) / 2)  // Φ first: x·2 overflows near the largest finite x
         }
     }
 
@@ -80,6 +80,28 @@ public enum Activation: String, Sendable, Equatable, CaseIterable {
 @inlinable
 func softplus<T: LRNNScalar>(_ x: T) -> T {
     x > 0 ? x + T.log(onePlus: T.exp(-x)) : T.log(onePlus: T.exp(x))
+}
+
+/// `log(softplus(x))`, finite for every finite x: below −20, softplus(x) = e^x·(1 − e^x/2 + …)
+/// underflows for very negative x while its logarithm is x − e^x/2 to well below one ulp.
+@inlinable
+func logSoftplus<T: LRNNScalar>(_ x: T) -> T {
+    x < -20 ? x - T.exp(x) / 2 : T.log(softplus(x))
+}
+
+/// The log decay `g = −exp(aLog)·softplus(x)` of Gated DeltaNet and DeltaProduct, without 0·∞.
+///
+/// The product is taken directly when exp(aLog) is finite and softplus(x) is normal (the form fla
+/// computes); otherwise in log space, `−exp(aLog + log softplus(x))`, which is the same number without
+/// the intermediate overflow or underflow: a huge rate times a tiny softplus gives the (small) product
+/// that Float64 gives, and a huge rate times a moderate softplus gives −∞ — a decay that is 0, which the
+/// kernels take as a reset of the state, as they take Float64's very negative finite value.
+@inlinable
+func gatedLogDecay<T: LRNNScalar>(aLog: T, _ x: T) -> T {
+    let rate = T.exp(aLog)
+    let sp = softplus(x)
+    if rate.isFinite && sp >= T.leastNormalMagnitude { return -(rate * sp) }
+    return -T.exp(aLog + logSoftplus(x))
 }
 
 /// `logsigmoid(x) = −softplus(−x)`.

@@ -8,6 +8,7 @@ import LRNNLinearAlgebra
 ///     (k, v, β are n times wider: features [n][H][d], step j of token t is step t·n + j)
 ///     q, k ← L2-normalised per head;  β = σ(b_proj x) (×2 with negative eigenvalues)
 ///     g = −exp(A_log)·softplus(a_proj x + dt_bias)     (per token and value head; optional for DeltaProduct)
+///     (computed without overflow or 0·∞: a g beyond the type's range is −∞, a reset of the state)
 ///     o = delta_rule(q, k, v, β, g, n), scale 1/√head_k;   y = o_proj(o_norm(o [, g_proj x]))
 ///
 /// With `num_v_heads` > `num_heads` (Gated DeltaNet), value head h reads q/k head h / (HV/H).
@@ -148,13 +149,13 @@ public struct GatedDeltaMixer<T: LRNNScalar>: TokenMixer {
             var a = aProj(x)
             let hv = valueHeads
             let rows = a.count / hv
-            let rate = aLog.scalars.map { -T.exp($0) }
+            let aLogs = aLog.scalars
             let bias = dtBias.scalars
             a.withUnsafeMutableBufferPointer { ab in
                 for r in 0..<rows {
                     for h in 0..<hv {
                         let i = r * hv + h
-                        ab[i] = rate[h] * softplus(ab[i] + bias[h])
+                        ab[i] = gatedLogDecay(aLog: aLogs[h], ab[i] + bias[h])
                     }
                 }
             }
