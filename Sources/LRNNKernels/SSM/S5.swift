@@ -74,15 +74,29 @@ public struct S5System<T: LRNNScalar>: Sendable {
         u: UnsafeMutablePointer<T>, y: UnsafeMutablePointer<T>, rows: Int,
         state: inout [Complex<Double>], z: UnsafeMutablePointer<T>
     ) {
+        project(u: u, rows: rows, z: z)
+        scan(z: z, rows: rows, state: &state)
+        output(z: z, u: u, y: y, rows: rows)
+    }
+
+    /// `Z = U·[Re dB; Im dB]ᵀ` for `rows` tokens (one GEMM).
+    @usableFromInline
+    func project(u: UnsafeMutablePointer<T>, rows: Int, z: UnsafeMutablePointer<T>) {
         let p = states
         let h = channels
-        let uView = MatrixView(u, rows: rows, columns: h)
-        let zView = MatrixView(z, rows: rows, columns: 2 * p)
         inputMatrix.withUnsafeBufferPointer { bb in
             BLAS.gemm(
-                uView, .none, MatrixView(UnsafeMutablePointer(mutating: bb.baseAddress!), rows: 2 * p, columns: h),
-                .transpose, into: zView)
+                MatrixView(u, rows: rows, columns: h), .none,
+                MatrixView(UnsafeMutablePointer(mutating: bb.baseAddress!), rows: 2 * p, columns: h),
+                .transpose, into: MatrixView(z, rows: rows, columns: 2 * p))
         }
+    }
+
+    /// The diagonal recurrence `x ← dΛ·x + z_t` over `rows` projected tokens, in Float64, each
+    /// state written back over its row of Z (rounded to T).
+    @usableFromInline
+    func scan(z: UnsafeMutablePointer<T>, rows: Int, state: inout [Complex<Double>]) {
+        let p = states
         for t in 0..<rows {
             let row = z + t * 2 * p
             for i in 0..<p {
@@ -92,9 +106,17 @@ public struct S5System<T: LRNNScalar>: Sendable {
                 row[p + i] = T(x.imaginary)
             }
         }
+    }
+
+    /// `Y = Z·(f·[Re C, −Im C])ᵀ + D·U` for `rows` tokens (one GEMM and the skip term).
+    @usableFromInline
+    func output(z: UnsafeMutablePointer<T>, u: UnsafeMutablePointer<T>, y: UnsafeMutablePointer<T>, rows: Int) {
+        let p = states
+        let h = channels
         outputMatrix.withUnsafeBufferPointer { cb in
             BLAS.gemm(
-                zView, .none, MatrixView(UnsafeMutablePointer(mutating: cb.baseAddress!), rows: h, columns: 2 * p),
+                MatrixView(z, rows: rows, columns: 2 * p), .none,
+                MatrixView(UnsafeMutablePointer(mutating: cb.baseAddress!), rows: h, columns: 2 * p),
                 .transpose, into: MatrixView(y, rows: rows, columns: h))
         }
         for t in 0..<rows { for j in 0..<h { y[t * h + j] += skip[j] * u[t * h + j] } }
@@ -175,6 +197,20 @@ public enum S5 {
                     let uBase = UncheckedPointer(UnsafeMutablePointer(mutating: ub.baseAddress!))
                     let yBase = UncheckedPointer(yb.baseAddress!)
                     let fBase = UncheckedPointer(fb.baseAddress!)
+                    // Fewer sequences than workers: each sequence in turn, its chunks' two GEMMs
+                    // spread over the workers (the scan stays sequential). Chunk boundaries and
+                    // every GEMM are those of the path below, so the result is the same bits.
+                    // A group of several chunks per region keeps each region's work long enough
+                    // that a helper thread woken for it still finds chunks left to take.
+                    let workers = Threading.workerCount
+                    if bsz < workers && t > c {
+                        for b in 0..<bsz {
+                            runPipelined(
+                                u: uBase.pointer + b * t * h, y: yBase.pointer + b * t * h, rows: t, chunk: c,
+                                group: Swift.max(8, 2 * workers), system: system, state: fBase.pointer + b * p)
+                        }
+                        return
+                    }
                     Threading.parallelFor(bsz) { b in
                         var state = (0..<p).map { i in
                             let z = fBase.pointer[b * p + i]
@@ -197,6 +233,50 @@ public enum S5 {
                 }
             }
         }
+    }
+
+    /// One sequence's `rows` tokens, `group` chunks of `chunk` rows at a time: the chunks' input
+    /// projections as parallel work items, the scan over them in order, then their output
+    /// projections as parallel work items. `state` (P complex) is read and updated. The workspace
+    /// holds `group` chunks (`group·chunk·2P` values), allocated once per call.
+    static func runPipelined<T: LRNNScalar>(
+        u: UnsafeMutablePointer<T>, y: UnsafeMutablePointer<T>, rows: Int, chunk c: Int, group: Int,
+        system: S5System<T>, state stateOut: UnsafeMutablePointer<Complex<T>>
+    ) {
+        let p = system.states
+        let h = system.channels
+        var state = (0..<p).map { Complex(Double(stateOut[$0].real), Double(stateOut[$0].imaginary)) }
+        let chunks = (rows + c - 1) / c
+        var z = [T](repeating: 0, count: group * c * 2 * p)
+        z.withUnsafeMutableBufferPointer { zb in
+            let zBase = UncheckedPointer(zb.baseAddress!)
+            let uBase = UncheckedPointer(u)
+            let yBase = UncheckedPointer(y)
+            var first = 0
+            while first < chunks {
+                let k = Swift.min(group, chunks - first)
+                // Rows of chunk `first + j` and their count.
+                func span(_ j: Int) -> (start: Int, count: Int) {
+                    let start = (first + j) * c
+                    return (start, Swift.min(c, rows - start))
+                }
+                Threading.parallelFor(k) { j in
+                    let (start, count) = span(j)
+                    system.project(u: uBase.pointer + start * h, rows: count, z: zBase.pointer + j * c * 2 * p)
+                }
+                for j in 0..<k {
+                    system.scan(z: zBase.pointer + j * c * 2 * p, rows: span(j).count, state: &state)
+                }
+                Threading.parallelFor(k) { j in
+                    let (start, count) = span(j)
+                    system.output(
+                        z: zBase.pointer + j * c * 2 * p, u: uBase.pointer + start * h, y: yBase.pointer + start * h,
+                        rows: count)
+                }
+                first += k
+            }
+        }
+        for i in 0..<p { stateOut[i] = Complex(T(state[i].real), T(state[i].imaginary)) }
     }
 
     /// One token for every batch entry: `u [B, H]` → `y [B, H]`, updating `state [B, P]`

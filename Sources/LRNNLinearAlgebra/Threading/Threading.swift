@@ -222,7 +222,8 @@ public enum Threading {
         withoutActuallyEscaping(body) { body in
             let box = UncheckedSendable(body)
             let next = Atomic<Int>(0)
-            DispatchQueue.concurrentPerform(iterations: helpers + 1) { worker in
+            // Items are taken dynamically, so a helper that wakes late still finds work left.
+            let work: (Int) -> Void = { worker in
                 enterRegion()
                 defer { leaveRegion() }
                 while true {
@@ -230,6 +231,13 @@ public enum Threading {
                     if i >= count { break }
                     box.value(i, worker)
                 }
+            }
+            let done = DispatchSemaphore(value: 0)
+            withoutActuallyEscaping(work) { work in
+                HelperPool.shared.start(helpers, work, done: done)
+                work(0)
+                // `work` and `body` stay valid until every helper has returned from them.
+                for _ in 0..<helpers { done.wait() }
             }
         }
     }
