@@ -168,6 +168,26 @@ func ulps<T: BinaryFloatingPoint>(_ x: T, _ k: Int) -> T {
 
 @Suite("SSM removable singularities (bilinear pole 0, (e^z − 1)/z at 0, PTD zero residues)")
 struct SSMSingularityTests {
+    /// The chunked convolution and its final state at each chunk size against the independent
+    /// Float64 recurrence (≤ 1e-10), and the Float32 run against the recurrence of its own
+    /// rounded inputs (≤ 1e-4).
+    static func expectConvolution(
+        _ u: Tensor<Double>, _ p: S4DParameters<Double>, _ disc: SSMDiscretization, chunks: [Int]
+    ) throws {
+        let want = SingularReference.run(u, p, disc)
+        for chunk in chunks {
+            let (y, st) = try S4D.convolve(u, parameters: p, discretization: disc, chunkSize: chunk)
+            #expect(SingularReference.error(y.scalars, want.y) <= 1e-10, "\(disc) chunk \(chunk)")
+            #expect(SingularReference.error(st.scalars, want.state) <= 1e-10, "\(disc) chunk \(chunk) state")
+        }
+        let p32 = p.converted(to: Float.self)
+        let u32 = u.converted(to: Float.self)
+        let y32 = try S4D.convolve(u32, parameters: p32, discretization: disc).y
+        let e32 = SingularReference.error(
+            y32.converted(to: Double.self).scalars, SingularReference.run(u32, p32, disc).y)
+        #expect(e32 <= 1e-4, "\(disc) Float32 error \(e32)")
+    }
+
     static var regressionPath: String {
         Golden.directory.deletingLastPathComponent().appendingPathComponent("regressions")
             .appendingPathComponent("s4d_kernel_bilinear_zero_pole_min.safetensors").path
@@ -384,18 +404,7 @@ struct SSMSingularityTests {
             let e = SingularReference.error(k.scalars, ref)
             #expect(e <= 1e-12, "\(disc): kernel error \(e)")
             let u: Tensor<Double> = r.normalTensor([2, 70, 2])
-            let want = SingularReference.run(u, p, disc)
-            for chunk in [1, 16, 64] {
-                let (y, st) = try S4D.convolve(u, parameters: p, discretization: disc, chunkSize: chunk)
-                #expect(SingularReference.error(y.scalars, want.y) <= 1e-10, "\(disc) chunk \(chunk)")
-                #expect(SingularReference.error(st.scalars, want.state) <= 1e-10, "\(disc) chunk \(chunk) state")
-            }
-            let p32 = p.converted(to: Float.self)
-            let u32 = u.converted(to: Float.self)
-            let y32 = try S4D.convolve(u32, parameters: p32, discretization: disc).y
-            let e32 = SingularReference.error(
-                y32.converted(to: Double.self).scalars, SingularReference.run(u32, p32, disc).y)
-            #expect(e32 <= 1e-4, "\(disc) Float32 error \(e32)")
+            try Self.expectConvolution(u, p, disc, chunks: [1, 16, 64])
         }
         // zoh at A = 0: dA = 1 and dB = Δ·B exactly, so K[l] = 2·Re(C·B)·Δ for every l.
         let single = try s4dFixed(logDt: [-0.8], a: [[Complex(0, 0)]], seed: 63, as: Double.self)
@@ -583,18 +592,7 @@ struct SSMSingularityTests {
                 let e = SingularReference.error(k.scalars, SingularReference.kernel(p, length: l, disc))
                 #expect(e <= 1e-10, "\(disc) L = \(l): kernel error \(e)")
             }
-            let ref = SingularReference.run(u, p, disc)
-            for chunk in [1, 7, 64] {
-                let (y, st) = try S4D.convolve(u, parameters: p, discretization: disc, chunkSize: chunk)
-                #expect(SingularReference.error(y.scalars, ref.y) <= 1e-10, "\(disc) chunk \(chunk)")
-                #expect(SingularReference.error(st.scalars, ref.state) <= 1e-10, "\(disc) chunk \(chunk) state")
-            }
-            let p32 = p.converted(to: Float.self)
-            let u32 = u.converted(to: Float.self)
-            let y32 = try S4D.convolve(u32, parameters: p32, discretization: disc).y
-            let e32 = SingularReference.error(
-                y32.converted(to: Double.self).scalars, SingularReference.run(u32, p32, disc).y)
-            #expect(e32 <= 1e-4, "\(disc) Float32 error \(e32)")
+            try Self.expectConvolution(u, p, disc, chunks: [1, 7, 64])
         }
     }
 }
