@@ -39,7 +39,9 @@ test: deps
 	$(SWIFT) test --disable-xctest
 	@# The consumer's own objects are rebuilt every time (one file): an incremental build does not
 	@# notice a type moving between the modules the umbrella re-exports, and would fail to link.
-	rm -rf .build-consumer/*/debug/consumer.build
+	@# The build manifest goes too, so that the build is planned anew and recreates the objects'
+	@# directory (with only the directory gone, a cached plan fails on its missing file map).
+	rm -rf .build-consumer/*/debug/consumer.build .build-consumer/debug.yaml
 	$(SWIFT) build --package-path docs/examples/consumer --scratch-path .build-consumer
 	.build-consumer/debug/consumer
 
