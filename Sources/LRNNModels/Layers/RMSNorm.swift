@@ -59,8 +59,17 @@ public struct RMSNorm<T: LRNNScalar>: Sendable {
         let invD = 1 / T(d)
         for r in rows {
             let p = x + r * d
-            var ss: T = 0
-            for i in 0..<d { ss += p[i] * p[i] }
+            let (ss, scale) = sumOfSquares(p, d)
+            if let m = scale {
+                // Σx² overflowed T (|x| ≳ 1.8e19 in Float32): normalise x/m, with ε/m² in place of ε.
+                let s = 1 / (ss * invD + eps / (m * m)).squareRoot()
+                if let w {
+                    for i in 0..<d { p[i] = (p[i] / m) * s * w[i] }
+                } else {
+                    for i in 0..<d { p[i] = (p[i] / m) * s }
+                }
+                continue
+            }
             let s = 1 / (ss * invD + eps).squareRoot()
             if let w {
                 for i in 0..<d { p[i] = p[i] * s * w[i] }
@@ -122,4 +131,24 @@ public struct GatedRMSNorm<T: LRNNScalar>: Sendable {
             }
         }
     }
+}
+
+/// `Σ x²` over `d` elements, computed so that it cannot overflow for finite x: when the plain sum
+/// is not finite, the elements are divided by `m = max|x|` first and `(Σ (x/m)², m)` is returned
+/// (`scale` is nil otherwise). The norms use it so that Float32 gives Float64's answer for
+/// activations whose squares overflow Float32 (|x| ≳ 1.8e19); the usual case costs nothing extra.
+@inline(__always)
+func sumOfSquares<T: LRNNScalar>(_ p: UnsafePointer<T>, _ d: Int) -> (sum: T, scale: T?) {
+    var ss: T = 0
+    for i in 0..<d { ss += p[i] * p[i] }
+    if ss.isFinite { return (ss, nil) }
+    var m: T = 0
+    for i in 0..<d { m = Swift.max(m, Swift.abs(p[i])) }
+    guard m.isFinite, m > 0 else { return (ss, nil) }
+    var scaled: T = 0
+    for i in 0..<d {
+        let v = p[i] / m
+        scaled += v * v
+    }
+    return (scaled, m)
 }

@@ -82,7 +82,8 @@ func projectAndConvolve<T: LRNNScalar>(
     return y
 }
 
-/// Divides every group of `d` consecutive elements by `√(Σx² + 1e-6)` (fla's in-kernel L2 norm).
+/// Divides every group of `d` consecutive elements by `√(Σx² + 1e-6)` (fla's in-kernel L2 norm);
+/// a group whose Σx² overflows T is scaled by its largest magnitude first (``sumOfSquares(_:_:)``).
 @_specialize(where T == Float)
 @_specialize(where T == Double)
 func l2Normalize<T: LRNNScalar>(_ x: inout Tensor<T>, groupSize d: Int) {
@@ -92,8 +93,13 @@ func l2Normalize<T: LRNNScalar>(_ x: inout Tensor<T>, groupSize d: Int) {
         parallelRanges(groups, unitCost: 3 * d) { range in
             for gi in range {
                 let q = p + gi * d
-                var ss: T = 0
-                for i in 0..<d { ss += q[i] * q[i] }
+                let (ss, scale) = sumOfSquares(q, d)
+                if let m = scale {
+                    // Σx² overflowed T: divide by m first, with 1e-6/m² in place of 1e-6.
+                    let s = 1 / (ss + T(1e-6) / (m * m)).squareRoot()
+                    for i in 0..<d { q[i] = (q[i] / m) * s }
+                    continue
+                }
                 let s = 1 / (ss + T(1e-6)).squareRoot()
                 for i in 0..<d { q[i] *= s }
             }
