@@ -138,3 +138,31 @@ import Testing
         #expect(expected.count < 12, "the golden stops early at the generation config's eos")
     }
 }
+
+/// Generation never picks a token from NaN or infinite logits.
+@Suite struct NonFiniteLogitsTests {
+    @Test("logits that overflow the run precision are an error, not token 0")
+    func overflowingHead() throws {
+        let m: CausalLM<Float> = try TinyModels.model([TinyModels.deltaNet], seed: 3)
+        let dir = try TinyModels.temporaryDirectory()
+        try m.write(to: dir)
+        // A head of finite Float32 weights whose products overflow: every logit is ±∞ or NaN.
+        var w = SafeTensorsWriter()
+        for (k, v) in m.namedParameters {
+            if k == "lm_head.weight" {
+                w.add(k, Tensor<Float>(shape: v.shape, repeating: 3e38), as: .float32)
+            } else {
+                w.add(k, v, as: .float32)
+            }
+        }
+        try w.write(to: dir + "/model.safetensors")
+        let loaded = try CausalLM<Float>.load(directory: dir)
+        #expect(throws: ModelError.nonFiniteLogits(sequence: 0, position: 0)) {
+            try loaded.generate(prompts: [[1, 2, 3]], options: GenerationOptions(maxNewTokens: 4, eosTokenIds: []))
+        }
+        #expect(throws: ModelError.nonFiniteLogits(sequence: 0, position: 0)) {
+            try loaded.generate(
+                prompts: [[1, 2, 3], [4, 5]], options: GenerationOptions(maxNewTokens: 4, eosTokenIds: []))
+        }
+    }
+}

@@ -11,7 +11,8 @@ extension CausalLM {
     ///     defaults, ``defaultGenerationOptions`` (its `generation_config.json`).
     /// - Returns: the new tokens of each prompt and the prefill and decode timings.
     /// - Throws: ``ModelError/invalidArgument(name:reason:)`` for an empty batch, an empty prompt
-    ///   or bad options, ``ModelError/tokenOutOfRange(token:vocabSize:)``, ``ModelError/kernel(layer:_:)``.
+    ///   or bad options, ``ModelError/tokenOutOfRange(token:vocabSize:)``, ``ModelError/kernel(layer:_:)``,
+    ///   ``ModelError/nonFiniteLogits(sequence:position:)`` when the logits to choose from hold NaN or ±∞.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func generate(prompts: [[Int]], options: GenerationOptions? = nil) throws(ModelError)
@@ -42,6 +43,12 @@ extension CausalLM {
         var decodeTime = Duration.zero
         while true {
             let v = vocabSize
+            // No token is chosen from NaN or infinite logits (an arg-max over NaN would silently
+            // pick token 0).
+            let nonFinite = logits.withUnsafeBufferPointer { lb -> Int? in
+                (0..<b).first { i in active[i] && lb[(i * v)..<((i + 1) * v)].contains { !$0.isFinite } }
+            }
+            if let i = nonFinite { throw .nonFiniteLogits(sequence: i, position: result.tokens[i].count) }
             logits.withUnsafeBufferPointer { lb in
                 for i in 0..<b where active[i] {
                     let t = sampler.next(UnsafeBufferPointer(rebasing: lb[(i * v)..<((i + 1) * v)]))

@@ -89,7 +89,8 @@ extension CausalLM {
     ///
     /// - Parameter directory: the model directory.
     /// - Throws: ``ModelLoadError`` — `directoryNotFound`, `fileNotFound`, `malformedJSON`,
-    ///   `unsupportedModelType`, `unsupportedConfiguration`, `invalidConfiguration`, `checkpoint`,
+    ///   `unsupportedModelType`, `unsupportedConfiguration`, `invalidConfiguration` (also for a
+    ///   `num_hidden_layers` above the checkpoint's layers), `checkpoint`,
     ///   `shardIndexMismatch`, `missingKeys`, `shapeMismatch`, `unexpectedKeys`, `badDType` —
     ///   naming the file and listing the keys and shapes involved.
     public static func load(directory: String) throws(ModelLoadError) -> CausalLM<T> {
@@ -100,6 +101,22 @@ extension CausalLM {
         let config = try ModelConfiguration.load(path: (directory as NSString).appendingPathComponent("config.json"))
         let generation = try GenerationConfiguration.load(directory: directory)
         let checkpoint = try CheckpointTensors.open(directory: directory)
+        // A layer count beyond the checkpoint's layers is refused before anything is built for
+        // it (a huge num_hidden_layers would otherwise be allocated first and reported after).
+        let layerIndices = Set(
+            checkpoint.entries.keys.compactMap { key -> Int? in
+                guard key.hasPrefix("model.layers.") else { return nil }
+                return Int(key.dropFirst("model.layers.".count).prefix { $0 != "." })
+            })
+        if config.model.numHiddenLayers > layerIndices.count {
+            let shown = layerIndices.sorted().prefix(8).map(String.init).joined(separator: ", ")
+            throw .invalidConfiguration(
+                file: (directory as NSString).appendingPathComponent("config.json"), field: "num_hidden_layers",
+                reason: "\(config.model.numHiddenLayers), but \(checkpoint.displayName) holds the keys of "
+                    + (layerIndices.isEmpty
+                        ? "no layer"
+                        : "\(layerIndices.count) layer(s) (\(shown)\(layerIndices.count > 8 ? ", …" : ""))"))
+        }
         let store = ParameterStore<T>(checkpoint: checkpoint)
         let blocks = Array(
             repeating: BlockSpecification(mixer: config.mixer), count: config.model.numHiddenLayers)

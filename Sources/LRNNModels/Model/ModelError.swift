@@ -12,6 +12,10 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     case kernel(layer: Int, KernelError)
     /// A model built in code has an impossible configuration.
     case invalidConfiguration(field: String, reason: String)
+    /// Generation met logits holding NaN or ±∞ (the weights or activations overflowed the run
+    /// precision): no token can be chosen from them. `sequence` is the prompt's index in the
+    /// batch, `position` the index of the new token that was to be chosen.
+    case nonFiniteLogits(sequence: Int, position: Int)
 
     /// One sentence naming the argument or layer and what was expected.
     public var description: String {
@@ -21,6 +25,8 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .cacheMismatch(r): "cache: \(r)"
         case let .kernel(l, e): "layer \(l): \(e)"
         case let .invalidConfiguration(f, r): "configuration \(f): \(r)"
+        case let .nonFiniteLogits(s, p):
+            "logits of sequence \(s) hold NaN or infinity at new token \(p): the run precision overflowed"
         }
     }
 }

@@ -15,13 +15,13 @@ public enum DeltaRuleCheck {
     /// Checks one case: four lines (Float64/Float32 × chunk/recurrent).
     ///
     /// - Throws: ``SafeTensorsError`` when an input or expected tensor is missing or unreadable,
-    ///   ``GoldenCaseError`` when `num_householder` is not an integer in 1...64.
+    ///   ``GoldenCaseError`` when `num_householder` is not an integer in 1...64 or `scale` not a finite number.
     public static func check(_ file: SafeTensorsFile, name: String) throws -> [CheckLine] {
         let op = file.metadata["op"] ?? "delta_rule"
         let expectedO = try file.tensor("o", as: Double.self)
         let expectedH = try file.tensor("ht", as: Double.self)
         let n = try file.metadataInteger("num_householder", in: 1...64) ?? 1
-        let scale = file.metadataNumber("scale")
+        let scale = try file.metadataFiniteNumber("scale")
         let cu = file.contains("cu_seqlens") ? try file.integerTensor("cu_seqlens").scalars : nil
         let context = (name: name, op: op, o: expectedO, ht: expectedH)
         return try lines(file, Double.self, n: n, scale: scale, cu: cu, context)
@@ -56,6 +56,12 @@ public enum DeltaRuleCheck {
         let g = file.contains("g") ? try file.tensor("g", as: T.self) : nil
         let h0 = file.contains("h0") ? try file.tensor("h0", as: T.self) : nil
         let s = scale.map { T($0) }
+        // The kernels allocate states from these extents: bound them before either path runs.
+        if q.rank == 4, v.rank == 4 {
+            let states = cu.map { Swift.max($0.count - 1, 0) } ?? q.shape[0]
+            try requireCheckable(
+                states: states, heads: q.shape[2], dk: q.shape[3], dv: v.shape[3], tokens: q.shape[0] * q.shape[1])
+        }
         let chunk = Result { () throws(KernelError) -> (Tensor<T>, Tensor<T>) in
             let r = try DeltaRule.chunked(
                 q: q, k: k, v: v, beta: beta, g: g, scale: s, initialState: h0, cuSeqlens: cu, numHouseholder: n)
@@ -75,14 +81,21 @@ public enum DeltaRuleCheck {
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>?, scale: T?,
         initialState: Tensor<T>?, cuSeqlens: [Int]?, n: Int
     ) throws(KernelError) -> (Tensor<T>, Tensor<T>) {
-        guard q.rank == 4, v.rank == 4, k.rank == 4, beta.rank == 3 else {
-            throw .shapeMismatch(tensor: "q", shape: q.shape, expected: "[B, T, H, K] with k, v rank 4 and beta rank 3")
-        }
+        guard q.rank == 4 else { throw .shapeMismatch(tensor: "q", shape: q.shape, expected: "[B, T, H, K]") }
         let (b, t, h, dk) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
-        let dv = v.shape[3]
-        guard n >= 1, k.shape[1] == t * n, v.shape[1] == t * n, beta.shape[1] == t * n else {
-            throw .shapeMismatch(tensor: "k", shape: k.shape, expected: "[B, T·n, H, K] with n = \(n)")
+        guard n >= 1, n <= 64 else {
+            throw .invalidArgument(name: "numHouseholder", reason: "must be in 1...64, got \(n)")
         }
+        // Every tensor is sliced by these extents below: check all of them first.
+        let steps = t * n
+        try KernelError.requireShape(k, [b, steps, h, dk], "k")
+        guard v.rank == 4, Array(v.shape.prefix(3)) == [b, steps, h] else {
+            throw .shapeMismatch(tensor: "v", shape: v.shape, expected: "[\(b), \(steps), \(h), V]")
+        }
+        let dv = v.shape[3]
+        try KernelError.requireShape(beta, [b, steps, h], "beta")
+        if let g { try KernelError.requireShape(g, [b, t, h], "g") }
+        try requireCheckable(states: b, heads: h, dk: dk, dv: dv, tokens: b * t)
         // Sequences as (first batch entry, batch count, token range).
         var sequences: [(batch: Range<Int>, tokens: Range<Int>)]
         if let cu = cuSeqlens {
@@ -93,6 +106,7 @@ public enum DeltaRuleCheck {
             sequences = [(0..<b, 0..<t)]
         }
         let states = cuSeqlens == nil ? b : sequences.count
+        try requireCheckable(states: states, heads: h, dk: dk, dv: dv, tokens: b * t)
         if let initialState { try KernelError.requireShape(initialState, [states, h, dk, dv], "initialState") }
         var output = Tensor<T>(zeros: [b, t, h, dv])
         var final = initialState ?? Tensor<T>(zeros: [states, h, dk, dv])
@@ -130,5 +144,28 @@ public enum DeltaRuleCheck {
             for e in 0..<(count * stateSize) { final.scalars[first * stateSize + e] = state.scalars[e] }
         }
         return (output, final)
+    }
+}
+
+/// The most elements a golden case may make the checker allocate for one state or output
+/// tensor (2²⁸: 2 GiB in Float64), so that a small file with absurd extents is a FAIL line
+/// instead of an allocation the process cannot survive.
+let maxCheckElements = 1 << 28
+
+/// Refuses a case whose states `[states, H, K, V]` or outputs `[tokens, H, V]` would exceed
+/// ``maxCheckElements``.
+///
+/// - Throws: ``KernelError/invalidArgument(name:reason:)`` naming the extents.
+func requireCheckable(states: Int, heads: Int, dk: Int, dv: Int, tokens: Int) throws(KernelError) {
+    let (perState, o1) = heads.multipliedReportingOverflow(by: dk)
+    let (perState2, o2) = perState.multipliedReportingOverflow(by: dv)
+    let (all, o3) = perState2.multipliedReportingOverflow(by: Swift.max(states, 1))
+    let (out1, o4) = tokens.multipliedReportingOverflow(by: heads)
+    let (out, o5) = out1.multipliedReportingOverflow(by: dv)
+    if o1 || o2 || o3 || o4 || o5 || all > maxCheckElements || out > maxCheckElements {
+        throw .invalidArgument(
+            name: "shapes",
+            reason: "states [\(states), \(heads), \(dk), \(dv)] or outputs [\(tokens), \(heads), \(dv)] exceed "
+                + "\(maxCheckElements) elements, the most a golden case may ask for")
     }
 }

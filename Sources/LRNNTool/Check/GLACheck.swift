@@ -31,7 +31,14 @@ public enum GLACheck {
             v: try file.tensor("v", as: T.self), gk: try file.tensor("gk", as: T.self),
             h0: file.contains("h0") ? try file.tensor("h0", as: T.self) : nil,
             cuSeqlens: file.contains("cu_seqlens") ? try file.integerTensor("cu_seqlens").scalars : nil,
-            scale: file.metadataNumber("scale").map { T($0) })
+            scale: try file.metadataFiniteNumber("scale").map { T($0) })
+        // The kernels allocate states from these extents: bound them before either path runs.
+        if x.q.rank == 4, x.v.rank == 4 {
+            let states = x.cuSeqlens.map { Swift.max($0.count - 1, 0) } ?? x.q.shape[0]
+            try requireCheckable(
+                states: states, heads: x.q.shape[2], dk: x.q.shape[3], dv: x.v.shape[3],
+                tokens: x.q.shape[0] * x.q.shape[1])
+        }
         let oRef = try file.tensor("o", as: Double.self)
         let htRef = try file.tensor("ht", as: Double.self)
         let precision = T.precisionName
@@ -55,10 +62,18 @@ public enum GLACheck {
     /// Runs ``GLA/step(q:k:v:gk:scale:state:)`` token by token: all batch rows together, or one packed
     /// sequence at a time when `cu_seqlens` is present.
     static func recurrent<T: LRNNScalar>(_ x: Inputs<T>) throws -> (Tensor<T>, Tensor<T>) {
-        guard x.q.rank == 4, x.v.rank == 4 else {
+        guard x.q.rank == 4 else {
             throw KernelError.shapeMismatch(tensor: "q", shape: x.q.shape, expected: "[B, T, H, K]")
         }
-        let (b, t, h, dk, dv) = (x.q.shape[0], x.q.shape[1], x.q.shape[2], x.q.shape[3], x.v.shape[3])
+        let (b, t, h, dk) = (x.q.shape[0], x.q.shape[1], x.q.shape[2], x.q.shape[3])
+        // Every tensor is sliced by these extents below: check all of them first.
+        try KernelError.requireShape(x.k, x.q.shape, "k")
+        try KernelError.requireShape(x.gk, x.q.shape, "gk")
+        guard x.v.rank == 4, Array(x.v.shape.prefix(3)) == [b, t, h] else {
+            throw KernelError.shapeMismatch(tensor: "v", shape: x.v.shape, expected: "[\(b), \(t), \(h), V]")
+        }
+        let dv = x.v.shape[3]
+        try requireCheckable(states: b, heads: h, dk: dk, dv: dv, tokens: b * t)
         var output = Tensor<T>(zeros: [b, t, h, dv])
         // (batch row, first token, token count) per sequence.
         let sequences: [(Int, Int, Int)]
@@ -71,6 +86,7 @@ public enum GLACheck {
         } else {
             sequences = (0..<b).map { ($0, 0, t) }
         }
+        try requireCheckable(states: sequences.count, heads: h, dk: dk, dv: dv, tokens: b * t)
         let stateSize = h * dk * dv
         var finalState = x.h0 ?? Tensor<T>(zeros: [sequences.count, h, dk, dv])
         try KernelError.requireShape(finalState, [sequences.count, h, dk, dv], "h0")

@@ -213,6 +213,30 @@ extension GoldenCheck {
 }
 
 extension SafeTensorsFile {
+    /// A metadata number that must be finite when present, or nil when the key is absent.
+    ///
+    /// - Parameter key: the `__metadata__` key.
+    /// - Throws: ``GoldenCaseError`` when the value is present but not a finite number.
+    func metadataFiniteNumber(_ key: String) throws(GoldenCaseError) -> Double? {
+        guard let raw = metadata[key] else { return nil }
+        guard let d = metadataNumber(key), d.isFinite else {
+            throw GoldenCaseError("\(path): metadata '\(key)' is '\(raw)', expected a finite number")
+        }
+        return d
+    }
+
+    /// A metadata boolean (`true`/`false`, `1`/`0`), or nil when the key is absent.
+    ///
+    /// - Parameter key: the `__metadata__` key.
+    /// - Throws: ``GoldenCaseError`` when the value is present but not a boolean.
+    func metadataStrictBool(_ key: String) throws(GoldenCaseError) -> Bool? {
+        guard let raw = metadata[key] else { return nil }
+        guard let b = metadataBool(key) else {
+            throw GoldenCaseError("\(path): metadata '\(key)' is '\(raw)', expected true or false")
+        }
+        return b
+    }
+
     /// A metadata value that must be a whole number in `range` (golden files store numbers as
     /// strings), or nil when the key is absent.
     ///

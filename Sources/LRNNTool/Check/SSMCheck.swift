@@ -14,7 +14,9 @@ public enum SSMCheck {
     static let precisions = ["Float64", "Float32"]
 
     static func discretization(_ file: SafeTensorsFile) throws -> SSMDiscretization {
-        let raw = file.metadata["discretization"] ?? "zoh"
+        guard let raw = file.metadata["discretization"] else {
+            throw CaseError(description: "metadata 'discretization' missing, expected zoh or bilinear")
+        }
         guard let d = SSMDiscretization(rawValue: raw) else {
             throw CaseError(description: "metadata 'discretization' is '\(raw)', expected zoh or bilinear")
         }
@@ -52,6 +54,13 @@ public enum SSMCheck {
             throw CaseError(description: "metadata 'L' missing")
         }
         let ref = try file.tensor("K", as: Double.self)
+        let channels = try file.info("log_dt").count
+        let (elements, overflow) = channels.multipliedReportingOverflow(by: Swift.max(l, 1))
+        guard !overflow, elements <= maxCheckElements else {
+            throw CaseError(
+                description: "a kernel of \(channels) channels × L = \(l) exceeds \(maxCheckElements) elements, "
+                    + "the most a golden case may ask for")
+        }
         func run<T: LRNNScalar>(_: T.Type) -> CheckLine {
             line(name, "s4d_kernel", T.precisionName, "vandermonde") {
                 let k = try S4D.kernel(try s4dParameters(file, as: T.self), length: l, discretization: disc)
@@ -94,7 +103,7 @@ public enum SSMCheck {
                     bRe: file.tensor("B_re", as: T.self), bIm: file.tensor("B_im", as: T.self),
                     cRe: file.tensor("C_re", as: T.self), cIm: file.tensor("C_im", as: T.self),
                     logStep: file.tensor("log_step", as: T.self), d: file.tensor("D", as: T.self),
-                    conjugateSymmetric: file.metadataBool("conj_sym") ?? false)
+                    conjugateSymmetric: try file.metadataStrictBool("conj_sym") ?? false)
                 return (S5System(p, discretization: disc), try file.tensor("u", as: T.self))
             }
             return [
@@ -140,6 +149,9 @@ public enum SSMCheck {
             throw CaseError(description: "A has shape \(refA.shape), expected [N, N] with N ≤ 4096")
         }
         let n = refA.shape[0]
+        if let stated = try file.metadataInteger("N", in: 0...4096), stated != n {
+            throw CaseError(description: "metadata 'N' is \(stated), but A has shape \(refA.shape)")
+        }
         func run<T: LRNNScalar>(_: T.Type) -> CheckLine {
             line(name, "hippo", T.precisionName, "matrix") {
                 let (a, b) = try HiPPO.transition(measure, n: n, as: T.self)

@@ -1,0 +1,146 @@
+import Foundation
+import LRNNLinearAlgebra
+import LRNNModels
+import LRNNTestSupport
+import LRNNTool
+import Testing
+
+/// `lrnn check` on cases whose inputs disagree with each other, whose extents are absurd, or
+/// whose metadata is garbage: a FAIL line naming what is wrong, never a trap or an allocation
+/// the process cannot survive, and never a silent default.
+@Suite(
+    "lrnn check: inconsistent inputs, absurd sizes, bad metadata", .enabled(if: Golden.isAvailable, Golden.skipMessage))
+struct CheckRobustnessTests {
+    /// Runs one rewritten case and expects every line to FAIL with a note containing `text`.
+    func expectFail(_ path: String, _ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let lines = GoldenCheck.run(.file(path: path))
+        #expect(!lines.isEmpty, sourceLocation: sourceLocation)
+        for l in lines {
+            #expect(l.status == .fail, "\(l.path) \(l.precision)", sourceLocation: sourceLocation)
+            #expect(l.note?.contains(text) == true, "\(l.note ?? "")", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test("inputs whose extents disagree (the recurrent paths slice them): FAIL lines naming the tensor")
+    func inconsistentInputs() throws {
+        let d = try ScratchDirectory()
+        let cases: [(String, String, (Tensor<Double>) -> Tensor<Double>, String)] = [
+            ("delta_rule_basic", "q", { t in resized(t, axis: 0, by: 2) }, "tensor 'k'"),
+            ("gated_delta_rule_basic", "g", { t in t.reshaped([t.count]) }, "tensor 'g'"),
+            ("gated_delta_rule_basic", "g", { t in t.reshaped([1] + t.shape) }, "tensor 'g'"),
+            ("gla_basic", "k", { t in t.reshaped([t.count]) }, "tensor 'k'"),
+            ("gla_basic", "gk", { t in resized(t, axis: 1, by: -t.shape[1]) }, "tensor 'gk'"),
+            ("gla_h0_varlen", "v", { t in resized(t, axis: 1, by: -t.shape[1]) }, "tensor 'v'"),
+            ("delta_product_nh2", "q", { t in resized(t, axis: 0, by: 1) }, "tensor 'k'"),
+        ]
+        for (i, (name, tensor, edit, text)) in cases.enumerated() {
+            let source = Golden.path(name + ".safetensors")
+            let original = try SafeTensorsFile(path: source).tensor(tensor, as: Double.self)
+            let target = d.path("\(i)_\(name).safetensors")
+            try rewritten(source, to: target, replacing: tensor, with: edit(original))
+            let lines = GoldenCheck.run(.file(path: target))
+            #expect(lines.count == 4 && lines.allSatisfy { $0.status == .fail }, "\(name) \(tensor)")
+            // The recurrent lines name the tensor; the chunk lines carry the kernel's own error.
+            for l in lines where l.path == "recurrent" {
+                #expect(l.note?.contains(text) == true, "\(name): \(l.note ?? "")")
+            }
+        }
+        // A run over all of them and a good case still reports the good case.
+        let report = GoldenCheck.run(
+            try GoldenDiscovery.cases(in: [d.url.path, Golden.path("hippo_legs_16.safetensors")]))
+        #expect(report.passed == 2 && report.failed == cases.count * 4)
+    }
+
+    @Test("extents that would need more than 2^28 elements of state or kernel: FAIL, no allocation")
+    func absurdSizes() throws {
+        let d = try ScratchDirectory()
+        // delta_rule with K = V = 131072: a 4 MB file whose state would need 2^34 elements.
+        var w = SafeTensorsWriter(metadata: ["op": "delta_rule", "scale": "1", "num_householder": "1"])
+        let big = Tensor<Double>(zeros: [1, 1, 1, 131_072])
+        for n in ["q", "k", "v", "o"] { w.add(n, big, as: .float64) }
+        w.add("beta", Tensor<Double>(shape: [1, 1, 1], scalars: [0.5]), as: .float64)
+        w.add("ht", Tensor<Double>(zeros: [1, 1, 1, 1]), as: .float64)
+        try w.write(to: d.path("huge_state.safetensors"))
+        let lines = GoldenCheck.run(.file(path: d.path("huge_state.safetensors")))
+        #expect(lines.count == 1 && lines[0].status == .fail)
+        #expect(lines[0].note?.contains("exceed 268435456 elements") == true, "\(lines[0].note ?? "")")
+        // s4d_kernel with L = 2^24 and 4,096 channels.
+        var k = SafeTensorsWriter(metadata: ["op": "s4d_kernel", "L": "16777216", "discretization": "zoh"])
+        k.add("log_dt", Tensor<Double>(zeros: [4096]), as: .float64)
+        for n in ["A_re", "A_im", "B_re", "B_im", "C_re", "C_im"] {
+            k.add(n, Tensor<Double>(shape: [4096, 1], repeating: n == "A_re" ? -0.5 : 0), as: .float64)
+        }
+        k.add("K", Tensor<Double>(zeros: [1, 1]), as: .float64)
+        try k.write(to: d.path("huge_kernel.safetensors"))
+        expectFail(d.path("huge_kernel.safetensors"), "exceeds 268435456 elements")
+    }
+
+    @Test("metadata that is present but not what FORMAT.md says: FAIL, not a default")
+    func garbageMetadata() throws {
+        let d = try ScratchDirectory()
+        for (name, key, value, text) in [
+            ("delta_rule_basic", "scale", "abc", "metadata 'scale' is 'abc', expected a finite number"),
+            ("gla_basic", "scale", "", "metadata 'scale' is '', expected a finite number"),
+            ("gla_basic", "scale", "inf", "metadata 'scale' is 'inf', expected a finite number"),
+            ("s5_bilinear_full", "conj_sym", "abc", "metadata 'conj_sym' is 'abc', expected true or false"),
+            ("hippo_legs_16", "N", "3", "metadata 'N' is 3, but A has shape [16, 16]"),
+            ("s4d_conv_zoh", "discretization", nil, "metadata 'discretization' missing"),
+        ] as [(String, String, String?, String)] {
+            let target = d.path("\(name)_\(key).safetensors")
+            try rewritten(Golden.path(name + ".safetensors"), to: target) { $0[key] = value }
+            expectFail(target, text)
+        }
+    }
+
+    @Test("a model whose num_hidden_layers exceeds its checkpoint's layers: refused before anything is built")
+    func hugeLayerCount() throws {
+        let d = try ScratchDirectory()
+        let dir = d.path("layers")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let source = Golden.path("model_delta_net")
+        for f in ["model.safetensors", "golden.safetensors"] {
+            try FileManager.default.copyItem(atPath: source + "/" + f, toPath: dir + "/" + f)
+        }
+        var config =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/config.json")))
+            as! [String: Any]
+        config["num_hidden_layers"] = 1_000_000_000
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        #expect(
+            throws: ModelLoadError.invalidConfiguration(
+                file: dir + "/config.json", field: "num_hidden_layers",
+                reason: "1000000000, but \(dir)/model.safetensors holds the keys of 2 layer(s) (0, 1)")
+        ) { try CausalLM<Float>.load(directory: dir) }
+        let lines = GoldenCheck.run(.modelDirectory(path: dir))
+        #expect(lines.count == 2 && lines.allSatisfy { $0.status == .fail && $0.path == "load" })
+    }
+
+    @Test("a weight finite in Float64 but not in Float32: the Float64 lines pass, Float32 fails to load")
+    func precisionSpecificLoadFailure() throws {
+        let d = try ScratchDirectory()
+        let dir = d.path("wide")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let source = Golden.path("model_delta_net")
+        for f in ["config.json", "golden.safetensors"] {
+            try FileManager.default.copyItem(atPath: source + "/" + f, toPath: dir + "/" + f)
+        }
+        let checkpoint = try SafeTensorsFile(path: source + "/model.safetensors")
+        var w = SafeTensorsWriter()
+        for n in checkpoint.names {
+            var t = try checkpoint.tensor(n, as: Double.self)
+            if n == "model.norm.weight" {
+                // 1e300 times a tiny factor elsewhere: only the stored value matters for the load.
+                t.scalars[0] = 1e300
+                w.add(n, t, as: .float64)
+            } else {
+                w.add(n, t, as: try checkpoint.info(n).dtype)
+            }
+        }
+        try w.write(to: dir + "/model.safetensors")
+        let lines = GoldenCheck.run(.modelDirectory(path: dir))
+        let f32 = lines.filter { $0.precision == "Float32" }
+        #expect(f32.count == 1 && f32[0].status == .fail && f32[0].path == "load")
+        #expect(f32[0].note?.contains("model.norm.weight") == true)
+        #expect(lines.filter { $0.precision == "Float64" }.count == 3)
+    }
+}
