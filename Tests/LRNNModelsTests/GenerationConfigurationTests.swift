@@ -166,3 +166,40 @@ import Testing
         }
     }
 }
+
+/// `max_length` (prompt included), duplicate keys and sampling at temperature 0, as transformers.
+@Suite struct GenerationConfigurationTransformersTests {
+    @Test("max_length bounds prompt plus new tokens when max_new_tokens is unset")
+    func maxLength() throws {
+        let c = try GenerationConfiguration.parse(Data(#"{"max_length": 7}"#.utf8), file: "g.json")
+        #expect(c.options() == GenerationOptions(maxNewTokens: .max, maxLength: 7))
+        let both = try GenerationConfiguration.parse(
+            Data(#"{"max_length": 7, "max_new_tokens": 3}"#.utf8), file: "g.json")
+        #expect(both.options() == GenerationOptions(maxNewTokens: 3))
+        let m: CausalLM<Double> = try TinyModels.model([TinyModels.gla], seed: 5)
+        let r = try m.generate(
+            prompts: [[1, 2, 3], [4, 5, 6, 7, 8], [9, 9, 9, 9, 9, 9, 9, 9]],
+            options: GenerationOptions(maxNewTokens: .max, eosTokenIds: [], maxLength: 7))
+        #expect(r.tokens.map(\.count) == [4, 2, 0])
+        let none = try m.generate(
+            prompts: [[1, 2, 3]], options: GenerationOptions(maxNewTokens: .max, eosTokenIds: [], maxLength: 2))
+        #expect(none.tokens == [[]])
+    }
+
+    @Test("a key given twice and do_sample at temperature 0 are refused")
+    func refused() {
+        #expect(
+            throws: ModelLoadError.malformedJSON(file: "g.json", reason: "key 'eos_token_id' appears twice")
+        ) { try GenerationConfiguration.parse(Data(#"{"eos_token_id": 2, "eos_token_id": 52}"#.utf8), file: "g.json") }
+        let error = #expect(throws: ModelLoadError.self) {
+            try GenerationConfiguration.parse(Data(#"{"do_sample": true, "temperature": 0}"#.utf8), file: "g.json")
+        }
+        #expect(error?.description.contains("must be > 0 when do_sample is true") == true)
+        #expect(
+            throws: ModelLoadError.malformedJSON(file: "c.json", reason: "key 'vocab_size' appears twice")
+        ) {
+            try ModelConfiguration.parse(
+                Data(#"{"model_type": "gla", "vocab_size": 97, "vocab_size": 98}"#.utf8), file: "c.json")
+        }
+    }
+}

@@ -1,4 +1,7 @@
-/// Finds a key that appears twice in one JSON object.
+import Foundation
+
+/// Finds a key that appears twice in one JSON object (used for safetensors headers and for a
+/// model directory's JSON files, where a parser would keep one of the two values silently).
 ///
 /// Foundation's `JSONSerialization` keeps one of two equal keys silently, so a safetensors header
 /// that names a tensor twice would otherwise open with one of the two entries dropped (and the
@@ -6,14 +9,16 @@
 /// structure only: strings (with every JSON escape decoded, so `"a"` and `"\u0061"` are the same
 /// key), objects and arrays. The scan is iterative (an explicit stack), so deep nesting cannot
 /// exhaust the call stack. It assumes syntactically valid JSON (the parser has accepted it).
-struct JSONDuplicateKey: Equatable {
+package struct JSONDuplicateKey: Equatable {
     /// The duplicated key, decoded.
-    var key: String
+    package var key: String
     /// The keys of the enclosing objects, outermost first (empty for the top level).
-    var objectPath: [String]
+    package var objectPath: [String]
 
     /// The first duplicated key in document order, or nil when every object's keys are distinct.
-    static func first(in bytes: UnsafeRawBufferPointer) -> JSONDuplicateKey? {
+    ///
+    /// - Parameter bytes: the JSON text (UTF-8).
+    package static func first(in bytes: UnsafeRawBufferPointer) -> JSONDuplicateKey? {
         struct Frame {
             var isObject: Bool
             var keys: Set<String> = []
@@ -126,5 +131,19 @@ struct JSONDuplicateKey: Equatable {
         case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(c - UInt8(ascii: "A") + 10)
         default: nil
         }
+    }
+}
+
+extension JSONDuplicateKey {
+    /// The first duplicated key of a JSON document held as `Data`.
+    ///
+    /// - Parameter data: the JSON text (UTF-8).
+    package static func first(in data: Data) -> JSONDuplicateKey? {
+        data.withUnsafeBytes { first(in: $0) }
+    }
+
+    /// `'key'` at the top level, or `'key' in 'a.b'`.
+    package var location: String {
+        objectPath.isEmpty ? "'\(key)'" : "'\(key)' in '\(objectPath.joined(separator: "."))'"
     }
 }

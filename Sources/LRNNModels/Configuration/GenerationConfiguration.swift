@@ -1,4 +1,5 @@
 import Foundation
+import LRNNLinearAlgebra
 
 /// A model directory's `generation_config.json`, read as Hugging Face transformers reads it
 /// (`GenerationConfig.from_pretrained`).
@@ -10,8 +11,9 @@ import Foundation
 /// ``GenerationOptions`` override.
 ///
 /// Fields (transformers' names): `eos_token_id` (an integer or a list of integers),
-/// `bos_token_id`, `pad_token_id`, `max_new_tokens`, `do_sample`, `temperature`, `top_k`,
-/// `top_p`. Other fields (`max_length`, `use_cache`, `transformers_version`, …) are ignored.
+/// `bos_token_id`, `pad_token_id`, `max_new_tokens`, `max_length`, `do_sample`, `temperature`,
+/// `top_k`, `top_p`. Other fields (`use_cache`, `transformers_version`, …) are ignored. A key
+/// given twice is an error (a JSON parser would keep one of the two values silently).
 public struct GenerationConfiguration: Sendable, Equatable, Decodable {
     /// `eos_token_id`: the ids that end generation (a single id is a list of one).
     public var eosTokenIds: [Int]?
@@ -21,6 +23,9 @@ public struct GenerationConfiguration: Sendable, Equatable, Decodable {
     public var padTokenId: Int?
     /// `max_new_tokens`: the default budget of new tokens per sequence.
     public var maxNewTokens: Int?
+    /// `max_length`: the most tokens per sequence, prompt included (used when `max_new_tokens`
+    /// is not set, as in transformers).
+    public var maxLength: Int?
     /// `do_sample`: sample (true) or decode greedily (false, transformers' default).
     public var doSample: Bool?
     /// `temperature` (transformers' default 1.0; used only when sampling).
@@ -41,10 +46,13 @@ public struct GenerationConfiguration: Sendable, Equatable, Decodable {
     ///   - temperature: `temperature`.
     ///   - topK: `top_k`.
     ///   - topP: `top_p`.
+    ///   - maxLength: `max_length`.
     public init(
         eosTokenIds: [Int]? = nil, bosTokenId: Int? = nil, padTokenId: Int? = nil, maxNewTokens: Int? = nil,
-        doSample: Bool? = nil, temperature: Double? = nil, topK: Int? = nil, topP: Double? = nil
+        doSample: Bool? = nil, temperature: Double? = nil, topK: Int? = nil, topP: Double? = nil,
+        maxLength: Int? = nil
     ) {
+        self.maxLength = maxLength
         self.eosTokenIds = eosTokenIds
         self.bosTokenId = bosTokenId
         self.padTokenId = padTokenId
@@ -60,6 +68,7 @@ public struct GenerationConfiguration: Sendable, Equatable, Decodable {
         case bosTokenId = "bos_token_id"
         case padTokenId = "pad_token_id"
         case maxNewTokens = "max_new_tokens"
+        case maxLength = "max_length"
         case doSample = "do_sample"
         case temperature
         case topK = "top_k"
@@ -81,6 +90,7 @@ public struct GenerationConfiguration: Sendable, Equatable, Decodable {
         bosTokenId = try c.decodeIfPresent(Int.self, forKey: .bosTokenId)
         padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
         maxNewTokens = try c.decodeIfPresent(Int.self, forKey: .maxNewTokens)
+        maxLength = try c.decodeIfPresent(Int.self, forKey: .maxLength)
         doSample = try c.decodeIfPresent(Bool.self, forKey: .doSample)
         temperature = try c.decodeIfPresent(Double.self, forKey: .temperature)
         topK = try c.decodeIfPresent(Int.self, forKey: .topK)
@@ -89,12 +99,18 @@ public struct GenerationConfiguration: Sendable, Equatable, Decodable {
 
     /// The generation options these defaults give: greedy unless `do_sample` is true; when
     /// sampling, transformers' defaults for what the file leaves out (temperature 1, top-k 50,
-    /// top-p 1); the token budget from `max_new_tokens`, else `fallbackMaxNewTokens`.
+    /// top-p 1); the token budget from `max_new_tokens`, else from `max_length` (prompt
+    /// included), else `fallbackMaxNewTokens`.
     ///
     /// - Parameter fallbackMaxNewTokens: the budget when the file sets no `max_new_tokens`.
     /// - Returns: options whose `eosTokenIds` is nil (the model's end-of-sequence ids apply).
     public func options(fallbackMaxNewTokens: Int = 12) -> GenerationOptions {
         var o = GenerationOptions(maxNewTokens: maxNewTokens ?? fallbackMaxNewTokens)
+        if maxNewTokens == nil, let maxLength {
+            // transformers: max_length bounds prompt plus new tokens when max_new_tokens is unset.
+            o.maxNewTokens = .max
+            o.maxLength = maxLength
+        }
         if doSample == true {
             o.temperature = temperature ?? 1
             let k = topK ?? 50
@@ -116,14 +132,29 @@ public struct GenerationConfiguration: Sendable, Equatable, Decodable {
             guard try JSONSerialization.jsonObject(with: data) is [String: Any] else {
                 throw ModelLoadError.malformedJSON(file: file, reason: "top level is not an object")
             }
+            if let duplicate = JSONDuplicateKey.first(in: data) {
+                throw ModelLoadError.malformedJSON(file: file, reason: "key \(duplicate.location) appears twice")
+            }
             config = try JSONDecoder().decode(GenerationConfiguration.self, from: data)
         } catch let e as ModelLoadError {
             throw e
         } catch let DecodingError.typeMismatch(type, context) {
             let field = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw .malformedJSON(file: file, reason: "field '\(field)': expected \(type)")
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw .malformedJSON(file: file, reason: "field '\(field)': \(context.debugDescription)")
         } catch {
             throw .malformedJSON(file: file, reason: "\(error.localizedDescription)")
+        }
+        if let n = config.maxLength, n < 0 {
+            throw .malformedJSON(file: file, reason: "field 'max_length': must be ≥ 0, got \(n)")
+        }
+        if config.doSample == true, config.temperature == 0 {
+            throw .malformedJSON(
+                file: file,
+                reason: "field 'temperature': must be > 0 when do_sample is true (transformers refuses 0; "
+                    + "set do_sample to false for greedy decoding)")
         }
         if let n = config.maxNewTokens, n < 0 {
             throw .malformedJSON(file: file, reason: "field 'max_new_tokens': must be ≥ 0, got \(n)")

@@ -1,4 +1,5 @@
 import Foundation
+import LRNNLinearAlgebra
 
 /// Which token mixer a block uses, with its configuration.
 public enum MixerConfiguration: Sendable, Equatable {
@@ -70,6 +71,10 @@ public struct ModelConfiguration: Sendable, Equatable {
             throw e
         } catch {
             throw .malformedJSON(file: file, reason: error.localizedDescription)
+        }
+        // JSON parsers keep one of two equal keys silently; transformers' Python keeps the last.
+        if let duplicate = JSONDuplicateKey.first(in: data) {
+            throw .malformedJSON(file: file, reason: "key \(duplicate.location) appears twice")
         }
         let model: LanguageModelConfiguration
         let mixer: MixerConfiguration

@@ -26,7 +26,11 @@ extension CausalLM {
         var result = GenerationResult(
             tokens: Array(repeating: [], count: b), prefillTokenCount: prompts.reduce(0) { $0 + $1.count },
             prefillSeconds: 0, decodeTokenCount: 0, decodeSeconds: 0)
-        if options.maxNewTokens == 0 {
+        // Each sequence's budget: maxNewTokens, and what maxLength leaves after its prompt.
+        let budgets = prompts.map { p in
+            Swift.min(options.maxNewTokens, options.maxLength.map { Swift.max(0, $0 - p.count) } ?? Int.max)
+        }
+        if budgets.allSatisfy({ $0 == 0 }) {
             for p in prompts {
                 for t in p where t < 0 || t >= vocabSize { throw .tokenOutOfRange(token: t, vocabSize: vocabSize) }
             }
@@ -38,7 +42,7 @@ extension CausalLM {
         let t0 = clock.now
         var logits = try prefill(prompts, cache: &cache)
         result.prefillSeconds = seconds(clock.now - t0)
-        var active = Array(repeating: true, count: b)
+        var active = budgets.map { $0 > 0 }
         var last = Array(repeating: 0, count: b)
         var decodeTime = Duration.zero
         while true {
@@ -54,7 +58,7 @@ extension CausalLM {
                     let t = sampler.next(UnsafeBufferPointer(rebasing: lb[(i * v)..<((i + 1) * v)]))
                     result.tokens[i].append(t)
                     last[i] = t
-                    if eos.contains(t) || result.tokens[i].count >= options.maxNewTokens { active[i] = false }
+                    if eos.contains(t) || result.tokens[i].count >= budgets[i] { active[i] = false }
                 }
             }
             if !active.contains(true) { break }

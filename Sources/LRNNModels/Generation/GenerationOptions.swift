@@ -17,6 +17,9 @@ public struct GenerationOptions: Sendable, Equatable {
     public var seed: UInt64
     /// Ids that end a sequence (the id itself is kept); nil means the model's `eos_token_id`.
     public var eosTokenIds: [Int]?
+    /// The most tokens per sequence, prompt included (transformers' `max_length`); nil: no such
+    /// limit. A sequence stops at whichever of ``maxNewTokens`` and this comes first.
+    public var maxLength: Int?
 
     /// Creates options; the defaults are greedy decoding of up to 12 tokens, stopping at EOS.
     ///
@@ -27,10 +30,12 @@ public struct GenerationOptions: Sendable, Equatable {
     ///   - topP: then only among the most likely tokens whose probability reaches p.
     ///   - seed: the sampling seed.
     ///   - eosTokenIds: the ids that stop a sequence; nil uses the model's `eos_token_id`, `[]` never stops early.
+    ///   - maxLength: the most tokens per sequence, prompt included; nil: no such limit.
     public init(
         maxNewTokens: Int = 12, temperature: Double = 0, topK: Int? = nil, topP: Double? = nil, seed: UInt64 = 0,
-        eosTokenIds: [Int]? = nil
+        eosTokenIds: [Int]? = nil, maxLength: Int? = nil
     ) {
+        self.maxLength = maxLength
         self.maxNewTokens = maxNewTokens
         self.temperature = temperature
         self.topK = topK
@@ -43,6 +48,7 @@ public struct GenerationOptions: Sendable, Equatable {
     /// - Throws: ``ModelError/invalidArgument(name:reason:)`` naming the option.
     public func validate() throws(ModelError) {
         if maxNewTokens < 0 { throw .invalidArgument(name: "maxNewTokens", reason: "must be ≥ 0, got \(maxNewTokens)") }
+        if let m = maxLength, m < 0 { throw .invalidArgument(name: "maxLength", reason: "must be ≥ 0, got \(m)") }
         if !(temperature >= 0) || !temperature.isFinite {
             throw .invalidArgument(name: "temperature", reason: "must be finite and ≥ 0, got \(temperature)")
         }

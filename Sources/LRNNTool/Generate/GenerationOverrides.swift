@@ -47,7 +47,12 @@ public struct GenerationOverrides: Sendable, Equatable {
             maxNewTokens: options.maxNewTokens, temperature: options.temperature, topK: options.topK,
             topP: options.topP, seed: options.seed, eosTokenIds: options.eosTokenIds)
         overridesFilters = true
+        maxLength = options.maxLength
     }
+
+    /// The `maxLength` of the options given to ``init(_:)`` (the model's `max_length` plays no
+    /// part then).
+    var maxLength: Int? = nil
 
     /// Whether `topK`/`topP` replace the defaults even when nil (set by ``init(_:)``).
     var overridesFilters = false
@@ -58,8 +63,13 @@ public struct GenerationOverrides: Sendable, Equatable {
     /// - Returns: the options to generate with.
     public func applied(to base: GenerationOptions) -> GenerationOptions {
         var o = base
-        if let maxNewTokens { o.maxNewTokens = maxNewTokens }
+        if let maxNewTokens {
+            // As in transformers, an explicit max_new_tokens replaces the file's max_length.
+            o.maxNewTokens = maxNewTokens
+            o.maxLength = nil
+        }
         if let temperature { o.temperature = temperature }
+        if overridesFilters { o.maxLength = maxLength }
         if let topK { o.topK = topK } else if overridesFilters { o.topK = nil }
         if let topP { o.topP = topP } else if overridesFilters { o.topP = nil }
         if let seed { o.seed = seed }
