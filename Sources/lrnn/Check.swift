@@ -8,7 +8,7 @@ struct Check: ParsableCommand {
         abstract: "Check the engine against golden cases (files or directories, searched recursively).",
         discussion: """
             Prints one line per case, path and precision, then `N passed, M failed`.
-            Exits 1 if any line failed, 2 if a path cannot be read.
+            Exits 1 if any line failed, 2 if a path cannot be read or holds no case.
 
             Example:
               lrnn check ../shared/golden
@@ -26,6 +26,14 @@ struct Check: ParsableCommand {
         let cases: [GoldenCase]
         do { cases = try GoldenDiscovery.cases(in: paths) } catch {
             FileHandle.standardError.write(Data("lrnn check: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        // A directory that holds no case is a wrong path, not a clean run.
+        if cases.isEmpty {
+            FileHandle.standardError.write(
+                Data(
+                    "lrnn check: no golden cases (*.safetensors files or model/tokenizer directories) below \(paths.joined(separator: ", "))\n"
+                        .utf8))
             throw ExitCode(2)
         }
         let progress = Progress.reporter(label: "check")

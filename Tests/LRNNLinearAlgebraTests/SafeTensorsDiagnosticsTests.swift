@@ -51,6 +51,42 @@ struct SafeTensorsDiagnosticsTests {
         }
     }
 
+    @Test("numbers written with a fraction or an exponent are not integers, even when whole")
+    func integerLiterals() throws {
+        for shape in ["[4.0, 4]", "[1e1, 4]", "[4, 4.0]"] {
+            let header = "{\"a\":{\"dtype\":\"F32\",\"shape\":\(shape),\"data_offsets\":[0,160]}}"
+            let error = #expect(throws: SafeTensorsError.self) {
+                try open(image(header, data: Array(repeating: 0, count: 160)))
+            }
+            guard case .invalidEntry(_, "a", let reason)? = error else {
+                Issue.record("\(shape): expected invalidEntry, got \(String(describing: error))")
+                continue
+            }
+            #expect(reason.contains("non-integer or negative extent"), "\(shape): \(reason)")
+        }
+        #expect(
+            throws: SafeTensorsError.invalidEntry(
+                file: "t", tensor: "a", reason: "'data_offsets' must be two non-negative integers")
+        ) {
+            try open(
+                image(
+                    "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0.0,8]}}",
+                    data: Array(repeating: 0, count: 8)))
+        }
+        // An integer literal too long for 64 bits is too large, not a fraction.
+        #expect(
+            throws: SafeTensorsError.shapeTooLarge(file: "t", tensor: "a", shape: "[100000000000000000000]")
+        ) {
+            try open(image("{\"a\":{\"dtype\":\"F32\",\"shape\":[100000000000000000000],\"data_offsets\":[0,0]}}"))
+        }
+        // Plain integers still open.
+        let f = try open(
+            image(
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[2, 2],\"data_offsets\":[0,16]}}",
+                data: Array(repeating: 0, count: 16)))
+        #expect(try f.info("a").shape == [2, 2])
+    }
+
     @Test("negative and fractional extents are still 'non-integer or negative'")
     func negativeExtent() {
         let error = #expect(throws: SafeTensorsError.self) {

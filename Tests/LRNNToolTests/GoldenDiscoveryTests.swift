@@ -95,3 +95,22 @@ struct GoldenDiscoveryTests {
         }
     }
 }
+
+@Suite("golden discovery: links")
+struct GoldenDiscoveryLinkTests {
+    @Test("a symbolic link back up the tree is followed once, not in a cycle")
+    func cycle() throws {
+        let d = try ScratchDirectory()
+        try d.file("case.safetensors", op: "hippo")
+        try FileManager.default.createDirectory(atPath: d.path("a"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: d.path("a/up"), withDestinationPath: "..")
+        let cases = try GoldenDiscovery.cases(in: [d.url.path])
+        #expect(cases.map(\.name) == ["case"])
+    }
+
+    @Test("an empty directory holds no case")
+    func empty() throws {
+        let d = try ScratchDirectory()
+        #expect(try GoldenDiscovery.cases(in: [d.url.path]).isEmpty)
+    }
+}

@@ -142,11 +142,17 @@ public final class SafeTensorsFile: @unchecked Sendable {
         return Int(d)
     }
 
-    /// A JSON number that is a non-negative whole number, of any size, as a Double.
+    /// A JSON number written as a non-negative integer, of any size, as a Double. Booleans and
+    /// numbers written with a fraction or an exponent (`4.0`, `1e3`; Foundation hands them out as
+    /// doubles) are not integers, as in the reference implementation; an integer literal too long
+    /// for 64 bits also arrives as a double, and is accepted here so that it is reported as too large.
     private static func wholeNumber(_ v: Any) -> Double? {
-        guard let num = v as? NSNumber, String(cString: num.objCType) != "c" else { return nil }
+        guard let num = v as? NSNumber else { return nil }
+        let type = String(cString: num.objCType)
+        guard type != "c" else { return nil }
         let d = num.doubleValue
         guard d.isFinite, d >= 0, d == d.rounded() else { return nil }
+        if type == "d" || type == "f" { return d >= 18_446_744_073_709_551_616 ? d : nil }
         return d
     }
 

@@ -66,6 +66,15 @@ public enum GoldenDiscovery {
     }
 
     private static func walk(_ dir: String) -> [GoldenCase] {
+        var visited: Set<String> = []
+        return walk(dir, visited: &visited)
+    }
+
+    /// Walks `dir`, skipping directories already visited (by their resolved path), so that a
+    /// symbolic link back up the tree is followed once, not in a cycle.
+    private static func walk(_ dir: String, visited: inout Set<String>) -> [GoldenCase] {
+        let resolved = URL(fileURLWithPath: dir).resolvingSymlinksInPath().path
+        guard visited.insert(resolved).inserted else { return [] }
         let fm = FileManager.default
         if fm.fileExists(atPath: (dir as NSString).appendingPathComponent("config.json")) {
             return [.modelDirectory(path: dir)]
@@ -80,7 +89,7 @@ public enum GoldenDiscovery {
             var isDir: ObjCBool = false
             guard fm.fileExists(atPath: full, isDirectory: &isDir) else { continue }
             if isDir.boolValue {
-                out += walk(full)
+                out += walk(full, visited: &visited)
             } else if e.hasSuffix(".safetensors") {
                 out.append(.file(path: full))
             }
