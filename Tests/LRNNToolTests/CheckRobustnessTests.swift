@@ -95,12 +95,8 @@ struct CheckRobustnessTests {
     @Test("a model whose num_hidden_layers exceeds its checkpoint's layers: refused before anything is built")
     func hugeLayerCount() throws {
         let d = try ScratchDirectory()
-        let dir = d.path("layers")
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let source = Golden.path("model_delta_net")
-        for f in ["model.safetensors", "golden.safetensors"] {
-            try FileManager.default.copyItem(atPath: source + "/" + f, toPath: dir + "/" + f)
-        }
+        let (source, dir) = try copyGoldenModel(
+            "model_delta_net", files: ["model.safetensors", "golden.safetensors"], into: d, as: "layers")
         var config =
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/config.json")))
             as! [String: Any]
@@ -118,12 +114,8 @@ struct CheckRobustnessTests {
     @Test("a weight finite in Float64 but not in Float32: the Float64 lines pass, Float32 fails to load")
     func precisionSpecificLoadFailure() throws {
         let d = try ScratchDirectory()
-        let dir = d.path("wide")
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let source = Golden.path("model_delta_net")
-        for f in ["config.json", "golden.safetensors"] {
-            try FileManager.default.copyItem(atPath: source + "/" + f, toPath: dir + "/" + f)
-        }
+        let (source, dir) = try copyGoldenModel(
+            "model_delta_net", files: ["config.json", "golden.safetensors"], into: d, as: "wide")
         let checkpoint = try SafeTensorsFile(path: source + "/model.safetensors")
         var w = SafeTensorsWriter()
         for n in checkpoint.names {
@@ -143,4 +135,15 @@ struct CheckRobustnessTests {
         #expect(f32[0].note?.contains("model.norm.weight") == true)
         #expect(lines.filter { $0.precision == "Float64" }.count == 3)
     }
+}
+
+/// Copies `files` of the golden model directory `name` into `d/target`; returns both paths.
+func copyGoldenModel(
+    _ name: String, files: [String], into d: ScratchDirectory, as target: String
+) throws -> (source: String, directory: String) {
+    let source = Golden.path(name)
+    let dir = d.path(target)
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    for f in files { try FileManager.default.copyItem(atPath: source + "/" + f, toPath: dir + "/" + f) }
+    return (source, dir)
 }

@@ -94,13 +94,8 @@ struct CheckShapeMismatchTests {
     func modelChecker() throws {
         let d = try ScratchDirectory()
         let source = Golden.path("model_gla")
-        func copyModel(_ name: String) throws -> String {
-            let dir = d.path(name)
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            for f in ["config.json", "model.safetensors"] {
-                try FileManager.default.copyItem(atPath: source + "/" + f, toPath: dir + "/" + f)
-            }
-            return dir
+        func copyModel(_ target: String) throws -> String {
+            try copyGoldenModel("model_gla", files: ["config.json", "model.safetensors"], into: d, as: target).directory
         }
         let logits = try SafeTensorsFile(path: source + "/golden.safetensors").tensor("logits", as: Double.self)
         let wrongLogits = try copyModel("wrong_logits")
