@@ -35,7 +35,9 @@ struct Generate: ParsableCommand {
     @Option(help: "Sampling temperature, 0 = greedy (default: generation_config.json's, greedy unless do_sample).")
     var temperature: Double?
 
-    @Option(help: "Sample only among the k most likely tokens.")
+    @Option(
+        help:
+            "Sample only among the k most likely tokens (0: no top-k filter, even if generation_config.json sets one).")
     var topK: Int?
 
     @Option(help: "Sample only among the most likely tokens whose probability reaches p.")

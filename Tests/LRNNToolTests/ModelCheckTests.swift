@@ -85,3 +85,21 @@ import Testing
         #expect(text.split(separator: "\n").count == 4 && text.contains("prefill: 3 tokens"))
     }
 }
+
+@Suite struct GenerationOverridesTests {
+    @Test("command-line overrides over a model's generation_config defaults")
+    func overrides() {
+        let file = GenerationOptions(maxNewTokens: .max, temperature: 0.7, topK: 20, topP: 0.9, maxLength: 30)
+        // Unset fields keep the file's defaults.
+        #expect(GenerationOverrides().applied(to: file) == file)
+        // --max-new-tokens replaces max_length as well, as in transformers.
+        #expect(GenerationOverrides(maxNewTokens: 5).applied(to: file).maxNewTokens == 5)
+        #expect(GenerationOverrides(maxNewTokens: 5).applied(to: file).maxLength == nil)
+        // --top-k 0 switches the file's top-k off; --temperature 0 is greedy.
+        #expect(GenerationOverrides(topK: 0).applied(to: file).topK == nil)
+        #expect(GenerationOverrides(temperature: 0).applied(to: file).temperature == 0)
+        // Fully specified options replace everything.
+        let explicit = GenerationOptions(maxNewTokens: 3, seed: 9)
+        #expect(GenerationOverrides(explicit).applied(to: file) == explicit)
+    }
+}

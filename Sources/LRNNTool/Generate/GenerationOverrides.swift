@@ -8,7 +8,8 @@ public struct GenerationOverrides: Sendable, Equatable {
     public var maxNewTokens: Int?
     /// Sampling temperature (0 = greedy).
     public var temperature: Double?
-    /// Keep only the k most likely tokens.
+    /// Keep only the k most likely tokens; 0 switches the filter off (as `top_k: 0` does in
+    /// transformers), so that a caller can undo a `generation_config.json`'s `top_k`.
     public var topK: Int?
     /// Keep the most likely tokens whose probability reaches p.
     public var topP: Double?
@@ -22,7 +23,7 @@ public struct GenerationOverrides: Sendable, Equatable {
     /// - Parameters:
     ///   - maxNewTokens: the token budget per sequence.
     ///   - temperature: 0 for greedy decoding, > 0 to sample.
-    ///   - topK: the top-k filter.
+    ///   - topK: the top-k filter (0: none).
     ///   - topP: the top-p filter.
     ///   - seed: the sampling seed.
     ///   - eosTokenIds: the ids that stop a sequence.
@@ -70,7 +71,7 @@ public struct GenerationOverrides: Sendable, Equatable {
         }
         if let temperature { o.temperature = temperature }
         if overridesFilters { o.maxLength = maxLength }
-        if let topK { o.topK = topK } else if overridesFilters { o.topK = nil }
+        if let topK { o.topK = topK == 0 ? nil : topK } else if overridesFilters { o.topK = nil }
         if let topP { o.topP = topP } else if overridesFilters { o.topP = nil }
         if let seed { o.seed = seed }
         if let eosTokenIds { o.eosTokenIds = eosTokenIds }
