@@ -42,8 +42,11 @@ import Testing
     @Test("impossible or mistyped fields are malformedJSON naming the field")
     func malformed() {
         #expect(
-            throws: ModelLoadError.malformedJSON(file: "g.json", reason: "field 'max_new_tokens': must be ≥ 0, got -1")
+            throws: ModelLoadError.malformedJSON(file: "g.json", reason: "field 'max_new_tokens': must be ≥ 1, got -1")
         ) { try parse(#"{"max_new_tokens": -1}"#) }
+        #expect(
+            throws: ModelLoadError.malformedJSON(file: "g.json", reason: "field 'max_new_tokens': must be ≥ 1, got 0")
+        ) { try parse(#"{"max_new_tokens": 0}"#) }
         #expect(
             throws: ModelLoadError.malformedJSON(file: "g.json", reason: "field 'top_p': must be in (0, 1], got 0.0")
         ) {

@@ -124,7 +124,7 @@ public struct GenerationConfiguration: Sendable, Equatable, Decodable {
     /// Parses `generation_config.json` bytes; `file` names the file in errors.
     ///
     /// - Throws: ``ModelLoadError/malformedJSON(file:reason:)`` when the JSON does not parse, a
-    ///   field has the wrong type, or a value is impossible (negative `max_new_tokens`, a
+    ///   field has the wrong type, or a value is impossible (`max_new_tokens` below 1, a
     ///   negative or non-finite `temperature`, `top_p` outside (0, 1], a negative `top_k`).
     public static func parse(_ data: Data, file: String) throws(ModelLoadError) -> GenerationConfiguration {
         let config: GenerationConfiguration
@@ -156,8 +156,9 @@ public struct GenerationConfiguration: Sendable, Equatable, Decodable {
                 reason: "field 'temperature': must be > 0 when do_sample is true (transformers refuses 0; "
                     + "set do_sample to false for greedy decoding)")
         }
-        if let n = config.maxNewTokens, n < 0 {
-            throw .malformedJSON(file: file, reason: "field 'max_new_tokens': must be ≥ 0, got \(n)")
+        if let n = config.maxNewTokens, n < 1 {
+            // transformers refuses a max_new_tokens below 1 as well.
+            throw .malformedJSON(file: file, reason: "field 'max_new_tokens': must be ≥ 1, got \(n)")
         }
         if let t = config.temperature, !(t.isFinite && t >= 0) {
             throw .malformedJSON(file: file, reason: "field 'temperature': must be finite and ≥ 0, got \(t)")
