@@ -103,8 +103,17 @@ public enum DeltaRule {
     ///   - finalState: overwritten with the final states; must have shape `[N, H, K, V]`. The same
     ///     tensor may be passed as `initialState` (it is read as a value before anything is written),
     ///     which carries a state across consecutive calls.
-    ///   - The other parameters are those of
-    ///     ``chunked(q:k:v:beta:g:scale:initialState:cuSeqlens:numHouseholder:chunkSize:)``.
+    ///   - q: queries `[B, T, H, K]`.
+    ///   - k: keys `[B, T·n, H, K]` (step `t·n + j` is token t's j-th Householder step).
+    ///   - v: values `[B, T·n, H, V]`.
+    ///   - beta: step sizes `[B, T·n, H]` (any finite value; (0, 2) gives eigenvalues in (−1, 1]).
+    ///   - g: optional log decays `[B, T, H]`, each ≤ 0 or −∞ (a reset of the state).
+    ///   - scale: the query scale; `nil` means `1/√K`.
+    ///   - initialState: optional `[N, H, K, V]` (zeros when absent).
+    ///   - cuSeqlens: optional packed-sequence boundaries over tokens (B must be 1); sequence s
+    ///     owns tokens `cu[s] ..< cu[s+1]` and steps `cu[s]·n ..< cu[s+1]·n`.
+    ///   - numHouseholder: n ≥ 1.
+    ///   - chunkSize: Householder steps per chunk (rounded down to a multiple of n, at least n).
     /// - Throws: as the allocating form, plus ``KernelError/shapeMismatch(tensor:shape:expected:)``
     ///   naming `output` or `finalState`. When it throws, `output` and `finalState` hold
     ///   unspecified values (the kernel may have written part of them).

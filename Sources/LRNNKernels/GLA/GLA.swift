@@ -103,8 +103,16 @@ public enum GLA {
     /// - Parameters:
     ///   - output: overwritten with the output; must have shape `[B, T, H, V]`.
     ///   - finalState: overwritten with the final states; must have shape `[N, H, K, V]`.
-    ///   - The other parameters are those of
-    ///     ``chunked(q:k:v:gk:scale:initialState:cuSeqlens:chunkSize:subChunkSize:)``.
+    ///   - q: Queries `[B, T, H, K]`.
+    ///   - k: Keys `[B, T, H, K]`.
+    ///   - v: Values `[B, T, H, V]`.
+    ///   - gk: Per-channel log-decays `[B, T, H, K]`, every entry ≤ 0 or −∞ (a reset).
+    ///   - scale: The query scale; `nil` means `1/√K`.
+    ///   - initialState: `[N, H, K, V]`, zeros when `nil`.
+    ///   - cuSeqlens: Packed sequence boundaries (N + 1 entries from 0 to T, non-decreasing; empty
+    ///     sequences allowed). Requires B = 1.
+    ///   - chunkSize: Tokens per chunk (≥ 1).
+    ///   - subChunkSize: Tokens per sub-chunk (≥ 1; clamped to `chunkSize`).
     /// - Throws: as the allocating form, plus `KernelError.shapeMismatch` naming `output` or
     ///   `finalState`. Shapes, `cuSeqlens`, `scale` and `initialState` are checked before anything
     ///   is written; q, k, v and gk are scanned as the kernel reads them, so after a

@@ -48,9 +48,13 @@ extension S4D {
     /// allocating the output or the state.
     ///
     /// - Parameters:
-    ///   - output: overwritten with `y`; must have the shape of `u`, `[B, T, H]`.
-    ///   - finalState: overwritten with the final state; must have shape `[B, H, N2]`.
-    ///   - The other parameters are those of ``convolve(_:parameters:discretization:chunkSize:initialState:)``.
+    ///   - u: the input `[B, T, H]`.
+    ///   - parameters: the S4D parameters.
+    ///   - discretization: zoh or bilinear.
+    ///   - chunkSize: C ≥ 1 (default 64; clamped to T).
+    ///   - initialState: optional `[B, H, N2]` state before the first token.
+    ///   - y: (`output:`) overwritten with the output; must have the shape of `u`, `[B, T, H]`.
+    ///   - final: (`finalState:`) overwritten with the final state; must have shape `[B, H, N2]`.
     /// - Throws: as the allocating form (every input is validated before anything is written), plus
     ///   ``KernelError/shapeMismatch(tensor:shape:expected:)`` naming `output` or `finalState`.
     @_specialize(exported:true,where T == Float)

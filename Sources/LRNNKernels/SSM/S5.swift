@@ -160,9 +160,12 @@ public enum S5 {
     /// first writes it; an output reused from call to call has its pages mapped already.
     ///
     /// - Parameters:
-    ///   - output: overwritten with `y`; must have the shape of `u`, `[B, T, H]`.
-    ///   - finalState: overwritten with the final state; must have shape `[B, P]`.
-    ///   - The other parameters are those of ``run(_:system:chunkSize:initialState:)``.
+    ///   - u: the input `[B, T, H]`.
+    ///   - system: the discretised system.
+    ///   - chunkSize: C ≥ 1 tokens per GEMM (default 256).
+    ///   - initialState: optional `[B, P]`.
+    ///   - y: (`output:`) overwritten with the output; must have the shape of `u`, `[B, T, H]`.
+    ///   - final: (`finalState:`) overwritten with the final state; must have shape `[B, P]`.
     /// - Throws: as the allocating form (every input is validated before anything is written), plus
     ///   ``KernelError/shapeMismatch(tensor:shape:expected:)`` naming `output` or `finalState`.
     @_specialize(exported:true,where T == Float)
