@@ -147,3 +147,107 @@ func copyGoldenModel(
     for f in files { try FileManager.default.copyItem(atPath: source + "/" + f, toPath: dir + "/" + f) }
     return (source, dir)
 }
+
+/// Inputs found by a second review: tiny files with huge extents, config values that overflow,
+/// FIFOs, duplicate index keys, decoding settings that would be ignored.
+@Suite("lrnn check and loading: second-review inputs", .enabled(if: Golden.isAvailable, Golden.skipMessage))
+struct SecondReviewTests {
+    @Test("zero-sized tensors with huge other extents: a FAIL before any loop or allocation")
+    func zeroSizedHugeExtents() throws {
+        let d = try ScratchDirectory()
+        for (name, shape) in [("batch", [1 << 30, 1, 0, 32]), ("tokens", [1, 1 << 30, 0, 32])] {
+            var w = SafeTensorsWriter(metadata: ["op": "delta_rule", "scale": "0.1", "num_householder": "1"])
+            for n in ["q", "k", "v", "o"] { w.add(n, Tensor<Double>(zeros: shape), as: .float64) }
+            w.add("beta", Tensor<Double>(zeros: Array(shape.prefix(3))), as: .float64)
+            w.add("ht", Tensor<Double>(zeros: [shape[0], 0, 32, 32]), as: .float64)
+            try w.write(to: d.path(name + ".safetensors"))
+            let lines = GoldenCheck.run(.file(path: d.path(name + ".safetensors")))
+            #expect(lines.count == 1 && lines[0].status == .fail)
+            #expect(lines[0].note?.contains("exceeds the 268435456 elements") == true, "\(lines[0].note ?? "")")
+        }
+    }
+
+    @Test("model golden logits of another shape fail before the model runs")
+    func logitsShapeFirst() throws {
+        let d = try ScratchDirectory()
+        let (source, dir) = try copyGoldenModel(
+            "model_gla", files: ["config.json", "model.safetensors"], into: d, as: "m")
+        let golden = try SafeTensorsFile(path: source + "/golden.safetensors")
+        var w = SafeTensorsWriter(metadata: ["op": "model"])
+        w.add("input_ids", integers: Tensor(shape: [300, 1], scalars: Array(repeating: 1, count: 300)))
+        w.add("logits", try golden.tensor("logits", as: Double.self), as: .float32)
+        w.add("prompt_ids", integers: try golden.integerTensor("prompt_ids"))
+        w.add("generated_ids", integers: try golden.integerTensor("generated_ids"))
+        try w.write(to: dir + "/golden.safetensors")
+        let lines = GoldenCheck.run(.modelDirectory(path: dir)).filter { $0.path != "generate" }
+        let shape = try golden.info("logits").shape
+        #expect(lines.count == 4)
+        #expect(lines.allSatisfy { $0.note == "tensor 'logits': computed shape [300, 1, 97], golden shape \(shape)" })
+    }
+
+    @Test("a FIFO is refused as not a regular file, without waiting for a writer")
+    func fifo() throws {
+        let d = try ScratchDirectory()
+        let path = d.path("x.safetensors")
+        #expect(mkfifo(path, 0o600) == 0)
+        #expect(throws: SafeTensorsError.cannotOpen(file: path, reason: "not a regular file")) {
+            try SafeTensorsFile(path: path)
+        }
+    }
+
+    @Test("config values beyond Int, a key twice in the shard index, decoding settings not implemented")
+    func loading() throws {
+        let d = try ScratchDirectory()
+        // expand_k = 1e300: a configuration error, not a conversion trap.
+        let (source, dir) = try copyGoldenModel(
+            "model_delta_net", files: ["model.safetensors"], into: d, as: "expand")
+        var config =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/config.json")))
+            as! [String: Any]
+        config["expand_k"] = 1e300
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        let error = #expect(throws: ModelLoadError.self) { try CausalLM<Float>.load(directory: dir) }
+        guard case .invalidConfiguration(_, let field, _)? = error else {
+            Issue.record("expected invalidConfiguration, got \(String(describing: error))")
+            return
+        }
+        #expect(field.contains("expand_k"))
+        // A key listed twice in model.safetensors.index.json.
+        let (_, sharded) = try copyGoldenModel(
+            "model_delta_net", files: ["config.json"], into: d, as: "sharded")
+        try FileManager.default.copyItem(atPath: source + "/model.safetensors", toPath: sharded + "/s1.safetensors")
+        let index = #"{"weight_map": {"model.norm.weight": "s1.safetensors", "model.norm.weight": "s1.safetensors"}}"#
+        try Data(index.utf8).write(to: URL(fileURLWithPath: sharded + "/model.safetensors.index.json"))
+        #expect(
+            throws: ModelLoadError.malformedJSON(
+                file: sharded + "/model.safetensors.index.json",
+                reason: "key 'model.norm.weight' in 'weight_map' appears twice")
+        ) { try CausalLM<Float>.load(directory: sharded) }
+        // Decoding settings transformers would apply and this engine does not: refused.
+        let (_, gen) = try copyGoldenModel(
+            "model_delta_net", files: ["config.json", "model.safetensors"], into: d, as: "gen")
+        for (json, field) in [
+            (#"{"repetition_penalty": 2.0}"#, "repetition_penalty"), (#"{"num_beams": 4}"#, "num_beams"),
+            (#"{"min_new_tokens": 5}"#, "min_new_tokens"),
+        ] {
+            try Data(json.utf8).write(to: URL(fileURLWithPath: gen + "/generation_config.json"))
+            let e = #expect(throws: ModelLoadError.self) { try CausalLM<Float>.load(directory: gen) }
+            guard case .unsupportedConfiguration(_, let f, _, _)? = e else {
+                Issue.record("\(json): expected unsupportedConfiguration, got \(String(describing: e))")
+                continue
+            }
+            #expect(f == field)
+        }
+        // Neutral values load.
+        try Data(#"{"repetition_penalty": 1.0, "num_beams": 1, "min_new_tokens": null}"#.utf8).write(
+            to: URL(fileURLWithPath: gen + "/generation_config.json"))
+        _ = try CausalLM<Float>.load(directory: gen)
+        // An end-of-sequence id outside the vocabulary.
+        try Data(#"{"eos_token_id": [2, 500]}"#.utf8).write(to: URL(fileURLWithPath: gen + "/generation_config.json"))
+        #expect(
+            throws: ModelLoadError.invalidConfiguration(
+                file: gen + "/generation_config.json", field: "eos_token_id",
+                reason: "500: outside the vocabulary 0..<97")
+        ) { try CausalLM<Float>.load(directory: gen) }
+    }
+}

@@ -11,7 +11,9 @@ final class MappedFile: @unchecked Sendable {
     private var owned: UnsafeMutableRawBufferPointer? = nil
 
     init(path: String) throws(SafeTensorsError) {
-        let fd = open(path, O_RDONLY)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer (it is then refused below as not a
+        // regular file); the flag does not affect reads of regular files.
+        let fd = open(path, O_RDONLY | O_NONBLOCK)
         if fd < 0 { throw .cannotOpen(file: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         var st = stat()

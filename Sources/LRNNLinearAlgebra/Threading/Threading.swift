@@ -66,16 +66,17 @@ public enum Threading {
     /// recursive so that a scope may nest another on the same thread.
     private static let blasScopeLock = NSRecursiveLock()
 
-    /// `LRNN_NUM_THREADS` if set to a positive integer, else the number of active processors.
+    /// `LRNN_NUM_THREADS` if set to an integer in 1...1024, else the number of active processors.
     private static var defaultWorkerCount: Int {
-        if let s = ProcessInfo.processInfo.environment["LRNN_NUM_THREADS"], let n = Int(s), n > 0 {
+        // The same range as `lrnn bench --threads`; other values are ignored.
+        if let s = ProcessInfo.processInfo.environment["LRNN_NUM_THREADS"], let n = Int(s), (1...1024).contains(n) {
             return n
         }
         return Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
     }
 
     /// The number of threads a parallel region may use, its caller included: `LRNN_NUM_THREADS`
-    /// if set to a positive integer, else the number of active processors, unless changed with
+    /// if set to an integer in 1...1024, else the number of active processors, unless changed with
     /// ``setWorkerCount(_:)``.
     public static var workerCount: Int {
         state.withLock { $0.workers }

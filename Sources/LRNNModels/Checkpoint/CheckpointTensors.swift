@@ -29,6 +29,10 @@ struct CheckpointTensors {
             guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
                 throw ModelLoadError.malformedJSON(file: index, reason: "top level is not an object")
             }
+            // A key listed twice would otherwise be read from whichever shard the parser kept.
+            if let duplicate = JSONDuplicateKey.first(in: data) {
+                throw ModelLoadError.malformedJSON(file: index, reason: "key \(duplicate.location) appears twice")
+            }
             guard let map = object["weight_map"] as? [String: Any] else {
                 throw ModelLoadError.malformedJSON(file: index, reason: "field 'weight_map' missing or not an object")
             }

@@ -44,7 +44,8 @@ public struct ConfigurationIssue: Error, Sendable, Equatable, CustomStringConver
 /// `Double(x)` is an integer within 1e-6 relative tolerance: returns it, else nil.
 func integral(_ x: Double) -> Int? {
     let r = x.rounded()
-    guard x.isFinite, abs(x - r) <= 1e-6 * Swift.max(1, abs(x)) else { return nil }
+    // |r| < 2^53 also keeps the conversion to Int exact and in range.
+    guard x.isFinite, abs(r) < 9_007_199_254_740_992, abs(x - r) <= 1e-6 * Swift.max(1, abs(x)) else { return nil }
     return Int(r)
 }
 

@@ -12,8 +12,11 @@ import LRNNLinearAlgebra
 ///
 /// Fields (transformers' names): `eos_token_id` (an integer or a list of integers),
 /// `bos_token_id`, `pad_token_id`, `max_new_tokens`, `max_length`, `do_sample`, `temperature`,
-/// `top_k`, `top_p`. Other fields (`use_cache`, `transformers_version`, …) are ignored. A key
-/// given twice is an error (a JSON parser would keep one of the two values silently).
+/// `top_k`, `top_p`. A setting that changes transformers' decoding and is not implemented here
+/// (`repetition_penalty` ≠ 1, `num_beams` > 1, `min_new_tokens`, `no_repeat_ngram_size`, …) is
+/// refused with ``ModelLoadError/unsupportedConfiguration(file:field:value:reason:)``, never
+/// ignored; fields that do not change the tokens (`use_cache`, `transformers_version`, …) are
+/// ignored. A key given twice is an error (a JSON parser would keep one of the two values silently).
 public struct GenerationConfiguration: Sendable, Equatable, Decodable {
     /// `eos_token_id`: the ids that end generation (a single id is a list of one).
     public var eosTokenIds: [Int]?
@@ -123,7 +126,9 @@ public struct GenerationConfiguration: Sendable, Equatable, Decodable {
 
     /// Parses `generation_config.json` bytes; `file` names the file in errors.
     ///
-    /// - Throws: ``ModelLoadError/malformedJSON(file:reason:)`` when the JSON does not parse, a
+    /// - Throws: ``ModelLoadError/unsupportedConfiguration(file:field:value:reason:)`` for a decoding
+    ///   setting this engine does not implement;
+    ///   ``ModelLoadError/malformedJSON(file:reason:)`` when the JSON does not parse, a
     ///   field has the wrong type, or a value is impossible (`max_new_tokens` below 1, a
     ///   negative or non-finite `temperature`, `top_p` outside (0, 1], a negative `top_k`).
     public static func parse(_ data: Data, file: String) throws(ModelLoadError) -> GenerationConfiguration {
@@ -146,6 +151,20 @@ public struct GenerationConfiguration: Sendable, Equatable, Decodable {
             throw .malformedJSON(file: file, reason: "field '\(field)': \(context.debugDescription)")
         } catch {
             throw .malformedJSON(file: file, reason: "\(error.localizedDescription)")
+        }
+        // Settings that change what transformers generates and that this engine does not
+        // implement: refused when they differ from transformers' defaults, never ignored.
+        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            for (field, neutral) in unsupportedFields {
+                guard let value = object[field], !(value is NSNull) else { continue }
+                let number = (value as? NSNumber).flatMap { n -> Double? in
+                    String(cString: n.objCType) == "c" ? nil : n.doubleValue
+                }
+                if let neutral, number == neutral { continue }
+                throw .unsupportedConfiguration(
+                    file: file, field: field, value: "\(value)",
+                    reason: "changes decoding in transformers and is not implemented by this engine")
+            }
         }
         if let n = config.maxLength, n < 0 {
             throw .malformedJSON(file: file, reason: "field 'max_length': must be ≥ 0, got \(n)")
@@ -171,6 +190,18 @@ public struct GenerationConfiguration: Sendable, Equatable, Decodable {
         }
         return config
     }
+
+    /// transformers' decoding settings that this engine does not implement, with the value that
+    /// leaves decoding unchanged (nil: any non-null value changes it).
+    static let unsupportedFields: [(String, Double?)] = [
+        ("repetition_penalty", 1), ("encoder_repetition_penalty", 1), ("num_beams", 1), ("num_beam_groups", 1),
+        ("diversity_penalty", 0), ("min_new_tokens", 0), ("min_length", 0), ("no_repeat_ngram_size", 0),
+        ("encoder_no_repeat_ngram_size", 0), ("typical_p", 1), ("epsilon_cutoff", 0), ("eta_cutoff", 0),
+        ("min_p", nil), ("penalty_alpha", nil), ("bad_words_ids", nil), ("force_words_ids", nil),
+        ("suppress_tokens", nil), ("begin_suppress_tokens", nil), ("forced_bos_token_id", nil),
+        ("forced_eos_token_id", nil), ("sequence_bias", nil), ("guidance_scale", nil),
+        ("exponential_decay_length_penalty", nil), ("constraints", nil),
+    ]
 
     /// Reads `generation_config.json` in `directory`; a directory without one gives an empty
     /// configuration (every field nil).

@@ -100,6 +100,11 @@ extension CausalLM {
         }
         let config = try ModelConfiguration.load(path: (directory as NSString).appendingPathComponent("config.json"))
         let generation = try GenerationConfiguration.load(directory: directory)
+        for e in generation.eosTokenIds ?? [] where e < 0 || e >= config.model.vocabSize {
+            throw .invalidConfiguration(
+                file: (directory as NSString).appendingPathComponent("generation_config.json"), field: "eos_token_id",
+                reason: "\(e): outside the vocabulary 0..<\(config.model.vocabSize)")
+        }
         let checkpoint = try CheckpointTensors.open(directory: directory)
         // A layer count beyond the checkpoint's layers is refused before anything is built for
         // it (a huge num_hidden_layers would otherwise be allocated first and reported after).

@@ -63,6 +63,9 @@ public enum ModelCheck {
                 throw GoldenCaseError("\(golden.path): input_ids has shape \(ids.shape), expected [B, T] with B, T ≥ 1")
             }
             let (b, t) = (ids.shape[0], ids.shape[1])
+            guard b * t <= 1 << 20 else {
+                throw GoldenCaseError("\(golden.path): input_ids has shape \(ids.shape): more than 2^20 tokens")
+            }
             rows = (0..<b).map { Array(ids.scalars[($0 * t)..<(($0 + 1) * t)]) }
             let p = try golden.integerTensor("prompt_ids")
             guard p.rank == 2, p.shape[0] == 1, p.shape[1] >= 1 else {
@@ -85,13 +88,24 @@ public enum ModelCheck {
         let ids = Result { try GoldenIds(golden) }
         let ref = Result { try golden.tensor("logits", as: Double.self) }
         var out: [CheckLine] = []
+        /// The golden ids and logits, with the logits' shape compared before any work.
+        func inputs() throws -> ([[Int]], Tensor<Double>) {
+            let rows = try ids.get().rows
+            let logits = try ref.get()
+            let expected = [rows.count, rows[0].count, model.vocabSize]
+            guard logits.shape == expected else {
+                throw GoldenShapeMismatch(tensor: "logits", computed: expected, expected: logits.shape)
+            }
+            return (rows, logits)
+        }
         out.append(
             GoldenCheck.measure(name: name, op: "model", precision: precision, path: "chunk", tolerance: tol) {
-                [("logits", try model.logits(try ids.get().rows), try ref.get())]
+                let (rows, logits) = try inputs()
+                return [("logits", try model.logits(rows), logits)]
             })
         out.append(
             GoldenCheck.measure(name: name, op: "model", precision: precision, path: "cache", tolerance: tol) {
-                let rows = try ids.get().rows
+                let (rows, logits) = try inputs()
                 let (b, t, v) = (rows.count, rows[0].count, model.vocabSize)
                 var cache = model.makeCache(batchSize: b)
                 var stepped = Tensor<T>(zeros: [b, t, v])
@@ -101,7 +115,7 @@ public enum ModelCheck {
                         for j in 0..<v { stepped.scalars[(s * t + i) * v + j] = l.scalars[s * v + j] }
                     }
                 }
-                return [("logits", stepped, try ref.get())]
+                return [("logits", stepped, logits)]
             })
         do {
             let g = try ids.get()

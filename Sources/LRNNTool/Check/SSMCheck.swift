@@ -63,6 +63,10 @@ public enum SSMCheck {
         }
         func run<T: LRNNScalar>(_: T.Type) -> CheckLine {
             line(name, "s4d_kernel", T.precisionName, "vandermonde") {
+                // The kernel's shape is known before it is computed: compare it first.
+                if ref.shape != [channels, l] {
+                    throw GoldenShapeMismatch(tensor: "K", computed: [channels, l], expected: ref.shape)
+                }
                 let k = try S4D.kernel(try s4dParameters(file, as: T.self), length: l, discretization: disc)
                 return [("K", k, ref)]
             }
