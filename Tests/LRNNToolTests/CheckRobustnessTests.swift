@@ -185,6 +185,25 @@ struct SecondReviewTests {
         #expect(lines.allSatisfy { $0.note == "tensor 'logits': computed shape [300, 1, 97], golden shape \(shape)" })
     }
 
+    @Test("configuration sizes far beyond the checkpoint: the shape error, with nothing of that size allocated")
+    func impliedShapesBeyondTheCheckpoint() throws {
+        let d = try ScratchDirectory()
+        for (model, field, value, expected) in [
+            ("model_gla", "hidden_size", 1 << 40, "model.embeddings.weight has [97, 64], expected [97, 1099511627776]"),
+            ("model_delta_net", "conv_size", 1 << 40, "[64, 1, 1099511627776]"),
+            ("model_gated_deltaproduct", "num_householder", 1_000_000, "expected [64000000, 64]"),
+        ] {
+            let (source, dir) = try copyGoldenModel(model, files: ["model.safetensors"], into: d, as: model + field)
+            var config =
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: source + "/config.json"))) as! [String: Any]
+            config[field] = value
+            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+            let error = #expect(throws: ModelLoadError.self) { try CausalLM<Float>.load(directory: dir) }
+            #expect(error?.description.contains(expected) == true, "\(field): \(error?.description ?? "")")
+        }
+    }
+
     @Test("a FIFO is refused as not a regular file, without waiting for a writer")
     func fifo() throws {
         let d = try ScratchDirectory()

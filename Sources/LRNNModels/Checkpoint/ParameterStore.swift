@@ -31,30 +31,60 @@ final class ParameterStore<T: LRNNScalar> {
     private var nonFinite: [String] = []
     private var readError: SafeTensorsError?
 
+    /// Elements of the zero tensors handed out in place of missing or misshapen parameters so far.
+    private var placeholderElements = 0
+    /// The most placeholder elements before assembly stops: the checkpoint's own element count.
+    /// A configuration whose implied shapes exceed what the checkpoint holds cannot match it, and
+    /// its placeholders (a `hidden_size` of 2⁴⁰, a `conv_size` of 10⁹) must not be allocated.
+    private let placeholderBudget: Int
+
     /// A store reading `checkpoint`.
     init(checkpoint: CheckpointTensors) {
         self.checkpoint = checkpoint
         self.rng = SeededGenerator(seed: 0)
+        placeholderBudget = checkpoint.entries.values.reduce(1 << 20) { $0 &+ $1.info.count }
     }
 
     /// A store drawing random parameters from `seed`.
     init(seed: UInt64) {
         self.checkpoint = nil
         self.rng = SeededGenerator(seed: seed)
+        placeholderBudget = .max
+    }
+
+    /// A zero tensor standing in for a parameter whose problem has been recorded, or the recorded
+    /// problems thrown at once when its shape would take the placeholders past the budget.
+    private func placeholder(_ shape: [Int]) throws(ModelLoadError) -> Tensor<T> {
+        var count = 1
+        var overflow = false
+        for d in shape {
+            let (p, o) = count.multipliedReportingOverflow(by: Swift.max(d, 0))
+            count = p
+            overflow = overflow || o
+        }
+        let (total, o2) = placeholderElements.addingReportingOverflow(count)
+        if overflow || o2 || total > placeholderBudget { try throwRecorded() }
+        placeholderElements = total
+        return Tensor(zeros: shape)
     }
 
     /// The parameter `key` of `shape`: read and converted to `T`, or drawn with `initializer`.
     /// A problem is recorded (and a zero tensor returned) so that every problem is listed at
     /// the end by ``finish()``.
-    func tensor(_ key: String, _ shape: [Int], _ initializer: ParameterInitializer) -> Tensor<T> {
+    ///
+    /// - Throws: every problem recorded so far (as ``finish()`` would) when a placeholder for a
+    ///   missing or misshapen key would exceed what the checkpoint itself holds.
+    func tensor(_ key: String, _ shape: [Int], _ initializer: ParameterInitializer) throws(ModelLoadError)
+        -> Tensor<T>
+    {
         let value: Tensor<T>
         if let checkpoint {
             requested.insert(key)
             if let (file, info) = checkpoint.entries[key] {
-                value = read(file, info, shape)
+                value = try read(file, info, shape)
             } else {
                 missing.append(KeyShape(key, shape))
-                value = Tensor(zeros: shape)
+                value = try placeholder(shape)
             }
         } else {
             value = random(shape, initializer)
@@ -65,8 +95,8 @@ final class ParameterStore<T: LRNNScalar> {
 
     /// The parameter `key` of `shape`: read from the checkpoint, or `make()` for random models
     /// (for parameters with their own initialisation, like S4D's).
-    func tensor(_ key: String, _ shape: [Int], make: () -> Tensor<T>) -> Tensor<T> {
-        if checkpoint != nil { return tensor(key, shape, .zeros) }
+    func tensor(_ key: String, _ shape: [Int], make: () -> Tensor<T>) throws(ModelLoadError) -> Tensor<T> {
+        if checkpoint != nil { return try tensor(key, shape, .zeros) }
         let value = make()
         precondition(value.shape == shape, "ParameterStore: \(key) made with \(value.shape), declared \(shape)")
         parameters.append((key, value))
@@ -78,20 +108,22 @@ final class ParameterStore<T: LRNNScalar> {
 
     /// The parameter `key` when the checkpoint holds it (checked like ``tensor(_:_:_:)``), nil
     /// otherwise and for random models; used for keys fla may or may not write (a tied head).
-    func optionalTensor(_ key: String, _ shape: [Int]) -> Tensor<T>? {
+    func optionalTensor(_ key: String, _ shape: [Int]) throws(ModelLoadError) -> Tensor<T>? {
         guard let checkpoint, let (file, info) = checkpoint.entries[key] else { return nil }
         requested.insert(key)
-        return read(file, info, shape)
+        return try read(file, info, shape)
     }
 
-    private func read(_ file: SafeTensorsFile, _ info: SafeTensorInfo, _ shape: [Int]) -> Tensor<T> {
+    private func read(_ file: SafeTensorsFile, _ info: SafeTensorInfo, _ shape: [Int]) throws(ModelLoadError)
+        -> Tensor<T>
+    {
         guard info.dtype.isFloatingPoint else {
             badDTypes.append(KeyDType(key: info.name, dtype: info.dtype.rawValue))
-            return Tensor(zeros: shape)
+            return try placeholder(shape)
         }
         guard info.shape == shape else {
             mismatches.append(KeyShapeMismatch(key: info.name, shape: info.shape, expected: shape))
-            return Tensor(zeros: shape)
+            return try placeholder(shape)
         }
         do {
             let values = try file.withRawBytes(info.name) { raw in
@@ -101,15 +133,24 @@ final class ParameterStore<T: LRNNScalar> {
             return Tensor(shape: shape, scalars: values)
         } catch let error as SafeTensorsError {
             readError = readError ?? error
-            return Tensor(zeros: shape)
         } catch {
             readError = readError ?? .missingTensor(file: file.path, tensor: info.name)
-            return Tensor(zeros: shape)
         }
+        return try placeholder(shape)
     }
 
     /// Throws the first kind of problem recorded (missing, wrong shape, unexpected, dtype), each
     /// listing every key of that kind.
+    /// Throws the first kind of problem recorded so far (missing, wrong shape, dtype, read error),
+    /// for an assembly stopped before every key was requested (so no key is "unexpected" yet).
+    private func throwRecorded() throws(ModelLoadError) {
+        let file = checkpoint?.displayName ?? "<checkpoint>"
+        if !missing.isEmpty { throw .missingKeys(file: file, keys: missing) }
+        if !mismatches.isEmpty { throw .shapeMismatch(file: file, mismatches: mismatches) }
+        if !badDTypes.isEmpty { throw .badDType(file: file, keys: badDTypes) }
+        if let readError { throw .checkpoint(readError) }
+    }
+
     func finish() throws(ModelLoadError) {
         guard let checkpoint else { return }
         let file = checkpoint.displayName

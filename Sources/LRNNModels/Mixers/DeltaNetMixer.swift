@@ -34,7 +34,7 @@ public struct DeltaNetMixer<T: LRNNScalar>: TokenMixer {
     init(
         _ c: DeltaNetConfiguration, hiddenSize: Int, normEps: Double, prefix p: String,
         store: ParameterStore<T>, initStd: Double
-    ) {
+    ) throws(ModelLoadError) {
         configuration = c
         self.hiddenSize = hiddenSize
         let kd = c.keyDim(hiddenSize: hiddenSize)
@@ -42,37 +42,37 @@ public struct DeltaNetMixer<T: LRNNScalar>: TokenMixer {
         heads = c.numHeads
         headKDim = kd / c.numHeads
         headVDim = vd / c.numHeads
-        func linear(_ name: String, _ out: Int, _ inp: Int) -> Linear<T> {
-            Linear(weight: store.tensor(p + name + ".weight", [out, inp], .normal(std: initStd)))
+        func linear(_ name: String, _ out: Int, _ inp: Int) throws(ModelLoadError) -> Linear<T> {
+            Linear(weight: try store.tensor(p + name + ".weight", [out, inp], .normal(std: initStd)))
         }
-        qProj = linear("q_proj", kd, hiddenSize)
-        kProj = linear("k_proj", kd, hiddenSize)
-        vProj = linear("v_proj", vd, hiddenSize)
-        bProj = c.useBeta ? linear("b_proj", c.numHeads, hiddenSize) : nil
+        qProj = try linear("q_proj", kd, hiddenSize)
+        kProj = try linear("k_proj", kd, hiddenSize)
+        vProj = try linear("v_proj", vd, hiddenSize)
+        bProj = c.useBeta ? try linear("b_proj", c.numHeads, hiddenSize) : nil
         let silu = c.qkActivation == "silu"
         qkActivation = Activation(flaName: c.qkActivation) ?? .identity
         if c.useShortConv {
-            func conv(_ name: String, _ d: Int, _ act: Activation) -> ShortConvolution<T> {
-                let w = store.tensor(
+            func conv(_ name: String, _ d: Int, _ act: Activation) throws(ModelLoadError) -> ShortConvolution<T> {
+                let w = try store.tensor(
                     p + name + ".weight", [d, 1, c.convSize], .uniform(bound: 1 / Double(c.convSize).squareRoot()))
                 return ShortConvolution(weight: w, activation: act)
             }
-            qConv1d = conv("q_conv1d", kd, silu ? .silu : .identity)
-            kConv1d = conv("k_conv1d", kd, silu ? .silu : .identity)
-            vConv1d = conv("v_conv1d", vd, .silu)
+            qConv1d = try conv("q_conv1d", kd, silu ? .silu : .identity)
+            kConv1d = try conv("k_conv1d", kd, silu ? .silu : .identity)
+            vConv1d = try conv("v_conv1d", vd, .silu)
         } else {
             qConv1d = nil
             kConv1d = nil
             vConv1d = nil
         }
         let norm = RMSNorm(
-            weight: store.tensor(p + "o_norm.weight", [headVDim], .ones), dimension: headVDim, eps: T(normEps))
+            weight: try store.tensor(p + "o_norm.weight", [headVDim], .ones), dimension: headVDim, eps: T(normEps))
         if c.useGate {
-            oNorm = .gated(GatedRMSNorm(norm: norm, activation: .silu), gateProj: linear("g_proj", vd, hiddenSize))
+            oNorm = .gated(GatedRMSNorm(norm: norm, activation: .silu), gateProj: try linear("g_proj", vd, hiddenSize))
         } else {
             oNorm = .plain(norm)
         }
-        oProj = linear("o_proj", hiddenSize, vd)
+        oProj = try linear("o_proj", hiddenSize, vd)
     }
 
     /// Zero convolution windows and a zero `[N, H, K, V]` state.

@@ -41,7 +41,7 @@ public struct GLAMixer<T: LRNNScalar>: TokenMixer {
     init(
         _ c: GLAConfiguration, hiddenSize: Int, normEps: Double, fuseNorm: Bool, prefix p: String,
         store: ParameterStore<T>, initStd: Double
-    ) {
+    ) throws(ModelLoadError) {
         configuration = c
         self.hiddenSize = hiddenSize
         heads = c.numHeads
@@ -51,37 +51,37 @@ public struct GLAMixer<T: LRNNScalar>: TokenMixer {
         let groups = c.numHeads / c.kvHeads
         headKDim = kd / c.numHeads
         headVDim = vd / c.numHeads
-        func linear(_ name: String, _ out: Int, _ inp: Int, bias: Bool = false) -> Linear<T> {
+        func linear(_ name: String, _ out: Int, _ inp: Int, bias: Bool = false) throws(ModelLoadError) -> Linear<T> {
             Linear(
-                weight: store.tensor(p + name + ".weight", [out, inp], .normal(std: initStd)),
-                bias: bias ? store.tensor(p + name + ".bias", [out], .zeros) : nil)
+                weight: try store.tensor(p + name + ".weight", [out, inp], .normal(std: initStd)),
+                bias: bias ? try store.tensor(p + name + ".bias", [out], .zeros) : nil)
         }
-        qProj = linear("q_proj", kd, hiddenSize)
-        kProj = linear("k_proj", kd / groups, hiddenSize)
-        vProj = linear("v_proj", vd / groups, hiddenSize)
+        qProj = try linear("q_proj", kd, hiddenSize)
+        kProj = try linear("k_proj", kd / groups, hiddenSize)
+        vProj = try linear("v_proj", vd / groups, hiddenSize)
         if c.useShortConv {
-            func conv(_ name: String, _ d: Int) -> ShortConvolution<T> {
-                let w = store.tensor(
+            func conv(_ name: String, _ d: Int) throws(ModelLoadError) -> ShortConvolution<T> {
+                let w = try store.tensor(
                     p + name + ".weight", [d, 1, c.convSize], .uniform(bound: 1 / Double(c.convSize).squareRoot()))
                 return ShortConvolution(weight: w, activation: .silu)
             }
-            qConv1d = conv("q_conv1d", kd)
-            kConv1d = conv("k_conv1d", kd / groups)
-            vConv1d = conv("v_conv1d", vd / groups)
+            qConv1d = try conv("q_conv1d", kd)
+            kConv1d = try conv("k_conv1d", kd / groups)
+            vConv1d = try conv("v_conv1d", vd / groups)
         } else {
             qConv1d = nil
             kConv1d = nil
             vConv1d = nil
         }
-        gkProj0 = linear("gk_proj.0", c.gateLowRankDim, hiddenSize)
-        gkProj1 = linear("gk_proj.1", kd / groups, c.gateLowRankDim, bias: true)
-        oProj = linear("o_proj", hiddenSize, vd)
+        gkProj0 = try linear("gk_proj.0", c.gateLowRankDim, hiddenSize)
+        gkProj1 = try linear("gk_proj.1", kd / groups, c.gateLowRankDim, bias: true)
+        oProj = try linear("o_proj", hiddenSize, vd)
         let fused = fuseNorm && c.useOutputGate
         let normKey = p + (fused ? "g_norm_swish_gate" : "g_norm") + ".weight"
-        let w = c.elementwiseAffine ? store.tensor(normKey, [headVDim], .ones) : nil
+        let w = c.elementwiseAffine ? try store.tensor(normKey, [headVDim], .ones) : nil
         let norm = RMSNorm(weight: w, dimension: headVDim, eps: T(normEps))
         if c.useOutputGate {
-            let g = linear("g_proj", vd, hiddenSize)
+            let g = try linear("g_proj", vd, hiddenSize)
             oNorm =
                 fused
                 ? .gated(GatedRMSNorm(norm: norm, activation: .silu), gateProj: g)

@@ -43,8 +43,8 @@ public struct GatedDeltaMixer<T: LRNNScalar>: TokenMixer {
     init(
         _ c: GatedDeltaNetConfiguration, hiddenSize: Int, normEps: Double, prefix p: String,
         store: ParameterStore<T>, initStd: Double
-    ) {
-        self.init(
+    ) throws(ModelLoadError) {
+        try self.init(
             hiddenSize: hiddenSize, heads: c.numHeads, valueHeads: c.valueHeads, headKDim: c.headDim,
             headVDim: c.headVDim, householder: 1, forgetGate: true, outputGate: c.useGate,
             outputGateActivation: Activation(flaName: c.outputGateActivation) ?? .silu,
@@ -55,8 +55,8 @@ public struct GatedDeltaMixer<T: LRNNScalar>: TokenMixer {
     init(
         _ c: GatedDeltaProductConfiguration, hiddenSize: Int, normEps: Double, prefix p: String,
         store: ParameterStore<T>, initStd: Double
-    ) {
-        self.init(
+    ) throws(ModelLoadError) {
+        try self.init(
             hiddenSize: hiddenSize, heads: c.numHeads, valueHeads: c.numHeads, headKDim: c.headDim,
             headVDim: c.headVDim, householder: c.numHouseholder, forgetGate: c.useForgetGate,
             outputGate: c.useOutputGate, outputGateActivation: .silu, shortConv: c.useShortConv ? c.convSize : nil,
@@ -67,7 +67,7 @@ public struct GatedDeltaMixer<T: LRNNScalar>: TokenMixer {
         hiddenSize: Int, heads: Int, valueHeads: Int, headKDim: Int, headVDim: Int, householder n: Int,
         forgetGate: Bool, outputGate: Bool, outputGateActivation: Activation, shortConv: Int?, allowNegEigval: Bool,
         normEps: Double, prefix p: String, store: ParameterStore<T>, initStd: Double
-    ) {
+    ) throws(ModelLoadError) {
         self.hiddenSize = hiddenSize
         self.heads = heads
         self.valueHeads = valueHeads
@@ -77,44 +77,45 @@ public struct GatedDeltaMixer<T: LRNNScalar>: TokenMixer {
         betaFactor = allowNegEigval ? 2 : 1
         let kd = heads * headKDim
         let vd = valueHeads * headVDim
-        func linear(_ name: String, _ out: Int, _ inp: Int) -> Linear<T> {
-            Linear(weight: store.tensor(p + name + ".weight", [out, inp], .normal(std: initStd)))
+        func linear(_ name: String, _ out: Int, _ inp: Int) throws(ModelLoadError) -> Linear<T> {
+            Linear(weight: try store.tensor(p + name + ".weight", [out, inp], .normal(std: initStd)))
         }
-        qProj = linear("q_proj", kd, hiddenSize)
-        kProj = linear("k_proj", kd * n, hiddenSize)
-        vProj = linear("v_proj", vd * n, hiddenSize)
-        bProj = linear("b_proj", valueHeads * n, hiddenSize)
+        qProj = try linear("q_proj", kd, hiddenSize)
+        kProj = try linear("k_proj", kd * n, hiddenSize)
+        vProj = try linear("v_proj", vd * n, hiddenSize)
+        bProj = try linear("b_proj", valueHeads * n, hiddenSize)
         if forgetGate {
-            aProj = linear("a_proj", valueHeads, hiddenSize)
-            aLog = store.tensor(p + "A_log", [valueHeads], .logDecayRate)
-            dtBias = store.tensor(p + "dt_bias", [valueHeads], .inverseSoftplusTimeStep)
+            aProj = try linear("a_proj", valueHeads, hiddenSize)
+            aLog = try store.tensor(p + "A_log", [valueHeads], .logDecayRate)
+            dtBias = try store.tensor(p + "dt_bias", [valueHeads], .inverseSoftplusTimeStep)
         } else {
             aProj = nil
             aLog = nil
             dtBias = nil
         }
         if let w = shortConv {
-            func conv(_ name: String, _ d: Int) -> ShortConvolution<T> {
-                let t = store.tensor(p + name + ".weight", [d, 1, w], .uniform(bound: 1 / Double(w).squareRoot()))
+            func conv(_ name: String, _ d: Int) throws(ModelLoadError) -> ShortConvolution<T> {
+                let t = try store.tensor(p + name + ".weight", [d, 1, w], .uniform(bound: 1 / Double(w).squareRoot()))
                 return ShortConvolution(weight: t, activation: .silu)
             }
-            qConv1d = conv("q_conv1d", kd)
-            kConv1d = conv("k_conv1d", kd * n)
-            vConv1d = conv("v_conv1d", vd * n)
+            qConv1d = try conv("q_conv1d", kd)
+            kConv1d = try conv("k_conv1d", kd * n)
+            vConv1d = try conv("v_conv1d", vd * n)
         } else {
             qConv1d = nil
             kConv1d = nil
             vConv1d = nil
         }
         let norm = RMSNorm(
-            weight: store.tensor(p + "o_norm.weight", [headVDim], .ones), dimension: headVDim, eps: T(normEps))
+            weight: try store.tensor(p + "o_norm.weight", [headVDim], .ones), dimension: headVDim, eps: T(normEps))
         if outputGate {
             oNorm = .gated(
-                GatedRMSNorm(norm: norm, activation: outputGateActivation), gateProj: linear("g_proj", vd, hiddenSize))
+                GatedRMSNorm(norm: norm, activation: outputGateActivation),
+                gateProj: try linear("g_proj", vd, hiddenSize))
         } else {
             oNorm = .plain(norm)
         }
-        oProj = linear("o_proj", hiddenSize, vd)
+        oProj = try linear("o_proj", hiddenSize, vd)
     }
 
     /// Zero convolution windows and a zero `[N, HV, K, V]` state.

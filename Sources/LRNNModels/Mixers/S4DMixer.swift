@@ -24,7 +24,9 @@ public struct S4DMixer<T: LRNNScalar>: TokenMixer {
     public let outputLinear: Linear<T>
     private let discretization: SSMDiscretization
 
-    init(_ c: S4DConfiguration, hiddenSize h: Int, prefix p: String, store: ParameterStore<T>, initStd: Double) {
+    init(_ c: S4DConfiguration, hiddenSize h: Int, prefix p: String, store: ParameterStore<T>, initStd: Double)
+        throws(ModelLoadError)
+    {
         configuration = c
         hiddenSize = h
         discretization = SSMDiscretization(rawValue: c.discretization) ?? .zoh
@@ -42,14 +44,14 @@ public struct S4DMixer<T: LRNNScalar>: TokenMixer {
             }
             return initial!
         }
-        let logDt = store.tensor(p + "log_dt", [h]) { random().logDt }
-        let aRe = store.tensor(p + "A_re", [h, n2]) { random().aRe }
-        let aIm = store.tensor(p + "A_im", [h, n2]) { random().aIm }
-        let bRe = store.tensor(p + "B_re", [h, n2]) { random().bRe }
-        let bIm = store.tensor(p + "B_im", [h, n2]) { random().bIm }
-        let cRe = store.tensor(p + "C_re", [h, n2]) { random().cRe }
-        let cIm = store.tensor(p + "C_im", [h, n2]) { random().cIm }
-        let d = store.tensor(p + "D", [h]) { random().d }
+        let logDt = try store.tensor(p + "log_dt", [h]) { random().logDt }
+        let aRe = try store.tensor(p + "A_re", [h, n2]) { random().aRe }
+        let aIm = try store.tensor(p + "A_im", [h, n2]) { random().aIm }
+        let bRe = try store.tensor(p + "B_re", [h, n2]) { random().bRe }
+        let bIm = try store.tensor(p + "B_im", [h, n2]) { random().bIm }
+        let cRe = try store.tensor(p + "C_re", [h, n2]) { random().cRe }
+        let cIm = try store.tensor(p + "C_im", [h, n2]) { random().cIm }
+        let d = try store.tensor(p + "D", [h]) { random().d }
         do {
             parameters = try S4DParameters(
                 logDt: logDt, aRe: aRe, aIm: aIm, bRe: bRe, bIm: bIm, cRe: cRe, cIm: cIm, d: d)
@@ -58,8 +60,8 @@ public struct S4DMixer<T: LRNNScalar>: TokenMixer {
         }
         recurrence = S4DRecurrence(parameters, discretization: discretization)
         outputLinear = Linear(
-            weight: store.tensor(p + "output_linear.weight", [2 * h, h], .normal(std: initStd)),
-            bias: store.tensor(p + "output_linear.bias", [2 * h], .zeros))
+            weight: try store.tensor(p + "output_linear.weight", [2 * h, h], .normal(std: initStd)),
+            bias: try store.tensor(p + "output_linear.bias", [2 * h], .zeros))
     }
 
     /// A zero complex state `[N, H, N/2]`.

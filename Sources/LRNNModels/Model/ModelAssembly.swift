@@ -25,53 +25,53 @@ extension CausalLM {
     static func assemble(
         _ config: LanguageModelConfiguration, blocks: [BlockSpecification], store: ParameterStore<T>,
         std: Double = 0.02, generation: GenerationConfiguration = GenerationConfiguration()
-    ) -> CausalLM<T> {
+    ) throws(ModelLoadError) -> CausalLM<T> {
         let d = config.hiddenSize
         let v = config.vocabSize
         let eps = T(config.normEps)
-        let emb = Embedding(weight: store.tensor("model.embeddings.weight", [v, d], .normal(std: std)))
+        let emb = Embedding(weight: try store.tensor("model.embeddings.weight", [v, d], .normal(std: std)))
         var layers: [Block<T>] = []
         for (i, spec) in blocks.enumerated() {
             let p = "model.layers.\(i)."
-            let attnNorm = RMSNorm(weight: store.tensor(p + "attn_norm.weight", [d], .ones), dimension: d, eps: eps)
+            let attnNorm = RMSNorm(weight: try store.tensor(p + "attn_norm.weight", [d], .ones), dimension: d, eps: eps)
             let mixer: any TokenMixer<T>
             switch spec.mixer {
             case let .deltaNet(c):
-                mixer = DeltaNetMixer(
+                mixer = try DeltaNetMixer(
                     c, hiddenSize: d, normEps: config.normEps, prefix: p + "attn.", store: store, initStd: std)
             case let .gatedDeltaNet(c):
-                mixer = GatedDeltaMixer(
+                mixer = try GatedDeltaMixer(
                     c, hiddenSize: d, normEps: config.normEps, prefix: p + "attn.", store: store, initStd: std)
             case let .gatedDeltaProduct(c):
-                mixer = GatedDeltaMixer(
+                mixer = try GatedDeltaMixer(
                     c, hiddenSize: d, normEps: config.normEps, prefix: p + "attn.", store: store, initStd: std)
             case let .gla(c):
-                mixer = GLAMixer(
+                mixer = try GLAMixer(
                     c, hiddenSize: d, normEps: config.normEps, fuseNorm: config.fuseNorm, prefix: p + "attn.",
                     store: store, initStd: std)
             case let .s4d(c):
-                mixer = S4DMixer(c, hiddenSize: d, prefix: p + "attn.", store: store, initStd: std)
+                mixer = try S4DMixer(c, hiddenSize: d, prefix: p + "attn.", store: store, initStd: std)
             }
             var mlpNorm: RMSNorm<T>? = nil
             var mlp: SwiGLUMLP<T>? = nil
             if spec.hasMLP {
                 let m = config.resolvedIntermediateSize
-                mlpNorm = RMSNorm(weight: store.tensor(p + "mlp_norm.weight", [d], .ones), dimension: d, eps: eps)
+                mlpNorm = RMSNorm(weight: try store.tensor(p + "mlp_norm.weight", [d], .ones), dimension: d, eps: eps)
                 mlp = SwiGLUMLP(
-                    gateProj: Linear(weight: store.tensor(p + "mlp.gate_proj.weight", [m, d], .normal(std: std))),
-                    upProj: Linear(weight: store.tensor(p + "mlp.up_proj.weight", [m, d], .normal(std: std))),
-                    downProj: Linear(weight: store.tensor(p + "mlp.down_proj.weight", [d, m], .normal(std: std))))
+                    gateProj: Linear(weight: try store.tensor(p + "mlp.gate_proj.weight", [m, d], .normal(std: std))),
+                    upProj: Linear(weight: try store.tensor(p + "mlp.up_proj.weight", [m, d], .normal(std: std))),
+                    downProj: Linear(weight: try store.tensor(p + "mlp.down_proj.weight", [d, m], .normal(std: std))))
             }
             layers.append(Block(attnNorm: attnNorm, attn: mixer, mlpNorm: mlpNorm, mlp: mlp))
         }
-        let norm = RMSNorm(weight: store.tensor("model.norm.weight", [d], .ones), dimension: d, eps: eps)
+        let norm = RMSNorm(weight: try store.tensor("model.norm.weight", [d], .ones), dimension: d, eps: eps)
         let head: Linear<T>
         if config.tieWordEmbeddings {
             // fla ties lm_head to the embedding; a stored copy is shape-checked and not used.
-            _ = store.optionalTensor("lm_head.weight", [v, d])
+            _ = try store.optionalTensor("lm_head.weight", [v, d])
             head = Linear(weight: emb.weight)
         } else {
-            head = Linear(weight: store.tensor("lm_head.weight", [v, d], .normal(std: std)))
+            head = Linear(weight: try store.tensor("lm_head.weight", [v, d], .normal(std: std)))
         }
         return CausalLM(
             configuration: config, mixers: blocks.map(\.mixer), embeddings: emb, layers: layers, norm: norm,
@@ -125,7 +125,7 @@ extension CausalLM {
         let store = ParameterStore<T>(checkpoint: checkpoint)
         let blocks = Array(
             repeating: BlockSpecification(mixer: config.mixer), count: config.model.numHiddenLayers)
-        let model = assemble(config.model, blocks: blocks, store: store, generation: generation)
+        let model = try assemble(config.model, blocks: blocks, store: store, generation: generation)
         try store.finish()
         return model
     }
@@ -193,7 +193,12 @@ public struct ModelBuilder: Sendable {
             throw .invalidConfiguration(field: error.field, reason: "\(error.value): \(error.reason)")
         }
         guard !blocks.isEmpty else { throw .invalidConfiguration(field: "blocks", reason: "no blocks appended") }
-        return CausalLM<T>.assemble(
-            configuration, blocks: blocks, store: ParameterStore(seed: seed), std: initializerRange)
+        do {
+            return try CausalLM<T>.assemble(
+                configuration, blocks: blocks, store: ParameterStore(seed: seed), std: initializerRange)
+        } catch {
+            // A seeded store draws every parameter and records no problem: nothing to report.
+            preconditionFailure("ModelBuilder: a random initialisation reported a checkpoint problem: \(error)")
+        }
     }
 }
