@@ -167,6 +167,31 @@ struct SecondReviewTests {
         }
     }
 
+    @Test("cu_seqlens of rank 2 and a gated case without its gate: FAIL")
+    func caseStructure() throws {
+        let d = try ScratchDirectory()
+        for (name, path) in [("delta_rule_varlen", "cu"), ("gla_h0_varlen", "cu2")] {
+            let source = Golden.path(name + ".safetensors")
+            let file = try SafeTensorsFile(path: source)
+            var w = SafeTensorsWriter(metadata: file.metadata)
+            for n in file.names {
+                if n == "cu_seqlens" {
+                    let cu = try file.integerTensor(n)
+                    w.add(n, integers: cu.reshaped([1, cu.count]))
+                } else {
+                    w.add(n, try file.tensor(n, as: Double.self), as: .float64)
+                }
+            }
+            try w.write(to: d.path(path + ".safetensors"))
+            let lines = GoldenCheck.run(.file(path: d.path(path + ".safetensors")))
+            #expect(lines.count == 1 && lines[0].status == .fail)
+            #expect(lines[0].note?.contains("cu_seqlens has shape [1,") == true, "\(lines[0].note ?? "")")
+        }
+        try rewritten(Golden.path("gated_delta_rule_basic.safetensors"), to: d.path("nog.safetensors"), dropping: "g")
+        let lines = GoldenCheck.run(.file(path: d.path("nog.safetensors")))
+        #expect(lines.count == 1 && lines[0].note?.contains("without its gate tensor 'g'") == true)
+    }
+
     @Test("model golden logits of another shape fail before the model runs")
     func logitsShapeFirst() throws {
         let d = try ScratchDirectory()

@@ -7,13 +7,13 @@ import Testing
 /// A golden file rewritten with one tensor replaced (or metadata changed), everything else as stored.
 func rewritten(
     _ source: String, to target: String, replacing name: String? = nil, with replacement: Tensor<Double>? = nil,
-    metadata edit: (inout [String: String]) -> Void = { _ in }
+    dropping dropped: String? = nil, metadata edit: (inout [String: String]) -> Void = { _ in }
 ) throws {
     let file = try SafeTensorsFile(path: source)
     var metadata = file.metadata
     edit(&metadata)
     var w = SafeTensorsWriter(metadata: metadata)
-    for n in file.names {
+    for n in file.names where n != dropped {
         let info = try file.info(n)
         if n == name, let replacement {
             w.add(n, replacement, as: .float64)

@@ -22,7 +22,10 @@ public enum DeltaRuleCheck {
         let expectedH = try file.tensor("ht", as: Double.self)
         let n = try file.metadataInteger("num_householder", in: 1...64) ?? 1
         let scale = try file.metadataFiniteNumber("scale")
-        let cu = file.contains("cu_seqlens") ? try file.integerTensor("cu_seqlens").scalars : nil
+        let cu = try file.sequenceBoundaries()
+        if op == "gated_delta_rule", !file.contains("g") {
+            throw GoldenCaseError("\(file.path): op gated_delta_rule without its gate tensor 'g'")
+        }
         let context = (name: name, op: op, o: expectedO, ht: expectedH)
         return try lines(file, Double.self, n: n, scale: scale, cu: cu, context)
             + lines(file, Float.self, n: n, scale: scale, cu: cu, context)

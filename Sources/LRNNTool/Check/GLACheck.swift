@@ -30,7 +30,7 @@ public enum GLACheck {
             q: try file.tensor("q", as: T.self), k: try file.tensor("k", as: T.self),
             v: try file.tensor("v", as: T.self), gk: try file.tensor("gk", as: T.self),
             h0: file.contains("h0") ? try file.tensor("h0", as: T.self) : nil,
-            cuSeqlens: file.contains("cu_seqlens") ? try file.integerTensor("cu_seqlens").scalars : nil,
+            cuSeqlens: try file.sequenceBoundaries(),
             scale: try file.metadataFiniteNumber("scale").map { T($0) })
         // The kernels allocate states from these extents: bound them before either path runs.
         if x.q.rank == 4, x.v.rank == 4 {

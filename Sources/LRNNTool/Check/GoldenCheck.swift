@@ -242,6 +242,18 @@ extension SafeTensorsFile {
         return d
     }
 
+    /// `cu_seqlens` as FORMAT.md stores it (an integer tensor `[N+1]`), or nil when absent.
+    ///
+    /// - Throws: ``GoldenCaseError`` for another rank; ``SafeTensorsError`` for a float dtype.
+    func sequenceBoundaries() throws -> [Int]? {
+        guard contains("cu_seqlens") else { return nil }
+        let cu = try integerTensor("cu_seqlens")
+        guard cu.rank == 1 else {
+            throw GoldenCaseError("\(path): cu_seqlens has shape \(cu.shape), expected [N + 1]")
+        }
+        return cu.scalars
+    }
+
     /// A metadata boolean (`true`/`false`, `1`/`0`), or nil when the key is absent.
     ///
     /// - Parameter key: the `__metadata__` key.
