@@ -97,11 +97,7 @@ struct CheckRobustnessTests {
         let d = try ScratchDirectory()
         let (source, dir) = try copyGoldenModel(
             "model_delta_net", files: ["model.safetensors", "golden.safetensors"], into: d, as: "layers")
-        var config =
-            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/config.json")))
-            as! [String: Any]
-        config["num_hidden_layers"] = 1_000_000_000
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        try writeConfig(from: source, to: dir, setting: "num_hidden_layers", to: 1_000_000_000)
         #expect(
             throws: ModelLoadError.invalidConfiguration(
                 file: dir + "/config.json", field: "num_hidden_layers",
@@ -219,11 +215,7 @@ struct SecondReviewTests {
             ("model_gated_deltaproduct", "num_householder", 1_000_000, "expected [64000000, 64]"),
         ] {
             let (source, dir) = try copyGoldenModel(model, files: ["model.safetensors"], into: d, as: model + field)
-            var config =
-                try JSONSerialization.jsonObject(
-                    with: Data(contentsOf: URL(fileURLWithPath: source + "/config.json"))) as! [String: Any]
-            config[field] = value
-            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+            try writeConfig(from: source, to: dir, setting: field, to: value)
             let error = #expect(throws: ModelLoadError.self) { try CausalLM<Float>.load(directory: dir) }
             #expect(error?.description.contains(expected) == true, "\(field): \(error?.description ?? "")")
         }
@@ -245,11 +237,7 @@ struct SecondReviewTests {
         // expand_k = 1e300: a configuration error, not a conversion trap.
         let (source, dir) = try copyGoldenModel(
             "model_delta_net", files: ["model.safetensors"], into: d, as: "expand")
-        var config =
-            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/config.json")))
-            as! [String: Any]
-        config["expand_k"] = 1e300
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        try writeConfig(from: source, to: dir, setting: "expand_k", to: 1e300)
         let error = #expect(throws: ModelLoadError.self) { try CausalLM<Float>.load(directory: dir) }
         guard case .invalidConfiguration(_, let field, _)? = error else {
             Issue.record("expected invalidConfiguration, got \(String(describing: error))")
@@ -294,4 +282,13 @@ struct SecondReviewTests {
                 reason: "500: outside the vocabulary 0..<97")
         ) { try CausalLM<Float>.load(directory: gen) }
     }
+}
+
+/// Writes `source/config.json` to `dir/config.json` with `field` set to `value`.
+func writeConfig(from source: String, to dir: String, setting field: String, to value: Any) throws {
+    var config =
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/config.json")))
+        as! [String: Any]
+    config[field] = value
+    try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
 }
