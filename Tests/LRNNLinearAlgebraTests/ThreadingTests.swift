@@ -30,9 +30,7 @@ func onThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
 /// The calling thread's id.
 func currentThreadID() -> UInt { UInt(bitPattern: Int(bitPattern: UInt(pthread_self()))) }
 
-// Serialized: some of these tests choose OpenBLAS's process-wide thread count. They do it inside
-// `Threading.withBLASThreads` scopes, which run one at a time across threads, so a suite in another
-// target that holds a scope (the concurrency stress test) never sees a count it did not choose.
+// Serialized: the region and budget tests measure overlaps between their own threads.
 @Suite("Threading", .serialized)
 struct ThreadingTests {
     @Test("parallelFor runs every index exactly once", arguments: [0, 1, 2, 3, 17, 1000])
@@ -45,17 +43,14 @@ struct ThreadingTests {
         #expect(counts.hits.allSatisfy { $0 == 1 })
     }
 
-    @Test("OpenBLAS runs single-threaded unless a caller chooses otherwise")
+    @Test("OpenBLAS runs single-threaded")
     func singleThreadedByDefault() {
-        // Inside a scope, so that no other test's chosen count is in force.
-        Threading.withBLASThreads(1) {
-            #expect(Threading.blasThreads == 1)
-        }
+        #expect(Threading.blasThreads == 1)
     }
 
-    @Test("parallelFor runs items with OpenBLAS single-threaded, then restores the chosen count")
+    @Test("parallelFor runs items with OpenBLAS single-threaded, inside and after the region")
     func restoresBLASThreads() {
-        Threading.withBLASThreads(3) {
+        do {
             let inside = HitCounts(8)
             let nested = HitCounts(8)
             inside.hits.withUnsafeMutableBufferPointer { buf in
@@ -70,7 +65,7 @@ struct ThreadingTests {
             // Items that ran on a region's threads saw one BLAS thread; a region that got no helper
             // (every helper lent to another test's region) ran inline, in no region.
             for i in 0..<8 where nested.hits[i] == 1 { #expect(inside.hits[i] == 1) }
-            #expect(consistent(chosen: 3))
+            #expect(Threading.blasThreads == 1)
             // A single item runs inline and leaves the count alone.
             var single = 0
             var inRegion = true
@@ -79,13 +74,13 @@ struct ThreadingTests {
                 inRegion = Threading.isInParallelRegion
             }
             #expect(!inRegion)
-            #expect(single == 3 || single == 1)
+            #expect(single == 1)
         }
     }
 
-    @Test("overlapping regions on several threads restore the chosen count when the last one ends")
+    @Test("overlapping regions on several threads: OpenBLAS stays single-threaded throughout")
     func overlappingRegions() {
-        Threading.withBLASThreads(3) {
+        do {
             let wrongInside = Atomic<Int>(0)
             let sawOverlap = Atomic<Bool>(false)
             onThreads(4) { t in
@@ -104,14 +99,12 @@ struct ThreadingTests {
             }
             let wrongInsideValue = wrongInside.load(ordering: .relaxed)
             #expect(wrongInsideValue == 0)
-            // Other suites' regions may be running: the count is 3 unless one of them is.
-            #expect(consistent(chosen: 3))
+            #expect(Threading.blasThreads == 1)
             if Threading.workerCount > 2 && !sawOverlap.load(ordering: .relaxed) {
                 // Not a failure: the scheduler may serialise the threads; recorded for the log.
                 print("Threading: the four threads' regions did not overlap in this run")
             }
         }
-        Threading.withBLASThreads(1) { #expect(Threading.blasThreads == 1) }
     }
 
     @Test("nested parallelFor runs inline on the worker's thread and still covers every index")
@@ -217,44 +210,6 @@ struct ThreadingTests {
         #expect(peakValue <= callers + Threading.workerCount - 1)
     }
 
-    @Test("withBLASThreads sets the count for its body and restores it")
-    func withBLASThreads() {
-        Threading.withBLASThreads(2) {
-            let seen = Threading.withBLASThreads(1) { Threading.blasThreads }
-            // Counts below one are clamped to one.
-            let clamped = Threading.withBLASThreads(0) { Threading.blasThreads }
-            #expect(seen == 1 && clamped == 1)
-            #expect(consistent(chosen: 2))
-        }
-        #expect(Threading.workerCount >= 1)
-        #expect(!Threading.blasCoreName.isEmpty && !Threading.blasConfiguration.isEmpty)
-        #expect(["sequential", "pthreads", "OpenMP"].contains(Threading.blasParallelism))
-    }
-
-    @Test("withBLASThreads scopes on different threads run one at a time")
-    func scopesAreSerialised() {
-        let inside = Atomic<Int>(0)
-        let overlapped = Atomic<Bool>(false)
-        let wrongCount = Atomic<Int>(0)
-        onThreads(3) { t in
-            for _ in 0..<5 {
-                Threading.withBLASThreads(t + 2) {
-                    if inside.add(1, ordering: .relaxed).newValue > 1 { overlapped.store(true, ordering: .relaxed) }
-                    usleep(200)
-                    if !consistent(chosen: t + 2) {
-                        wrongCount.add(1, ordering: .relaxed)
-                    }
-                    inside.subtract(1, ordering: .relaxed)
-                }
-            }
-        }
-        let overlappedValue = overlapped.load(ordering: .relaxed)
-        #expect(!overlappedValue)
-        let wrongCountValue = wrongCount.load(ordering: .relaxed)
-        #expect(wrongCountValue == 0)
-        Threading.withBLASThreads(1) { #expect(Threading.blasThreads == 1) }
-    }
-
     @Test("when LinearRNN replaced OpenBLAS's fallback core, the replacement is in effect")
     func coreSelection() {
         if let replaced = Threading.replacedBLASCore {
@@ -275,11 +230,4 @@ struct ThreadingTests {
         return info.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").contains("avx")
             ?? false
     }
-}
-
-/// Whether the threading state, read atomically, is what the policy demands with `chosen` as the
-/// chosen OpenBLAS count: that count, or 1 while any region (of this or another suite) runs.
-func consistent(chosen: Int) -> Bool {
-    let s = Threading._snapshot
-    return s.chosenBLASThreads == chosen && s.blasThreads == (s.activeRegions > 0 ? 1 : chosen)
 }

@@ -130,9 +130,7 @@ struct ConcurrencyStressTests {
 
     @Test("4 kernels and 2 models on 6 threads, 50 iterations each, bit-identical to each run alone")
     func threads() throws {
-        // A withBLASThreads scope: no other test may choose another OpenBLAS count meanwhile
-        // (scopes on different threads run one at a time).
-        try Threading.withBLASThreads(1) {
+        do {
             let jobs = try Self.kernelJobs() + Self.modelJobs()
             let expected = try Self.baselines(jobs)
             let failures = Mutex<[String]>([])
@@ -158,18 +156,13 @@ struct ConcurrencyStressTests {
             group.wait()
             let found = failures.withLock { $0 }
             #expect(found.isEmpty, "\(found.prefix(10))")
-            // Other suites may be running regions: read the state atomically.
-            let state = Threading._snapshot
-            #expect(state.blasThreads == 1 && state.chosenBLASThreads == 1)
+            #expect(Threading.blasThreads == 1)
         }
     }
 
     @Test("the same jobs as Swift concurrency tasks, bit-identical to each run alone")
     func tasks() async throws {
         let jobs = try Self.kernelJobs() + Self.modelJobs()
-        // An async test cannot hold a lock across suspensions: a thread of its own holds the scope.
-        let scope = BLASScopeHolder(threads: 1)
-        defer { scope.end() }
         let expected = try Self.baselines(jobs)
         let failures = try await withThrowingTaskGroup(of: [String].self) { group in
             for (j, job) in jobs.enumerated() {
@@ -186,26 +179,4 @@ struct ConcurrencyStressTests {
         }
         #expect(failures.isEmpty, "\(failures)")
     }
-}
-
-/// Holds a `Threading.withBLASThreads` scope open on a thread of its own until ``end()``, for async
-/// tests (a lock cannot be held across suspension points of a task).
-final class BLASScopeHolder: Sendable {
-    private let held = DispatchSemaphore(value: 0)
-    private let release = DispatchSemaphore(value: 0)
-
-    /// Opens the scope with OpenBLAS at `threads` and returns once it is held.
-    init(threads: Int) {
-        let (held, release) = (held, release)
-        Thread {
-            Threading.withBLASThreads(threads) {
-                held.signal()
-                release.wait()
-            }
-        }.start()
-        held.wait()
-    }
-
-    /// Closes the scope.
-    func end() { release.signal() }
 }

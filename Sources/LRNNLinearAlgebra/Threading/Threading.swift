@@ -16,11 +16,11 @@ import Synchronization
 /// items run in parallel. Every member is safe to call from any thread at any time.
 ///
 /// Policy (see docs/ARCHITECTURE.md, "Threading policy"):
-/// - **OpenBLAS runs single-threaded.** Its thread count is set to ``blasThreads`` (default 1)
-///   once, on first use, and changes only when a caller asks for it with ``setBLASThreads(_:)``
-///   or ``withBLASThreads(_:_:)``. A single-threaded BLAS call's result depends only on its
-///   arguments; OpenBLAS 0.3.21's multi-threaded gemm and gemv results change in the last bits
-///   with the thread count, and its multi-threaded level-3 drivers serialise concurrent callers.
+/// - **OpenBLAS runs single-threaded, always.** Its thread count (``blasThreads``) is set to 1 at
+///   process start and LinearRNN offers no way to raise it: the count is process-wide, so a
+///   raised count would reach every other thread's BLAS calls. A single-threaded BLAS call's
+///   result depends only on its arguments; OpenBLAS 0.3.21's multi-threaded gemm and gemv results
+///   change in the last bits with the thread count, and its threaded drivers lock concurrent callers.
 /// - **LinearRNN parallelises itself.** A kernel with several independent work items runs them
 ///   with ``parallelFor(_:_:)`` on up to ``workerCount`` threads. An item's result never depends
 ///   on which thread runs it or what else runs at the time, so every call is bit-identical to the
@@ -30,41 +30,18 @@ import Synchronization
 /// - **Helpers are shared.** All concurrent regions together use at most ``workerCount`` − 1
 ///   helper threads besides their callers; a region started when every helper is busy runs
 ///   inline on its caller's thread. The cores are never oversubscribed by LinearRNN.
-/// - **A raised BLAS count never reaches a region.** While any region with helpers runs,
-///   OpenBLAS is held at one thread; the chosen ``blasThreads`` is restored when the last
-///   region ends (a reference count under one lock).
 public enum Threading {
     /// The process-wide configuration, changed only under ``state``'s lock.
     private struct State {
         /// ``workerCount``.
         var workers: Int
-        /// ``blasThreads``: the count chosen for OpenBLAS outside parallel regions.
-        var blasThreads = 1
         /// Parallel regions with helper threads running now (any thread).
         var activeRegions = 0
         /// Helper threads lent to running regions now.
         var helpersInUse = 0
-        /// The count OpenBLAS has: set to 1 at process start (CLRNNStartup), then only by ``apply()``.
-        var applied = Int(lrnn_blas_threads_at_start())
-
-        /// The count OpenBLAS must have in this state.
-        var effectiveBLASThreads: Int { activeRegions > 0 ? 1 : blasThreads }
-
-        /// Brings OpenBLAS's thread count in line with the state; called with the lock held.
-        mutating func apply() {
-            let target = effectiveBLASThreads
-            if applied != target {
-                openblas_set_num_threads(Int32(target))
-                applied = target
-            }
-        }
     }
 
     private static let state = Mutex(State(workers: defaultWorkerCount))
-
-    /// Serialises ``withBLASThreads(_:_:)`` scopes and ``setBLASThreads(_:)`` across threads;
-    /// recursive so that a scope may nest another on the same thread.
-    private static let blasScopeLock = NSRecursiveLock()
 
     /// `LRNN_NUM_THREADS` if set to an integer in 1...1024, else the number of active processors.
     private static var defaultWorkerCount: Int {
@@ -95,58 +72,15 @@ public enum Threading {
         }
     }
 
-    /// The number of threads OpenBLAS uses for one call right now: 1 while any parallel region
-    /// runs, otherwise the count chosen with ``setBLASThreads(_:)`` (default 1).
-    public static var blasThreads: Int {
-        state.withLock { s in
-            s.apply()
-            return Int(openblas_get_num_threads())
-        }
-    }
-
-    /// Chooses the number of threads OpenBLAS uses for calls made outside parallel regions
-    /// (clamped to ≥ 1; the default is 1).
+    /// The number of threads OpenBLAS uses for one call: 1, set at process start and never
+    /// changed by LinearRNN (see the type's policy).
     ///
-    /// A count above one makes large gemm/gemv calls made outside ``parallelFor(_:_:)`` use
-    /// OpenBLAS's own threads. Their results then depend in the last bits on the count in force
-    /// when they run, which is 1 whenever another thread's parallel region is running: calls are
-    /// then no longer bit-identical across interleavings. Waits for another thread's
-    /// ``withBLASThreads(_:_:)`` scope to end.
-    /// - Parameter n: the new count.
-    public static func setBLASThreads(_ n: Int) {
-        blasScopeLock.lock()
-        defer { blasScopeLock.unlock() }
-        _ = exchangeBLASThreads(n)
-    }
-
-    /// Runs `body` with ``setBLASThreads(_:)`` set to `n`, restoring the previous choice after.
-    ///
-    /// Scopes on different threads run one at a time (a second waits for the first to end), so
-    /// neither restores a count the other chose; scopes nest on one thread. Parallel regions on
-    /// other threads still force OpenBLAS to one thread while they run. Meant for measurements
-    /// (``blasThreads`` of a benchmarked GEMM), not for computations that must be reproducible.
-    /// - Parameters:
-    ///   - n: the count for the scope (clamped to ≥ 1).
-    ///   - body: the work to run.
-    /// - Returns: what `body` returns.
-    /// - Throws: what `body` throws; the previous count is restored either way.
-    public static func withBLASThreads<R>(_ n: Int, _ body: () throws -> R) rethrows -> R {
-        blasScopeLock.lock()
-        defer { blasScopeLock.unlock() }
-        let previous = exchangeBLASThreads(n)
-        defer { _ = exchangeBLASThreads(previous) }
-        return try body()
-    }
-
-    /// Sets the chosen BLAS count and returns the previous choice.
-    private static func exchangeBLASThreads(_ n: Int) -> Int {
-        state.withLock { s in
-            let previous = s.blasThreads
-            s.blasThreads = Swift.max(1, n)
-            s.apply()
-            return previous
-        }
-    }
+    /// There is deliberately no way to raise it through LinearRNN: OpenBLAS's count is one
+    /// process-wide setting, so a raised count would make every other thread's BLAS calls run
+    /// multi-threaded at the same time, with results that depend on the count and on OpenBLAS
+    /// 0.3.21's locking of concurrent threaded calls. Throughput beyond one core comes from
+    /// ``parallelFor(_:_:)``.
+    public static var blasThreads: Int { Int(openblas_get_num_threads()) }
 
     /// Whether the current thread is running a work item of a ``parallelFor(_:_:)`` region
     /// (a ``parallelFor(_:_:)`` called now would run inline).
@@ -154,18 +88,6 @@ public enum Threading {
 
     /// The number of parallel regions with helper threads running now, on any thread.
     public static var activeRegionCount: Int { state.withLock { $0.activeRegions } }
-
-    /// A consistent reading of the process-wide threading state, all taken under one lock:
-    /// OpenBLAS's thread count now, the count chosen with ``setBLASThreads(_:)``, and the
-    /// parallel regions running. Reading ``blasThreads`` and ``activeRegionCount`` one after the
-    /// other can straddle another thread's region; this cannot. For tests of the policy
-    /// (`blasThreads == (activeRegions > 0 ? 1 : chosenBLASThreads)` always holds).
-    public static var _snapshot: (blasThreads: Int, chosenBLASThreads: Int, activeRegions: Int) {
-        state.withLock { s in
-            s.apply()
-            return (Int(openblas_get_num_threads()), s.blasThreads, s.activeRegions)
-        }
-    }
 
     /// Runs `body(i)` for every `i` in `0..<count`, spreading the items over up to
     /// ``workerCount`` threads (the caller's among them) with OpenBLAS single-threaded.
@@ -205,7 +127,6 @@ public enum Threading {
             if lent > 0 {
                 s.helpersInUse += lent
                 s.activeRegions += 1
-                s.apply()
             }
             return lent
         }
@@ -217,7 +138,6 @@ public enum Threading {
             state.withLock { s in
                 s.helpersInUse -= helpers
                 s.activeRegions -= 1
-                s.apply()
             }
         }
         withoutActuallyEscaping(body) { body in
