@@ -5,17 +5,12 @@
 // result depends only on its arguments, while OpenBLAS 0.3.21's multi-threaded gemm and gemv
 // results change in the last bits with the thread count. This constructor sets the count to one
 // before any Swift code runs, so that no BLAS call, even one made before LinearRNN's Threading is
-// first used, runs multi-threaded unless a caller asks for it.
+// first used, runs multi-threaded; nothing in LinearRNN changes the count afterwards.
 #include "CLRNNStartup.h"
 
 extern void openblas_set_num_threads(int) __attribute__((weak));
 
-static int threads_at_start = 0;
-
-int lrnn_blas_threads_at_start(void) { return threads_at_start; }
-
 __attribute__((constructor)) static void lrnn_single_thread_blas(void) {
     if (!openblas_set_num_threads) return;
     openblas_set_num_threads(1);
-    threads_at_start = 1;
 }

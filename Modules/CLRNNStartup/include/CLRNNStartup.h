@@ -5,6 +5,3 @@
 /// or NULL when OpenBLAS's own choice was kept.
 const char *lrnn_replaced_blas_core(void);
 
-/// 1 when LinearRNN set OpenBLAS to one thread at process start (always, when OpenBLAS is
-/// loaded), 0 otherwise.
-int lrnn_blas_threads_at_start(void);
