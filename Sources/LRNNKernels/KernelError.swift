@@ -52,3 +52,11 @@ extension KernelError {
         return cu
     }
 }
+
+extension KernelError {
+    /// The kernel form of a refused `cu_seqlens`: ``invalidSequenceBoundaries(reason:)`` with the
+    /// same reason.
+    public init(_ error: SequenceBoundariesError) {
+        self = .invalidSequenceBoundaries(reason: error.reason)
+    }
+}
