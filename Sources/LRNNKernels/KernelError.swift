@@ -1,3 +1,4 @@
+import ComplexModule
 import LRNNLinearAlgebra
 
 /// Why a kernel refused its inputs. Shapes and values that come from data (files, users)
@@ -24,9 +25,25 @@ public enum KernelError: Error, CustomStringConvertible, Equatable, Sendable {
 }
 
 extension KernelError {
-    /// Throws ``nonFinite(tensor:)`` when `tensor` holds NaN or ±∞.
+    /// Throws ``nonFinite(tensor:)`` when `tensor` holds NaN or ±∞ (the vectorised
+    /// ``/LRNNLinearAlgebra/NonFiniteScan``).
+    ///
+    /// - Parameters:
+    ///   - tensor: the tensor to scan.
+    ///   - name: the tensor's name in the error.
+    /// - Throws: ``nonFinite(tensor:)`` naming it.
     public static func requireFinite<T: LRNNScalar>(_ tensor: Tensor<T>, _ name: String) throws(KernelError) {
-        for x in tensor.scalars where !x.isFinite { throw .nonFinite(tensor: name) }
+        if tensor.containsNonFinite { throw .nonFinite(tensor: name) }
+    }
+
+    /// Throws ``nonFinite(tensor:)`` when a complex tensor (a state) holds NaN or ±∞ in either part.
+    ///
+    /// - Parameters:
+    ///   - tensor: the tensor to scan.
+    ///   - name: the tensor's name in the error.
+    /// - Throws: ``nonFinite(tensor:)`` naming it.
+    public static func requireFinite<T: LRNNScalar>(_ tensor: Tensor<Complex<T>>, _ name: String) throws(KernelError) {
+        for z in tensor.scalars where !(z.real.isFinite && z.imaginary.isFinite) { throw .nonFinite(tensor: name) }
     }
 
     /// Throws ``shapeMismatch(tensor:shape:expected:)`` unless `tensor.shape == expected`.
@@ -37,19 +54,21 @@ extension KernelError {
     }
 
     /// Validates `cu_seqlens` against a packed length `total`: starts at 0, non-decreasing,
-    /// ends at `total`. Returns the sequence boundaries as `Int`s.
+    /// ends at `total` (through ``/LRNNLinearAlgebra/SequenceBoundaries``). Returns the sequence
+    /// boundaries as `Int`s.
+    ///
+    /// - Parameters:
+    ///   - cu: fla's `cu_seqlens`, `[N + 1]`.
+    ///   - total: the packed length T.
+    /// - Returns: `cu`, validated.
+    /// - Throws: ``invalidSequenceBoundaries(reason:)`` with the reason of the
+    ///   ``/LRNNLinearAlgebra/SequenceBoundariesError``.
     public static func validateSequenceBoundaries(_ cu: [Int], total: Int) throws(KernelError) -> [Int] {
-        guard cu.count >= 2 else {
-            throw .invalidSequenceBoundaries(reason: "needs at least 2 entries, got \(cu.count)")
+        do {
+            return try SequenceBoundaries(cu, total: total).offsets
+        } catch {
+            throw KernelError(error)
         }
-        guard cu.first == 0 else { throw .invalidSequenceBoundaries(reason: "must start at 0, starts at \(cu[0])") }
-        for i in 1..<cu.count where cu[i] < cu[i - 1] {
-            throw .invalidSequenceBoundaries(reason: "decreases at index \(i): \(cu[i - 1]) then \(cu[i])")
-        }
-        guard cu.last == total else {
-            throw .invalidSequenceBoundaries(reason: "must end at the packed length \(total), ends at \(cu.last!)")
-        }
-        return cu
     }
 }
 

@@ -8,10 +8,12 @@ import LRNNLinearAlgebra
 ///     S ← exp(g_t)·S;   for j < n:  S ← (I − β k kᵀ)·S + β k vᵀ   (k, v, β of step t·n + j)
 ///     o_t = Sᵀ(scale·q_t)
 ///
-/// Three paths compute it: ``chunked(q:k:v:beta:g:scale:initialState:cuSeqlens:numHouseholder:chunkSize:)``
-/// (the fast BLAS-3 prefill path, via the compact WY/UT representation),
-/// ``step(q:k:v:beta:g:scale:numHouseholder:state:)`` (decoding, one token at a time) and
-/// ``reference(q:k:v:beta:g:scale:initialState:cuSeqlens:numHouseholder:)`` (the naive loop).
+/// The verbs of the kernel-family contract (docs/kernels/contract.md) compute it:
+/// ``chunked(_:scale:numHouseholder:sequences:chunkSize:)`` (the fast BLAS-3 prefill path, via the
+/// compact WY/UT representation), ``recurrent(_:scale:numHouseholder:sequences:)`` (token by token
+/// through ``step(q:k:v:beta:g:scale:numHouseholder:state:)``, decoding's path),
+/// ``step(q:k:v:beta:g:scale:numHouseholder:state:)`` (one token) and
+/// ``reference(_:scale:numHouseholder:sequences:)`` (the naive loop, the test oracle).
 ///
 /// A log decay g = −∞ is a reset: exp(−∞) = 0 zeroes the state before the token's update, in all
 /// three paths alike, and so does any finite g whose exponential underflows to 0 (e.g. −1e30; in
@@ -33,7 +35,8 @@ public enum DeltaRule {
     /// chosen by measurement (see docs/kernels/delta-rule.md).
     public static let defaultChunkSize: Int = 16
 
-    /// The chunkwise delta rule: runs whole sequences through BLAS-3 products, one chunk at a time.
+    /// The chunkwise delta rule (fla's `chunk_delta_rule` / `chunk_gated_delta_rule`): runs whole
+    /// sequences through BLAS-3 products, one chunk at a time.
     ///
     /// With S the state at a chunk start, γ the within-chunk cumulative log decay and M the
     /// causal mask, each chunk computes
@@ -48,33 +51,31 @@ public enum DeltaRule {
     /// and the gate enters at each token's first step. Sequences × head groups run as parallel work items.
     ///
     /// - Parameters:
-    ///   - q: queries `[B, T, H, K]`.
-    ///   - k: keys `[B, T·n, H, K]` (step `t·n + j` is token t's j-th Householder step).
-    ///   - v: values `[B, T·n, H, V]`.
-    ///   - beta: step sizes `[B, T·n, H]` (any finite value; (0, 2) gives eigenvalues in (−1, 1]).
-    ///   - g: optional log decays `[B, T, H]`, each ≤ 0 or −∞ (a reset of the state).
+    ///   - inputs: `q [B, T, H, K]`, `k [B, T·n, H, K]` (step `t·n + j` is token t's j-th Householder
+    ///     step), `v [B, T·n, H, V]`, `beta [B, T·n, H]` (any finite value; (0, 2) gives eigenvalues in
+    ///     (−1, 1]), optional `g [B, T, H]` (each ≤ 0, or −∞: a reset of the state) and optional
+    ///     `initialState [N, H, K, V]` (zeros when absent).
     ///   - scale: the query scale; `nil` means `1/√K`.
-    ///   - initialState: optional `[N, H, K, V]` (zeros when absent).
-    ///   - cuSeqlens: optional packed-sequence boundaries over tokens (B must be 1); sequence s
-    ///     owns tokens `cu[s] ..< cu[s+1]` and steps `cu[s]·n ..< cu[s+1]·n`.
     ///   - numHouseholder: n ≥ 1.
+    ///   - sequences: optional packed-sequence boundaries over tokens (B must be 1); sequence s
+    ///     owns tokens `offsets[s] ..< offsets[s+1]` and steps `offsets[s]·n ..< offsets[s+1]·n`.
     ///   - chunkSize: Householder steps per chunk (rounded down to a multiple of n, at least n).
     /// - Returns: the output `[B, T, H, V]` and the final states `[N, H, K, V]`.
     /// - Throws: ``KernelError/shapeMismatch(tensor:shape:expected:)`` naming the tensor,
     ///   ``KernelError/nonFinite(tensor:)`` for NaN/±∞ inputs (NaN/+∞ in g),
-    ///   ``KernelError/invalidSequenceBoundaries(reason:)`` for bad `cuSeqlens`,
+    ///   ``KernelError/invalidSequenceBoundaries(reason:)`` for boundaries with B ≠ 1 or not ending at T,
     ///   ``KernelError/invalidArgument(name:reason:)`` for n < 1, chunkSize < 1, g > 0 or a
     ///   non-finite scale.
     public static func chunked<T: LRNNScalar>(
-        q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>? = nil,
-        scale: T? = nil, initialState: Tensor<T>? = nil, cuSeqlens: [Int]? = nil,
-        numHouseholder: Int = 1, chunkSize: Int = DeltaRule.defaultChunkSize
+        _ inputs: Inputs<T>, scale: T? = nil, numHouseholder: Int = 1, sequences: SequenceBoundaries? = nil,
+        chunkSize: Int = DeltaRule.defaultChunkSize
     ) throws(KernelError) -> (output: Tensor<T>, finalState: Tensor<T>) {
         guard chunkSize >= 1 else {
             throw .invalidArgument(name: "chunkSize", reason: "must be at least 1, got \(chunkSize)")
         }
+        let x = inputs
         let p = try DeltaRuleProblem.validate(
-            q: q, k: k, v: v, beta: beta, g: g, initialState: initialState, cuSeqlens: cuSeqlens,
+            q: x.q, k: x.k, v: x.v, beta: x.beta, g: x.g, initialState: x.initialState, sequences: sequences,
             numHouseholder: numHouseholder, scanSequences: false)
         let outputCount = p.outputShape.reduce(1, *)
         // Every output row belongs to exactly one (sequence, head group) work item, whose first gemm
@@ -82,57 +83,106 @@ public enum DeltaRule {
         var output = Tensor<T>(
             shape: p.outputShape,
             scalars: [T](unsafeUninitializedCapacity: outputCount) { _, count in count = outputCount })
-        var finalState = Tensor<T>(zeros: p.stateShape)
+        var finalState = Tensor<T>.zeros(p.stateShape)
         try run(
-            p, q: q, k: k, v: v, beta: beta, g: g, scale: scale, initialState: initialState, chunkSize: chunkSize,
-            output: &output, finalState: &finalState)
+            p, q: x.q, k: x.k, v: x.v, beta: x.beta, g: x.g, scale: scale, initialState: x.initialState,
+            chunkSize: chunkSize, output: &output, finalState: &finalState)
         return (output, finalState)
     }
 
     /// The chunkwise delta rule writing into caller-owned tensors, for callers that run it
     /// repeatedly (a serving loop, a benchmark): the same result as
-    /// ``chunked(q:k:v:beta:g:scale:initialState:cuSeqlens:numHouseholder:chunkSize:)``
-    /// without allocating the output or the state.
+    /// ``chunked(_:scale:numHouseholder:sequences:chunkSize:)`` without allocating the output or
+    /// the state.
     ///
     /// An allocation above the allocator's mmap threshold (at most 32 MB with glibc) is mapped afresh
     /// on every call, and the kernel then pays one page fault per 4 KiB page of a fresh output as it
     /// first writes it; an output reused from call to call has its pages mapped already.
     ///
     /// - Parameters:
-    ///   - output: overwritten with the output; must have shape `[B, T, H, V]`.
-    ///   - finalState: overwritten with the final states; must have shape `[N, H, K, V]`. The same
-    ///     tensor may be passed as `initialState` (it is read as a value before anything is written),
-    ///     which carries a state across consecutive calls.
-    ///   - q: queries `[B, T, H, K]`.
-    ///   - k: keys `[B, T·n, H, K]` (step `t·n + j` is token t's j-th Householder step).
-    ///   - v: values `[B, T·n, H, V]`.
-    ///   - beta: step sizes `[B, T·n, H]` (any finite value; (0, 2) gives eigenvalues in (−1, 1]).
-    ///   - g: optional log decays `[B, T, H]`, each ≤ 0 or −∞ (a reset of the state).
+    ///   - inputs: as for the allocating form. The tensor passed as `finalState` may also be the
+    ///     inputs' `initialState` (it is read as a value before anything is written), which carries
+    ///     a state across consecutive calls.
     ///   - scale: the query scale; `nil` means `1/√K`.
-    ///   - initialState: optional `[N, H, K, V]` (zeros when absent).
-    ///   - cuSeqlens: optional packed-sequence boundaries over tokens (B must be 1); sequence s
-    ///     owns tokens `cu[s] ..< cu[s+1]` and steps `cu[s]·n ..< cu[s+1]·n`.
     ///   - numHouseholder: n ≥ 1.
+    ///   - sequences: optional packed-sequence boundaries over tokens (B must be 1).
     ///   - chunkSize: Householder steps per chunk (rounded down to a multiple of n, at least n).
+    ///   - output: overwritten with the output; must have shape `[B, T, H, V]`.
+    ///   - finalState: overwritten with the final states; must have shape `[N, H, K, V]`.
     /// - Throws: as the allocating form, plus ``KernelError/shapeMismatch(tensor:shape:expected:)``
     ///   naming `output` or `finalState`. When it throws, `output` and `finalState` hold
     ///   unspecified values (the kernel may have written part of them).
+    public static func chunked<T: LRNNScalar>(
+        _ inputs: Inputs<T>, scale: T? = nil, numHouseholder: Int = 1, sequences: SequenceBoundaries? = nil,
+        chunkSize: Int = DeltaRule.defaultChunkSize, output: inout Tensor<T>, finalState: inout Tensor<T>
+    ) throws(KernelError) {
+        guard chunkSize >= 1 else {
+            throw .invalidArgument(name: "chunkSize", reason: "must be at least 1, got \(chunkSize)")
+        }
+        let x = inputs
+        let p = try DeltaRuleProblem.validate(
+            q: x.q, k: x.k, v: x.v, beta: x.beta, g: x.g, initialState: x.initialState, sequences: sequences,
+            numHouseholder: numHouseholder, scanSequences: false)
+        try KernelError.requireShape(output, p.outputShape, "output")
+        try KernelError.requireShape(finalState, p.stateShape, "finalState")
+        try run(
+            p, q: x.q, k: x.k, v: x.v, beta: x.beta, g: x.g, scale: scale, initialState: x.initialState,
+            chunkSize: chunkSize, output: &output, finalState: &finalState)
+    }
+
+    /// ``chunked(_:scale:numHouseholder:sequences:chunkSize:)`` with separate tensors and fla's
+    /// `cu_seqlens` list (the argument list of existing call sites).
+    ///
+    /// - Parameters:
+    ///   - q: queries `[B, T, H, K]`.
+    ///   - k: keys `[B, T·n, H, K]`.
+    ///   - v: values `[B, T·n, H, V]`.
+    ///   - beta: step sizes `[B, T·n, H]`.
+    ///   - g: optional log decays `[B, T, H]`.
+    ///   - scale: the query scale; `nil` means `1/√K`.
+    ///   - initialState: optional `[N, H, K, V]`.
+    ///   - cuSeqlens: optional packed-sequence boundaries (validated as
+    ///     ``/LRNNLinearAlgebra/SequenceBoundaries``).
+    ///   - numHouseholder: n ≥ 1.
+    ///   - chunkSize: Householder steps per chunk.
+    /// - Returns: the output `[B, T, H, V]` and the final states `[N, H, K, V]`.
+    /// - Throws: as ``chunked(_:scale:numHouseholder:sequences:chunkSize:)``.
+    public static func chunked<T: LRNNScalar>(
+        q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>? = nil,
+        scale: T? = nil, initialState: Tensor<T>? = nil, cuSeqlens: [Int]? = nil,
+        numHouseholder: Int = 1, chunkSize: Int = DeltaRule.defaultChunkSize
+    ) throws(KernelError) -> (output: Tensor<T>, finalState: Tensor<T>) {
+        try chunked(
+            Inputs(q: q, k: k, v: v, beta: beta, g: g, initialState: initialState), scale: scale,
+            numHouseholder: numHouseholder, sequences: KernelError.sequenceBoundaries(cuSeqlens), chunkSize: chunkSize)
+    }
+
+    /// ``chunked(_:scale:numHouseholder:sequences:chunkSize:output:finalState:)`` with separate
+    /// tensors and fla's `cu_seqlens` list (the argument list of existing call sites).
+    ///
+    /// - Parameters:
+    ///   - q: queries `[B, T, H, K]`.
+    ///   - k: keys `[B, T·n, H, K]`.
+    ///   - v: values `[B, T·n, H, V]`.
+    ///   - beta: step sizes `[B, T·n, H]`.
+    ///   - g: optional log decays `[B, T, H]`.
+    ///   - scale: the query scale; `nil` means `1/√K`.
+    ///   - initialState: optional `[N, H, K, V]`; may be the same tensor as `finalState`.
+    ///   - cuSeqlens: optional packed-sequence boundaries.
+    ///   - numHouseholder: n ≥ 1.
+    ///   - chunkSize: Householder steps per chunk.
+    ///   - output: overwritten with the output `[B, T, H, V]`.
+    ///   - finalState: overwritten with the final states `[N, H, K, V]`.
+    /// - Throws: as ``chunked(_:scale:numHouseholder:sequences:chunkSize:output:finalState:)``.
     public static func chunked<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>? = nil,
         scale: T? = nil, initialState: Tensor<T>? = nil, cuSeqlens: [Int]? = nil,
         numHouseholder: Int = 1, chunkSize: Int = DeltaRule.defaultChunkSize,
         output: inout Tensor<T>, finalState: inout Tensor<T>
     ) throws(KernelError) {
-        guard chunkSize >= 1 else {
-            throw .invalidArgument(name: "chunkSize", reason: "must be at least 1, got \(chunkSize)")
-        }
-        let p = try DeltaRuleProblem.validate(
-            q: q, k: k, v: v, beta: beta, g: g, initialState: initialState, cuSeqlens: cuSeqlens,
-            numHouseholder: numHouseholder, scanSequences: false)
-        try KernelError.requireShape(output, p.outputShape, "output")
-        try KernelError.requireShape(finalState, p.stateShape, "finalState")
-        try run(
-            p, q: q, k: k, v: v, beta: beta, g: g, scale: scale, initialState: initialState, chunkSize: chunkSize,
+        try chunked(
+            Inputs(q: q, k: k, v: v, beta: beta, g: g, initialState: initialState), scale: scale,
+            numHouseholder: numHouseholder, sequences: KernelError.sequenceBoundaries(cuSeqlens), chunkSize: chunkSize,
             output: &output, finalState: &finalState)
     }
 

@@ -56,7 +56,8 @@ struct DeltaRuleProblem: Sendable {
     @_specialize(where T == Double)
     static func validate<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>?,
-        initialState: Tensor<T>?, cuSeqlens: [Int]?, numHouseholder n: Int, scanSequences: Bool = true
+        initialState: Tensor<T>?, sequences boundaries: SequenceBoundaries?, numHouseholder n: Int,
+        scanSequences: Bool = true
     ) throws(KernelError) -> DeltaRuleProblem {
         guard n >= 1 else {
             throw .invalidArgument(name: "numHouseholder", reason: "must be at least 1, got \(n)")
@@ -79,17 +80,8 @@ struct DeltaRuleProblem: Sendable {
         if let g, g.shape != [b, t, h] {
             throw .shapeMismatch(tensor: "g", shape: g.shape, expected: "[B, T, H] = \([b, t, h])")
         }
-        var sequences: [Sequence]
-        if let cu = cuSeqlens {
-            guard b == 1 else {
-                throw .invalidSequenceBoundaries(reason: "requires batch size B = 1, got B = \(b)")
-            }
-            let bounds = try KernelError.validateSequenceBoundaries(cu, total: t)
-            sequences = (0..<(bounds.count - 1)).map {
-                Sequence(batch: 0, start: bounds[$0], end: bounds[$0 + 1], stateSlot: $0)
-            }
-        } else {
-            sequences = (0..<b).map { Sequence(batch: $0, start: 0, end: t, stateSlot: $0) }
+        let sequences = try PackedSequence.resolve(batch: b, tokens: t, boundaries).map {
+            Sequence(batch: $0.batch, start: $0.start, end: $0.end, stateSlot: $0.slot)
         }
         if let s0 = initialState {
             try KernelError.requireShape(s0, [sequences.count, h, dk, dv], "initialState")
@@ -107,18 +99,21 @@ struct DeltaRuleProblem: Sendable {
             sequences: sequences)
     }
 
-    /// Throws ``KernelError/nonFinite(tensor:)`` when `tensor` holds NaN or ±∞.
-    ///
-    /// The scan works on the IEEE bit patterns (NaN and ±∞ are exactly the values whose exponent
-    /// bits are all ones): shifts, masks and an OR-reduction, which the compiler vectorises, so
-    /// the check runs at memory speed.
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
+    /// ``validate(q:k:v:beta:g:initialState:sequences:numHouseholder:scanSequences:)`` with the
+    /// boundaries as fla's `cu_seqlens` list (validated first).
+    static func validate<T: LRNNScalar>(
+        q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>?,
+        initialState: Tensor<T>?, cuSeqlens: [Int]?, numHouseholder n: Int, scanSequences: Bool = true
+    ) throws(KernelError) -> DeltaRuleProblem {
+        try validate(
+            q: q, k: k, v: v, beta: beta, g: g, initialState: initialState,
+            sequences: KernelError.sequenceBoundaries(cuSeqlens), numHouseholder: n, scanSequences: scanSequences)
+    }
+
+    /// Throws ``KernelError/nonFinite(tensor:)`` when `tensor` holds NaN or ±∞ (the vectorised
+    /// ``/LRNNLinearAlgebra/NonFiniteScan``).
     static func requireFinite<T: LRNNScalar>(_ tensor: Tensor<T>, _ name: String) throws(KernelError) {
-        let finite = tensor.withUnsafeBufferPointer { buf in
-            buf.isEmpty || !containsNonFinite(buf.baseAddress!, count: buf.count)
-        }
-        if !finite { throw .nonFinite(tensor: name) }
+        try KernelError.requireFinite(tensor, name)
     }
 
     /// Validates log decays `g`: every entry must be ≤ 0 or −∞ (a reset: `exp(−∞) = 0` zeroes the
@@ -129,80 +124,11 @@ struct DeltaRuleProblem: Sendable {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     static func requireLogDecays<T: LRNNScalar>(_ g: Tensor<T>) throws(KernelError) {
-        let bad = g.withUnsafeBufferPointer { buf in
-            buf.isEmpty ? false : containsNaNOrPositiveInfinity(buf.baseAddress!, count: buf.count)
-        }
-        if bad { throw .nonFinite(tensor: "g") }
-        if let bad = firstPositive(g) {
+        let found = NonFiniteScan.scan(g, allowingNegativeInfinity: true)
+        if found.nonFinite { throw .nonFinite(tensor: "g") }
+        if found.positive, let bad = g.scalars.first(where: { $0 > 0 }) {
             throw .invalidArgument(name: "g", reason: "log decays must be ≤ 0, found \(bad)")
         }
-    }
-
-    /// Whether any of `count` scalars at `p` is NaN or +∞ (−∞ allowed), from the bit patterns
-    /// (vectorisable): −∞ is mapped to 0 before the exponent test of ``containsNonFinite(_:count:)``.
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    @inline(__always)
-    static func containsNaNOrPositiveInfinity<T: LRNNScalar>(_ p: UnsafePointer<T>, count: Int) -> Bool {
-        let raw = UnsafeRawPointer(p)
-        if MemoryLayout<T>.size == 4 && T.exponentBitCount == 8 {
-            let bits = raw.assumingMemoryBound(to: UInt32.self)
-            let negInf = (-Float.infinity).bitPattern
-            var bad: UInt32 = 0
-            for i in 0..<count {
-                let b = bits[i] == negInf ? 0 : bits[i]
-                bad |= (((b >> 23) & 0xFF) &+ 1) >> 8
-            }
-            return bad != 0
-        }
-        if MemoryLayout<T>.size == 8 && T.exponentBitCount == 11 {
-            let bits = raw.assumingMemoryBound(to: UInt64.self)
-            let negInf = (-Double.infinity).bitPattern
-            var bad: UInt64 = 0
-            for i in 0..<count {
-                let b = bits[i] == negInf ? 0 : bits[i]
-                bad |= (((b >> 52) & 0x7FF) &+ 1) >> 11
-            }
-            return bad != 0
-        }
-        for i in 0..<count where p[i].isNaN || p[i] == .infinity { return true }
-        return false
-    }
-
-    /// The first positive element of `tensor` (a log decay that would make the state grow), if any.
-    ///
-    /// Counts the positive elements first (a branch-free loop that vectorises) and searches only
-    /// when there is one.
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    static func firstPositive<T: LRNNScalar>(_ tensor: Tensor<T>) -> T? {
-        tensor.withUnsafeBufferPointer { buf in
-            var positives = 0
-            for x in buf { positives &+= x > 0 ? 1 : 0 }
-            return positives == 0 ? nil : buf.first { $0 > 0 }
-        }
-    }
-
-    /// Whether any of `count` scalars at `p` is NaN or ±∞, from the bit patterns (vectorisable).
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    @inline(__always)
-    static func containsNonFinite<T: LRNNScalar>(_ p: UnsafePointer<T>, count: Int) -> Bool {
-        let raw = UnsafeRawPointer(p)
-        if MemoryLayout<T>.size == 4 && T.exponentBitCount == 8 {
-            let bits = raw.assumingMemoryBound(to: UInt32.self)
-            var bad: UInt32 = 0
-            for i in 0..<count { bad |= (((bits[i] >> 23) & 0xFF) &+ 1) >> 8 }
-            return bad != 0
-        }
-        if MemoryLayout<T>.size == 8 && T.exponentBitCount == 11 {
-            let bits = raw.assumingMemoryBound(to: UInt64.self)
-            var bad: UInt64 = 0
-            for i in 0..<count { bad |= (((bits[i] >> 52) & 0x7FF) &+ 1) >> 11 }
-            return bad != 0
-        }
-        for i in 0..<count where !p[i].isFinite { return true }
-        return false
     }
 
     /// The attention scale: `scale` if given (it must be finite), else `1/√K`.

@@ -10,26 +10,31 @@ extension DeltaRule {
     ///     o_t = Sᵀ(scale·q_t)
     ///
     /// It costs O(T·n·K·V) scalar operations with no blocking and exists to check the fast
-    /// paths (``chunked(q:k:v:beta:g:scale:initialState:cuSeqlens:numHouseholder:chunkSize:)``
-    /// and ``step(q:k:v:beta:g:scale:numHouseholder:state:)``) against.
+    /// paths (``chunked(_:scale:numHouseholder:sequences:chunkSize:)``,
+    /// ``recurrent(_:scale:numHouseholder:sequences:)``) against: fla's `naive_recurrent` forms.
     ///
-    /// - Parameters: as for `chunked` (without `chunkSize`).
+    /// - Parameters:
+    ///   - inputs: as for ``chunked(_:scale:numHouseholder:sequences:chunkSize:)``.
+    ///   - scale: the query scale; `nil` means `1/√K`.
+    ///   - numHouseholder: n ≥ 1.
+    ///   - sequences: optional packed-sequence boundaries over tokens (B must be 1).
     /// - Returns: the output `[B, T, H, V]` and the final states `[N, H, K, V]`.
-    /// - Throws: the same ``KernelError``s as `chunked`.
+    /// - Throws: the same ``KernelError``s as `chunked` (every input is scanned before any work).
     @_specialize(exported:true,where T == Float)
     @_specialize(exported:true,where T == Double)
     public static func reference<T: LRNNScalar>(
-        q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>? = nil,
-        scale: T? = nil, initialState: Tensor<T>? = nil, cuSeqlens: [Int]? = nil,
-        numHouseholder: Int = 1
+        _ inputs: Inputs<T>, scale: T? = nil, numHouseholder: Int = 1, sequences: SequenceBoundaries? = nil
     ) throws(KernelError) -> (output: Tensor<T>, finalState: Tensor<T>) {
+        let (q, k, v, beta, g, initialState) = (
+            inputs.q, inputs.k, inputs.v, inputs.beta, inputs.g, inputs.initialState
+        )
         let p = try DeltaRuleProblem.validate(
-            q: q, k: k, v: v, beta: beta, g: g, initialState: initialState, cuSeqlens: cuSeqlens,
+            q: q, k: k, v: v, beta: beta, g: g, initialState: initialState, sequences: sequences,
             numHouseholder: numHouseholder)
         let scale = try DeltaRuleProblem.resolveScale(scale, keyDim: p.keyDim)
         let (tt, hh, dk, dv, n) = (p.tokens, p.heads, p.keyDim, p.valueDim, p.householder)
-        var out = Tensor<T>(zeros: p.outputShape)
-        var final = initialState ?? Tensor<T>(zeros: p.stateShape)
+        var out = Tensor<T>.zeros(p.outputShape)
+        var final = initialState ?? Tensor<T>.zeros(p.stateShape)
         var s = [T](repeating: 0, count: dk * dv)
         var kv = [T](repeating: 0, count: dv)
         for (si, seq) in p.sequences.enumerated() {
@@ -69,5 +74,30 @@ extension DeltaRule {
             }
         }
         return (out, final)
+    }
+
+    /// ``reference(_:scale:numHouseholder:sequences:)`` with separate tensors and fla's
+    /// `cu_seqlens` list (the argument list of existing call sites).
+    ///
+    /// - Parameters:
+    ///   - q: queries `[B, T, H, K]`.
+    ///   - k: keys `[B, T·n, H, K]`.
+    ///   - v: values `[B, T·n, H, V]`.
+    ///   - beta: step sizes `[B, T·n, H]`.
+    ///   - g: optional log decays `[B, T, H]`.
+    ///   - scale: the query scale; `nil` means `1/√K`.
+    ///   - initialState: optional `[N, H, K, V]`.
+    ///   - cuSeqlens: optional packed-sequence boundaries.
+    ///   - numHouseholder: n ≥ 1.
+    /// - Returns: the output `[B, T, H, V]` and the final states `[N, H, K, V]`.
+    /// - Throws: as ``reference(_:scale:numHouseholder:sequences:)``.
+    public static func reference<T: LRNNScalar>(
+        q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>? = nil,
+        scale: T? = nil, initialState: Tensor<T>? = nil, cuSeqlens: [Int]? = nil,
+        numHouseholder: Int = 1
+    ) throws(KernelError) -> (output: Tensor<T>, finalState: Tensor<T>) {
+        try reference(
+            Inputs(q: q, k: k, v: v, beta: beta, g: g, initialState: initialState), scale: scale,
+            numHouseholder: numHouseholder, sequences: KernelError.sequenceBoundaries(cuSeqlens))
     }
 }

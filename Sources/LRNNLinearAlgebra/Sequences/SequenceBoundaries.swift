@@ -91,3 +91,17 @@ public struct SequenceBoundariesError: Error, Equatable, Sendable, CustomStringC
     /// `cu_seqlens: <reason>`.
     public var description: String { "cu_seqlens: \(reason)" }
 }
+
+extension SequenceBoundaries {
+    /// Validates `offsets` as boundaries of a packed length `total`: ``init(_:)`` then
+    /// ``requireTotal(_:)``.
+    ///
+    /// - Parameters:
+    ///   - offsets: fla's `cu_seqlens`, `[N + 1]`.
+    ///   - total: the packed length T the boundaries must end at.
+    /// - Throws: ``SequenceBoundariesError`` naming the first violation.
+    public init(_ offsets: [Int], total: Int) throws(SequenceBoundariesError) {
+        try self.init(offsets)
+        try requireTotal(total)
+    }
+}

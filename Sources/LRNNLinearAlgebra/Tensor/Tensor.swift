@@ -133,6 +133,19 @@ extension Tensor where Scalar: Numeric {
     }
 }
 
+extension Tensor where Scalar: LRNNScalar {
+    /// A tensor of zeros, filled by code specialised for `Float` and `Double` (a generic caller of
+    /// ``init(zeros:)`` would initialise element by element through value witnesses).
+    ///
+    /// - Parameter shape: the extent of each dimension (each ≥ 0).
+    /// - Returns: the tensor, every element 0.
+    @_specialize(exported:true,where Scalar == Float)
+    @_specialize(exported:true,where Scalar == Double)
+    public static func zeros(_ shape: [Int]) -> Tensor {
+        Tensor(shape: shape, scalars: [Scalar](repeating: 0, count: shape.reduce(1, *)))
+    }
+}
+
 extension Tensor where Scalar: BinaryFloatingPoint {
     /// Converts every element to another floating-point type (rounding to nearest).
     ///
