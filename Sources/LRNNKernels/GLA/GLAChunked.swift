@@ -35,9 +35,18 @@ extension GLA {
                                     1, Swift.min(heads, (workers + segments.count - 1) / segments.count))
                                 let lineScalars = Swift.max(1, 64 / MemoryLayout<T>.stride)
                                 flagBuffer = [UInt8](repeating: 0, count: segments.count * groups)
+                                // One workspace per worker, allocated here once for all work items.
+                                let kernel = ChunkKernel<T>(
+                                    keyDim: dk, valueDim: dv, chunkSize: chunkSize, subChunkSize: subChunkSize)
+                                let items = segments.count * groups
+                                let workerSlots = Swift.max(1, Swift.min(items, workers))
+                                let perWorker = kernel.workspaceCount
+                                let workspaces = UnsafeMutablePointer<T>.allocate(capacity: workerSlots * perWorker)
+                                workspaces.initialize(repeating: 0, count: workerSlots * perWorker)
+                                defer { workspaces.deallocate() }
                                 flagBuffer.withUnsafeMutableBufferPointer { fb in
                                     let fp = fb.baseAddress!
-                                    Threading.parallelFor(segments.count * groups) { item in
+                                    Threading.parallelFor(items, workers: workerSlots) { item, worker in
                                         let seg = segments[item / groups]
                                         let group = item % groups
                                         let hLo = group * heads / groups
@@ -46,9 +55,7 @@ extension GLA {
                                         else { return }
                                         var flags: InputFlags = []
                                         defer { fp[item] = flags.rawValue }
-                                        let kernel = ChunkKernel<T>(
-                                            keyDim: dk, valueDim: dv, chunkSize: chunkSize, subChunkSize: subChunkSize)
-                                        var workspace = [T](repeating: 0, count: kernel.workspaceCount)
+                                        let workspace = workspaces + worker * perWorker
                                         let stateBase = sp + (item / groups) * heads * dk * dv
                                         var t0 = 0
                                         while t0 < seg.length {
@@ -59,17 +66,17 @@ extension GLA {
                                                 let valueRow = ((row0 + i) * heads + hLo) * dv
                                                 let keySpan = (hHi - hLo) * dk
                                                 let valueSpan = (hHi - hLo) * dv
-                                                if GLA.scanRange(qp + keyRow, keySpan).nonFinite {
+                                                if NonFiniteScan.scan(qp + keyRow, count: keySpan).nonFinite {
                                                     flags.insert(.nonFiniteQ)
                                                 }
-                                                if GLA.scanRange(kp + keyRow, keySpan).nonFinite {
+                                                if NonFiniteScan.scan(kp + keyRow, count: keySpan).nonFinite {
                                                     flags.insert(.nonFiniteK)
                                                 }
-                                                let g = GLA.scanRange(
-                                                    gp + keyRow, keySpan, allowingNegativeInfinity: true)
+                                                let g = NonFiniteScan.scan(
+                                                    gp + keyRow, count: keySpan, allowingNegativeInfinity: true)
                                                 if g.nonFinite { flags.insert(.nonFiniteGK) }
                                                 if g.positive { flags.insert(.positiveGK) }
-                                                if GLA.scanRange(vp + valueRow, valueSpan).nonFinite {
+                                                if NonFiniteScan.scan(vp + valueRow, count: valueSpan).nonFinite {
                                                     flags.insert(.nonFiniteV)
                                                 }
                                                 for c in stride(from: 0, to: valueSpan, by: lineScalars) {
@@ -82,7 +89,7 @@ extension GLA {
                                                     q: qp + row * dk, k: kp + row * dk, gk: gp + row * dk,
                                                     v: vp + row * dv, o: op + row * dv, keyStride: heads * dk,
                                                     valueStride: heads * dv, length: len, scale: scale,
-                                                    state: stateBase + h * dk * dv, workspace: &workspace)
+                                                    state: stateBase + h * dk * dv, workspace: workspace)
                                             }
                                             t0 += len
                                         }
@@ -99,8 +106,8 @@ extension GLA {
 
     /// The chunked kernel for one head of a work item, over one or more chunks.
     ///
-    /// Its scratch memory (``workspaceCount`` elements, allocated once per work item and reused by every
-    /// chunk) holds row-major, contiguous blocks (C = chunk size, c = sub-chunk size): `decay` C×K
+    /// Its scratch memory (``workspaceCount`` elements, allocated once per worker by the caller of the
+    /// work-item loop and reused by every chunk) holds row-major, contiguous blocks (C = chunk size, c = sub-chunk size): `decay` C×K
     /// (`exp(gk)` of the chunk), `qGated` C×K, `kGated` C×K, `kSub` C×K, `qSub` c×K, `attention` C×C,
     /// `pairs` p(p+1)/2 × K and `pairValues` p(p+1)/2 with p = min(c, ``directBlock``), and three K-vectors.
     struct ChunkKernel<T: LRNNScalar> {
@@ -125,12 +132,11 @@ extension GLA {
         func run(
             q: UnsafeMutablePointer<T>, k: UnsafeMutablePointer<T>, gk: UnsafeMutablePointer<T>,
             v: UnsafeMutablePointer<T>, o: UnsafeMutablePointer<T>, keyStride: Int, valueStride: Int,
-            length: Int, scale: T, state: UnsafeMutablePointer<T>, workspace: inout [T]
+            length: Int, scale: T, state: UnsafeMutablePointer<T>, workspace: UnsafeMutablePointer<T>
         ) {
             let (dk, dv, cs, sub) = (keyDim, valueDim, chunkSize, subChunkSize)
-            precondition(workspace.count >= workspaceCount, "GLA workspace: \(workspace.count) < \(workspaceCount)")
-            workspace.withUnsafeMutableBufferPointer { wb in
-                let base = wb.baseAddress!
+            do {
+                let base = workspace
                 let decay = base
                 let qGated = decay + cs * dk
                 let kGated = qGated + cs * dk
@@ -207,6 +213,21 @@ extension GLA {
                         MatrixView(kGated, rows: len, columns: dk), .transpose, vView, into: stateView, beta: 1)
                     t += len
                 }
+            }
+        }
+
+        /// ``run(q:k:gk:v:o:keyStride:valueStride:length:scale:state:workspace:)`` with the workspace
+        /// as an array of at least ``workspaceCount`` elements.
+        func run(
+            q: UnsafeMutablePointer<T>, k: UnsafeMutablePointer<T>, gk: UnsafeMutablePointer<T>,
+            v: UnsafeMutablePointer<T>, o: UnsafeMutablePointer<T>, keyStride: Int, valueStride: Int,
+            length: Int, scale: T, state: UnsafeMutablePointer<T>, workspace: inout [T]
+        ) {
+            precondition(workspace.count >= workspaceCount, "GLA workspace: \(workspace.count) < \(workspaceCount)")
+            workspace.withUnsafeMutableBufferPointer { wb in
+                run(
+                    q: q, k: k, gk: gk, v: v, o: o, keyStride: keyStride, valueStride: valueStride, length: length,
+                    scale: scale, state: state, workspace: wb.baseAddress!)
             }
         }
 

@@ -29,7 +29,7 @@ extension GLA {
 
         init(
             q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, scale: T?,
-            initialState: Tensor<T>?, cuSeqlens: [Int]?, scanInputs: Bool = true
+            initialState: Tensor<T>?, sequences boundaries: SequenceBoundaries?, scanInputs: Bool = true
         ) throws(KernelError) {
             guard q.rank == 4 else {
                 throw .shapeMismatch(tensor: "q", shape: q.shape, expected: "[B, T, H, K] (rank 4)")
@@ -44,18 +44,8 @@ extension GLA {
                 throw .shapeMismatch(tensor: "v", shape: v.shape, expected: "[\(b), \(t), \(h), V] with V ≥ 1")
             }
             let dv = v.shape[3]
-            var segments: [Segment] = []
-            if let cu = cuSeqlens {
-                guard b == 1 else {
-                    throw .shapeMismatch(
-                        tensor: "q", shape: q.shape, expected: "batch size 1 when cuSeqlens is given")
-                }
-                let bounds = try KernelError.validateSequenceBoundaries(cu, total: t)
-                for n in 0..<(bounds.count - 1) {
-                    segments.append(Segment(batch: 0, start: bounds[n], length: bounds[n + 1] - bounds[n]))
-                }
-            } else {
-                for n in 0..<b { segments.append(Segment(batch: n, start: 0, length: t)) }
+            let segments = try PackedSequence.resolve(batch: b, tokens: t, boundaries).map {
+                Segment(batch: $0.batch, start: $0.start, length: $0.length)
             }
             if let s0 = initialState {
                 try KernelError.requireShape(s0, [segments.count, h, dk, dv], "initialState")
@@ -79,11 +69,22 @@ extension GLA {
             self.scale = sc
             self.segments = segments
         }
+
+        /// ``init(q:k:v:gk:scale:initialState:sequences:scanInputs:)`` with the boundaries as fla's
+        /// `cu_seqlens` list (validated first).
+        init(
+            q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, scale: T?,
+            initialState: Tensor<T>?, cuSeqlens: [Int]?, scanInputs: Bool = true
+        ) throws(KernelError) {
+            try self.init(
+                q: q, k: k, v: v, gk: gk, scale: scale, initialState: initialState,
+                sequences: KernelError.sequenceBoundaries(cuSeqlens), scanInputs: scanInputs)
+        }
     }
 
     /// Throws ``KernelError/nonFinite(tensor:)`` when `tensor` holds NaN or ±∞.
     static func requireFinite<T: LRNNScalar>(_ tensor: Tensor<T>, _ name: String) throws(KernelError) {
-        if scan(tensor).nonFinite { throw .nonFinite(tensor: name) }
+        try KernelError.requireFinite(tensor, name)
     }
 
     /// What the chunk kernel found in the rows it read: NaN/±∞ in q, k, v or gk, or a positive gk.
@@ -109,112 +110,12 @@ extension GLA {
     /// log-decay would make the state grow without bound; callers pass `log σ(·)` or `−softplus(·)`).
     /// −∞ is allowed: `exp(−∞) = 0` resets the channel's state row before the token's update.
     static func requireLogDecay<T: LRNNScalar>(_ gk: Tensor<T>) throws(KernelError) {
-        let r = scan(gk, allowingNegativeInfinity: true)
+        let r = NonFiniteScan.scan(gk, allowingNegativeInfinity: true)
         if r.nonFinite { throw .nonFinite(tensor: "gk") }
         if r.positive {
             let worst = gk.scalars.reduce(0) { Swift.max($0, $1) }
             throw .invalidArgument(name: "gk", reason: "log-decays must be ≤ 0, found \(worst)")
         }
-    }
-
-    /// One branch-free pass over the IEEE bit patterns: whether any element is NaN/±∞ (all exponent
-    /// bits set) and whether any is positive (sign clear and not zero). Integer OR-reductions vectorise,
-    /// unlike a loop that branches on `isFinite`.
-    ///
-    /// With `allowingNegativeInfinity`, −∞ counts as finite (the scan of log-decays).
-    static func scan<T: LRNNScalar>(
-        _ tensor: Tensor<T>, allowingNegativeInfinity: Bool = false
-    ) -> (nonFinite: Bool, positive: Bool) {
-        tensor.withUnsafeBufferPointer { b in
-            guard let base = b.baseAddress else { return (false, false) }
-            // Large tensors are scanned in parallel slices (a memory-bound pass that one core cannot
-            // saturate), small ones inline.
-            let slices = b.count >= 1 << 20 ? Threading.workerCount : 1
-            if slices <= 1 { return scanRange(base, b.count, allowingNegativeInfinity: allowingNegativeInfinity) }
-            let per = (b.count + slices - 1) / slices
-            var found = [UInt8](repeating: 0, count: slices)
-            found.withUnsafeMutableBufferPointer { fb in
-                let fp = fb.baseAddress!
-                Threading.parallelFor(slices) { i in
-                    let lo = i * per
-                    let r = scanRange(
-                        base + lo, Swift.max(0, Swift.min(per, b.count - lo)),
-                        allowingNegativeInfinity: allowingNegativeInfinity)
-                    fp[i] = (r.nonFinite ? 1 : 0) | (r.positive ? 2 : 0)
-                }
-            }
-            let all = found.reduce(0, |)
-            return (all & 1 != 0, all & 2 != 0)
-        }
-    }
-
-    /// ``scan(_:allowingNegativeInfinity:)`` over `count` contiguous elements.
-    static func scanRange<T: LRNNScalar>(
-        _ base: UnsafePointer<T>, _ count: Int, allowingNegativeInfinity: Bool = false
-    ) -> (nonFinite: Bool, positive: Bool) {
-        let raw = UnsafeRawPointer(base)
-        if T.self == Float.self {
-            let p = raw.assumingMemoryBound(to: UInt32.self)
-            if allowingNegativeInfinity {
-                return scanBits(p, count, exponentMask: 0x7F80_0000, exempt: (-Float.infinity).bitPattern)
-            }
-            return scanBits(p, count, exponentMask: 0x7F80_0000)
-        } else if T.self == Double.self {
-            let p = raw.assumingMemoryBound(to: UInt64.self)
-            if allowingNegativeInfinity {
-                return scanBits(p, count, exponentMask: 0x7FF0_0000_0000_0000, exempt: (-Double.infinity).bitPattern)
-            }
-            return scanBits(p, count, exponentMask: 0x7FF0_0000_0000_0000)
-        }
-        var nonFinite = false
-        var positive = false
-        for x in UnsafeBufferPointer(start: base, count: count) {
-            if !x.isFinite && !(allowingNegativeInfinity && x == -.infinity) { nonFinite = true }
-            if x > 0 { positive = true }
-        }
-        return (nonFinite, positive)
-    }
-
-    /// ``scanBits(_:_:exponentMask:)`` with the bit pattern `exempt` (−∞) read as 0.
-    @inline(__always)
-    static func scanBits<U: FixedWidthInteger & UnsignedInteger>(
-        _ p: UnsafePointer<U>, _ n: Int, exponentMask: U, exempt: U
-    ) -> (nonFinite: Bool, positive: Bool) {
-        let signBit: U = 1 << (U.bitWidth - 1)
-        let exponentLSB = exponentMask & (~exponentMask &+ 1)
-        var bad: U = 0
-        var positive: U = 0
-        for i in 0..<n {
-            let x = p[i] == exempt ? 0 : p[i]
-            bad |= (x & exponentMask) &+ exponentLSB
-            positive |= ~(x | (x &- 1))
-        }
-        return (bad & signBit != 0, positive & signBit != 0)
-    }
-
-    /// The IEEE test of ``scan(_:)`` as pure bit arithmetic, which vectorises in any context (no
-    /// comparisons or branches): with `e` the exponent field, `(x & e) + lsb(e)` carries into the sign
-    /// bit exactly when every exponent bit is set (NaN/±∞); `~(x | (x − 1))` has the sign bit set exactly
-    /// when the sign bit is clear and x ≠ 0 (a positive number). The sign bits are ORed over the block.
-    @inline(__always)
-    static func scanBits<U: FixedWidthInteger & UnsignedInteger>(
-        _ p: UnsafePointer<U>, _ n: Int, exponentMask: U
-    ) -> (nonFinite: Bool, positive: Bool) {
-        let signBit: U = 1 << (U.bitWidth - 1)
-        let exponentLSB = exponentMask & (~exponentMask &+ 1)
-        var bad: U = 0
-        var positive: U = 0
-        for i in 0..<n {
-            let x = p[i]
-            bad |= (x & exponentMask) &+ exponentLSB
-            positive |= ~(x | (x &- 1))
-        }
-        return (bad & signBit != 0, positive & signBit != 0)
-    }
-
-    /// A tensor of zeros (built here so that the fill is specialised with the kernel).
-    static func zeros<T: LRNNScalar>(_ shape: [Int]) -> Tensor<T> {
-        Tensor(shape: shape, scalars: [T](repeating: 0, count: shape.reduce(1, *)))
     }
 
     /// Validates chunk and sub-chunk sizes (both ≥ 1); returns the sub-chunk size clamped to the chunk size.

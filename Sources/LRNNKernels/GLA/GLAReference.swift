@@ -2,7 +2,7 @@ import LRNNLinearAlgebra
 import RealModule
 
 extension GLA {
-    /// The plain token loop behind ``reference(q:k:v:gk:scale:initialState:cuSeqlens:)``: for every
+    /// The plain token loop behind ``reference(_:scale:sequences:)``: for every
     /// sequence and head, `S ← diag(exp(gk_t))·S + k_t·v_tᵀ`, then `o_t = Sᵀ·(scale·q_t)`.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
@@ -10,8 +10,8 @@ extension GLA {
         _ p: Problem<T>, q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, initialState: Tensor<T>?
     ) -> (output: Tensor<T>, finalState: Tensor<T>) {
         let (tokens, heads, dk, dv) = (p.tokens, p.heads, p.keyDim, p.valueDim)
-        var output: Tensor<T> = GLA.zeros([p.batch, tokens, heads, dv])
-        var finalState: Tensor<T> = initialState ?? GLA.zeros([p.stateCount, heads, dk, dv])
+        var output: Tensor<T> = Tensor<T>.zeros([p.batch, tokens, heads, dv])
+        var finalState: Tensor<T> = initialState ?? Tensor<T>.zeros([p.stateCount, heads, dk, dv])
         q.withUnsafeBufferPointer { qp in
             k.withUnsafeBufferPointer { kp in
                 v.withUnsafeBufferPointer { vp in

@@ -43,7 +43,7 @@ extension GLA {
         try requireFinite(v, "v")
         try requireLogDecay(gk)
 
-        var output: Tensor<T> = GLA.zeros([b, 1, h, dv])
+        var output: Tensor<T> = Tensor<T>.zeros([b, 1, h, dv])
         let items = b * h
         var valid = true
         q.withUnsafeBufferPointer { qb in
