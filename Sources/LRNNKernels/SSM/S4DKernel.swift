@@ -2,7 +2,11 @@ import ComplexModule
 import LRNNLinearAlgebra
 import RealModule
 
-/// S4D's convolution kernel and its token-by-token reference.
+/// The S4D layer (Gu et al. 2022): its convolution kernel, the chunked convolution, the recurrent
+/// path and the naive reference, with the verbs of the kernel-family contract
+/// (docs/kernels/contract.md): ``chunked(_:discretization:sequences:chunkSize:)``,
+/// ``recurrent(_:discretization:sequences:)``, ``reference(_:discretization:sequences:)`` and
+/// ``step(_:parameters:discretization:state:)``.
 ///
 /// Thread safety: static functions with no shared mutable state; any number of threads or tasks
 /// may call them at once, and each call's result is bit-identical to the same call run alone
@@ -77,12 +81,21 @@ public enum S4D {
 
     /// Reference kernel: per mode, `z ← W`, then `K[l] += 2·Re z; z ← dA·z` token by token
     /// (Float64 accumulation). O(H·N2·L).
+    ///
+    /// - Parameters:
+    ///   - parameters: the S4D parameters (H channels, N2 modes).
+    ///   - length: L ≥ 0.
+    ///   - discretization: zoh or bilinear.
+    /// - Returns: the kernel `K [H, L]`.
+    /// - Throws: ``KernelError/invalidArgument(name:reason:)`` for a negative length, ``KernelError``
+    ///   naming a parameter tensor that no longer passes the parameters' checks.
     @_specialize(exported:true,where T == Float)
     @_specialize(exported:true,where T == Double)
     public static func kernelReference<T: LRNNScalar>(
         _ parameters: S4DParameters<T>, length: Int, discretization: SSMDiscretization
-    ) -> Tensor<T> {
-        precondition(length >= 0, "S4D.kernelReference: length \(length)")
+    ) throws(KernelError) -> Tensor<T> {
+        guard length >= 0 else { throw .invalidArgument(name: "L", reason: "must be ≥ 0, got \(length)") }
+        try parameters.validate()
         let h = parameters.channels
         var out = [Double](repeating: 0, count: h * length)
         for c in 0..<h {

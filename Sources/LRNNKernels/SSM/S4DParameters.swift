@@ -170,15 +170,18 @@ public struct S4DParameters<T: LRNNScalar>: Sendable {
     /// zoh keeps `log dA = Δa` (exact, finite) for its powers; bilinear keeps `|dA|` and `arg dA`,
     /// so a pole that is exactly 0 (`a·Δ/2 = −1`, an S4D-Real value) needs no logarithm.
     func discreteModes(channel h: Int, _ discretization: SSMDiscretization) -> [DiscreteMode] {
+        (0..<modes).map { k in discreteMode(channel: h, mode: k, discretization) }
+    }
+
+    /// Mode k of ``discreteModes(channel:_:)`` alone (no allocation).
+    func discreteMode(channel h: Int, mode k: Int, _ discretization: SSMDiscretization) -> DiscreteMode {
         let dt = Double.exp(Double(logDt.scalars[h]))
-        return (0..<modes).map { k in
-            let (a, b, c) = mode(h, k)
-            let (pole, logPole, scale) = discretization.discretize(a, step: dt)
-            let db = scale * b
-            return DiscreteMode(
-                pole: pole, exactLogPole: discretization == .zoh ? logPole : nil, inputWeight: db, outputWeight: c,
-                kernelWeight: c * db)
-        }
+        let (a, b, c) = mode(h, k)
+        let (pole, logPole, scale) = discretization.discretize(a, step: dt)
+        let db = scale * b
+        return DiscreteMode(
+            pole: pole, exactLogPole: discretization == .zoh ? logPole : nil, inputWeight: db, outputWeight: c,
+            kernelWeight: c * db)
     }
 }
 

@@ -2,7 +2,8 @@ import ComplexModule
 import LRNNLinearAlgebra
 import RealModule
 
-/// S4D as a recurrence with a complex state, for decoding token by token:
+/// S4D as a recurrence with a complex state, for decoding token by token (``S4D/recurrent(_:discretization:sequences:)``
+/// runs a whole sequence through it):
 /// `x ← dA·x + dB·u`, `y = 2·Re(C·x) + D·u` per channel and mode.
 ///
 /// The discretised poles and weights are computed once (Float64, rounded to T). An immutable
@@ -83,33 +84,5 @@ public struct S4DRecurrence<T: LRNNScalar>: Sendable {
             }
         }
         return Tensor(shape: [bsz, channels], scalars: y)
-    }
-
-    /// The whole sequence token by token (the recurrent path and naive reference):
-    /// `u [B, T, H]` → `y [B, T, H]`, starting from `state` (zero when nil).
-    ///
-    /// - Parameters:
-    ///   - u: the inputs `[B, T, H]`.
-    ///   - state: the state `[B, H, N2]` before the first token (zeros when nil).
-    /// - Returns: the outputs and the final state.
-    /// - Throws: ``KernelError`` on shape mismatch or non-finite input.
-    @_specialize(exported:true,where T == Float)
-    @_specialize(exported:true,where T == Double)
-    public func run(
-        _ u: Tensor<T>, state: Tensor<Complex<T>>? = nil
-    ) throws(KernelError) -> (y: Tensor<T>, finalState: Tensor<Complex<T>>) {
-        guard u.rank == 3, u.shape[2] == channels else {
-            throw .shapeMismatch(tensor: "u", shape: u.shape, expected: "[B, T, \(channels)]")
-        }
-        let (bsz, t) = (u.shape[0], u.shape[1])
-        var s = state ?? zeroState(batch: bsz)
-        var y = [T](repeating: 0, count: u.count)
-        for i in 0..<t {
-            var ut = [T](repeating: 0, count: bsz * channels)
-            for b in 0..<bsz { for h in 0..<channels { ut[b * channels + h] = u.scalars[(b * t + i) * channels + h] } }
-            let yt = try step(Tensor(shape: [bsz, channels], scalars: ut), state: &s)
-            for b in 0..<bsz { for h in 0..<channels { y[(b * t + i) * channels + h] = yt.scalars[b * channels + h] } }
-        }
-        return (Tensor(shape: u.shape, scalars: y), s)
     }
 }

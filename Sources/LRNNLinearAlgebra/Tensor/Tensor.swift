@@ -1,3 +1,5 @@
+import ComplexModule
+
 /// An owned, contiguous, row-major n-dimensional array.
 ///
 /// Element `[i₀, i₁, …, iₖ]` lives at offset `Σ iⱼ·strideⱼ` with `strideₖ = 1` and
@@ -199,5 +201,24 @@ extension Tensor where Scalar: LRNNScalar {
             if num.isNaN { return .nan }
         }
         return den > 0 ? num / den : num
+    }
+}
+
+extension Tensor {
+    /// A complex tensor of zeros (a zero state of a diagonal state-space model).
+    ///
+    /// - Parameter shape: the extent of each dimension (each ≥ 0).
+    /// - Returns: the tensor, every element 0.
+    public static func zeros<R: LRNNScalar>(_ shape: [Int]) -> Tensor where Scalar == Complex<R> {
+        Tensor(shape: shape, scalars: [Complex<R>](repeating: .zero, count: shape.reduce(1, *)))
+    }
+
+    /// Converts every element of a complex tensor to another precision (each part rounded to nearest).
+    ///
+    /// - Parameter to: the destination precision, `Float` or `Double`.
+    /// - Returns: a tensor of the same shape.
+    public func converted<R: LRNNScalar, U: LRNNScalar>(to: U.Type = U.self) -> Tensor<Complex<U>>
+    where Scalar == Complex<R> {
+        Tensor<Complex<U>>(shape: shape, scalars: scalars.map { Complex(U($0.real), U($0.imaginary)) })
     }
 }
