@@ -27,7 +27,7 @@ public struct Embedding<T: LRNNScalar>: Sendable {
     public func callAsFunction(_ ids: [Int]) throws(ModelError) -> Tensor<T> {
         for id in ids where id < 0 || id >= vocabSize { throw .tokenOutOfRange(token: id, vocabSize: vocabSize) }
         let d = hiddenSize
-        var out = zeroTensor(T.self, [ids.count, d])
+        var out = Tensor<T>.zeros([ids.count, d])
         weight.withUnsafeBufferPointer { w in
             out.withUnsafeMutableBufferPointer { o in
                 for (i, id) in ids.enumerated() {

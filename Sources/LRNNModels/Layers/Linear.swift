@@ -43,7 +43,7 @@ public struct Linear<T: LRNNScalar>: Sendable {
     public func callAsFunction(_ x: Tensor<T>) -> Tensor<T> {
         precondition(x.shape.last == inFeatures, "Linear: input \(x.shape) for weight \(weight.shape)")
         let rows = inFeatures == 0 ? 0 : x.count / inFeatures
-        var y = zeroTensor(T.self, [rows, outFeatures])
+        var y = Tensor<T>.zeros([rows, outFeatures])
         x.withUnsafeBufferPointer { xb in
             y.withUnsafeMutableBufferPointer { yb in
                 apply(xb.baseAddress!, rows: rows, into: yb.baseAddress!)
@@ -87,11 +87,4 @@ public struct Linear<T: LRNNScalar>: Sendable {
             }
         }
     }
-}
-
-/// A zero tensor, allocated by specialised code (the generic `Tensor(zeros:)` initialises
-/// element by element through value witnesses).
-@inline(__always)
-func zeroTensor<T: LRNNScalar>(_: T.Type, _ shape: [Int]) -> Tensor<T> {
-    Tensor(shape: shape, scalars: [T](repeating: 0, count: shape.reduce(1, *)))
 }

@@ -61,7 +61,7 @@ public struct ShortConvolution<T: LRNNScalar>: Sendable {
                 s.shape == [layout.sequenceCount, w - 1, d],
                 "ShortConvolution: state \(s.shape), expected \([layout.sequenceCount, w - 1, d])")
         }
-        var y = zeroTensor(T.self, [layout.tokenCount, d])
+        var y = Tensor<T>.zeros([layout.tokenCount, d])
         let bounds = layout.boundaries
         let act = activation
         x.withUnsafeBufferPointer { xb in

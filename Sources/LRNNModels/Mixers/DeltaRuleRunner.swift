@@ -14,10 +14,11 @@ enum DeltaRuleRunner {
     ) throws(KernelError) -> Tensor<T> {
         let lead = layout.kernelBatchShape
         let stepLead = [lead[0], lead[1] * n]
-        let result = try DeltaRule.chunked(
+        let inputs = DeltaRule.Inputs(
             q: q.reshaped(lead + [h, kd]), k: k.reshaped(stepLead + [h, kd]), v: v.reshaped(stepLead + [h, vd]),
-            beta: beta.reshaped(stepLead + [h]), g: g?.reshaped(lead + [h]), initialState: state?.recurrent,
-            cuSeqlens: layout.kernelSequenceBoundaries, numHouseholder: n)
+            beta: beta.reshaped(stepLead + [h]), g: g?.reshaped(lead + [h]), initialState: state?.recurrent)
+        let result = try DeltaRule.chunked(
+            inputs, numHouseholder: n, sequences: KernelError.sequenceBoundaries(layout.kernelSequenceBoundaries))
         if state != nil { state!.recurrent = result.finalState }
         return result.output.reshaped([layout.tokenCount, h * vd])
     }

@@ -145,10 +145,11 @@ public struct GLAMixer<T: LRNNScalar>: TokenMixer {
     ) throws(KernelError) -> Tensor<T> {
         let (q, k, v, gk) = inputs(x, layout: layout, state: &state)
         let lead = layout.kernelBatchShape
-        let r = try GLA.chunked(
+        let inputs = GLA.Inputs(
             q: q.reshaped(lead + [heads, headKDim]), k: k.reshaped(lead + [heads, headKDim]),
             v: v.reshaped(lead + [heads, headVDim]), gk: gk.reshaped(lead + [heads, headKDim]),
-            initialState: state?.recurrent, cuSeqlens: layout.kernelSequenceBoundaries)
+            initialState: state?.recurrent)
+        let r = try GLA.chunked(inputs, sequences: KernelError.sequenceBoundaries(layout.kernelSequenceBoundaries))
         if state != nil { state!.recurrent = r.finalState }
         var o = r.output.reshaped([layout.tokenCount, heads * headVDim])
         oNorm.apply(&o, input: x)

@@ -77,7 +77,7 @@ public struct S4DMixer<T: LRNNScalar>: TokenMixer {
         let z = outputLinear(y)
         let h = hiddenSize
         let rows = y.count / h
-        var out = zeroTensor(T.self, [rows, h])
+        var out = Tensor<T>.zeros([rows, h])
         z.withUnsafeBufferPointer { zb in
             out.withUnsafeMutableBufferPointer { ob in
                 for r in 0..<rows {
@@ -92,40 +92,21 @@ public struct S4DMixer<T: LRNNScalar>: TokenMixer {
         return out
     }
 
-    /// The prefill path (chunked S4D convolution, sequence by sequence when packed).
+    /// The prefill path (chunked S4D convolution; packed sequences in one call, each from its own state).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func forward(
         _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
     ) throws(KernelError) -> Tensor<T> {
         let h = hiddenSize
-        let n2 = parameters.modes
-        var y: Tensor<T>
-        if !layout.isPacked {
-            let (b, t) = (layout.sequenceCount, layout.uniformLength)
-            let r = try S4D.convolve(
-                x.reshaped([b, t, h]), parameters: parameters, discretization: discretization,
-                initialState: state?.complex)
-            if state != nil { state!.complex = r.finalState }
-            y = r.y.reshaped([b * t, h])
-        } else {
-            var scalars = [T](repeating: 0, count: x.count)
-            let cu = layout.boundaries
-            for s in 0..<layout.sequenceCount where cu[s + 1] > cu[s] {
-                let len = cu[s + 1] - cu[s]
-                let u = Tensor(shape: [1, len, h], scalars: Array(x.scalars[(cu[s] * h)..<(cu[s + 1] * h)]))
-                let s0 = state?.complex.map {
-                    Tensor(shape: [1, h, n2], scalars: Array($0.scalars[(s * h * n2)..<((s + 1) * h * n2)]))
-                }
-                let r = try S4D.convolve(u, parameters: parameters, discretization: discretization, initialState: s0)
-                scalars.replaceSubrange((cu[s] * h)..<(cu[s + 1] * h), with: r.y.scalars)
-                if state != nil {
-                    state!.complex!.scalars.replaceSubrange(
-                        (s * h * n2)..<((s + 1) * h * n2), with: r.finalState.scalars)
-                }
-            }
-            y = Tensor(shape: [layout.tokenCount, h], scalars: scalars)
-        }
+        // Packed sequences run in one call, each from its own state (the kernel's `sequences:`).
+        let (b, t) = layout.isPacked ? (1, layout.tokenCount) : (layout.sequenceCount, layout.uniformLength)
+        let sequences = try KernelError.sequenceBoundaries(layout.isPacked ? layout.boundaries : nil)
+        let r = try S4D.chunked(
+            S4D.Inputs(u: x.reshaped([b, t, h]), parameters: parameters, initialState: state?.complex),
+            discretization: discretization, sequences: sequences)
+        if state != nil { state!.complex = r.finalState }
+        var y = r.output.reshaped([b * t, h])
         return output(&y)
     }
 

@@ -131,7 +131,7 @@ func sumNormalize<T: LRNNScalar>(_ x: inout Tensor<T>, groupSize d: Int) {
 func repeatHeads<T: LRNNScalar>(_ x: Tensor<T>, heads: Int, headDim d: Int, times: Int) -> Tensor<T> {
     if times == 1 { return x }
     let rows = x.count / (heads * d)
-    var y = zeroTensor(T.self, [rows, heads * times * d])
+    var y = Tensor<T>.zeros([rows, heads * times * d])
     x.withUnsafeBufferPointer { xb in
         y.withUnsafeMutableBufferPointer { yb in
             for r in 0..<rows {

@@ -111,7 +111,7 @@ public final class CausalLM<T: LRNNScalar>: Sendable {
     /// - Parameters:
     ///   - ids: the token ids of all sequences, back to back.
     ///   - cuSeqlens: the N + 1 boundaries, from 0 to `ids.count`, non-decreasing.
-    /// - Throws: ``ModelError/invalidArgument(name:reason:)`` for malformed `cuSeqlens`,
+    /// - Throws: ``ModelError/invalidSequenceBoundaries(_:)`` for malformed `cuSeqlens`,
     ///   ``ModelError/tokenOutOfRange(token:vocabSize:)``, ``ModelError/kernel(layer:_:)``.
     public func logits(packed ids: [Int], cuSeqlens: [Int]) throws(ModelError) -> Tensor<T> {
         try Self.validate(cuSeqlens: cuSeqlens, total: ids.count)
@@ -154,7 +154,7 @@ public final class CausalLM<T: LRNNScalar>: Sendable {
         }
         let h = try feed(prompts, cache: &cache)
         let d = hiddenSize
-        var last = zeroTensor(T.self, [prompts.count, d])
+        var last = Tensor<T>.zeros([prompts.count, d])
         var end = 0
         h.withUnsafeBufferPointer { hb in
             last.withUnsafeMutableBufferPointer { lb in
@@ -221,11 +221,15 @@ public final class CausalLM<T: LRNNScalar>: Sendable {
         }
     }
 
+    /// Validates packed-sequence boundaries against the token count, as every kernel does.
+    ///
+    /// - Throws: ``ModelError/invalidSequenceBoundaries(_:)`` holding
+    ///   ``/LRNNKernels/KernelError/invalidSequenceBoundaries(reason:)``.
     static func validate(cuSeqlens cu: [Int], total: Int) throws(ModelError) {
-        guard cu.count >= 2, cu[0] == 0, cu.last == total, zip(cu, cu.dropFirst()).allSatisfy({ $0 <= $1 }) else {
-            throw .invalidArgument(
-                name: "cuSeqlens",
-                reason: "must start at 0, never decrease and end at the token count \(total); got \(cu)")
+        do {
+            _ = try KernelError.validateSequenceBoundaries(cu, total: total)
+        } catch {
+            throw .invalidSequenceBoundaries(error)
         }
     }
 }

@@ -10,6 +10,10 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     case cacheMismatch(reason: String)
     /// A kernel refused its inputs inside a layer (e.g. non-finite activations).
     case kernel(layer: Int, KernelError)
+    /// `cuSeqlens` was refused before any layer ran: always
+    /// ``/LRNNKernels/KernelError/invalidSequenceBoundaries(reason:)``, with the reason every kernel
+    /// gives for the same list (it is validated as a ``/LRNNLinearAlgebra/SequenceBoundaries``).
+    case invalidSequenceBoundaries(KernelError)
     /// A model built in code has an impossible configuration.
     case invalidConfiguration(field: String, reason: String)
     /// Generation met logits holding NaN or ±∞ (the weights or activations overflowed the run
@@ -24,6 +28,7 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .invalidArgument(n, r): "argument '\(n)': \(r)"
         case let .cacheMismatch(r): "cache: \(r)"
         case let .kernel(l, e): "layer \(l): \(e)"
+        case let .invalidSequenceBoundaries(e): "\(e)"
         case let .invalidConfiguration(f, r): "configuration \(f): \(r)"
         case let .nonFiniteLogits(s, p):
             "logits of sequence \(s) hold NaN or infinity at new token \(p): the run precision overflowed"

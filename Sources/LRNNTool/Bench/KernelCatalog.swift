@@ -180,9 +180,9 @@ public enum KernelCatalog {
             flopFormula:
                 "T·H·(2·64 + 4·N)  [per chunk of 64 and channel: Toeplitz 2·64², chunk-end states 2·64·N, state read-out 2·64·N]",
             pathsDescription:
-                "chunk: S4D.convolve (chunked state passing, ZOH) into reused output buffers; "
+                "chunk: S4D.chunked (chunked state passing, ZOH) into reused output buffers; "
                 + "step: S4DRecurrence.step per token; "
-                + "naive: S4DRecurrence.run (the complex recurrence, token by token)",
+                + "naive: S4D.recurrent (the complex recurrence, token by token)",
             effectiveFlops: { t in Double(t * h) * (2 * c + 4 * Double(n)) },
             prepare: { t, seed in
                 let params: S4DParameters<Float>
@@ -200,8 +200,9 @@ public enum KernelCatalog {
                 return PreparedBenchKernel(
                     chunk: {
                         mustSucceed("s4d_conv") {
-                            try S4D.convolve(
-                                u, parameters: params, discretization: .zoh, output: &output, finalState: &state)
+                            try S4D.chunked(
+                                S4D.Inputs(u: u, parameters: params), discretization: .zoh, output: &output,
+                                finalState: &state)
                         }
                     },
                     makeStep: {
@@ -213,7 +214,11 @@ public enum KernelCatalog {
                             }
                         }
                     },
-                    naive: { mustSucceed("s4d_conv") { _ = try recurrence.run(u) } },
+                    naive: {
+                        mustSucceed("s4d_conv") {
+                            _ = try S4D.recurrent(S4D.Inputs(u: u, parameters: params), discretization: .zoh)
+                        }
+                    },
                     ioBytes: io)
             })
     }
@@ -225,7 +230,7 @@ public enum KernelCatalog {
             flopFormula:
                 "T·(8·P·H + 8·P + 2·H)  [U·[Re B̄; Im B̄]ᵀ and X·[Re C, −Im C]ᵀ (4·P·H each), complex scan 8·P, skip 2·H]",
             pathsDescription:
-                "chunk: S5.run (GEMM–scan–GEMM per chunk, ZOH) into reused output buffers; step: S5.step per token; naive: S5.reference",
+                "chunk: S5.chunked (GEMM–scan–GEMM per chunk, ZOH) into reused output buffers; step: S5.step per token; naive: S5.reference",
             effectiveFlops: { t in Double(t) * Double(8 * p * h + 8 * p + 2 * h) },
             prepare: { t, seed in
                 var rng = BenchRandom(seed: seed)
@@ -250,7 +255,7 @@ public enum KernelCatalog {
                 var state = system.zeroState(batch: 1)
                 return PreparedBenchKernel(
                     chunk: {
-                        mustSucceed("s5") { try S5.run(u, system: system, output: &output, finalState: &state) }
+                        mustSucceed("s5") { try S5.chunked(u, system: system, output: &output, finalState: &state) }
                     },
                     makeStep: {
                         let us = u.slices(t, shape: [1, h])
@@ -261,7 +266,11 @@ public enum KernelCatalog {
                             }
                         }
                     },
-                    naive: { _ = S5.reference(u, parameters: params, discretization: .zoh) },
+                    naive: {
+                        mustSucceed("s5") {
+                            _ = try S5.reference(S5.Inputs(u: u, parameters: params), discretization: .zoh)
+                        }
+                    },
                     ioBytes: io)
             })
     }

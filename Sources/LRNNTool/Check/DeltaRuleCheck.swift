@@ -4,9 +4,9 @@ import LRNNLinearAlgebra
 /// Golden checks for the delta-rule family (`delta_rule`, `gated_delta_rule`, `delta_product`).
 ///
 /// Each case runs in Float64 and Float32 on two paths: `chunk`
-/// (``DeltaRule/chunked(q:k:v:beta:g:scale:initialState:cuSeqlens:numHouseholder:chunkSize:)``) and
-/// `recurrent` (``DeltaRule/step(q:k:v:beta:g:scale:numHouseholder:state:)`` token by token, one
-/// packed sequence at a time with `cu_seqlens`). A line's error is the larger of the golden
+/// (``DeltaRule/chunked(_:scale:numHouseholder:sequences:chunkSize:)``) and `recurrent`
+/// (``DeltaRule/recurrent(_:scale:numHouseholder:sequences:)``: the step token by token, one packed
+/// sequence at a time with `cu_seqlens`). A line's error is the larger of the golden
 /// errors of `o` and `ht`, held to ``GoldenCheck/opTolerance(_:)``.
 public enum DeltaRuleCheck {
     /// The golden op names this checker handles.
@@ -65,88 +65,18 @@ public enum DeltaRuleCheck {
             try requireCheckable(
                 states: states, heads: q.shape[2], dk: q.shape[3], dv: v.shape[3], tokens: q.shape[0] * q.shape[1])
         }
+        let inputs = DeltaRule.Inputs(q: q, k: k, v: v, beta: beta, g: g, initialState: h0)
         let chunk = Result { () throws(KernelError) -> (Tensor<T>, Tensor<T>) in
             let r = try DeltaRule.chunked(
-                q: q, k: k, v: v, beta: beta, g: g, scale: s, initialState: h0, cuSeqlens: cu, numHouseholder: n)
+                inputs, scale: s, numHouseholder: n, sequences: KernelError.sequenceBoundaries(cu))
             return (r.output, r.finalState)
         }
         let recurrent = Result { () throws(KernelError) -> (Tensor<T>, Tensor<T>) in
-            try stepThrough(q: q, k: k, v: v, beta: beta, g: g, scale: s, initialState: h0, cuSeqlens: cu, n: n)
+            let r = try DeltaRule.recurrent(
+                inputs, scale: s, numHouseholder: n, sequences: KernelError.sequenceBoundaries(cu))
+            return (r.output, r.finalState)
         }
         return [("chunk", chunk), ("recurrent", recurrent)]
-    }
-
-    /// The recurrent path: ``DeltaRule/step(q:k:v:beta:g:scale:numHouseholder:state:)`` token by
-    /// token, over all batch entries at once, or over one packed sequence at a time with `cu_seqlens`.
-    ///
-    /// - Throws: ``KernelError`` from the step kernel or for malformed `cu_seqlens` / shapes.
-    public static func stepThrough<T: LRNNScalar>(
-        q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>?, scale: T?,
-        initialState: Tensor<T>?, cuSeqlens: [Int]?, n: Int
-    ) throws(KernelError) -> (Tensor<T>, Tensor<T>) {
-        guard q.rank == 4 else { throw .shapeMismatch(tensor: "q", shape: q.shape, expected: "[B, T, H, K]") }
-        let (b, t, h, dk) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
-        guard n >= 1, n <= 64 else {
-            throw .invalidArgument(name: "numHouseholder", reason: "must be in 1...64, got \(n)")
-        }
-        // Every tensor is sliced by these extents below: check all of them first.
-        let steps = t * n
-        try KernelError.requireShape(k, [b, steps, h, dk], "k")
-        guard v.rank == 4, Array(v.shape.prefix(3)) == [b, steps, h] else {
-            throw .shapeMismatch(tensor: "v", shape: v.shape, expected: "[\(b), \(steps), \(h), V]")
-        }
-        let dv = v.shape[3]
-        try KernelError.requireShape(beta, [b, steps, h], "beta")
-        if let g { try KernelError.requireShape(g, [b, t, h], "g") }
-        try requireCheckable(states: b, heads: h, dk: dk, dv: dv, tokens: b * t)
-        // Sequences as (first batch entry, batch count, token range).
-        var sequences: [(batch: Range<Int>, tokens: Range<Int>)]
-        if let cu = cuSeqlens {
-            guard b == 1 else { throw .invalidSequenceBoundaries(reason: "requires batch size B = 1, got B = \(b)") }
-            let bounds = try KernelError.validateSequenceBoundaries(cu, total: t)
-            sequences = (0..<(bounds.count - 1)).map { (0..<1, bounds[$0]..<bounds[$0 + 1]) }
-        } else {
-            sequences = [(0..<b, 0..<t)]
-        }
-        let states = cuSeqlens == nil ? b : sequences.count
-        try requireCheckable(states: states, heads: h, dk: dk, dv: dv, tokens: b * t)
-        if let initialState { try KernelError.requireShape(initialState, [states, h, dk, dv], "initialState") }
-        var output = Tensor<T>(zeros: [b, t, h, dv])
-        var final = initialState ?? Tensor<T>(zeros: [states, h, dk, dv])
-        let stateSize = h * dk * dv
-        /// Rows `t·per ..< (t + count)·per` of every batch entry in `range`, as `[B', count, …]`.
-        func slice(_ x: Tensor<T>, _ batches: Range<Int>, _ row: Int, _ count: Int) -> Tensor<T> {
-            let per = x.count / max(x.shape[0] * x.shape[1], 1)
-            var out: [T] = []
-            out.reserveCapacity(batches.count * count * per)
-            for bi in batches {
-                let base = (bi * x.shape[1] + row) * per
-                out += x.scalars[base..<(base + count * per)]
-            }
-            var shape = x.shape
-            shape[0] = batches.count
-            shape[1] = count
-            return Tensor(shape: shape, scalars: out)
-        }
-        for (si, seq) in sequences.enumerated() {
-            let first = cuSeqlens == nil ? 0 : si
-            let count = cuSeqlens == nil ? b : 1
-            var state = Tensor(
-                shape: [count, h, dk, dv],
-                scalars: Array(final.scalars[(first * stateSize)..<((first + count) * stateSize)]))
-            for tok in seq.tokens {
-                let o = try DeltaRule.step(
-                    q: slice(q, seq.batch, tok, 1), k: slice(k, seq.batch, tok * n, n),
-                    v: slice(v, seq.batch, tok * n, n), beta: slice(beta, seq.batch, tok * n, n),
-                    g: g.map { slice($0, seq.batch, tok, 1) }, scale: scale, numHouseholder: n, state: &state)
-                for (j, bi) in seq.batch.enumerated() {
-                    let dst = (bi * t + tok) * h * dv
-                    for e in 0..<(h * dv) { output.scalars[dst + e] = o.scalars[j * h * dv + e] }
-                }
-            }
-            for e in 0..<(count * stateSize) { final.scalars[first * stateSize + e] = state.scalars[e] }
-        }
-        return (output, final)
     }
 }
 

@@ -85,11 +85,13 @@ public enum SSMCheck {
             return [
                 line(name, "s4d_conv", T.precisionName, "chunk") {
                     let (p, u) = try inputs.get()
-                    return [("y", try S4D.convolve(u, parameters: p, discretization: disc).y, ref)]
+                    return [("y", try S4D.chunked(S4D.Inputs(u: u, parameters: p), discretization: disc).output, ref)]
                 },
                 line(name, "s4d_conv", T.precisionName, "recurrent") {
                     let (p, u) = try inputs.get()
-                    return [("y", try S4DRecurrence(p, discretization: disc).run(u).y, ref)]
+                    return [
+                        ("y", try S4D.recurrent(S4D.Inputs(u: u, parameters: p), discretization: disc).output, ref)
+                    ]
                 },
             ]
         }
@@ -101,44 +103,25 @@ public enum SSMCheck {
         let disc = try discretization(file)
         let ref = try file.tensor("y", as: Double.self)
         func run<T: LRNNScalar>(_: T.Type) -> [CheckLine] {
-            let inputs = Result { () throws -> (S5System<T>, Tensor<T>) in
+            let inputs = Result { () throws -> S5.Inputs<T> in
                 let p = try S5Parameters(
                     lambdaRe: file.tensor("Lambda_re", as: T.self), lambdaIm: file.tensor("Lambda_im", as: T.self),
                     bRe: file.tensor("B_re", as: T.self), bIm: file.tensor("B_im", as: T.self),
                     cRe: file.tensor("C_re", as: T.self), cIm: file.tensor("C_im", as: T.self),
                     logStep: file.tensor("log_step", as: T.self), d: file.tensor("D", as: T.self),
                     conjugateSymmetric: try file.metadataStrictBool("conj_sym") ?? false)
-                return (S5System(p, discretization: disc), try file.tensor("u", as: T.self))
+                return S5.Inputs(u: try file.tensor("u", as: T.self), parameters: p)
             }
             return [
                 line(name, "s5", T.precisionName, "chunk") {
-                    let (system, u) = try inputs.get()
-                    return [("y", try S5.run(u, system: system).y, ref)]
+                    [("y", try S5.chunked(inputs.get(), discretization: disc).output, ref)]
                 },
                 line(name, "s5", T.precisionName, "recurrent") {
-                    let (system, u) = try inputs.get()
-                    return [("y", try recurrent(u, system: system), ref)]
+                    [("y", try S5.recurrent(inputs.get(), discretization: disc).output, ref)]
                 },
             ]
         }
         return run(Double.self) + run(Float.self)
-    }
-
-    /// The S5 recurrent path: ``S5/step(_:system:state:)`` one token at a time.
-    static func recurrent<T: LRNNScalar>(_ u: Tensor<T>, system: S5System<T>) throws -> Tensor<T> {
-        guard u.rank == 3 else {
-            throw KernelError.shapeMismatch(tensor: "u", shape: u.shape, expected: "[B, T, H]")
-        }
-        let (b, t, h) = (u.shape[0], u.shape[1], u.shape[2])
-        var state = system.zeroState(batch: b)
-        var rec = Tensor<T>(shape: u.shape, repeating: 0)
-        for s in 0..<t {
-            var ut = [T](repeating: 0, count: b * h)
-            for i in 0..<b { for j in 0..<h { ut[i * h + j] = u.scalars[(i * t + s) * h + j] } }
-            let yt = try S5.step(Tensor(shape: [b, h], scalars: ut), system: system, state: &state)
-            for i in 0..<b { for j in 0..<h { rec.scalars[(i * t + s) * h + j] = yt.scalars[i * h + j] } }
-        }
-        return rec
     }
 
     /// `hippo`: the transition matrix A and input vector B (worst of the two).
