@@ -5,37 +5,6 @@ import Testing
 
 /// Seeded property tests: the chunk and step paths against the naive reference in Float64.
 @Suite struct DeltaRulePropertyTests {
-    /// Runs `step` token by token over every batch entry (no varlen) from the inputs' initial state.
-    static func stepThrough<T: LRNNScalar>(_ x: DeltaRuleInputs<T>) throws -> (output: Tensor<T>, finalState: Tensor<T>)
-    {
-        let (b, t, h, dk) = (x.q.shape[0], x.q.shape[1], x.q.shape[2], x.q.shape[3])
-        let dv = x.v.shape[3]
-        let n = x.n
-        var state = x.h0 ?? Tensor<T>(zeros: [b, h, dk, dv])
-        var out = Tensor<T>(zeros: [b, t, h, dv])
-        for tok in 0..<t {
-            var q = Tensor<T>(zeros: [b, 1, h, dk])
-            var k = Tensor<T>(zeros: [b, n, h, dk])
-            var v = Tensor<T>(zeros: [b, n, h, dv])
-            var beta = Tensor<T>(zeros: [b, n, h])
-            var g: Tensor<T>? = x.g == nil ? nil : Tensor<T>(zeros: [b, 1, h])
-            for bi in 0..<b {
-                for hi in 0..<h {
-                    for c in 0..<dk { q[bi, 0, hi, c] = x.q[bi, tok, hi, c] }
-                    if let xg = x.g { g![bi, 0, hi] = xg[bi, tok, hi] }
-                    for j in 0..<n {
-                        for c in 0..<dk { k[bi, j, hi, c] = x.k[bi, tok * n + j, hi, c] }
-                        for c in 0..<dv { v[bi, j, hi, c] = x.v[bi, tok * n + j, hi, c] }
-                        beta[bi, j, hi] = x.beta[bi, tok * n + j, hi]
-                    }
-                }
-            }
-            let o = try DeltaRule.step(q: q, k: k, v: v, beta: beta, g: g, numHouseholder: n, state: &state)
-            for bi in 0..<b { for hi in 0..<h { for c in 0..<dv { out[bi, tok, hi, c] = o[bi, 0, hi, c] } } }
-        }
-        return (out, state)
-    }
-
     @Test func chunkMatchesReferenceOnRandomShapes() throws {
         var rng = SeededRandom(seed: 2024)
         for trial in 0..<40 {
@@ -144,7 +113,7 @@ import Testing
             let x = DeltaRuleInputs<Double>(
                 batch: 2, tokens: 9, heads: 3, keyDim: 7, valueDim: 4, householder: n, gated: gated,
                 initialState: true, rng: &rng)
-            let s = try Self.stepThrough(x)
+            let s = try x.recurrent()
             let r = try x.reference()
             #expect(s.output.relativeError(to: r.output) <= 1e-12)
             #expect(s.finalState.relativeError(to: r.finalState) <= 1e-12)
@@ -157,7 +126,7 @@ import Testing
         let x = DeltaRuleInputs<Double>(
             batch: 2, tokens: 2, heads: 4, keyDim: 128, valueDim: 128, householder: 2, gated: true,
             initialState: true, rng: &rng)
-        let s = try Self.stepThrough(x)
+        let s = try x.recurrent()
         let r = try x.reference()
         #expect(s.output.relativeError(to: r.output) <= 1e-12)
         #expect(s.finalState.relativeError(to: r.finalState) <= 1e-12)

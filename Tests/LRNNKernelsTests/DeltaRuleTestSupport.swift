@@ -44,15 +44,22 @@ struct DeltaRuleInputs<T: LRNNScalar> {
         return y
     }
 
+    /// The kernel's inputs.
+    var inputs: DeltaRule.Inputs<T> { DeltaRule.Inputs(q: q, k: k, v: v, beta: beta, g: g, initialState: h0) }
+
+    /// The packed-sequence boundaries, if any.
+    var sequences: SequenceBoundaries? { get throws { try cuSeqlens.map { try SequenceBoundaries($0) } } }
+
     func chunked(chunkSize: Int = DeltaRule.defaultChunkSize) throws -> (output: Tensor<T>, finalState: Tensor<T>) {
-        try DeltaRule.chunked(
-            q: q, k: k, v: v, beta: beta, g: g, initialState: h0, cuSeqlens: cuSeqlens, numHouseholder: n,
-            chunkSize: chunkSize)
+        try DeltaRule.chunked(inputs, numHouseholder: n, sequences: sequences, chunkSize: chunkSize)
+    }
+
+    func recurrent() throws -> (output: Tensor<T>, finalState: Tensor<T>) {
+        try DeltaRule.recurrent(inputs, numHouseholder: n, sequences: sequences)
     }
 
     func reference() throws -> (output: Tensor<T>, finalState: Tensor<T>) {
-        try DeltaRule.reference(
-            q: q, k: k, v: v, beta: beta, g: g, initialState: h0, cuSeqlens: cuSeqlens, numHouseholder: n)
+        try DeltaRule.reference(inputs, numHouseholder: n, sequences: sequences)
     }
 }
 

@@ -32,8 +32,5 @@ struct GLAInputs<T: LRNNScalar> {
 
 /// Tokens `start ..< start + count` (dimension 1) of a rank-4 tensor with B = 1, as `[1, count, H, D]`.
 func glaTokens<T>(_ x: Tensor<T>, _ start: Int, _ count: Int) -> Tensor<T> {
-    let row = x.shape[2] * x.shape[3]
-    return Tensor(
-        shape: [x.shape[0], count, x.shape[2], x.shape[3]],
-        scalars: Array(x.scalars[(start * row)..<((start + count) * row)]))
+    x.slice(batches: 0..<x.shape[0], tokens: start..<(start + count))
 }

@@ -127,15 +127,15 @@ import Testing
         let h0 = Tensor<Complex<Double>>(
             shape: [2, 5, 4], scalars: (0..<40).map { i in Complex(Double(i % 7) / 7, -Double(i % 3) / 3) })
         for initial in [nil, h0] {
-            let expected = try S4D.convolve(
+            let expected = try S4D.chunked(
                 u, parameters: p, discretization: .zoh, chunkSize: 16, initialState: initial)
             var output = Self.poisoned(u.shape)
             var state = Self.poisonedComplex([2, 5, 4])
             for _ in 0..<2 {
-                try S4D.convolve(
+                try S4D.chunked(
                     u, parameters: p, discretization: .zoh, chunkSize: 16, initialState: initial,
                     output: &output, finalState: &state)
-                #expect(output == expected.y)
+                #expect(output == expected.output)
                 #expect(state == expected.finalState)
             }
         }
@@ -143,13 +143,13 @@ import Testing
         var state = Tensor<Complex<Double>>(shape: [2, 5, 4], repeating: .zero)
         #expect(
             DeltaRuleErrorTests.tag {
-                try S4D.convolve(u, parameters: p, discretization: .zoh, output: &badOutput, finalState: &state)
+                try S4D.chunked(u, parameters: p, discretization: .zoh, output: &badOutput, finalState: &state)
             } == "shape:output")
         var output = Tensor<Double>(zeros: [2, 70, 5])
         var badState = Tensor<Complex<Double>>(shape: [2, 5, 8], repeating: .zero)
         #expect(
             DeltaRuleErrorTests.tag {
-                try S4D.convolve(u, parameters: p, discretization: .zoh, output: &output, finalState: &badState)
+                try S4D.chunked(u, parameters: p, discretization: .zoh, output: &output, finalState: &badState)
             } == "shape:finalState")
     }
 
@@ -162,13 +162,13 @@ import Testing
         let h0 = Tensor<Complex<Double>>(
             shape: [2, 9], scalars: (0..<18).map { i in Complex(Double(i % 5) / 5, Double(i % 4) / 4) })
         for initial in [nil, h0] {
-            let expected = try S5.run(u, system: system, chunkSize: 16, initialState: initial)
+            let expected = try S5.chunked(u, system: system, chunkSize: 16, initialState: initial)
             var output = Self.poisoned(u.shape)
             var state = Self.poisonedComplex([2, 9])
             for _ in 0..<2 {
-                try S5.run(
+                try S5.chunked(
                     u, system: system, chunkSize: 16, initialState: initial, output: &output, finalState: &state)
-                #expect(output == expected.y)
+                #expect(output == expected.output)
                 #expect(state == expected.finalState)
             }
         }
@@ -176,13 +176,13 @@ import Testing
         var state = Tensor<Complex<Double>>(shape: [2, 9], repeating: .zero)
         #expect(
             DeltaRuleErrorTests.tag {
-                try S5.run(u, system: system, output: &badOutput, finalState: &state)
+                try S5.chunked(u, system: system, output: &badOutput, finalState: &state)
             } == "shape:output")
         var output = Tensor<Double>(zeros: [2, 53, 5])
         var badState = Tensor<Complex<Double>>(shape: [1, 9], repeating: .zero)
         #expect(
             DeltaRuleErrorTests.tag {
-                try S5.run(u, system: system, output: &output, finalState: &badState)
+                try S5.chunked(u, system: system, output: &output, finalState: &badState)
             } == "shape:finalState")
     }
 }

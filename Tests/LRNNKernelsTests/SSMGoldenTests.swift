@@ -40,9 +40,9 @@ struct SSMGoldenTests {
         func run<T: LRNNScalar>(_: T.Type) throws {
             let p = try Self.s4d(f, T.self)
             let u = try f.tensor("u", as: T.self)
-            let chunk = try S4D.convolve(u, parameters: p, discretization: disc).y
+            let chunk = try S4D.chunked(u, parameters: p, discretization: disc).output
             #expect(chunk.converted(to: Double.self).relativeError(to: ref) <= Self.tolerance(T.self))
-            let rec = try S4DRecurrence(p, discretization: disc).run(u).y
+            let rec = try S4D.recurrent(S4D.Inputs(u: u, parameters: p), discretization: disc).output
             #expect(rec.converted(to: Double.self).relativeError(to: ref) <= Self.tolerance(T.self))
         }
         try run(Double.self)
@@ -65,9 +65,9 @@ struct SSMGoldenTests {
                 conjugateSymmetric: f.metadataBool("conj_sym") ?? false)
             let u = try f.tensor("u", as: T.self)
             let system = S5System(p, discretization: disc)
-            let y = try S5.run(u, system: system, chunkSize: 64).y
+            let y = try S5.chunked(u, system: system, chunkSize: 64).output
             #expect(y.converted(to: Double.self).relativeError(to: ref) <= Self.tolerance(T.self))
-            let naive = S5.reference(u, parameters: p, discretization: disc)
+            let naive = try S5.reference(S5.Inputs(u: u, parameters: p), discretization: disc).output
             #expect(naive.converted(to: Double.self).relativeError(to: ref) <= Self.tolerance(T.self))
         }
         try run(Double.self)

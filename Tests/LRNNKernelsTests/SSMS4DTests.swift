@@ -15,13 +15,13 @@ struct SSMS4DTests {
             // Impulse response of the recurrence: y_l for u = δ, minus the skip term at l = 0.
             var u = Tensor<Double>(shape: [1, l, 3], repeating: 0)
             for h in 0..<3 { u.scalars[h] = 1 }
-            let y = try S4DRecurrence(p, discretization: disc).run(u).y
+            let y = try S4D.recurrent(S4D.Inputs(u: u, parameters: p), discretization: disc).output
             var impulse = Tensor<Double>(shape: [3, l], repeating: 0)
             for h in 0..<3 {
                 for s in 0..<l { impulse.scalars[h * l + s] = y.scalars[s * 3 + h] - (s == 0 ? p.d.scalars[h] : 0) }
             }
             #expect(relErr(k, impulse) <= 1e-12)
-            #expect(relErr(k, S4D.kernelReference(p, length: l, discretization: disc)) <= 1e-12)
+            #expect(relErr(k, try S4D.kernelReference(p, length: l, discretization: disc)) <= 1e-12)
         }
     }
 
@@ -30,7 +30,7 @@ struct SSMS4DTests {
         let p = try randomS4D(channels: 2, modes: 4, seed: 5, as: Double.self, logDt: -7...(-5))
         let l = 65_536
         let k = try S4D.kernel(p, length: l, discretization: .zoh)
-        let ref = S4D.kernelReference(p, length: l, discretization: .zoh)
+        let ref = try S4D.kernelReference(p, length: l, discretization: .zoh)
         #expect(relErr(k, ref) <= 1e-10)
         let k32 = try S4D.kernel(p.converted(to: Float.self), length: l, discretization: .zoh)
         #expect(k32.allFinite)
@@ -43,9 +43,9 @@ struct SSMS4DTests {
             let p = try randomS4D(channels: 3, modes: 6, seed: 21, as: Double.self)
             let u: Tensor<Double> = r.normalTensor([2, 77, 3])
             let direct = try S4D.convolveDirect(u, parameters: p, discretization: disc)
-            let y = try S4D.convolve(u, parameters: p, discretization: disc, chunkSize: chunk).y
+            let y = try S4D.chunked(u, parameters: p, discretization: disc, chunkSize: chunk).output
             #expect(relErr(y, direct) <= 1e-10)
-            let rec = try S4DRecurrence(p, discretization: disc).run(u).y
+            let rec = try S4D.recurrent(S4D.Inputs(u: u, parameters: p), discretization: disc).output
             #expect(relErr(rec, direct) <= 1e-10)
         }
     }
@@ -56,9 +56,9 @@ struct SSMS4DTests {
         let p = try randomS4D(channels: 37, modes: 4, seed: 14, as: Double.self)
         let u: Tensor<Double> = r.normalTensor([3, 45, 37])
         let direct = try S4D.convolveDirect(u, parameters: p, discretization: .zoh)
-        let (y, s) = try S4D.convolve(u, parameters: p, discretization: .zoh, chunkSize: 8)
+        let (y, s) = try S4D.chunked(u, parameters: p, discretization: .zoh, chunkSize: 8)
         #expect(relErr(y, direct) <= 1e-10)
-        let sr = try S4DRecurrence(p, discretization: .zoh).run(u).finalState
+        let sr = try S4D.recurrent(S4D.Inputs(u: u, parameters: p), discretization: .zoh).finalState
         #expect((zip(s.scalars, sr.scalars).map { ($0 - $1).length }.max() ?? 0) <= 1e-10)
     }
 
@@ -69,8 +69,8 @@ struct SSMS4DTests {
         let u: Tensor<Double> = r.normalTensor([2, 50, 2])
         let h0 = Tensor<Complex<Double>>(
             shape: [2, 2, 3], scalars: (0..<12).map { _ in Complex(r.normal(), r.normal()) })
-        let (y, s) = try S4D.convolve(u, parameters: p, discretization: .zoh, chunkSize: 8, initialState: h0)
-        let (yr, sr) = try S4DRecurrence(p, discretization: .zoh).run(u, state: h0)
+        let (y, s) = try S4D.chunked(u, parameters: p, discretization: .zoh, chunkSize: 8, initialState: h0)
+        let (yr, sr) = try S4D.recurrent(S4D.Inputs(u: u, parameters: p, initialState: h0), discretization: .zoh)
         #expect(relErr(y, yr) <= 1e-10)
         let ds = zip(s.scalars, sr.scalars).map { ($0 - $1).length }.max() ?? 0
         #expect(ds <= 1e-10)
@@ -81,8 +81,8 @@ struct SSMS4DTests {
         var r = SeededRandom(seed: 4)
         let p = try randomS4D(channels: 4, modes: 8, seed: 9, as: Double.self)
         let u: Tensor<Double> = r.normalTensor([2, 90, 4])
-        let whole = try S4D.convolve(u, parameters: p, discretization: .bilinear, chunkSize: 16).y
-        var (_, state) = try S4D.convolve(
+        let whole = try S4D.chunked(u, parameters: p, discretization: .bilinear, chunkSize: 16).output
+        var (_, state) = try S4D.chunked(
             slice(u, tokens: 0..<70), parameters: p, discretization: .bilinear, chunkSize: 16)
         let rec = S4DRecurrence(p, discretization: .bilinear)
         for s in 70..<90 {
@@ -96,8 +96,10 @@ struct SSMS4DTests {
         var r = SeededRandom(seed: 6)
         let p = try randomS4D(channels: 1, modes: 7, seed: 12, as: Double.self)
         let u: Tensor<Double> = r.normalTensor([2, 60, 1])
-        let y4 = try S4D.convolve(u, parameters: p, discretization: disc, chunkSize: 16).y
-        let y5 = try S5.run(u, system: S5System(S5Parameters(singleChannel: p), discretization: disc), chunkSize: 16).y
+        let y4 = try S4D.chunked(u, parameters: p, discretization: disc, chunkSize: 16).output
+        let y5 = try S5.chunked(
+            u, system: S5System(S5Parameters(singleChannel: p), discretization: disc), chunkSize: 16
+        ).output
         #expect(relErr(y5, y4) <= 1e-10)
     }
 
@@ -190,15 +192,15 @@ struct SSMS4DTests {
         }
         let u = Tensor<Double>(shape: [1, 5, 3], repeating: 0)
         #expect(throws: KernelError.shapeMismatch(tensor: "u", shape: [1, 5, 3], expected: "[B, T, 2]")) {
-            _ = try S4D.convolve(u, parameters: good, discretization: .zoh)
+            _ = try S4D.chunked(u, parameters: good, discretization: .zoh)
         }
         var bad = Tensor<Double>(shape: [1, 5, 2], repeating: 0)
         bad.scalars[3] = .nan
         #expect(throws: KernelError.nonFinite(tensor: "u")) {
-            _ = try S4D.convolve(bad, parameters: good, discretization: .zoh)
+            _ = try S4D.chunked(bad, parameters: good, discretization: .zoh)
         }
         #expect(throws: KernelError.invalidArgument(name: "chunkSize", reason: "must be ≥ 1, got 0")) {
-            _ = try S4D.convolve(
+            _ = try S4D.chunked(
                 Tensor(shape: [1, 5, 2], repeating: 0), parameters: good, discretization: .zoh, chunkSize: 0)
         }
         #expect(throws: KernelError.invalidArgument(name: "L", reason: "must be ≥ 0, got -1")) {

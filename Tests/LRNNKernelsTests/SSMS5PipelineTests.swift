@@ -22,16 +22,17 @@ struct SSMS5PipelineTests {
             let h0: Tensor<Complex<Double>> = Tensor(
                 shape: [1, 9], scalars: (0..<9).map { Complex(Double($0) * 0.1, -0.05 * Double($0)) })
             // B = 1 takes the chunk-group path whenever there are two or more workers.
-            let (y1, s1) = try S5.run(one, system: system, chunkSize: chunk, initialState: h0)
+            let (y1, s1) = try S5.chunked(one, system: system, chunkSize: chunk, initialState: h0)
             // The same sequence repeated `workers` times takes one work item per sequence.
             let batch = Tensor(
                 shape: [workers, 333, 5], scalars: Array((0..<workers).map { _ in one.scalars }.joined()))
             let state = Tensor(shape: [workers, 9], scalars: Array((0..<workers).map { _ in h0.scalars }.joined()))
-            let (yb, sb) = try S5.run(batch, system: system, chunkSize: chunk, initialState: state)
+            let (yb, sb) = try S5.chunked(batch, system: system, chunkSize: chunk, initialState: state)
             #expect(Array(yb.scalars[0..<y1.count]) == y1.scalars)
             #expect(Array(sb.scalars[0..<9]) == s1.scalars)
-            let y0 = try S5.run(one, system: system, chunkSize: chunk).y
-            #expect(relErr(y0, S5.reference(one, parameters: p, discretization: disc)) <= 1e-10)
+            let y0 = try S5.chunked(one, system: system, chunkSize: chunk).output
+            #expect(
+                relErr(y0, try S5.reference(S5.Inputs(u: one, parameters: p), discretization: disc).output) <= 1e-10)
         }
     }
 }

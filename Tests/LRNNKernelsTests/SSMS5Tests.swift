@@ -22,8 +22,9 @@ struct SSMS5Tests {
             for conj in [false, true] {
                 let p = try Self.params(seed: 3, conj: conj)
                 let u: Tensor<Double> = r.normalTensor([3, 101, 5])
-                let y = try S5.run(u, system: S5System(p, discretization: disc), chunkSize: chunk).y
-                #expect(relErr(y, S5.reference(u, parameters: p, discretization: disc)) <= 1e-10)
+                let y = try S5.chunked(u, system: S5System(p, discretization: disc), chunkSize: chunk).output
+                #expect(
+                    relErr(y, try S5.reference(S5.Inputs(u: u, parameters: p), discretization: disc).output) <= 1e-10)
             }
         }
     }
@@ -34,8 +35,8 @@ struct SSMS5Tests {
         let p = try Self.params(seed: 4, conj: true)
         let system = S5System(p, discretization: .zoh)
         let u: Tensor<Double> = r.normalTensor([2, 40, 5])
-        let whole = try S5.run(u, system: system, chunkSize: 16).y
-        var (_, state) = try S5.run(slice(u, tokens: 0..<25), system: system, chunkSize: 16)
+        let whole = try S5.chunked(u, system: system, chunkSize: 16).output
+        var (_, state) = try S5.chunked(slice(u, tokens: 0..<25), system: system, chunkSize: 16)
         for s in 25..<40 {
             let y = try S5.step(token(u, s), system: system, state: &state)
             #expect(relErr(y, token(whole, s)) <= 1e-10)
@@ -59,7 +60,7 @@ struct SSMS5Tests {
         }
         let system = S5System(p, discretization: .zoh)
         #expect(throws: KernelError.shapeMismatch(tensor: "u", shape: [1, 4, 3], expected: "[B, T, 5]")) {
-            _ = try S5.run(Tensor<Double>(shape: [1, 4, 3], repeating: 0), system: system)
+            _ = try S5.chunked(Tensor<Double>(shape: [1, 4, 3], repeating: 0), system: system)
         }
         var state = system.zeroState(batch: 2)
         #expect(throws: KernelError.shapeMismatch(tensor: "initial_state", shape: [2, 9], expected: "[1, 9]")) {

@@ -176,13 +176,13 @@ struct SSMSingularityTests {
     ) throws {
         let want = SingularReference.run(u, p, disc)
         for chunk in chunks {
-            let (y, st) = try S4D.convolve(u, parameters: p, discretization: disc, chunkSize: chunk)
+            let (y, st) = try S4D.chunked(u, parameters: p, discretization: disc, chunkSize: chunk)
             #expect(SingularReference.error(y.scalars, want.y) <= 1e-10, "\(disc) chunk \(chunk)")
             #expect(SingularReference.error(st.scalars, want.state) <= 1e-10, "\(disc) chunk \(chunk) state")
         }
         let p32 = p.converted(to: Float.self)
         let u32 = u.converted(to: Float.self)
-        let y32 = try S4D.convolve(u32, parameters: p32, discretization: disc).y
+        let y32 = try S4D.chunked(u32, parameters: p32, discretization: disc).output
         let e32 = SingularReference.error(
             y32.converted(to: Double.self).scalars, SingularReference.run(u32, p32, disc).y)
         #expect(e32 <= 1e-4, "\(disc) Float32 error \(e32)")
@@ -235,7 +235,7 @@ struct SSMSingularityTests {
             let e = SingularReference.error(k.scalars, ref)
             #expect(e <= 1e-12, "L = \(l): error \(e)")
             #expect(k.scalars[1..<l].allSatisfy { $0 == 0 }, "channel 0: 0^l = 0 for l ≥ 1")
-            let kr = S4D.kernelReference(p, length: l, discretization: .bilinear)
+            let kr = try S4D.kernelReference(p, length: l, discretization: .bilinear)
             #expect(SingularReference.error(kr.scalars, ref) <= 1e-12)
         }
     }
@@ -298,18 +298,18 @@ struct SSMSingularityTests {
         ]
         let p = try s4dFixed(logDt: [0, -1.2, -0.7], a: a, seed: 32, as: Double.self)
         let u: Tensor<Double> = r.normalTensor([2, 50, 3])
-        let (y, state) = try S4D.convolve(u, parameters: p, discretization: .bilinear, chunkSize: chunk)
+        let (y, state) = try S4D.chunked(u, parameters: p, discretization: .bilinear, chunkSize: chunk)
         let ref = SingularReference.run(u, p, .bilinear)
         let ey = SingularReference.error(y.scalars, ref.y)
         #expect(ey <= 1e-10, "y error \(ey)")
         let es = SingularReference.error(state.scalars, ref.state)
         #expect(es <= 1e-10, "final state error \(es)")
-        let rec = try S4DRecurrence(p, discretization: .bilinear).run(u)
-        #expect(relErr(y, rec.y) <= 1e-10)
+        let rec = try S4D.recurrent(S4D.Inputs(u: u, parameters: p), discretization: .bilinear)
+        #expect(relErr(y, rec.output) <= 1e-10)
         // With an initial state.
         var s0 = Tensor<Complex<Double>>(shape: [2, 3, 3], repeating: .zero)
         for i in s0.scalars.indices { s0.scalars[i] = Complex(r.normal(), r.normal()) }
-        let (y2, st2) = try S4D.convolve(
+        let (y2, st2) = try S4D.chunked(
             u, parameters: p, discretization: .bilinear, chunkSize: chunk, initialState: s0)
         let ref2 = SingularReference.run(u, p, .bilinear, initial: s0.scalars)
         #expect(SingularReference.error(y2.scalars, ref2.y) <= 1e-10)
@@ -317,7 +317,7 @@ struct SSMSingularityTests {
         // Float32: the same parameters rounded, against Float64 on the rounded values.
         let p32 = p.converted(to: Float.self)
         let u32 = u.converted(to: Float.self)
-        let (y32, st32) = try S4D.convolve(u32, parameters: p32, discretization: .bilinear, chunkSize: chunk)
+        let (y32, st32) = try S4D.chunked(u32, parameters: p32, discretization: .bilinear, chunkSize: chunk)
         let ref32 = SingularReference.run(u32, p32, .bilinear)
         let e32 = SingularReference.error(y32.converted(to: Double.self).scalars, ref32.y)
         #expect(e32 <= 1e-4, "Float32 y error \(e32)")
@@ -377,13 +377,13 @@ struct SSMSingularityTests {
             #expect(e32 <= 1e-4, "Float32 kernel error \(e32)")
         }
         let u: Tensor<Double> = r.normalTensor([1, 40, 2])
-        let (y, st) = try S4D.convolve(u, parameters: p, discretization: .zoh, chunkSize: 16)
+        let (y, st) = try S4D.chunked(u, parameters: p, discretization: .zoh, chunkSize: 16)
         let ref = SingularReference.run(u, p, .zoh)
         #expect(SingularReference.error(y.scalars, ref.y) <= 1e-10)
         #expect(SingularReference.error(st.scalars, ref.state) <= 1e-10)
         let p32 = p.converted(to: Float.self)
         let u32 = u.converted(to: Float.self)
-        let y32 = try S4D.convolve(u32, parameters: p32, discretization: .zoh, chunkSize: 16).y
+        let y32 = try S4D.chunked(u32, parameters: p32, discretization: .zoh, chunkSize: 16).output
         #expect(
             SingularReference.error(y32.converted(to: Double.self).scalars, SingularReference.run(u32, p32, .zoh).y)
                 <= 1e-4)
@@ -423,7 +423,7 @@ struct SSMSingularityTests {
             logStep: Tensor(shape: [ps], scalars: [-1, 0.2, -2]), d: r.tensor([h]), conjugateSymmetric: true)
         let u: Tensor<Double> = r.normalTensor([1, 33, h])
         for disc in SSMDiscretization.allCases {
-            let y = try S5.run(u, system: S5System(q, discretization: disc), chunkSize: 8).y
+            let y = try S5.chunked(u, system: S5System(q, discretization: disc), chunkSize: 8).output
             let e = SingularReference.error(y.scalars, Self.s5Naive(u, q, disc))
             #expect(e <= 1e-10, "S5 \(disc): error \(e)")
         }
@@ -502,15 +502,17 @@ struct SSMSingularityTests {
             let u: Tensor<Double> = r.normalTensor([2, 37, 3])
             let naive = Self.s5Naive(u, q, disc)
             for chunk in [1, 8, 256] {
-                let y = try S5.run(u, system: S5System(q, discretization: disc), chunkSize: chunk).y
+                let y = try S5.chunked(u, system: S5System(q, discretization: disc), chunkSize: chunk).output
                 let e = SingularReference.error(y.scalars, naive)
                 #expect(e <= 1e-10, "\(disc), chunk \(chunk): error \(e)")
             }
             #expect(
-                SingularReference.error(S5.reference(u, parameters: q, discretization: disc).scalars, naive) <= 1e-10)
+                SingularReference.error(
+                    try S5.reference(S5.Inputs(u: u, parameters: q), discretization: disc).output.scalars, naive)
+                    <= 1e-10)
             let q32 = try Self.s5Params(disc, conj: conj, as: Float.self)
             let u32 = u.converted(to: Float.self)
-            let y32 = try S5.run(u32, system: S5System(q32, discretization: disc), chunkSize: 8).y
+            let y32 = try S5.chunked(u32, system: S5System(q32, discretization: disc), chunkSize: 8).output
             let e32 = SingularReference.error(y32.converted(to: Double.self).scalars, Self.s5Naive(u32, q32, disc))
             #expect(e32 <= 1e-4, "\(disc) Float32: error \(e32)")
         }

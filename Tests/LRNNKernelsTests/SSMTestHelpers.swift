@@ -21,16 +21,10 @@ func relErr<T: LRNNScalar>(_ x: Tensor<T>, _ y: Tensor<T>) -> Double {
 
 /// Tokens `range` of a `[B, T, H]` tensor.
 func slice<T>(_ u: Tensor<T>, tokens range: Range<Int>) -> Tensor<T> {
-    let (b, t, h) = (u.shape[0], u.shape[1], u.shape[2])
-    var out: [T] = []
-    for i in 0..<b { for s in range { for j in 0..<h { out.append(u.scalars[(i * t + s) * h + j]) } } }
-    return Tensor(shape: [b, range.count, h], scalars: out)
+    u.slice(batches: 0..<u.shape[0], tokens: range)
 }
 
 /// Token s of a `[B, T, H]` tensor as `[B, H]`.
 func token<T>(_ u: Tensor<T>, _ s: Int) -> Tensor<T> {
-    let (b, t, h) = (u.shape[0], u.shape[1], u.shape[2])
-    var out: [T] = []
-    for i in 0..<b { for j in 0..<h { out.append(u.scalars[(i * t + s) * h + j]) } }
-    return Tensor(shape: [b, h], scalars: out)
+    u.slice(batches: 0..<u.shape[0], tokens: s..<(s + 1)).reshaped([u.shape[0], u.shape[2]])
 }

@@ -64,8 +64,9 @@ struct ConcurrencyStressTests {
         let s4dParameters = try S4DParameters<Float>.initialized(
             channels: 16, stateSize: 16, initialization: .lin, seed: 5)
         let u4 = r.tensor([2, 96, 16], as: Float.self)
-        let s4d = StressJob(name: "S4D.convolve") {
-            let (y, s) = try S4D.convolve(u4, parameters: s4dParameters, discretization: .zoh, chunkSize: 32)
+        let s4d = StressJob(name: "S4D.chunked") {
+            let (y, s) = try S4D.chunked(
+                S4D.Inputs(u: u4, parameters: s4dParameters), discretization: .zoh, chunkSize: 32)
             var f = Fingerprint()
             appendBits(y, to: &f)
             appendBits(s, to: &f)
@@ -79,8 +80,8 @@ struct ConcurrencyStressTests {
             logStep: r.tensor([p5], -4...(-1)), d: r.tensor([h5]), conjugateSymmetric: true)
         let system = S5System(s5Parameters, discretization: .zoh)
         let u5 = r.tensor([3, 96, h5], as: Float.self)
-        let s5 = StressJob(name: "S5.run") {
-            let (y, s) = try S5.run(u5, system: system, chunkSize: 32)
+        let s5 = StressJob(name: "S5.chunked") {
+            let (y, s) = try S5.chunked(u5, system: system, chunkSize: 32)
             var f = Fingerprint()
             appendBits(y, to: &f)
             appendBits(s, to: &f)

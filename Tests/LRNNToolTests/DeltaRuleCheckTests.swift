@@ -1,4 +1,5 @@
 import Foundation
+import LRNNKernels
 import LRNNLinearAlgebra
 import LRNNTestSupport
 import LRNNTool
@@ -38,8 +39,8 @@ struct DeltaRuleCheckTests {
         let k: Tensor<Double> = rng.tensor([1, 5 * n, 1, 3], -0.5...0.5)
         let v: Tensor<Double> = rng.tensor([1, 5 * n, 1, 2])
         let beta: Tensor<Double> = rng.tensor([1, 5 * n, 1], 0.1...1.9)
-        var (o, ht) = try DeltaRuleCheck.stepThrough(
-            q: q, k: k, v: v, beta: beta, g: nil, scale: 0.5, initialState: nil, cuSeqlens: nil, n: n)
+        var (o, ht) = try DeltaRule.reference(
+            DeltaRule.Inputs(q: q, k: k, v: v, beta: beta), scale: 0.5, numHouseholder: n)
         if corruptOutput { o.scalars[3] += 1 }
         var w = SafeTensorsWriter(metadata: ["op": "delta_product", "scale": "0.5", "num_householder": "2"])
         w.add("q", q, as: .float64)
