@@ -63,7 +63,7 @@ struct SSMS5Tests {
             _ = try S5.chunked(Tensor<Double>(shape: [1, 4, 3], repeating: 0), system: system)
         }
         var state = system.zeroState(batch: 2)
-        #expect(throws: KernelError.shapeMismatch(tensor: "initial_state", shape: [2, 9], expected: "[1, 9]")) {
+        #expect(throws: KernelError.shapeMismatch(tensor: "state", shape: [2, 9], expected: "[1, 9]")) {
             _ = try S5.step(Tensor<Double>(shape: [1, 5], repeating: 0), system: system, state: &state)
         }
     }

@@ -97,8 +97,8 @@ import Testing
         #expect(try m.logits([[]]).shape == [1, 0, TinyModels.vocab])
         #expect(try m.logits(packed: [], cuSeqlens: [0, 0]).shape == [0, TinyModels.vocab])
         #expect(
-            throws: ModelError.invalidArgument(
-                name: "cuSeqlens", reason: "must start at 0, never decrease and end at the token count 2; got [0, 3]")
+            throws: ModelError.invalidSequenceBoundaries(
+                .invalidSequenceBoundaries(reason: "must end at the packed length 2, ends at 3"))
         ) { try m.logits(packed: [1, 2], cuSeqlens: [0, 3]) }
         #expect(
             throws: ModelError.invalidArgument(

@@ -11,8 +11,8 @@ extension S5 {
     ///   - system: the discretised system.
     ///   - state: `[B, P]`, advanced by one token (unchanged when an error is thrown).
     /// - Returns: `y [B, H]`.
-    /// - Throws: ``KernelError/shapeMismatch(tensor:shape:expected:)`` naming `u` or `initialState`
-    ///   (the state), ``KernelError/nonFinite(tensor:)`` for NaN/±∞ in `u` or the state.
+    /// - Throws: ``KernelError/shapeMismatch(tensor:shape:expected:)`` naming `u` or `state`,
+    ///   ``KernelError/nonFinite(tensor:)`` for NaN/±∞ in `u` or the state (named `initialState`).
     @_specialize(exported:true,where T == Float)
     @_specialize(exported:true,where T == Double)
     public static func step<T: LRNNScalar>(
@@ -21,6 +21,7 @@ extension S5 {
         guard u.rank == 2, u.shape[1] == system.channels else {
             throw .shapeMismatch(tensor: "u", shape: u.shape, expected: "[B, \(system.channels)]")
         }
+        try KernelError.requireShape(state, [u.shape[0], system.states], "state")
         let (y, s) = try chunked(
             u.reshaped([u.shape[0], 1, u.shape[1]]), system: system, chunkSize: 1, initialState: state)
         state = s
