@@ -145,3 +145,60 @@ func randomCotangents(
     let n = stateShape.reduce(1, *)
     return (dy, complexTensor((0..<(2 * n)).map { _ in r.normal() }, shape: stateShape))
 }
+
+// MARK: - S5
+
+let s5FieldNames = ["u", "Lambda_re", "Lambda_im", "B_re", "B_im", "C_re", "C_im", "log_step", "D", "initial_state"]
+
+/// The fields of S5 inputs (or gradients) as Float64 arrays, in ``s5FieldNames`` order.
+func s5Fields<T: LRNNScalar>(_ x: S5.Inputs<T>) -> [[Double]] {
+    let p = x.parameters
+    return [x.u, p.lambdaRe, p.lambdaIm, p.bRe, p.bIm, p.cRe, p.cIm, p.logStep, p.d].map {
+        $0.scalars.map { Double($0) }
+    } + [interleaved(x.initialState.map { $0.map { Complex(Double($0.real), Double($0.imaginary)) } })]
+}
+
+/// S5 inputs from fields shaped like `like`.
+func s5Inputs(_ f: [[Double]], like x: S5.Inputs<Double>) throws -> S5.Inputs<Double> {
+    let p = x.parameters
+    func t(_ i: Int, _ shape: [Int]) -> Tensor<Double> { Tensor(shape: shape, scalars: f[i]) }
+    let parameters = try S5Parameters(
+        lambdaRe: t(1, p.lambdaRe.shape), lambdaIm: t(2, p.lambdaIm.shape), bRe: t(3, p.bRe.shape),
+        bIm: t(4, p.bIm.shape), cRe: t(5, p.cRe.shape), cIm: t(6, p.cIm.shape), logStep: t(7, p.logStep.shape),
+        d: t(8, p.d.shape), conjugateSymmetric: p.conjugateSymmetric)
+    return S5.Inputs(
+        u: t(0, x.u.shape), parameters: parameters,
+        initialState: x.initialState.map { complexTensor(f[9], shape: $0.shape) })
+}
+
+/// The S5 loss through the library's forward (``S5/run(_:system:chunkSize:initialState:)`` per sequence).
+func s5Loss(
+    _ x: S5.Inputs<Double>, _ disc: SSMDiscretization, sequences: SequenceBoundaries?, dy: Tensor<Double>?,
+    df: Tensor<Complex<Double>>?
+) throws -> Double {
+    let ranges = sequenceRanges(batch: x.u.shape[0], length: x.u.shape[1], sequences)
+    let system = S5System(x.parameters, discretization: disc)
+    var l = 0.0
+    for (s, r) in ranges.enumerated() {
+        let (y, final) = try S5.run(
+            tokenRows(x.u, r), system: system, initialState: x.initialState.map { stateEntry($0, s) })
+        l += loss(y, dy.map { tokenRows($0, r) }, final, df.map { stateEntry($0, s) })
+    }
+    return l
+}
+
+/// Seeded S5 inputs: `u [B, T, H]`, P states with `Re Λ ∈ [−1, −0.05]`, an optional initial state.
+func randomS5Inputs(
+    batch: Int, length: Int, channels h: Int, states p: Int, sequences: Int?, initialState: Bool,
+    conjugateSymmetric: Bool, seed: UInt64, logStep: ClosedRange<Double> = -4...(-1)
+) throws -> S5.Inputs<Double> {
+    var r = SeededRandom(seed: seed)
+    let parameters = try S5Parameters<Double>(
+        lambdaRe: r.tensor([p], -1...(-0.05)), lambdaIm: r.tensor([p], -10...10), bRe: r.tensor([p, h]),
+        bIm: r.tensor([p, h]), cRe: r.tensor([h, p]), cIm: r.tensor([h, p]), logStep: r.tensor([p], logStep),
+        d: r.tensor([h]), conjugateSymmetric: conjugateSymmetric)
+    let n = sequences ?? batch
+    let x0: Tensor<Complex<Double>>? =
+        initialState ? complexTensor((0..<(2 * n * p)).map { _ in r.normal() }, shape: [n, p]) : nil
+    return S5.Inputs(u: r.normalTensor([batch, length, h]), parameters: parameters, initialState: x0)
+}

@@ -239,7 +239,6 @@ struct S4DBackwardProblem<T: LRNNScalar>: Sendable {
             var logDtGradient = 0.0
             for (k, md) in modes.enumerated() {
                 let (a, db) = (md.pole, md.inputWeight)
-                let abar = a.conjugate
                 let cbar2 = md.outputWeight.conjugate * 2
                 var gc = db.conjugate * r0[k] * 2
                 var gdB = cbar2 * r0[k]
