@@ -20,8 +20,8 @@ extension S4D {
     /// - the lags that cross a chunk boundary through `X`, `ĝ` and the per-chunk sums of
     ///   `U·[dA^(C−1−s), (C−1−s)·dA^(C−2−s)]` and `DY·[dA^i, (i+1)·dA^i]` (two GEMMs);
     /// then the chain rule through ``SSMDiscretization`` to `A`, `B`, `log Δ`, and `C`, `D`.
-    /// docs/kernels/ssm.md derives every term. Work `≈ 2·(2C + 6·N)` flops per token and channel
-    /// in GEMMs (N = 2·N2) plus O(N2) per chunk; channels are work items with per-worker
+    /// docs/kernels/ssm.md derives every term. Work `4C + 20·N2` flops per token and channel
+    /// in GEMMs (the forward: `2C + 8·N2`) plus O(N2) per chunk; channels are work items with per-worker
     /// workspaces.
     ///
     /// - Parameters:
