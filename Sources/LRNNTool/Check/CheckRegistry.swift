@@ -7,6 +7,8 @@ public enum CheckRegistry {
         "s4d_kernel": SSMCheck.s4dKernel,
         "s4d_conv": SSMCheck.s4dConv,
         "s5": SSMCheck.s5,
+        "s4d_conv_backward": SSMBackwardCheck.s4dConvBackward,
+        "s5_backward": SSMBackwardCheck.s5Backward,
         "hippo": SSMCheck.hippo,
         "ptd": SSMCheck.ptd,
         "delta_rule": { try DeltaRuleCheck.check($0, name: $1) },
