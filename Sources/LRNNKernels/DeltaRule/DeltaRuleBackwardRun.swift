@@ -7,12 +7,14 @@ extension DeltaRule {
     static let backwardStateBudget = 1 << 22
 
     /// The validated backward problem through ``DeltaRuleBackwardKernel``, one (sequence, head)
-    /// work item at a time on each worker, each worker with one workspace allocated up front.
+    /// work item at a time on each worker, each worker with one workspace allocated up front;
+    /// `stateBudget` (scalars of stored chunk states per worker) is lowered by tests to reach the
+    /// segmented path on small problems.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     static func runBackward<T: LRNNScalar>(
         _ p: DeltaRuleProblem, _ x: Inputs<T>, scale: T, chunkSize: Int, outputGradient: Tensor<T>?,
-        finalStateGradient: Tensor<T>?
+        finalStateGradient: Tensor<T>?, stateBudget: Int = backwardStateBudget
     ) -> Inputs<T> {
         var grad = zeroGradients(like: x)
         if p.sequences.isEmpty || p.heads == 0 { return grad }
@@ -25,7 +27,7 @@ extension DeltaRule {
         let chunkTokens = Swift.max(1, Swift.min(chunkSize / p.householder, longest))
         let chunks = (longest + chunkTokens - 1) / chunkTokens
         let kv = p.keyDim * p.valueDim
-        let segmentChunks = Swift.max(1, Swift.min(chunks, backwardStateBudget / Swift.max(kv, 1)))
+        let segmentChunks = Swift.max(1, Swift.min(chunks, stateBudget / Swift.max(kv, 1)))
         let checkpoints = chunks > segmentChunks ? (chunks + segmentChunks - 1) / segmentChunks : 0
         let items = p.sequences.count * p.heads
         let workers = Swift.min(items, Threading.workerCount)
