@@ -1,7 +1,7 @@
 import LRNNLinearAlgebra
 
 /// The log-decay factors of one chunk for the backward pass, exactly as the forward chunk kernel
-/// forms them (see ``DeltaRuleChunkKernel``): γ the within-chunk cumulative log decay, restarted
+/// forms them (see `DeltaRuleChunkKernel`): γ the within-chunk cumulative log decay, restarted
 /// at 0 after a reset; `egam[i] = exp(γ_i)` (0 from the first reset on); `endFactor[j] =
 /// exp(γ_c − γ_j)` (0 before the last reset); D the c×c lower decay matrix exp(γ_i − γ_j) (0 across
 /// a reset, 1 on the diagonal); and the chunk-start-to-end factor exp(γ_c) (0 after a reset).

@@ -4,13 +4,13 @@ import LRNNLinearAlgebra
 /// pointers into the caller's `[B, T, H, D]` tensors and gradients.
 ///
 /// Per chunk of c steps (c_t = c/n tokens) with start state S, the forward sweep
-/// (``sweep(chunk:slot:state:workspace:)``) recomputes and stores
+/// (`sweep`) recomputes and stores
 ///
 ///     [P; Ã] = [Q; K]·Kᵀ masked and decayed   (P = QKᵀ ⊙ D_pos ⊙ M, Ã = strictly-lower(KKᵀ ⊙ D))
 ///     T = (I + diag(β)·Ã)⁻¹,  U' = T·(diag(β)·V − diag(β ⊙ e^γ)·K·S)
 ///     S ← e^{γ_c}·S + Kᵀ·diag(e^{γ_c − γ})·U'
 ///
-/// and the reverse step (``reverse(chunk:slot:workspace:)``) turns dS' (the gradient of the
+/// and the reverse step (`reverse`) turns dS' (the gradient of the
 /// chunk-end state) into dS (of the chunk-start state) and writes the chunk's dq, dk, dv, dβ, dg.
 /// docs/kernels/delta-rule.md derives every product.
 struct DeltaRuleBackwardKernel<T: LRNNScalar> {
@@ -45,31 +45,32 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
     /// The workspace of one worker, in scalars.
     var workspaceCount: Int {
         let (ct, dk, dv) = (chunkTokens, problem.keyDim, problem.valueDim)
-        return segmentChunks * slotCount + checkpoints * kv
-            + 3 * cs * dk + dk * cs + ct * dk + ct * dv + 3 * cs * dv + ct * dk + cs * cs + ct * cs + cs * cs
-            + 3 * kv + 6 * cs
+        let r = ct + cs
+        return segmentChunks * slotCount + checkpoints * kv + 2 * r * dk + 3 * r * dv + dv * cs + 2 * dk * r
+            + dk * cs + r * cs + 2 * cs * ct + 2 * cs * cs + cs * dv + cs * dk + cs * dv + 2 * kv + 6 * cs
     }
 
-    /// Views into one worker's workspace.
+    /// Views into one worker's workspace (r = c_t + c rows: the chunk's tokens, then its steps).
     struct Workspace {
         let slots: UnsafeMutablePointer<T>
         let checkpoints: UnsafeMutablePointer<T>
-        let kc: UnsafeMutablePointer<T>  // K rows, c×K
-        let wb: UnsafeMutablePointer<T>  // W₀ (sweep) / dW (reverse), c×K
-        let ktr: UnsafeMutablePointer<T>  // Kᵀ, K×c
-        let qc: UnsafeMutablePointer<T>  // Q rows, c_t×K
-        let doc: UnsafeMutablePointer<T>  // scale·dO rows, c_t×V
-        let rb: UnsafeMutablePointer<T>  // R (sweep) / dU', dR (reverse), c×V
-        let ub: UnsafeMutablePointer<T>  // diag(e^{γ_c−γ})·U', c×V
-        let kh: UnsafeMutablePointer<T>  // K·dS', c×V
-        let dqc: UnsafeMutablePointer<T>  // c_t×K
-        let dkc: UnsafeMutablePointer<T>  // c×K
-        let ab: UnsafeMutablePointer<T>  // diag(β)·Ã (sweep) / dA, E (reverse), c×c
-        let dp: UnsafeMutablePointer<T>  // dP, c_t×c
+        let qk: UnsafeMutablePointer<T>  // [Q; K] rows, r×K
+        let qkT: UnsafeMutablePointer<T>  // [Qᵀ | Kᵀ], K×r
+        let stack: UnsafeMutablePointer<T>  // [scale·dO; dU' → dR], r×V
+        let stackT: UnsafeMutablePointer<T>  // its transpose, V×r
+        let utr: UnsafeMutablePointer<T>  // U'ᵀ (columns scaled by e^{γ_c − γ}), V×c
+        let x: UnsafeMutablePointer<T>  // S·stackᵀ = [dQᵀ | −dW₀ᵀ], K×r
+        let dkT: UnsafeMutablePointer<T>  // dKᵀ, K×c
+        let pa2: UnsafeMutablePointer<T>  // [dP; −dA], r×c
+        let pT: UnsafeMutablePointer<T>  // Pᵀ, c×c_t
+        let dpT: UnsafeMutablePointer<T>  // dP̃ᵀ, c×c_t
+        let ab: UnsafeMutablePointer<T>  // diag(β)·Ã (sweep) / E + Eᵀ (reverse), c×c
         let decay: UnsafeMutablePointer<T>  // D, c×c
+        let rb: UnsafeMutablePointer<T>  // R (sweep), c×V
+        let wb: UnsafeMutablePointer<T>  // W₀ (sweep), c×K
+        let ub: UnsafeMutablePointer<T>  // diag(e^{γ_c − γ})·U' (sweep), c×V
         let cur: UnsafeMutablePointer<T>  // the running state, K×V
-        let ds: UnsafeMutablePointer<T>  // dS', K×V
-        let dsn: UnsafeMutablePointer<T>  // dS, K×V
+        let scratch: UnsafeMutablePointer<T>  // K×V
         let gam: UnsafeMutablePointer<T>
         let egam: UnsafeMutablePointer<T>
         let endFactor: UnsafeMutablePointer<T>
@@ -78,22 +79,27 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         let dbc: UnsafeMutablePointer<T>
     }
 
-    /// Carves a workspace of ``workspaceCount`` scalars at `base` into its parts.
+    /// The dS carried through the reverse pass lives in `scratch`.
+    @inline(__always) func ds(_ ws: Workspace) -> UnsafeMutablePointer<T> { ws.scratch }
+
+    /// Carves a workspace of `workspaceCount` scalars at `base` into its parts.
     func workspace(at base: UnsafeMutablePointer<T>) -> Workspace {
         let (ct, dk, dv) = (chunkTokens, problem.keyDim, problem.valueDim)
+        let r = ct + cs
         var p = base
         func take(_ count: Int) -> UnsafeMutablePointer<T> {
             defer { p += count }
             return p
         }
         let ws = Workspace(
-            slots: take(segmentChunks * slotCount), checkpoints: take(checkpoints * kv), kc: take(cs * dk),
-            wb: take(cs * dk), ktr: take(dk * cs), qc: take(ct * dk), doc: take(ct * dv), rb: take(cs * dv),
-            ub: take(cs * dv), kh: take(cs * dv), dqc: take(ct * dk), dkc: take(cs * dk), ab: take(cs * cs),
-            dp: take(ct * cs), decay: take(cs * cs), cur: take(kv), ds: take(kv), dsn: take(kv), gam: take(cs),
-            egam: take(cs), endFactor: take(cs), reset: take(cs), dgam: take(cs), dbc: take(cs))
+            slots: take(segmentChunks * slotCount), checkpoints: take(checkpoints * kv), qk: take(r * dk),
+            qkT: take(dk * r), stack: take(r * dv), stackT: take(dv * r), utr: take(dv * cs), x: take(dk * r),
+            dkT: take(dk * cs), pa2: take(r * cs), pT: take(cs * ct), dpT: take(cs * ct), ab: take(cs * cs),
+            decay: take(cs * cs), rb: take(cs * dv), wb: take(cs * dk), ub: take(cs * dv), cur: take(kv),
+            scratch: take(kv), gam: take(cs), egam: take(cs), endFactor: take(cs), reset: take(cs), dgam: take(cs),
+            dbc: take(cs))
         precondition(
-            p - base == workspaceCount, "DeltaRuleBackwardKernel: workspace layout \(p - base) ≠ \(workspaceCount)")
+            p - base <= workspaceCount, "DeltaRuleBackwardKernel: workspace layout \(p - base) > \(workspaceCount)")
         return ws
     }
 
@@ -120,9 +126,9 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         let chunks = (length + chunkTokens - 1) / chunkTokens
         // dS starts as the final-state cotangent.
         if let d = finalStateGradient {
-            ws.ds.update(from: d + stateOffset, count: kv)
+            ds(ws).update(from: d + stateOffset, count: kv)
         } else {
-            ws.ds.update(repeating: 0, count: kv)
+            ds(ws).update(repeating: 0, count: kv)
         }
         func loadInitial() {
             if let h0 = initialState {
@@ -158,7 +164,7 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
                 }
             }
         }
-        if let dh0 { (dh0 + stateOffset).update(from: ws.ds, count: kv) }
+        if let dh0 { (dh0 + stateOffset).update(from: ds(ws), count: kv) }
     }
 
     /// The chunk's token range inside its sequence: packed row of its first token and its token count.
@@ -168,23 +174,37 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         return (seq.batch * problem.tokens + t0, Swift.min(chunkTokens, seq.end - t0))
     }
 
-    /// Gathers the chunk's K rows (and Kᵀ) and Q rows, fills the decay factors, and returns exp(γ_c).
+    /// `dst[j·ldd + i] = src[i·lds + j]` for i < rows, j < columns.
+    @inline(__always)
+    static func transpose(
+        _ src: UnsafePointer<T>, rows: Int, columns: Int, ld lds: Int, into dst: UnsafeMutablePointer<T>, ld ldd: Int
+    ) {
+        var i0 = 0
+        while i0 < rows {
+            let i1 = Swift.min(rows, i0 + 8)
+            for j in 0..<columns {
+                let d = dst + j * ldd
+                for i in i0..<i1 { d[i] = src[i * lds + j] }
+            }
+            i0 = i1
+        }
+    }
+
+    /// Gathers the chunk's rows [Q; K] (c_t + c rows at `ws.qk`) and their transpose [Qᵀ | Kᵀ]
+    /// (`ws.qkT`, leading dimension c_t + c), fills the decay factors, and returns exp(γ_c).
     @inline(__always)
     func gather(row0: Int, tokens nt: Int, head h: Int, workspace ws: Workspace) -> T {
         let p = problem
         let (hh, dk, n) = (p.heads, p.keyDim, p.householder)
         let ns = nt * n
         let step0 = row0 * n
-        for i in 0..<ns {
-            (ws.kc + i * dk).update(from: k + ((step0 + i) * hh + h) * dk, count: dk)
-        }
-        for a in 0..<dk {
-            let dst = ws.ktr + a * cs
-            for i in 0..<ns { dst[i] = ws.kc[i * dk + a] }
-        }
         for i in 0..<nt {
-            (ws.qc + i * dk).update(from: q + ((row0 + i) * hh + h) * dk, count: dk)
+            (ws.qk + i * dk).update(from: q + ((row0 + i) * hh + h) * dk, count: dk)
         }
+        for i in 0..<ns {
+            (ws.qk + (nt + i) * dk).update(from: k + ((step0 + i) * hh + h) * dk, count: dk)
+        }
+        Self.transpose(ws.qk, rows: nt + ns, columns: dk, ld: dk, into: ws.qkT, ld: chunkTokens + cs)
         guard let g else { return 1 }
         return DeltaRuleBackwardDecay.fill(
             g: g + row0 * hh + h, stride: hh, steps: ns, n: n, gam: ws.gam, egam: ws.egam, endFactor: ws.endFactor,
@@ -199,20 +219,20 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         let (row0, nt) = chunkRows(c, seq)
         let ns = nt * n
         let step0 = row0 * n
+        let ldr = chunkTokens + cs
         let gated = g != nil
         let stateDecay = gather(row0: row0, tokens: nt, head: h, workspace: ws)
         let st = slot(sl, ws)
         let sv = st.s
         sv.base.update(from: ws.cur, count: kv)
-        let kc = MatrixView(ws.kc, rows: ns, columns: dk)
-        let kt = MatrixView(ws.ktr, rows: dk, columns: ns, leadingDimension: cs)
-        let qc = MatrixView(ws.qc, rows: nt, columns: dk)
+        let qk = MatrixView(ws.qk, rows: nt + ns, columns: dk)
+        let kc = qk.block(rows: nt..<(nt + ns), columns: 0..<dk)
+        let kt = MatrixView(ws.qkT + nt, rows: dk, columns: ns, leadingDimension: ldr)
         let pa = MatrixView(st.pa.base, rows: nt + ns, columns: ns, leadingDimension: cs)
         let pm = pa.block(rows: 0..<nt, columns: 0..<ns)
         let at = pa.block(rows: nt..<(nt + ns), columns: 0..<ns)
         // [P; Ã] = [Q; K]·Kᵀ, masked and decayed.
-        BLAS.gemm(qc, kt, into: pm)
-        BLAS.gemm(kc, kt, into: at)
+        BLAS.gemm(qk, kt, into: pa)
         for i in 0..<nt {
             let pos = i * n + n - 1
             let row = pm.row(i)
@@ -278,14 +298,20 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         }
     }
 
-    /// The reverse step of chunk `c`: with `ws.ds` = dS' (the chunk-end state's gradient) on entry,
-    /// writes the chunk's gradients and leaves dS (the chunk-start state's gradient) in `ws.ds`.
+    /// The reverse step of chunk `c`: with dS' (the chunk-end state's gradient) in `ds(ws)` on
+    /// entry, writes the chunk's gradients and leaves dS (the chunk-start state's gradient) there.
+    ///
+    /// Every product is a no-transpose gemm (OpenBLAS's fast small-matrix path): the gradients of
+    /// K and Q are accumulated transposed (dKᵀ, dQᵀ), and the small transposes (Pᵀ, U'ᵀ, the
+    /// stacked [dO; dR]ᵀ) are formed explicitly.
     func reverse(chunk c: Int, seq: DeltaRuleProblem.Sequence, head h: Int, slot sl: Int, workspace ws: Workspace) {
         let p = problem
         let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
         let (row0, nt) = chunkRows(c, seq)
         let ns = nt * n
+        let nr = nt + ns
         let step0 = row0 * n
+        let ldr = chunkTokens + cs
         let gated = g != nil
         let stateDecay = gather(row0: row0, tokens: nt, head: h, workspace: ws)
         let st = slot(sl, ws)
@@ -295,14 +321,18 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         let pa = MatrixView(st.pa.base, rows: nt + ns, columns: ns, leadingDimension: cs)
         let pm = pa.block(rows: 0..<nt, columns: 0..<ns)
         let at = pa.block(rows: nt..<(nt + ns), columns: 0..<ns)
-        let kc = MatrixView(ws.kc, rows: ns, columns: dk)
-        let kt = MatrixView(ws.ktr, rows: dk, columns: ns, leadingDimension: cs)
-        let qc = MatrixView(ws.qc, rows: nt, columns: dk)
-        let dsv = MatrixView(ws.ds, rows: dk, columns: dv)
-        let dsn = MatrixView(ws.dsn, rows: dk, columns: dv)
-        let dU = MatrixView(ws.rb, rows: ns, columns: dv)
-        let dqc = MatrixView(ws.dqc, rows: nt, columns: dk)
-        let dkc = MatrixView(ws.dkc, rows: ns, columns: dk)
+        let qk = MatrixView(ws.qk, rows: nr, columns: dk)
+        let qc = qk.block(rows: 0..<nt, columns: 0..<dk)
+        let kc = qk.block(rows: nt..<nr, columns: 0..<dk)
+        let qkT = MatrixView(ws.qkT, rows: dk, columns: nr, leadingDimension: ldr)
+        let qt = qkT.block(rows: 0..<dk, columns: 0..<nt)
+        let kt = qkT.block(rows: 0..<dk, columns: nt..<nr)
+        let dsv = MatrixView(ds(ws), rows: dk, columns: dv)
+        let stack = MatrixView(ws.stack, rows: nr, columns: dv)
+        let doc = stack.block(rows: 0..<nt, columns: 0..<dv)
+        let dU = stack.block(rows: nt..<nr, columns: 0..<dv)
+        let utr = MatrixView(ws.utr, rows: dv, columns: ns, leadingDimension: cs)
+        let dkT = MatrixView(ws.dkT, rows: dk, columns: ns, leadingDimension: cs)
         let dgam = ws.dgam
         let dbc = ws.dbc
         for i in 0..<ns {
@@ -311,9 +341,20 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         }
         let betaAt = { (i: Int) -> T in self.beta[(step0 + i) * hh + h] }
 
-        // From S' = e^{γ_c}·S + Kᵀ·diag(b)·U' (b_j = e^{γ_c − γ_j}): KH = K·dS', dU' = diag(b)·KH,
-        // dK = diag(b)·U'·dS'ᵀ, db_j = ⟨KH_j, U'_j⟩, dS = e^{γ_c}·dS'.
+        // scale·dO rows (0 without an output cotangent).
+        if let dO = outputGradient {
+            for i in 0..<nt {
+                let src = dO + ((row0 + i) * hh + h) * dv
+                let dst = doc.row(i)
+                for e in 0..<dv { dst[e] = scale * src[e] }
+            }
+        } else {
+            doc.fill(0)
+        }
+        // From S' = e^{γ_c}·S + Kᵀ·diag(b)·U' (b_j = e^{γ_c − γ_j}): dU' = diag(b)·K·dS',
+        // dKᵀ = dS'·(diag(b)·U')ᵀ, db_j = ⟨(K·dS')_j, U'_j⟩, dγ_c += e^{γ_c}·⟨S, dS'⟩.
         BLAS.gemm(kc, dsv, into: dU)
+        Self.transpose(u.base, rows: ns, columns: dv, ld: dv, into: utr.base, ld: cs)
         if gated {
             for j in 0..<ns {
                 let b = ws.endFactor[j]
@@ -326,37 +367,41 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
                 dgam[j] -= t
                 for e in 0..<dv { row[e] *= b }
             }
-            let ub = MatrixView(ws.ub, rows: ns, columns: dv)
-            for j in 0..<ns {
-                let f = ws.endFactor[j]
-                let src = u.row(j)
-                let dst = ub.row(j)
-                for e in 0..<dv { dst[e] = f * src[e] }
+            // utr ← U'ᵀ·diag(b) for dKᵀ (restored to U'ᵀ below).
+            for e in 0..<dv {
+                let row = utr.row(e)
+                for j in 0..<ns { row[j] *= ws.endFactor[j] }
             }
-            BLAS.gemm(ub, .none, dsv, .transpose, into: dkc)
-            var acc: T = 0
-            for e in 0..<kv { acc += sv.base[e] * ws.ds[e] }
-            dgam[ns - 1] += stateDecay * acc
+            BLAS.gemm(dsv, utr, into: dkT)
+            Self.transpose(u.base, rows: ns, columns: dv, ld: dv, into: utr.base, ld: cs)
+            dgam[ns - 1] += stateDecay * BLAS.dot(kv, x: sv.base, y: ds(ws))
         } else {
-            BLAS.gemm(u, .none, dsv, .transpose, into: dkc)
+            BLAS.gemm(dsv, utr, into: dkT)
         }
-        for e in 0..<kv { ws.dsn[e] = stateDecay * ws.ds[e] }
 
-        // From O = scale·[diag(e^{γ_pos})·Q·S + P·U'], with dO_s = scale·dO.
-        if let dO = outputGradient {
-            let doc = MatrixView(ws.doc, rows: nt, columns: dv)
-            for i in 0..<nt {
-                let src = dO + ((row0 + i) * hh + h) * dv
-                let dst = doc.row(i)
-                for e in 0..<dv { dst[e] = scale * src[e] }
-            }
-            // dU' += Pᵀ·dO_s; dP = dO_s·U'ᵀ (masked; its decay share to dγ; then ⊙ D_pos).
-            BLAS.gemm(pm, .transpose, doc, .none, into: dU, alpha: 1, beta: 1)
-            let dp = MatrixView(ws.dp, rows: nt, columns: ns, leadingDimension: cs)
-            BLAS.gemm(doc, .none, u, .transpose, into: dp)
+        // dU' += Pᵀ·dO_s (dO_s = scale·dO).
+        let hasOutput = outputGradient != nil
+        if hasOutput {
+            Self.transpose(pm.base, rows: nt, columns: ns, ld: cs, into: ws.pT, ld: chunkTokens)
+            BLAS.gemm(
+                MatrixView(ws.pT, rows: ns, columns: nt, leadingDimension: chunkTokens), doc, into: dU, alpha: 1,
+                beta: 1)
+        }
+        // dR = Tᵀ·dU' (T unit lower), then [dP; −dA] = [dO_s; dR]·U'ᵀ.
+        BLAS.trmm(tm, side: .left, triangle: .lower, transA: .transpose, diagonal: .unit, dU)
+        let dR = dU
+        let pa2 = MatrixView(ws.pa2, rows: nr, columns: ns, leadingDimension: cs)
+        if hasOutput {
+            BLAS.gemm(stack, utr, into: pa2)
+        } else {
+            BLAS.gemm(dR, utr, into: pa2.block(rows: nt..<nr, columns: 0..<ns))
+        }
+        // dP: masked (j ≤ pos(i)); its decay share ⟨dP, P⟩ to dγ; dP̃ = dP ⊙ D_pos, kept transposed.
+        let dpT = MatrixView(ws.dpT, rows: ns, columns: nt, leadingDimension: chunkTokens)
+        if hasOutput {
             for i in 0..<nt {
                 let pos = i * n + n - 1
-                let row = dp.row(i)
+                let row = pa2.row(i)
                 for j in (pos + 1)..<Swift.max(ns, pos + 1) { row[j] = 0 }
                 if gated {
                     let prow = pm.row(i)
@@ -371,42 +416,19 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
                     dgam[pos] += sum
                 }
             }
-            // dQ = diag(e^{γ_pos})·dO_s·Sᵀ + dP·K;  dK += dPᵀ·Q;  dS += Qᵀ·diag(e^{γ_pos})·dO_s.
-            BLAS.gemm(doc, .none, sv, .transpose, into: dqc)
-            if gated {
-                for i in 0..<nt {
-                    let pos = i * n + n - 1
-                    let f = ws.egam[pos]
-                    let row = dqc.row(i)
-                    let qr = qc.row(i)
-                    var acc: T = 0
-                    for a in 0..<dk { acc += qr[a] * row[a] }
-                    dgam[pos] += f * acc
-                    for a in 0..<dk { row[a] *= f }
-                    let drow = doc.row(i)
-                    for e in 0..<dv { drow[e] *= f }
-                }
-            }
-            BLAS.gemm(dp, kc, into: dqc, alpha: 1, beta: 1)
-            BLAS.gemm(dp, .transpose, qc, .none, into: dkc, alpha: 1, beta: 1)
-            BLAS.gemm(qc, .transpose, doc, .none, into: dsn, alpha: 1, beta: 1)
-        } else {
-            dqc.fill(0)
+            Self.transpose(pa2.base, rows: nt, columns: ns, ld: cs, into: dpT.base, ld: chunkTokens)
         }
-
-        // dR = Tᵀ·dU' (T unit lower), dA = −dR·U'ᵀ (strictly lower).
-        BLAS.trmm(tm, side: .left, triangle: .lower, transA: .transpose, diagonal: .unit, dU)
-        let dR = dU
-        let da = MatrixView(ws.ab, rows: ns, columns: ns, leadingDimension: cs)
-        BLAS.gemm(dR, .none, u, .transpose, into: da, alpha: -1)
-        // A_ij = β_i·Ã_ij: dβ_i += Σ_j dA_ij Ã_ij; E = diag(β)·dA ⊙ D (strictly lower) = d(K·Kᵀ).
+        // dA (strictly lower; pa2 holds −dA): A_ij = β_i·Ã_ij gives dβ_i += Σ_j dA_ij·Ã_ij and
+        // d(K·Kᵀ) = E = diag(β)·dA ⊙ D; dKᵀ += Kᵀ·(E + Eᵀ).
+        let es = MatrixView(ws.ab, rows: ns, columns: ns, leadingDimension: cs)
         for i in 0..<ns {
-            let row = da.row(i)
+            let row = pa2.row(nt + i)
             let arow = at.row(i)
+            let erow = es.row(i)
             let bi = betaAt(i)
             var sum: T = 0
             for j in 0..<i {
-                let t = row[j] * arow[j]
+                let t = -row[j] * arow[j]
                 sum += t
                 if gated { dgam[j] -= bi * t }
             }
@@ -414,31 +436,63 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
             if gated {
                 dgam[i] += bi * sum
                 let drow = ws.decay + i * cs
-                for j in 0..<i { row[j] *= bi * drow[j] }
+                for j in 0..<i { erow[j] = -bi * row[j] * drow[j] }
             } else {
-                for j in 0..<i { row[j] *= bi }
+                for j in 0..<i { erow[j] = -bi * row[j] }
             }
-            for j in i..<ns { row[j] = 0 }
+            erow[i] = 0
         }
-        BLAS.gemm(da, kc, into: dkc, alpha: 1, beta: 1)
-        BLAS.gemm(da, .transpose, kc, .none, into: dkc, alpha: 1, beta: 1)
-        // dW₀ = −dR·Sᵀ, W₀ = diag(β ⊙ e^γ)·K.
-        let dw = MatrixView(ws.wb, rows: ns, columns: dk)
-        BLAS.gemm(dR, .none, sv, .transpose, into: dw, alpha: -1)
+        for i in 0..<ns {
+            for j in (i + 1)..<Swift.max(ns, i + 1) { es[i, j] = es[j, i] }
+        }
+        BLAS.gemm(kt, es, into: dkT, alpha: 1, beta: 1)
+
+        // X = S·[diag(e^{γ_pos})·dO_s; dR]ᵀ = [dQ₁ᵀ | −dW₀ᵀ] (dQ₁ = diag(e^{γ_pos})·dO_s·Sᵀ,
+        // W₀ = diag(β ⊙ e^γ)·K, dW₀ = −dR·Sᵀ).
+        if gated && hasOutput {
+            for i in 0..<nt {
+                let f = ws.egam[i * n + n - 1]
+                let row = doc.row(i)
+                for e in 0..<dv { row[e] *= f }
+            }
+        }
+        let stackT = MatrixView(ws.stackT, rows: dv, columns: nr, leadingDimension: ldr)
+        Self.transpose(stack.base, rows: nr, columns: dv, ld: dv, into: stackT.base, ld: ldr)
+        let xm = MatrixView(ws.x, rows: dk, columns: nr, leadingDimension: ldr)
+        BLAS.gemm(sv, stackT, into: xm)
+        if gated && hasOutput {
+            for i in 0..<nt {
+                var acc: T = 0
+                for a in 0..<dk { acc += qkT[a, i] * xm[a, i] }
+                dgam[i * n + n - 1] += acc
+            }
+        }
+        // dQᵀ = dQ₁ᵀ + Kᵀ·dP̃ᵀ;  dKᵀ += Qᵀ·dP̃.
+        let dqT = xm.block(rows: 0..<dk, columns: 0..<nt)
+        if hasOutput {
+            BLAS.gemm(kt, dpT, into: dqT, alpha: 1, beta: 1)
+            BLAS.gemm(qt, pa2.block(rows: 0..<nt, columns: 0..<ns), into: dkT, alpha: 1, beta: 1)
+        }
+        // dK += diag(β ⊙ e^γ)·dW₀, dβ_i += e_i·⟨k_i, dW₀_i⟩, dγ_i += β_i e_i·⟨k_i, dW₀_i⟩.
+        for i in 0..<ns { ws.wb[i] = 0 }
+        for a in 0..<dk {
+            let xr = xm.row(a) + nt
+            let kr = kt.row(a)
+            for i in 0..<ns { ws.wb[i] -= kr[i] * xr[i] }
+        }
         for i in 0..<ns {
             let bi = betaAt(i)
             let ei = gated ? ws.egam[i] : 1
-            let row = dw.row(i)
-            let kr = kc.row(i)
-            let dkr = dkc.row(i)
-            var acc: T = 0
-            for a in 0..<dk { acc += kr[a] * row[a] }
-            dbc[i] += ei * acc
-            if gated { dgam[i] += bi * ei * acc }
-            let f = bi * ei
-            for a in 0..<dk { dkr[a] += f * row[a] }
+            ws.ub[i] = -bi * ei  // the factor of −dW₀ᵀ's column i in dKᵀ
+            dbc[i] += ei * ws.wb[i]
+            if gated { dgam[i] += bi * ei * ws.wb[i] }
         }
-        // Y = diag(β)·V: dV = diag(β)·dR, dβ_i += ⟨v_i, dR_i⟩; then dS −= Kᵀ·diag(β ⊙ e^γ)·dR.
+        for a in 0..<dk {
+            let xr = xm.row(a) + nt
+            let dr = dkT.row(a)
+            for i in 0..<ns { dr[i] += ws.ub[i] * xr[i] }
+        }
+        // Y = diag(β)·V: dV = diag(β)·dR, dβ_i += ⟨v_i, dR_i⟩; dR ← −diag(β ⊙ e^γ)·dR for dS.
         for i in 0..<ns {
             let bi = betaAt(i)
             let row = dR.row(i)
@@ -450,15 +504,20 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
                 dvr[e] = bi * row[e]
             }
             dbc[i] += acc
-            let f = gated ? bi * ws.egam[i] : bi
+            let f = gated ? -bi * ws.egam[i] : -bi
             for e in 0..<dv { row[e] *= f }
         }
-        BLAS.gemm(kt, dR, into: dsn, alpha: -1, beta: 1)
+        // dS = e^{γ_c}·dS' + [Qᵀ | Kᵀ]·[diag(e^{γ_pos})·dO_s; −diag(β ⊙ e^γ)·dR].
+        BLAS.gemm(qkT, stack, into: dsv, alpha: 1, beta: stateDecay)
 
         // Write dq, dk, dβ; dg from the reverse cumulative sum of dγ within each reset-free segment.
-        for i in 0..<nt { (dq + ((row0 + i) * hh + h) * dk).update(from: dqc.row(i), count: dk) }
+        for i in 0..<nt {
+            let dst = dq + ((row0 + i) * hh + h) * dk
+            for a in 0..<dk { dst[a] = dqT[a, i] }
+        }
         for i in 0..<ns {
-            (self.dk + ((step0 + i) * hh + h) * dk).update(from: dkc.row(i), count: dk)
+            let dst = self.dk + ((step0 + i) * hh + h) * dk
+            for a in 0..<dk { dst[a] = dkT[a, i] }
             dbeta[(step0 + i) * hh + h] = dbc[i]
         }
         if let dg {
@@ -476,7 +535,6 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
                 }
             }
         }
-        ws.ds.update(from: ws.dsn, count: kv)
     }
 
     private var dv_: UnsafeMutablePointer<T> { dv }

@@ -6,7 +6,7 @@ extension DeltaRule {
     /// (2²² scalars: 16 MB in Float32, 256 chunks at K = V = 128).
     static let backwardStateBudget = 1 << 22
 
-    /// The validated backward problem through ``DeltaRuleBackwardKernel``, one (sequence, head)
+    /// The validated backward problem through `DeltaRuleBackwardKernel`, one (sequence, head)
     /// work item at a time on each worker, each worker with one workspace allocated up front;
     /// `stateBudget` (scalars of stored chunk states per worker) is lowered by tests to reach the
     /// segmented path on small problems.
@@ -16,13 +16,23 @@ extension DeltaRule {
         _ p: DeltaRuleProblem, _ x: Inputs<T>, scale: T, chunkSize: Int, outputGradient: Tensor<T>?,
         finalStateGradient: Tensor<T>?, stateBudget: Int = backwardStateBudget
     ) -> Inputs<T> {
-        var grad = zeroGradients(like: x)
-        if p.sequences.isEmpty || p.heads == 0 { return grad }
-        if x.q.count == 0 {
+        if p.sequences.isEmpty || p.heads == 0 || x.q.count == 0 {
             // No tokens: every sequence is empty, dh0 = dht.
+            var grad = zeroGradients(like: x)
             if let dht = finalStateGradient, grad.initialState != nil { grad.initialState = dht }
             return grad
         }
+        // Every gradient element is written by exactly one work item: no zero fill.
+        func uninitialized(_ shape: [Int]) -> Tensor<T> {
+            let count = shape.reduce(1, *)
+            return Tensor(
+                shape: shape, scalars: [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+            )
+        }
+        var grad = Inputs(
+            q: uninitialized(x.q.shape), k: uninitialized(x.k.shape), v: uninitialized(x.v.shape),
+            beta: uninitialized(x.beta.shape), g: x.g.map { uninitialized($0.shape) },
+            initialState: x.initialState.map { uninitialized($0.shape) })
         let longest = p.sequences.map { $0.end - $0.start }.max() ?? 0
         let chunkTokens = Swift.max(1, Swift.min(chunkSize / p.householder, longest))
         let chunks = (longest + chunkTokens - 1) / chunkTokens
