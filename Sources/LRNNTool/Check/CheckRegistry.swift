@@ -14,6 +14,9 @@ public enum CheckRegistry {
         "delta_rule": { try DeltaRuleCheck.check($0, name: $1) },
         "gated_delta_rule": { try DeltaRuleCheck.check($0, name: $1) },
         "delta_product": { try DeltaRuleCheck.check($0, name: $1) },
+        "delta_rule_backward": { try DeltaRuleBackwardCheck.check($0, name: $1) },
+        "gated_delta_rule_backward": { try DeltaRuleBackwardCheck.check($0, name: $1) },
+        "delta_product_backward": { try DeltaRuleBackwardCheck.check($0, name: $1) },
     ]
 
     /// The checker for model directories, once the model layer supports them.

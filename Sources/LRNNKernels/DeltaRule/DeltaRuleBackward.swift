@@ -1,0 +1,97 @@
+import LRNNLinearAlgebra
+
+extension DeltaRule {
+    /// The gradients of the chunkwise delta rule: dL/d(inputs) for
+    /// L = Σ output ⊙ `outputGradient` + Σ finalState ⊙ `finalStateGradient`.
+    ///
+    /// The forward is the recurrence of ``DeltaRule`` (per head, S the K×V state):
+    ///
+    ///     S ← exp(g_t)·S;   for j < n:  S ← (I − β k kᵀ)·S + β k vᵀ   (k, v, β of step t·n + j)
+    ///     o_t = Sᵀ(scale·q_t)
+    ///
+    /// Per (sequence, head) work item, a forward sweep over the chunks stores each chunk's start
+    /// state S_c, its corrected values U', its T = (I + A)⁻¹ and its masked products P and Ã (for
+    /// a long sequence only every m-th state is kept and a segment of m chunks is swept again when
+    /// the reverse pass reaches it); the reverse pass over the chunks then carries dS from chunk to
+    /// chunk and differentiates the chunk's WY/UT form in BLAS level-3 products:
+    ///
+    ///     dU' = diag(e^{γ_c − γ})·K·dS' + Pᵀ·dO_s          dR = Tᵀ·dU'        dA = −dR·U'ᵀ
+    ///     dS  = e^{γ_c}·dS' + Qᵀ·diag(e^{γ_pos})·dO_s − Kᵀ·diag(β ⊙ e^{γ})·dR
+    ///
+    /// (dS' the gradient of the next chunk's start state, dO_s = scale·dO), followed by dq, dk, dv,
+    /// dβ and the gradient of every log-decay factor, which the reverse cumulative sum of the
+    /// within-chunk log decays turns into dg. docs/kernels/delta-rule.md gives the derivation.
+    /// A log decay of −∞ (or one whose exponential underflows) is a reset, as in the forward: its
+    /// gradient is 0 and no gradient crosses it.
+    ///
+    /// Source: the backward of the compact WY representation in Yang et al. 2024, "Parallelizing
+    /// Linear Transformers with the Delta Rule over Sequence Length" (fla's
+    /// `chunk_delta_rule_bwd` / `chunk_gated_delta_rule_bwd`).
+    ///
+    /// - Parameters:
+    ///   - inputs: the forward's inputs: `q` `[B, T, H, K]`, `k` `[B, T·n, H, K]`,
+    ///     `v` `[B, T·n, H, V]`, `beta` `[B, T·n, H]`, optional `g` `[B, T, H]` (log decays ≤ 0,
+    ///     −∞ a reset) and optional `initialState` `[N, H, K, V]`.
+    ///   - scale: the query scale; `nil` means `1/√K` (a constant: not differentiated).
+    ///   - numHouseholder: n ≥ 1, the Householder steps per token (a constant).
+    ///   - sequences: optional packed-sequence boundaries over tokens (B must be 1).
+    ///   - chunkSize: Householder steps per chunk (rounded down to a multiple of n, at least n).
+    ///   - outputGradient: dL/d(output) `[B, T, H, V]`, or nil for zero.
+    ///   - finalStateGradient: dL/d(finalState) `[N, H, K, V]`, or nil for zero.
+    /// - Returns: the gradients as an ``Inputs`` value: `q`, `k`, `v`, `beta` of the inputs' shapes,
+    ///   `g` exactly when the inputs have a gate (one value per token, the derivative with respect
+    ///   to the log value) and `initialState` exactly when the inputs have one.
+    /// - Throws: the forward's ``KernelError``s (``KernelError/shapeMismatch(tensor:shape:expected:)``,
+    ///   ``KernelError/nonFinite(tensor:)``, ``KernelError/invalidArgument(name:reason:)``,
+    ///   ``KernelError/invalidSequenceBoundaries(reason:)``), plus `shapeMismatch` and `nonFinite`
+    ///   naming `outputGradient` or `finalStateGradient`, and `invalidArgument` naming `chunkSize`
+    ///   when it is below 1.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
+    public static func backward<T: LRNNScalar>(
+        _ inputs: Inputs<T>, scale: T? = nil, numHouseholder: Int = 1, sequences: SequenceBoundaries? = nil,
+        chunkSize: Int = DeltaRule.defaultChunkSize, outputGradient: Tensor<T>?, finalStateGradient: Tensor<T>?
+    ) throws(KernelError) -> Inputs<T> {
+        guard chunkSize >= 1 else {
+            throw .invalidArgument(name: "chunkSize", reason: "must be at least 1, got \(chunkSize)")
+        }
+        let p = try validateBackward(
+            inputs, numHouseholder: numHouseholder, sequences: sequences, outputGradient: outputGradient,
+            finalStateGradient: finalStateGradient)
+        let scale = try DeltaRuleProblem.resolveScale(scale, keyDim: p.keyDim)
+        return runBackward(
+            p, inputs, scale: scale, chunkSize: chunkSize, outputGradient: outputGradient,
+            finalStateGradient: finalStateGradient)
+    }
+
+    /// Validates a backward call: the forward's checks (`DeltaRuleProblem.validate`) and the
+    /// cotangents' shapes and values.
+    ///
+    /// - Throws: the forward's ``KernelError``s, ``KernelError/shapeMismatch(tensor:shape:expected:)``
+    ///   or ``KernelError/nonFinite(tensor:)`` naming `outputGradient` or `finalStateGradient`.
+    static func validateBackward<T: LRNNScalar>(
+        _ x: Inputs<T>, numHouseholder: Int, sequences: SequenceBoundaries?, outputGradient: Tensor<T>?,
+        finalStateGradient: Tensor<T>?
+    ) throws(KernelError) -> DeltaRuleProblem {
+        let p = try DeltaRuleProblem.validate(
+            q: x.q, k: x.k, v: x.v, beta: x.beta, g: x.g, initialState: x.initialState,
+            cuSeqlens: sequences?.offsets, numHouseholder: numHouseholder)
+        if let d = outputGradient {
+            try KernelError.requireShape(d, p.outputShape, "outputGradient")
+            try DeltaRuleProblem.requireFinite(d, "outputGradient")
+        }
+        if let d = finalStateGradient {
+            try KernelError.requireShape(d, p.stateShape, "finalStateGradient")
+            try DeltaRuleProblem.requireFinite(d, "finalStateGradient")
+        }
+        return p
+    }
+
+    /// Zero gradients of the inputs' shapes (`g` and `initialState` present as in `x`).
+    static func zeroGradients<T: LRNNScalar>(like x: Inputs<T>) -> Inputs<T> {
+        Inputs(
+            q: Tensor(zeros: x.q.shape), k: Tensor(zeros: x.k.shape), v: Tensor(zeros: x.v.shape),
+            beta: Tensor(zeros: x.beta.shape), g: x.g.map { Tensor(zeros: $0.shape) },
+            initialState: x.initialState.map { Tensor(zeros: $0.shape) })
+    }
+}

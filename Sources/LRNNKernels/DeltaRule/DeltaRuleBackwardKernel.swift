@@ -1,0 +1,541 @@
+import LRNNLinearAlgebra
+
+/// The chunkwise delta-rule backward for one work item (one sequence × one head), over raw
+/// pointers into the caller's `[B, T, H, D]` tensors and gradients.
+///
+/// Per chunk of c steps (c_t = c/n tokens) with start state S, the forward sweep
+/// (`sweep`) recomputes and stores
+///
+///     [P; Ã] = [Q; K]·Kᵀ masked and decayed   (P = QKᵀ ⊙ D_pos ⊙ M, Ã = strictly-lower(KKᵀ ⊙ D))
+///     T = (I + diag(β)·Ã)⁻¹,  U' = T·(diag(β)·V − diag(β ⊙ e^γ)·K·S)
+///     S ← e^{γ_c}·S + Kᵀ·diag(e^{γ_c − γ})·U'
+///
+/// and the reverse step (`reverse`) turns dS' (the gradient of the
+/// chunk-end state) into dS (of the chunk-start state) and writes the chunk's dq, dk, dv, dβ, dg.
+/// docs/kernels/delta-rule.md derives every product.
+struct DeltaRuleBackwardKernel<T: LRNNScalar> {
+    let problem: DeltaRuleProblem
+    let q: UnsafePointer<T>
+    let k: UnsafePointer<T>
+    let v: UnsafePointer<T>
+    let beta: UnsafePointer<T>
+    let g: UnsafePointer<T>?
+    let initialState: UnsafePointer<T>?
+    let outputGradient: UnsafePointer<T>?
+    let finalStateGradient: UnsafePointer<T>?
+    let dq: UnsafeMutablePointer<T>
+    let dk: UnsafeMutablePointer<T>
+    let dv: UnsafeMutablePointer<T>
+    let dbeta: UnsafeMutablePointer<T>
+    let dg: UnsafeMutablePointer<T>?
+    let dh0: UnsafeMutablePointer<T>?
+    let scale: T
+    /// Tokens per chunk c_t (a chunk has c = c_t·n steps).
+    let chunkTokens: Int
+    /// Chunks whose stored values fit the workspace at once (a segment).
+    let segmentChunks: Int
+    /// Segment checkpoints the workspace holds (0 when every sequence fits one segment).
+    let checkpoints: Int
+
+    var cs: Int { chunkTokens * problem.householder }
+    var kv: Int { problem.keyDim * problem.valueDim }
+    /// Scalars stored per chunk: S, U', T and [P; Ã].
+    var slotCount: Int { kv + cs * problem.valueDim + cs * cs + (chunkTokens + cs) * cs }
+
+    /// The workspace of one worker, in scalars.
+    var workspaceCount: Int {
+        let (ct, dk, dv) = (chunkTokens, problem.keyDim, problem.valueDim)
+        let r = ct + cs
+        return segmentChunks * slotCount + checkpoints * kv + 2 * r * dk + 3 * r * dv + dv * cs + 2 * dk * r
+            + dk * cs + r * cs + 2 * cs * ct + 2 * cs * cs + cs * dv + cs * dk + cs * dv + 2 * kv + 6 * cs
+    }
+
+    /// Views into one worker's workspace (r = c_t + c rows: the chunk's tokens, then its steps).
+    struct Workspace {
+        let slots: UnsafeMutablePointer<T>
+        let checkpoints: UnsafeMutablePointer<T>
+        let qk: UnsafeMutablePointer<T>  // [Q; K] rows, r×K
+        let qkT: UnsafeMutablePointer<T>  // [Qᵀ | Kᵀ], K×r
+        let stack: UnsafeMutablePointer<T>  // [scale·dO; dU' → dR], r×V
+        let stackT: UnsafeMutablePointer<T>  // its transpose, V×r
+        let utr: UnsafeMutablePointer<T>  // U'ᵀ (columns scaled by e^{γ_c − γ}), V×c
+        let x: UnsafeMutablePointer<T>  // S·stackᵀ = [dQᵀ | −dW₀ᵀ], K×r
+        let dkT: UnsafeMutablePointer<T>  // dKᵀ, K×c
+        let pa2: UnsafeMutablePointer<T>  // [dP; −dA], r×c
+        let pT: UnsafeMutablePointer<T>  // Pᵀ, c×c_t
+        let dpT: UnsafeMutablePointer<T>  // dP̃ᵀ, c×c_t
+        let ab: UnsafeMutablePointer<T>  // diag(β)·Ã (sweep) / E + Eᵀ (reverse), c×c
+        let decay: UnsafeMutablePointer<T>  // D, c×c
+        let rb: UnsafeMutablePointer<T>  // R (sweep), c×V
+        let wb: UnsafeMutablePointer<T>  // W₀ (sweep), c×K
+        let ub: UnsafeMutablePointer<T>  // diag(e^{γ_c − γ})·U' (sweep), c×V
+        let cur: UnsafeMutablePointer<T>  // the running state, K×V
+        let scratch: UnsafeMutablePointer<T>  // K×V
+        let gam: UnsafeMutablePointer<T>
+        let egam: UnsafeMutablePointer<T>
+        let endFactor: UnsafeMutablePointer<T>
+        let reset: UnsafeMutablePointer<T>
+        let dgam: UnsafeMutablePointer<T>
+        let dbc: UnsafeMutablePointer<T>
+    }
+
+    /// The dS carried through the reverse pass lives in `scratch`.
+    @inline(__always) func ds(_ ws: Workspace) -> UnsafeMutablePointer<T> { ws.scratch }
+
+    /// Carves a workspace of `workspaceCount` scalars at `base` into its parts.
+    func workspace(at base: UnsafeMutablePointer<T>) -> Workspace {
+        let (ct, dk, dv) = (chunkTokens, problem.keyDim, problem.valueDim)
+        let r = ct + cs
+        var p = base
+        func take(_ count: Int) -> UnsafeMutablePointer<T> {
+            defer { p += count }
+            return p
+        }
+        let ws = Workspace(
+            slots: take(segmentChunks * slotCount), checkpoints: take(checkpoints * kv), qk: take(r * dk),
+            qkT: take(dk * r), stack: take(r * dv), stackT: take(dv * r), utr: take(dv * cs), x: take(dk * r),
+            dkT: take(dk * cs), pa2: take(r * cs), pT: take(cs * ct), dpT: take(cs * ct), ab: take(cs * cs),
+            decay: take(cs * cs), rb: take(cs * dv), wb: take(cs * dk), ub: take(cs * dv), cur: take(kv),
+            scratch: take(kv), gam: take(cs), egam: take(cs), endFactor: take(cs), reset: take(cs), dgam: take(cs),
+            dbc: take(cs))
+        precondition(
+            p - base <= workspaceCount, "DeltaRuleBackwardKernel: workspace layout \(p - base) > \(workspaceCount)")
+        return ws
+    }
+
+    /// The stored values of segment slot `slot`: S (K×V), U' (c×V), T (c×c), [P; Ã] ((c_t + c)×c).
+    func slot(_ slot: Int, _ ws: Workspace) -> (s: MatrixView<T>, u: MatrixView<T>, t: MatrixView<T>, pa: MatrixView<T>)
+    {
+        let (ct, dk, dv) = (chunkTokens, problem.keyDim, problem.valueDim)
+        let base = ws.slots + slot * slotCount
+        return (
+            MatrixView(base, rows: dk, columns: dv), MatrixView(base + kv, rows: cs, columns: dv),
+            MatrixView(base + kv + cs * dv, rows: cs, columns: cs),
+            MatrixView(base + kv + cs * dv + cs * cs, rows: ct + cs, columns: cs)
+        )
+    }
+
+    /// Runs work item `item = s·H + h`: sequence s, head h.
+    func run(item: Int, workspace ws: Workspace) {
+        let p = problem
+        let (hh, kv) = (p.heads, kv)
+        let seq = p.sequences[item / hh]
+        let h = item % hh
+        let stateOffset = seq.index(p, head: h) * kv
+        let length = seq.end - seq.start
+        let chunks = (length + chunkTokens - 1) / chunkTokens
+        // dS starts as the final-state cotangent.
+        if let d = finalStateGradient {
+            ds(ws).update(from: d + stateOffset, count: kv)
+        } else {
+            ds(ws).update(repeating: 0, count: kv)
+        }
+        func loadInitial() {
+            if let h0 = initialState {
+                ws.cur.update(from: h0 + stateOffset, count: kv)
+            } else {
+                ws.cur.update(repeating: 0, count: kv)
+            }
+        }
+        if chunks > 0 {
+            let segments = (chunks + segmentChunks - 1) / segmentChunks
+            if segments > 1 {
+                // Checkpoints: the state at every segment start (slot 0 serves as scratch).
+                precondition(segments <= checkpoints, "DeltaRuleBackwardKernel: \(segments) segments > \(checkpoints)")
+                loadInitial()
+                for c in 0..<chunks {
+                    if c % segmentChunks == 0 {
+                        (ws.checkpoints + (c / segmentChunks) * kv).update(from: ws.cur, count: kv)
+                    }
+                    sweep(chunk: c, seq: seq, head: h, slot: 0, workspace: ws)
+                }
+            }
+            for segment in (0..<segments).reversed() {
+                let first = segment * segmentChunks
+                let last = Swift.min(chunks, first + segmentChunks)
+                if segments > 1 {
+                    ws.cur.update(from: ws.checkpoints + segment * kv, count: kv)
+                } else {
+                    loadInitial()
+                }
+                for c in first..<last { sweep(chunk: c, seq: seq, head: h, slot: c - first, workspace: ws) }
+                for c in (first..<last).reversed() {
+                    reverse(chunk: c, seq: seq, head: h, slot: c - first, workspace: ws)
+                }
+            }
+        }
+        if let dh0 { (dh0 + stateOffset).update(from: ds(ws), count: kv) }
+    }
+
+    /// The chunk's token range inside its sequence: packed row of its first token and its token count.
+    @inline(__always)
+    func chunkRows(_ c: Int, _ seq: DeltaRuleProblem.Sequence) -> (row0: Int, tokens: Int) {
+        let t0 = seq.start + c * chunkTokens
+        return (seq.batch * problem.tokens + t0, Swift.min(chunkTokens, seq.end - t0))
+    }
+
+    /// `dst[j·ldd + i] = src[i·lds + j]` for i < rows, j < columns.
+    @inline(__always)
+    static func transpose(
+        _ src: UnsafePointer<T>, rows: Int, columns: Int, ld lds: Int, into dst: UnsafeMutablePointer<T>, ld ldd: Int
+    ) {
+        var i0 = 0
+        while i0 < rows {
+            let i1 = Swift.min(rows, i0 + 8)
+            for j in 0..<columns {
+                let d = dst + j * ldd
+                for i in i0..<i1 { d[i] = src[i * lds + j] }
+            }
+            i0 = i1
+        }
+    }
+
+    /// Gathers the chunk's rows [Q; K] (c_t + c rows at `ws.qk`) and their transpose [Qᵀ | Kᵀ]
+    /// (`ws.qkT`, leading dimension c_t + c), fills the decay factors, and returns exp(γ_c).
+    @inline(__always)
+    func gather(row0: Int, tokens nt: Int, head h: Int, workspace ws: Workspace) -> T {
+        let p = problem
+        let (hh, dk, n) = (p.heads, p.keyDim, p.householder)
+        let ns = nt * n
+        let step0 = row0 * n
+        for i in 0..<nt {
+            (ws.qk + i * dk).update(from: q + ((row0 + i) * hh + h) * dk, count: dk)
+        }
+        for i in 0..<ns {
+            (ws.qk + (nt + i) * dk).update(from: k + ((step0 + i) * hh + h) * dk, count: dk)
+        }
+        Self.transpose(ws.qk, rows: nt + ns, columns: dk, ld: dk, into: ws.qkT, ld: chunkTokens + cs)
+        guard let g else { return 1 }
+        return DeltaRuleBackwardDecay.fill(
+            g: g + row0 * hh + h, stride: hh, steps: ns, n: n, gam: ws.gam, egam: ws.egam, endFactor: ws.endFactor,
+            reset: ws.reset, decay: ws.decay, ldd: cs)
+    }
+
+    /// Recomputes chunk `c` forward from the running state `ws.cur`: stores S, U', T and [P; Ã] in
+    /// `slot`, and advances `ws.cur` to the chunk-end state.
+    func sweep(chunk c: Int, seq: DeltaRuleProblem.Sequence, head h: Int, slot sl: Int, workspace ws: Workspace) {
+        let p = problem
+        let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
+        let (row0, nt) = chunkRows(c, seq)
+        let ns = nt * n
+        let step0 = row0 * n
+        let ldr = chunkTokens + cs
+        let gated = g != nil
+        let stateDecay = gather(row0: row0, tokens: nt, head: h, workspace: ws)
+        let st = slot(sl, ws)
+        let sv = st.s
+        sv.base.update(from: ws.cur, count: kv)
+        let qk = MatrixView(ws.qk, rows: nt + ns, columns: dk)
+        let kc = qk.block(rows: nt..<(nt + ns), columns: 0..<dk)
+        let kt = MatrixView(ws.qkT + nt, rows: dk, columns: ns, leadingDimension: ldr)
+        let pa = MatrixView(st.pa.base, rows: nt + ns, columns: ns, leadingDimension: cs)
+        let pm = pa.block(rows: 0..<nt, columns: 0..<ns)
+        let at = pa.block(rows: nt..<(nt + ns), columns: 0..<ns)
+        // [P; Ã] = [Q; K]·Kᵀ, masked and decayed.
+        BLAS.gemm(qk, kt, into: pa)
+        for i in 0..<nt {
+            let pos = i * n + n - 1
+            let row = pm.row(i)
+            if gated {
+                let drow = ws.decay + pos * cs
+                for j in 0...pos { row[j] *= drow[j] }
+            }
+            for j in (pos + 1)..<Swift.max(ns, pos + 1) { row[j] = 0 }
+        }
+        let am = MatrixView(ws.ab, rows: ns, columns: ns, leadingDimension: cs)
+        for i in 0..<ns {
+            let row = at.row(i)
+            let arow = am.row(i)
+            let bi = beta[(step0 + i) * hh + h]
+            if gated {
+                let drow = ws.decay + i * cs
+                for j in 0..<i {
+                    row[j] *= drow[j]
+                    arow[j] = bi * row[j]
+                }
+            } else {
+                for j in 0..<i { arow[j] = bi * row[j] }
+            }
+            for j in i..<ns { row[j] = 0 }
+        }
+        // T = (I + diag(β)·Ã)⁻¹.
+        let tm = MatrixView(st.t.base, rows: ns, columns: ns, leadingDimension: cs)
+        for i in 0..<ns {
+            let row = tm.row(i)
+            for j in 0..<ns { row[j] = 0 }
+            row[i] = 1
+        }
+        BLAS.trsm(am, side: .left, triangle: .lower, diagonal: .unit, tm)
+        // R = diag(β)·V − diag(β ⊙ e^γ)·K·S, U' = T·R.
+        let rb = MatrixView(ws.rb, rows: ns, columns: dv)
+        let wb = MatrixView(ws.wb, rows: ns, columns: dk)
+        for i in 0..<ns {
+            let bi = beta[(step0 + i) * hh + h]
+            let we = gated ? bi * ws.egam[i] : bi
+            let src = v + ((step0 + i) * hh + h) * dv
+            let r = rb.row(i)
+            for e in 0..<dv { r[e] = bi * src[e] }
+            let kr = kc.row(i)
+            let w = wb.row(i)
+            for a in 0..<dk { w[a] = we * kr[a] }
+        }
+        BLAS.gemm(wb, sv, into: rb, alpha: -1, beta: 1)
+        let u = MatrixView(st.u.base, rows: ns, columns: dv)
+        BLAS.gemm(tm, rb, into: u)
+        // S ← e^{γ_c}·S + Kᵀ·diag(e^{γ_c − γ})·U'.
+        let cur = MatrixView(ws.cur, rows: dk, columns: dv)
+        if gated {
+            let ub = MatrixView(ws.ub, rows: ns, columns: dv)
+            for j in 0..<ns {
+                let f = ws.endFactor[j]
+                let src = u.row(j)
+                let dst = ub.row(j)
+                for e in 0..<dv { dst[e] = f * src[e] }
+            }
+            BLAS.gemm(kt, ub, into: cur, alpha: 1, beta: stateDecay)
+        } else {
+            BLAS.gemm(kt, u, into: cur, alpha: 1, beta: 1)
+        }
+    }
+
+    /// The reverse step of chunk `c`: with dS' (the chunk-end state's gradient) in `ds(ws)` on
+    /// entry, writes the chunk's gradients and leaves dS (the chunk-start state's gradient) there.
+    ///
+    /// Every product is a no-transpose gemm (OpenBLAS's fast small-matrix path): the gradients of
+    /// K and Q are accumulated transposed (dKᵀ, dQᵀ), and the small transposes (Pᵀ, U'ᵀ, the
+    /// stacked [dO; dR]ᵀ) are formed explicitly.
+    func reverse(chunk c: Int, seq: DeltaRuleProblem.Sequence, head h: Int, slot sl: Int, workspace ws: Workspace) {
+        let p = problem
+        let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
+        let (row0, nt) = chunkRows(c, seq)
+        let ns = nt * n
+        let nr = nt + ns
+        let step0 = row0 * n
+        let ldr = chunkTokens + cs
+        let gated = g != nil
+        let stateDecay = gather(row0: row0, tokens: nt, head: h, workspace: ws)
+        let st = slot(sl, ws)
+        let sv = st.s
+        let u = MatrixView(st.u.base, rows: ns, columns: dv)
+        let tm = MatrixView(st.t.base, rows: ns, columns: ns, leadingDimension: cs)
+        let pa = MatrixView(st.pa.base, rows: nt + ns, columns: ns, leadingDimension: cs)
+        let pm = pa.block(rows: 0..<nt, columns: 0..<ns)
+        let at = pa.block(rows: nt..<(nt + ns), columns: 0..<ns)
+        let qk = MatrixView(ws.qk, rows: nr, columns: dk)
+        let qc = qk.block(rows: 0..<nt, columns: 0..<dk)
+        let kc = qk.block(rows: nt..<nr, columns: 0..<dk)
+        let qkT = MatrixView(ws.qkT, rows: dk, columns: nr, leadingDimension: ldr)
+        let qt = qkT.block(rows: 0..<dk, columns: 0..<nt)
+        let kt = qkT.block(rows: 0..<dk, columns: nt..<nr)
+        let dsv = MatrixView(ds(ws), rows: dk, columns: dv)
+        let stack = MatrixView(ws.stack, rows: nr, columns: dv)
+        let doc = stack.block(rows: 0..<nt, columns: 0..<dv)
+        let dU = stack.block(rows: nt..<nr, columns: 0..<dv)
+        let utr = MatrixView(ws.utr, rows: dv, columns: ns, leadingDimension: cs)
+        let dkT = MatrixView(ws.dkT, rows: dk, columns: ns, leadingDimension: cs)
+        let dgam = ws.dgam
+        let dbc = ws.dbc
+        for i in 0..<ns {
+            dgam[i] = 0
+            dbc[i] = 0
+        }
+        let betaAt = { (i: Int) -> T in self.beta[(step0 + i) * hh + h] }
+
+        // scale·dO rows (0 without an output cotangent).
+        if let dO = outputGradient {
+            for i in 0..<nt {
+                let src = dO + ((row0 + i) * hh + h) * dv
+                let dst = doc.row(i)
+                for e in 0..<dv { dst[e] = scale * src[e] }
+            }
+        } else {
+            doc.fill(0)
+        }
+        // From S' = e^{γ_c}·S + Kᵀ·diag(b)·U' (b_j = e^{γ_c − γ_j}): dU' = diag(b)·K·dS',
+        // dKᵀ = dS'·(diag(b)·U')ᵀ, db_j = ⟨(K·dS')_j, U'_j⟩, dγ_c += e^{γ_c}·⟨S, dS'⟩.
+        BLAS.gemm(kc, dsv, into: dU)
+        Self.transpose(u.base, rows: ns, columns: dv, ld: dv, into: utr.base, ld: cs)
+        if gated {
+            for j in 0..<ns {
+                let b = ws.endFactor[j]
+                let row = dU.row(j)
+                let ur = u.row(j)
+                var acc: T = 0
+                for e in 0..<dv { acc += row[e] * ur[e] }
+                let t = b * acc
+                dgam[ns - 1] += t
+                dgam[j] -= t
+                for e in 0..<dv { row[e] *= b }
+            }
+            // utr ← U'ᵀ·diag(b) for dKᵀ (restored to U'ᵀ below).
+            for e in 0..<dv {
+                let row = utr.row(e)
+                for j in 0..<ns { row[j] *= ws.endFactor[j] }
+            }
+            BLAS.gemm(dsv, utr, into: dkT)
+            Self.transpose(u.base, rows: ns, columns: dv, ld: dv, into: utr.base, ld: cs)
+            dgam[ns - 1] += stateDecay * BLAS.dot(kv, x: sv.base, y: ds(ws))
+        } else {
+            BLAS.gemm(dsv, utr, into: dkT)
+        }
+
+        // dU' += Pᵀ·dO_s (dO_s = scale·dO).
+        let hasOutput = outputGradient != nil
+        if hasOutput {
+            Self.transpose(pm.base, rows: nt, columns: ns, ld: cs, into: ws.pT, ld: chunkTokens)
+            BLAS.gemm(
+                MatrixView(ws.pT, rows: ns, columns: nt, leadingDimension: chunkTokens), doc, into: dU, alpha: 1,
+                beta: 1)
+        }
+        // dR = Tᵀ·dU' (T unit lower), then [dP; −dA] = [dO_s; dR]·U'ᵀ.
+        BLAS.trmm(tm, side: .left, triangle: .lower, transA: .transpose, diagonal: .unit, dU)
+        let dR = dU
+        let pa2 = MatrixView(ws.pa2, rows: nr, columns: ns, leadingDimension: cs)
+        if hasOutput {
+            BLAS.gemm(stack, utr, into: pa2)
+        } else {
+            BLAS.gemm(dR, utr, into: pa2.block(rows: nt..<nr, columns: 0..<ns))
+        }
+        // dP: masked (j ≤ pos(i)); its decay share ⟨dP, P⟩ to dγ; dP̃ = dP ⊙ D_pos, kept transposed.
+        let dpT = MatrixView(ws.dpT, rows: ns, columns: nt, leadingDimension: chunkTokens)
+        if hasOutput {
+            for i in 0..<nt {
+                let pos = i * n + n - 1
+                let row = pa2.row(i)
+                for j in (pos + 1)..<Swift.max(ns, pos + 1) { row[j] = 0 }
+                if gated {
+                    let prow = pm.row(i)
+                    let drow = ws.decay + pos * cs
+                    var sum: T = 0
+                    for j in 0...pos {
+                        let t = row[j] * prow[j]
+                        sum += t
+                        dgam[j] -= t
+                        row[j] *= drow[j]
+                    }
+                    dgam[pos] += sum
+                }
+            }
+            Self.transpose(pa2.base, rows: nt, columns: ns, ld: cs, into: dpT.base, ld: chunkTokens)
+        }
+        // dA (strictly lower; pa2 holds −dA): A_ij = β_i·Ã_ij gives dβ_i += Σ_j dA_ij·Ã_ij and
+        // d(K·Kᵀ) = E = diag(β)·dA ⊙ D; dKᵀ += Kᵀ·(E + Eᵀ).
+        let es = MatrixView(ws.ab, rows: ns, columns: ns, leadingDimension: cs)
+        for i in 0..<ns {
+            let row = pa2.row(nt + i)
+            let arow = at.row(i)
+            let erow = es.row(i)
+            let bi = betaAt(i)
+            var sum: T = 0
+            for j in 0..<i {
+                let t = -row[j] * arow[j]
+                sum += t
+                if gated { dgam[j] -= bi * t }
+            }
+            dbc[i] += sum
+            if gated {
+                dgam[i] += bi * sum
+                let drow = ws.decay + i * cs
+                for j in 0..<i { erow[j] = -bi * row[j] * drow[j] }
+            } else {
+                for j in 0..<i { erow[j] = -bi * row[j] }
+            }
+            erow[i] = 0
+        }
+        for i in 0..<ns {
+            for j in (i + 1)..<Swift.max(ns, i + 1) { es[i, j] = es[j, i] }
+        }
+        BLAS.gemm(kt, es, into: dkT, alpha: 1, beta: 1)
+
+        // X = S·[diag(e^{γ_pos})·dO_s; dR]ᵀ = [dQ₁ᵀ | −dW₀ᵀ] (dQ₁ = diag(e^{γ_pos})·dO_s·Sᵀ,
+        // W₀ = diag(β ⊙ e^γ)·K, dW₀ = −dR·Sᵀ).
+        if gated && hasOutput {
+            for i in 0..<nt {
+                let f = ws.egam[i * n + n - 1]
+                let row = doc.row(i)
+                for e in 0..<dv { row[e] *= f }
+            }
+        }
+        let stackT = MatrixView(ws.stackT, rows: dv, columns: nr, leadingDimension: ldr)
+        Self.transpose(stack.base, rows: nr, columns: dv, ld: dv, into: stackT.base, ld: ldr)
+        let xm = MatrixView(ws.x, rows: dk, columns: nr, leadingDimension: ldr)
+        BLAS.gemm(sv, stackT, into: xm)
+        if gated && hasOutput {
+            for i in 0..<nt {
+                var acc: T = 0
+                for a in 0..<dk { acc += qkT[a, i] * xm[a, i] }
+                dgam[i * n + n - 1] += acc
+            }
+        }
+        // dQᵀ = dQ₁ᵀ + Kᵀ·dP̃ᵀ;  dKᵀ += Qᵀ·dP̃.
+        let dqT = xm.block(rows: 0..<dk, columns: 0..<nt)
+        if hasOutput {
+            BLAS.gemm(kt, dpT, into: dqT, alpha: 1, beta: 1)
+            BLAS.gemm(qt, pa2.block(rows: 0..<nt, columns: 0..<ns), into: dkT, alpha: 1, beta: 1)
+        }
+        // dK += diag(β ⊙ e^γ)·dW₀, dβ_i += e_i·⟨k_i, dW₀_i⟩, dγ_i += β_i e_i·⟨k_i, dW₀_i⟩.
+        for i in 0..<ns { ws.wb[i] = 0 }
+        for a in 0..<dk {
+            let xr = xm.row(a) + nt
+            let kr = kt.row(a)
+            for i in 0..<ns { ws.wb[i] -= kr[i] * xr[i] }
+        }
+        for i in 0..<ns {
+            let bi = betaAt(i)
+            let ei = gated ? ws.egam[i] : 1
+            ws.ub[i] = -bi * ei  // the factor of −dW₀ᵀ's column i in dKᵀ
+            dbc[i] += ei * ws.wb[i]
+            if gated { dgam[i] += bi * ei * ws.wb[i] }
+        }
+        for a in 0..<dk {
+            let xr = xm.row(a) + nt
+            let dr = dkT.row(a)
+            for i in 0..<ns { dr[i] += ws.ub[i] * xr[i] }
+        }
+        // Y = diag(β)·V: dV = diag(β)·dR, dβ_i += ⟨v_i, dR_i⟩; dR ← −diag(β ⊙ e^γ)·dR for dS.
+        for i in 0..<ns {
+            let bi = betaAt(i)
+            let row = dR.row(i)
+            let vr = v + ((step0 + i) * hh + h) * dv
+            let dvr = dv_ + ((step0 + i) * hh + h) * dv
+            var acc: T = 0
+            for e in 0..<dv {
+                acc += vr[e] * row[e]
+                dvr[e] = bi * row[e]
+            }
+            dbc[i] += acc
+            let f = gated ? -bi * ws.egam[i] : -bi
+            for e in 0..<dv { row[e] *= f }
+        }
+        // dS = e^{γ_c}·dS' + [Qᵀ | Kᵀ]·[diag(e^{γ_pos})·dO_s; −diag(β ⊙ e^γ)·dR].
+        BLAS.gemm(qkT, stack, into: dsv, alpha: 1, beta: stateDecay)
+
+        // Write dq, dk, dβ; dg from the reverse cumulative sum of dγ within each reset-free segment.
+        for i in 0..<nt {
+            let dst = dq + ((row0 + i) * hh + h) * dk
+            for a in 0..<dk { dst[a] = dqT[a, i] }
+        }
+        for i in 0..<ns {
+            let dst = self.dk + ((step0 + i) * hh + h) * dk
+            for a in 0..<dk { dst[a] = dkT[a, i] }
+            dbeta[(step0 + i) * hh + h] = dbc[i]
+        }
+        if let dg {
+            var acc: T = 0
+            for i in (0..<ns).reversed() {
+                acc += dgam[i]
+                if i % n == 0 {
+                    let target = dg + (row0 + i / n) * hh + h
+                    if ws.reset[i] != 0 {
+                        target.pointee = 0
+                        acc = 0
+                    } else {
+                        target.pointee = acc
+                    }
+                }
+            }
+        }
+    }
+
+    private var dv_: UnsafeMutablePointer<T> { dv }
+}
