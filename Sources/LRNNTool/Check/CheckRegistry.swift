@@ -4,6 +4,7 @@ public enum CheckRegistry {
     /// Op checkers by op name.
     public static let ops: [String: GoldenOpChecker] = [
         "gla": GLACheck.check,
+        "gla_backward": GLABackwardCheck.check,
         "s4d_kernel": SSMCheck.s4dKernel,
         "s4d_conv": SSMCheck.s4dConv,
         "s5": SSMCheck.s5,

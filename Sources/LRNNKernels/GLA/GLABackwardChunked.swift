@@ -1,0 +1,101 @@
+import LRNNLinearAlgebra
+
+extension GLA {
+    /// Runs the chunked backward over every (sequence, head) work item in parallel, one workspace per
+    /// worker, and returns the gradients. Every row of the gradient tensors is written exactly once
+    /// (the segments tile the tokens), so they are allocated uninitialised.
+    static func runChunkedBackward<T: LRNNScalar>(
+        _ p: Problem<T>, _ x: Inputs<T>, chunkSize: Int, subChunkSize: Int, outputGradient: Tensor<T>?,
+        finalStateGradient: Tensor<T>?
+    ) -> Inputs<T> {
+        let (tokens, heads, dk, dv) = (p.tokens, p.heads, p.keyDim, p.valueDim)
+        let segments = p.segments
+        let scale = p.scale
+        var gradQ: Tensor<T> = uninitialized(x.q.shape)
+        var gradK: Tensor<T> = uninitialized(x.k.shape)
+        var gradV: Tensor<T> = uninitialized(x.v.shape)
+        var gradGK: Tensor<T> = uninitialized(x.gk.shape)
+        var gradH0: Tensor<T> = uninitialized([p.stateCount, heads, dk, dv])
+        let longest = segments.map(\.length).max() ?? 0
+        let kernel = BackwardKernel<T>(
+            keyDim: dk, valueDim: dv, chunkSize: chunkSize, subChunkSize: subChunkSize,
+            maxChunks: (longest + chunkSize - 1) / chunkSize)
+        let items = segments.count * heads
+        let workers = Swift.max(1, Swift.min(Threading.workerCount, items))
+        let workspaceCount = kernel.workspaceCount
+        // Allocated once per worker, uninitialised: the kernel writes before it reads.
+        let workspaces = UnsafeMutablePointer<T>.allocate(capacity: workers * workspaceCount)
+        defer { workspaces.deallocate() }
+        let storeH0 = x.initialState != nil
+        withPointers(x, outputGradient, finalStateGradient) { q, k, v, gk, h0, dO, dht in
+            gradQ.withUnsafeMutableBufferPointer { gq in
+                gradK.withUnsafeMutableBufferPointer { gkk in
+                    gradV.withUnsafeMutableBufferPointer { gv in
+                        gradGK.withUnsafeMutableBufferPointer { gg in
+                            gradH0.withUnsafeMutableBufferPointer { gh in
+                                let out = BackwardKernel<T>.Gradients(
+                                    q: gq.baseAddress, k: gkk.baseAddress, v: gv.baseAddress,
+                                    gk: gg.baseAddress, h0: gh.baseAddress)
+                                Threading.parallelFor(items, workers: workers) { item, worker in
+                                    let n = item / heads
+                                    let h = item % heads
+                                    let seg = segments[n]
+                                    let stateOffset = (n * heads + h) * dk * dv
+                                    let row0 = (seg.batch * tokens + seg.start) * heads + h
+                                    kernel.run(
+                                        q: q?.advanced(by: row0 * dk), k: k?.advanced(by: row0 * dk),
+                                        gk: gk?.advanced(by: row0 * dk), v: v?.advanced(by: row0 * dv),
+                                        outputGradient: dO?.advanced(by: row0 * dv),
+                                        initialState: h0?.advanced(by: stateOffset),
+                                        finalStateGradient: dht?.advanced(by: stateOffset),
+                                        gradients: out.offset(keys: row0 * dk, values: row0 * dv, state: stateOffset),
+                                        keyStride: heads * dk, valueStride: heads * dv, length: seg.length,
+                                        scale: scale, workspace: workspaces + worker * workspaceCount)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Inputs(q: gradQ, k: gradK, v: gradV, gk: gradGK, initialState: storeH0 ? gradH0 : nil)
+    }
+
+    /// A tensor whose elements the caller writes before anyone reads them.
+    static func uninitialized<T: LRNNScalar>(_ shape: [Int]) -> Tensor<T> {
+        let count = shape.reduce(1, *)
+        return Tensor(shape: shape, scalars: [T](unsafeUninitializedCapacity: count) { _, n in n = count })
+    }
+
+    /// Calls `body` with base pointers of the inputs and cotangents (nil for absent or empty tensors).
+    static func withPointers<T: LRNNScalar, R>(
+        _ x: Inputs<T>, _ dO: Tensor<T>?, _ dht: Tensor<T>?,
+        _ body: (
+            UnsafePointer<T>?, UnsafePointer<T>?, UnsafePointer<T>?, UnsafePointer<T>?, UnsafePointer<T>?,
+            UnsafePointer<T>?, UnsafePointer<T>?
+        ) -> R
+    ) -> R {
+        x.q.withUnsafeBufferPointer { q in
+            x.k.withUnsafeBufferPointer { k in
+                x.v.withUnsafeBufferPointer { v in
+                    x.gk.withUnsafeBufferPointer { gk in
+                        optionalPointer(x.initialState) { h0 in
+                            optionalPointer(dO) { dOp in
+                                optionalPointer(dht) { dhtp in
+                                    body(
+                                        q.baseAddress, k.baseAddress, v.baseAddress, gk.baseAddress, h0, dOp, dhtp)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `body` with the base pointer of `tensor`, or nil when it is absent.
+    static func optionalPointer<T, R>(_ tensor: Tensor<T>?, _ body: (UnsafePointer<T>?) -> R) -> R {
+        guard let tensor else { return body(nil) }
+        return tensor.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+}

@@ -1,0 +1,308 @@
+import LRNNLinearAlgebra
+
+extension GLA {
+    /// The chunked backward for one (sequence, head) work item.
+    ///
+    /// Scratch memory (``workspaceCount`` elements, one block per worker, reused by every item and
+    /// chunk; C = chunk size, c = sub-chunk size, p = min(c, 4)): the chunk-start states
+    /// `(maxChunks + 1)·K·V` (the last slot the final state), the state adjoint `dS` K·V, per chunk
+    /// `decay`, `forward` (exp(γ)), `reverse` (exp(γ_last − γ)), `qGated`, `kGated`, and the intra-chunk
+    /// operands `qSub`, `kSub`, `factorQ`, `factorK`, `product` (each C·K), the recomputed attention `P`
+    /// and its cotangent `dP` (each C·C), the forward's sub-chunk scratch (c·K + C·K + p(p+1)/2·(K + 1)),
+    /// and five K-vectors.
+    struct BackwardKernel<T: LRNNScalar> {
+        let keyDim: Int
+        let valueDim: Int
+        let chunkSize: Int
+        let subChunkSize: Int
+        /// The most chunks of one sequence (sizes the chunk-start state store).
+        let maxChunks: Int
+
+        /// The gradient tensors' base pointers (shifted to a work item's first row by ``offset(keys:values:state:)``).
+        struct Gradients: @unchecked Sendable {
+            let q: UnsafeMutablePointer<T>?
+            let k: UnsafeMutablePointer<T>?
+            let v: UnsafeMutablePointer<T>?
+            let gk: UnsafeMutablePointer<T>?
+            let h0: UnsafeMutablePointer<T>?
+
+            /// The same tensors from key row offset `keys`, value row offset `values` and state offset `state`.
+            func offset(keys: Int, values: Int, state: Int) -> Gradients {
+                Gradients(
+                    q: q?.advanced(by: keys), k: k?.advanced(by: keys), v: v?.advanced(by: values),
+                    gk: gk?.advanced(by: keys), h0: h0?.advanced(by: state))
+            }
+        }
+
+        var stateSize: Int { keyDim * valueDim }
+
+        /// The forward chunk kernel, whose intra-chunk attention the backward recomputes.
+        var forwardKernel: ChunkKernel<T> {
+            ChunkKernel(keyDim: keyDim, valueDim: valueDim, chunkSize: chunkSize, subChunkSize: subChunkSize)
+        }
+
+        /// The forward's sub-chunk scratch: `qSub` c·K, `kSub` C·K, `pairs` and `pairValues`.
+        var forwardScratchCount: Int {
+            let direct = Swift.min(subChunkSize, ChunkKernel<T>.directBlock)
+            let pairs = direct * (direct + 1) / 2
+            return subChunkSize * keyDim + chunkSize * keyDim + pairs * keyDim + pairs
+        }
+
+        /// The number of scratch elements one worker needs.
+        var workspaceCount: Int {
+            (maxChunks + 2) * stateSize + 10 * chunkSize * keyDim + 2 * chunkSize * chunkSize
+                + forwardScratchCount + 5 * keyDim
+        }
+
+        /// The workspace carved into its blocks.
+        struct Buffers {
+            let states: UnsafeMutablePointer<T>
+            let dS: UnsafeMutablePointer<T>
+            let decay: UnsafeMutablePointer<T>
+            let forward: UnsafeMutablePointer<T>
+            let reverse: UnsafeMutablePointer<T>
+            let qGated: UnsafeMutablePointer<T>
+            let kGated: UnsafeMutablePointer<T>
+            let qSub: UnsafeMutablePointer<T>
+            let kSub: UnsafeMutablePointer<T>
+            let factorQ: UnsafeMutablePointer<T>
+            let factorK: UnsafeMutablePointer<T>
+            let product: UnsafeMutablePointer<T>
+            let attention: UnsafeMutablePointer<T>
+            let dP: UnsafeMutablePointer<T>
+            let forwardQSub: UnsafeMutablePointer<T>
+            let forwardKSub: UnsafeMutablePointer<T>
+            let pairs: UnsafeMutablePointer<T>
+            let pairValues: UnsafeMutablePointer<T>
+            let lastDecay: UnsafeMutablePointer<T>
+            let carry: UnsafeMutablePointer<T>
+            let ones: UnsafeMutablePointer<T>
+            let accumulator: UnsafeMutablePointer<T>
+            let factor: UnsafeMutablePointer<T>
+        }
+
+        func buffers(_ base: UnsafeMutablePointer<T>) -> Buffers {
+            let (dk, cs) = (keyDim, chunkSize)
+            let direct = Swift.min(subChunkSize, ChunkKernel<T>.directBlock)
+            let pairCount = direct * (direct + 1) / 2
+            var next = base
+            func take(_ n: Int) -> UnsafeMutablePointer<T> {
+                defer { next += n }
+                return next
+            }
+            return Buffers(
+                states: take((maxChunks + 1) * stateSize), dS: take(stateSize), decay: take(cs * dk),
+                forward: take(cs * dk), reverse: take(cs * dk), qGated: take(cs * dk), kGated: take(cs * dk),
+                qSub: take(cs * dk), kSub: take(cs * dk), factorQ: take(cs * dk), factorK: take(cs * dk),
+                product: take(cs * dk), attention: take(cs * cs), dP: take(cs * cs),
+                forwardQSub: take(subChunkSize * dk), forwardKSub: take(cs * dk), pairs: take(pairCount * dk),
+                pairValues: take(pairCount), lastDecay: take(dk), carry: take(dk), ones: take(dk),
+                accumulator: take(dk), factor: take(dk))
+        }
+
+        /// Gradients of one sequence of one head. Rows of `q`, `k`, `gk` (and of the key-sized
+        /// gradients) are `keyStride` apart, rows of `v`, `outputGradient` (and `dv`) `valueStride`
+        /// apart; the states and their cotangents are contiguous K×V. Writes every gradient row of the
+        /// sequence and the head's `dh0` (the state adjoint at the sequence start).
+        @_specialize(where T == Float)
+        @_specialize(where T == Double)
+        func run(
+            q: UnsafePointer<T>?, k: UnsafePointer<T>?, gk: UnsafePointer<T>?, v: UnsafePointer<T>?,
+            outputGradient: UnsafePointer<T>?, initialState: UnsafePointer<T>?,
+            finalStateGradient: UnsafePointer<T>?, gradients g: Gradients, keyStride: Int, valueStride: Int,
+            length: Int, scale: T, workspace: UnsafeMutablePointer<T>
+        ) {
+            let (dk, dv, cs) = (keyDim, valueDim, chunkSize)
+            let b = buffers(workspace)
+            let chunks = (length + cs - 1) / cs
+            precondition(chunks <= maxChunks, "GLA backward: \(chunks) chunks > \(maxChunks)")
+            guard length > 0, let q, let k, let gk, let v, let gq = g.q, let gkk = g.k, let gv = g.v, let gg = g.gk
+            else {
+                // An empty sequence passes its state through: dh0 = dht.
+                if let h0 = g.h0 {
+                    if let finalStateGradient {
+                        h0.update(from: finalStateGradient, count: stateSize)
+                    } else {
+                        h0.update(repeating: 0, count: stateSize)
+                    }
+                }
+                return
+            }
+            let q_ = UnsafeMutablePointer(mutating: q)
+            let k_ = UnsafeMutablePointer(mutating: k)
+            let v_ = UnsafeMutablePointer(mutating: v)
+            let dO_ = outputGradient.map { UnsafeMutablePointer(mutating: $0) }
+            b.ones.update(repeating: 1, count: dk)
+
+            // 1. The chunk-start states, recomputed: S ← diag(exp(γ_last))·S + (K ⊙ exp(γ_last − γ))ᵀ·V.
+            if let initialState {
+                b.states.update(from: initialState, count: stateSize)
+            } else {
+                b.states.update(repeating: 0, count: stateSize)
+            }
+            for c in 0..<chunks {
+                let t0 = c * cs
+                let len = Swift.min(cs, length - t0)
+                gates(
+                    q: q + t0 * keyStride, k: k + t0 * keyStride, gk: gk + t0 * keyStride,
+                    keyStride: keyStride, length: len, scale: scale, withQueries: false, b)
+                let current = b.states + c * stateSize
+                let next = current + stateSize
+                for x in 0..<dk {
+                    let d = b.lastDecay[x]
+                    for y in 0..<dv { next[x * dv + y] = d * current[x * dv + y] }
+                }
+                BLAS.gemm(
+                    MatrixView(b.kGated, rows: len, columns: dk), .transpose,
+                    MatrixView(v_ + t0 * valueStride, rows: len, columns: dv, leadingDimension: valueStride),
+                    into: MatrixView(next, rows: dk, columns: dv), beta: 1)
+            }
+
+            // 2. The reverse pass. dS starts as dht; the cumulative sum of dgk starts at
+            //    Σ_v dht ⊙ S_T per channel (the final state's share of every token's log decay).
+            let dSView = MatrixView(b.dS, rows: dk, columns: dv)
+            if let finalStateGradient {
+                b.dS.update(from: finalStateGradient, count: stateSize)
+                let last = b.states + chunks * stateSize
+                for x in 0..<dk {
+                    var s: T = 0
+                    for y in 0..<dv { s += finalStateGradient[x * dv + y] * last[x * dv + y] }
+                    b.accumulator[x] = s
+                }
+            } else {
+                b.dS.update(repeating: 0, count: stateSize)
+                b.accumulator.update(repeating: 0, count: dk)
+            }
+            for c in stride(from: chunks - 1, through: 0, by: -1) {
+                let t0 = c * cs
+                let len = Swift.min(cs, length - t0)
+                let (qc, kc) = (q_ + t0 * keyStride, k_ + t0 * keyStride)
+                let (dqc, dkc, dgc) = (gq + t0 * keyStride, gkk + t0 * keyStride, gg + t0 * keyStride)
+                gates(
+                    q: qc, k: kc, gk: gk + t0 * keyStride, keyStride: keyStride, length: len, scale: scale,
+                    withQueries: outputGradient != nil, b)
+                let stateView = MatrixView(b.states + c * stateSize, rows: dk, columns: dv)
+                let vView = MatrixView(v_ + t0 * valueStride, rows: len, columns: dv, leadingDimension: valueStride)
+                let dqView = MatrixView(dqc, rows: len, columns: dk, leadingDimension: keyStride)
+                let dkView = MatrixView(dkc, rows: len, columns: dk, leadingDimension: keyStride)
+                let dvView = MatrixView(gv + t0 * valueStride, rows: len, columns: dv, leadingDimension: valueStride)
+
+                // dK = (V·dSᵀ) ⊙ exp(γ_last − γ),  dV = (K ⊙ exp(γ_last − γ))·dS  (dS at the chunk end).
+                BLAS.gemm(vView, .none, dSView, .transpose, into: dkView)
+                scaleRows(dkc, by: b.reverse, rows: len, stride: keyStride)
+                BLAS.gemm(MatrixView(b.kGated, rows: len, columns: dk), .none, dSView, .none, into: dvView)
+
+                if let dO = dO_ {
+                    let dOView = MatrixView(
+                        dO + t0 * valueStride, rows: len, columns: dv, leadingDimension: valueStride)
+                    // dQ = scale·(dO·Sᵀ) ⊙ exp(γ)  (S at the chunk start).
+                    BLAS.gemm(dOView, .none, stateView, .transpose, into: dqView, alpha: scale)
+                    scaleRows(dqc, by: b.forward, rows: len, stride: keyStride)
+                    // dV += Pᵀ·dO with P recomputed as in the forward pass.
+                    forwardKernel.intraChunkAttention(
+                        q: qc, k: kc, keyStride: keyStride, length: len, scale: scale, decay: b.decay,
+                        qSub: b.forwardQSub, kSub: b.forwardKSub, attention: b.attention, pairs: b.pairs,
+                        pairValues: b.pairValues, carry: b.carry, ones: b.ones)
+                    BLAS.gemm(
+                        MatrixView(b.attention, rows: len, columns: len), .transpose, dOView, .none, into: dvView,
+                        beta: 1)
+                    // dP = scale·dO·Vᵀ on j ≤ i; its intra-chunk share of dQ and dK.
+                    BLAS.gemm(
+                        dOView, .none, vView, .transpose, into: MatrixView(b.dP, rows: len, columns: len),
+                        alpha: scale)
+                    for i in 0..<(len - 1) {
+                        (b.dP + i * len + i + 1).update(repeating: 0, count: len - 1 - i)
+                    }
+                    let intra = IntraBuffers(
+                        q: qc, k: kc, dq: dqc, dk: dkc, keyStride: keyStride, length: len, decay: b.decay,
+                        dP: b.dP, qSub: b.qSub, kSub: b.kSub, factorQ: b.factorQ, factorK: b.factorK,
+                        product: b.product, carry: b.carry)
+                    intraGradients(rows: 0..<len, subChunkSize: subChunkSize, intra)
+                } else {
+                    for i in 0..<len { (dqc + i * keyStride).update(repeating: 0, count: dk) }
+                }
+
+                // dS ← diag(exp(γ_last))·dS + scale·(Q ⊙ exp(γ))ᵀ·dO  (now at the chunk start).
+                for x in 0..<dk {
+                    let d = b.lastDecay[x]
+                    let r = b.dS + x * dv
+                    for y in 0..<dv { r[y] *= d }
+                }
+                if let dO = dO_ {
+                    BLAS.gemm(
+                        MatrixView(b.qGated, rows: len, columns: dk), .transpose,
+                        MatrixView(dO + t0 * valueStride, rows: len, columns: dv, leadingDimension: valueStride),
+                        into: dSView, beta: 1)
+                }
+
+                // dgk_t = Σ_{u ≥ t} (q_u ⊙ dq_u − k_u ⊙ dk_u) + Σ_v dht ⊙ S_T, a reverse cumulative sum.
+                for i in stride(from: len - 1, through: 0, by: -1) {
+                    let (qi, ki) = (qc + i * keyStride, kc + i * keyStride)
+                    let (dqi, dki, dgi) = (dqc + i * keyStride, dkc + i * keyStride, dgc + i * keyStride)
+                    for x in 0..<dk {
+                        let s = b.accumulator[x] + (qi[x] * dqi[x] - ki[x] * dki[x])
+                        b.accumulator[x] = s
+                        dgi[x] = s
+                    }
+                }
+            }
+            if let h0 = g.h0 { h0.update(from: b.dS, count: stateSize) }
+        }
+
+        /// `rows[i] ⊙= factors[i]` for `rows` rows `stride` apart and contiguous factor rows of K.
+        @inline(__always)
+        func scaleRows(_ rows: UnsafeMutablePointer<T>, by factors: UnsafeMutablePointer<T>, rows n: Int, stride: Int) {
+            let dk = keyDim
+            for i in 0..<n {
+                let r = rows + i * stride
+                let f = factors + i * dk
+                for x in 0..<dk { r[x] *= f[x] }
+            }
+        }
+
+        /// The chunk's decay factors and gated operands, every exponent ≤ 0: `decay` a_i = exp(gk_i),
+        /// `forward` exp(γ_i) = Π_{s ≤ i} a_s, `lastDecay` exp(γ_last), `reverse`
+        /// exp(γ_last − γ_j) = Π_{j < s < len} a_s, `kGated` k_j ⊙ reverse_j and, with `withQueries`,
+        /// `qGated` scale·q_i ⊙ forward_i. Factors below the flush threshold are zero, as in the forward.
+        @inline(__always)
+        func gates(
+            q: UnsafePointer<T>, k: UnsafePointer<T>, gk: UnsafePointer<T>, keyStride: Int, length len: Int,
+            scale: T, withQueries: Bool, _ b: Buffers
+        ) {
+            let dk = keyDim
+            let tiny = GLA.flushBelow(T.self)
+            let carry = b.carry
+            carry.update(repeating: 1, count: dk)
+            for i in 0..<len {
+                let a = b.decay + i * dk
+                let f = b.forward + i * dk
+                GLA.decayFactors(gk + i * keyStride, into: a, count: dk)
+                for x in 0..<dk {
+                    let c = carry[x] * a[x]
+                    let kept: T = c * (c < tiny ? 0 : 1)
+                    carry[x] = kept
+                    f[x] = kept
+                }
+                if withQueries {
+                    let qi = q + i * keyStride
+                    let qg = b.qGated + i * dk
+                    for x in 0..<dk { qg[x] = scale * qi[x] * f[x] }
+                }
+            }
+            b.lastDecay.update(from: carry, count: dk)
+            carry.update(repeating: 1, count: dk)
+            for j in stride(from: len - 1, through: 0, by: -1) {
+                let kj = k + j * keyStride
+                let r = b.reverse + j * dk
+                let kg = b.kGated + j * dk
+                let a = b.decay + j * dk
+                for x in 0..<dk {
+                    r[x] = carry[x]
+                    kg[x] = kj[x] * carry[x]
+                    let c = carry[x] * a[x]
+                    carry[x] = c * (c < tiny ? 0 : 1)
+                }
+            }
+        }
+    }
+}
