@@ -3,26 +3,7 @@ import LRNNKernels
 import LRNNLinearAlgebra
 import LRNNTestSupport
 
-/// The token ranges of the sequences of a `[B, T, H]` call over the flattened token axis.
-func sequenceRanges(batch: Int, length: Int, _ sequences: SequenceBoundaries?) -> [Range<Int>] {
-    if let sequences { return (0..<sequences.count).map { sequences[$0] } }
-    return (0..<batch).map { ($0 * length)..<(($0 + 1) * length) }
-}
-
-/// Rows `range` of the flattened `[B·T, H]` token axis as a `[1, count, H]` tensor.
-func tokenRows<T>(_ u: Tensor<T>, _ range: Range<Int>) -> Tensor<T> {
-    let h = u.shape[2]
-    return Tensor(
-        shape: [1, range.count, h], scalars: Array(u.scalars[(range.lowerBound * h)..<(range.upperBound * h)]))
-}
-
-/// Entry `s` of a state tensor `[N, …]` as `[1, …]`.
-func stateEntry<T>(_ x: Tensor<T>, _ s: Int) -> Tensor<T> {
-    let size = x.count / x.shape[0]
-    return Tensor(shape: [1] + x.shape.dropFirst(), scalars: Array(x.scalars[(s * size)..<((s + 1) * size)]))
-}
-
-/// `Σ y·dy + Σ Re(conj(x)·dx)` for one sequence's output and final state.
+/// `Σ y·dy + Σ Re(conj(x)·dx)` over a call's outputs and final states.
 func loss(_ y: Tensor<Double>, _ dy: Tensor<Double>?, _ final: Tensor<Complex<Double>>, _ df: Tensor<Complex<Double>>?)
     -> Double
 {
@@ -105,21 +86,14 @@ func s4dInputs(_ f: [[Double]], like x: S4D.Inputs<Double>) throws -> S4D.Inputs
         initialState: x.initialState.map { complexTensor(f[9], shape: $0.shape) })
 }
 
-/// The S4D loss through the library's forward (``S4D/convolve(_:parameters:discretization:chunkSize:initialState:)``
-/// per sequence).
+/// The S4D loss through the library's forward (``S4D/chunked(_:discretization:sequences:chunkSize:)``
+/// on the packed sequences).
 func s4dLoss(
     _ x: S4D.Inputs<Double>, _ disc: SSMDiscretization, sequences: SequenceBoundaries?, dy: Tensor<Double>?,
     df: Tensor<Complex<Double>>?
 ) throws -> Double {
-    let ranges = sequenceRanges(batch: x.u.shape[0], length: x.u.shape[1], sequences)
-    var l = 0.0
-    for (s, r) in ranges.enumerated() {
-        let (y, final) = try S4D.convolve(
-            tokenRows(x.u, r), parameters: x.parameters, discretization: disc,
-            initialState: x.initialState.map { stateEntry($0, s) })
-        l += loss(y, dy.map { tokenRows($0, r) }, final, df.map { stateEntry($0, s) })
-    }
-    return l
+    let (y, final) = try S4D.chunked(x, discretization: disc, sequences: sequences)
+    return loss(y, dy, final, df)
 }
 
 /// Seeded S4D inputs: `u [B, T, H]`, parameters with `A_re ∈ [−1, −0.05]`, an optional initial state.
@@ -171,20 +145,13 @@ func s5Inputs(_ f: [[Double]], like x: S5.Inputs<Double>) throws -> S5.Inputs<Do
         initialState: x.initialState.map { complexTensor(f[9], shape: $0.shape) })
 }
 
-/// The S5 loss through the library's forward (``S5/run(_:system:chunkSize:initialState:)`` per sequence).
+/// The S5 loss through the library's forward (``S5/chunked(_:discretization:sequences:chunkSize:)`` on the packed sequences).
 func s5Loss(
     _ x: S5.Inputs<Double>, _ disc: SSMDiscretization, sequences: SequenceBoundaries?, dy: Tensor<Double>?,
     df: Tensor<Complex<Double>>?
 ) throws -> Double {
-    let ranges = sequenceRanges(batch: x.u.shape[0], length: x.u.shape[1], sequences)
-    let system = S5System(x.parameters, discretization: disc)
-    var l = 0.0
-    for (s, r) in ranges.enumerated() {
-        let (y, final) = try S5.run(
-            tokenRows(x.u, r), system: system, initialState: x.initialState.map { stateEntry($0, s) })
-        l += loss(y, dy.map { tokenRows($0, r) }, final, df.map { stateEntry($0, s) })
-    }
-    return l
+    let (y, final) = try S5.chunked(x, discretization: disc, sequences: sequences)
+    return loss(y, dy, final, df)
 }
 
 /// Seeded S5 inputs: `u [B, T, H]`, P states with `Re Λ ∈ [−1, −0.05]`, an optional initial state.

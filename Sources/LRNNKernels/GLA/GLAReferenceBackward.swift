@@ -12,11 +12,11 @@ extension GLA {
     ) -> Inputs<T> {
         let (tokens, heads, dk, dv) = (p.tokens, p.heads, p.keyDim, p.valueDim)
         let stateSize = dk * dv
-        var gradQ: Tensor<T> = GLA.zeros(x.q.shape)
-        var gradK: Tensor<T> = GLA.zeros(x.k.shape)
-        var gradV: Tensor<T> = GLA.zeros(x.v.shape)
-        var gradGK: Tensor<T> = GLA.zeros(x.gk.shape)
-        var gradH0: Tensor<T> = GLA.zeros([p.stateCount, heads, dk, dv])
+        var gradQ: Tensor<T> = Tensor.zeros(x.q.shape)
+        var gradK: Tensor<T> = Tensor.zeros(x.k.shape)
+        var gradV: Tensor<T> = Tensor.zeros(x.v.shape)
+        var gradGK: Tensor<T> = Tensor.zeros(x.gk.shape)
+        var gradH0: Tensor<T> = Tensor.zeros([p.stateCount, heads, dk, dv])
         let longest = p.segments.map(\.length).max() ?? 0
         // states[t] = S_t of the current sequence and head, t = 0 ... length.
         var states = [T](repeating: 0, count: (longest + 1) * stateSize)

@@ -34,11 +34,11 @@ public enum SSMBackwardCheck {
                 let y: Tensor<T>
                 let g: S4D.Inputs<T>
                 if path == "chunk" {
-                    y = try S4D.convolve(inputs.u, parameters: p, discretization: disc).y
+                    y = try S4D.chunked(inputs, discretization: disc).output
                     g = try S4D.backward(
                         inputs, discretization: disc, outputGradient: dy, finalStateGradient: nil)
                 } else {
-                    y = try S4D.convolveDirect(inputs.u, parameters: p, discretization: disc)
+                    y = try S4D.reference(inputs, discretization: disc).output
                     g = try S4D.referenceBackward(
                         inputs, discretization: disc, outputGradient: dy, finalStateGradient: nil)
                 }
@@ -78,13 +78,13 @@ public enum SSMBackwardCheck {
                 let y: Tensor<T>
                 let g: S5.Inputs<T>
                 if path == "chunk" {
-                    y = try S5.run(inputs.u, system: S5System(p, discretization: disc)).y
+                    y = try S5.chunked(inputs, discretization: disc).output
                     g = try S5.backward(inputs, discretization: disc, outputGradient: dy, finalStateGradient: nil)
                 } else {
                     // The reference backward validates u before the reference forward reads it.
                     g = try S5.referenceBackward(
                         inputs, discretization: disc, outputGradient: dy, finalStateGradient: nil)
-                    y = S5.reference(inputs.u, parameters: p, discretization: disc)
+                    y = try S5.reference(inputs, discretization: disc).output
                 }
                 let q = g.parameters
                 let computed = [q.lambdaRe, q.lambdaIm, q.bRe, q.bIm, q.cRe, q.cIm, q.logStep, q.d]
