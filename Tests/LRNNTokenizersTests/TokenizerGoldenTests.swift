@@ -74,3 +74,24 @@ struct TokenizerGoldenTests {
         }
     }
 }
+
+@Suite("tokenizer golden chat cases")
+struct ChatTemplateGoldenTests {
+    @Test(
+        "byte_level_bpe/chat_cases.json: the ChatML template renders and encodes as transformers does",
+        .enabled(if: Golden.isAvailable, Golden.skipMessage))
+    func chatCases() throws {
+        let directory = Golden.directory.appendingPathComponent("tokenizers/byte_level_bpe")
+        let tokenizer = try Tokenizer.load(directory: directory.path)
+        let golden = try GoldenTokenizerCases(directory)
+        #expect(golden.chatCases.count >= 3)
+        for c in golden.chatCases {
+            let raw = try #require(c["messages"] as? [[String: String]])
+            let messages = raw.map { ChatMessage(role: $0["role"] ?? "", content: $0["content"] ?? "") }
+            let prompt = try #require(c["add_generation_prompt"] as? Bool)
+            let text = try tokenizer.applyChatTemplate(messages, addGenerationPrompt: prompt)
+            #expect(text == (c["text"] as? String))
+            #expect(tokenizer.encode(text, addSpecialTokens: false) == (c["ids"] as? [Int]))
+        }
+    }
+}
