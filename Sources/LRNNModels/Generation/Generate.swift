@@ -9,15 +9,18 @@ extension CausalLM {
     ///   - prompts: one prompt (non-empty) per sequence.
     ///   - options: the budget, sampling and stopping rules; nil takes the model directory's
     ///     defaults, ``defaultGenerationOptions`` (its `generation_config.json`).
+    ///   - onToken: called with the sequence index and the token each time a token is chosen,
+    ///     before the next decoding step (to stream text as it is generated); nil by default.
     /// - Returns: the new tokens of each prompt and the prefill and decode timings.
     /// - Throws: ``ModelError/invalidArgument(name:reason:)`` for an empty batch, an empty prompt
     ///   or bad options, ``ModelError/tokenOutOfRange(token:vocabSize:)``, ``ModelError/kernel(layer:_:)``,
     ///   ``ModelError/nonFiniteLogits(sequence:position:)`` when the logits to choose from hold NaN or ±∞.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func generate(prompts: [[Int]], options: GenerationOptions? = nil) throws(ModelError)
-        -> GenerationResult
-    {
+    public func generate(
+        prompts: [[Int]], options: GenerationOptions? = nil,
+        onToken: ((_ sequence: Int, _ token: Int) -> Void)? = nil
+    ) throws(ModelError) -> GenerationResult {
         let options = options ?? defaultGenerationOptions
         try options.validate()
         guard !prompts.isEmpty else { throw .invalidArgument(name: "prompts", reason: "empty batch") }
@@ -57,6 +60,7 @@ extension CausalLM {
                 for i in 0..<b where active[i] {
                     let t = sampler.next(UnsafeBufferPointer(rebasing: lb[(i * v)..<((i + 1) * v)]))
                     result.tokens[i].append(t)
+                    onToken?(i, t)
                     last[i] = t
                     if eos.contains(t) || result.tokens[i].count >= budgets[i] { active[i] = false }
                 }
