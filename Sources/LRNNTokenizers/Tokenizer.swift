@@ -181,7 +181,7 @@ public struct Tokenizer: Sendable {
     public func token(forId id: Int) -> String? {
         guard id >= 0, id <= Int(Int32.max) else { return nil }
         if let t = added.token(id: Int32(id)) { return t.content }
-        guard id < model.tokens.count, model.vocabulary[model.tokens[id]] == Int32(id) else { return nil }
+        guard id < model.tokens.count, model.vocabulary[ExactString(model.tokens[id])] == Int32(id) else { return nil }
         return model.tokens[id]
     }
 
@@ -189,8 +189,9 @@ public struct Tokenizer: Sendable {
     ///
     /// - Parameter token: the token string as `tokenizer.json` spells it (`<s>`, `Ġthe`, `▁the`).
     public func id(forToken token: String) -> Int? {
-        if let id = added.idOfContent[token] { return Int(id) }
-        return model.vocabulary[token].map(Int.init)
+        let key = ExactString(token)
+        if let id = added.idOfContent[key] { return Int(id) }
+        return model.vocabulary[key].map(Int.init)
     }
 
     /// The token strings of ids (for reading; ids outside the vocabulary are left out).

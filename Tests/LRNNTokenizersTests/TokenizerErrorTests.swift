@@ -28,6 +28,15 @@ struct TokenizerErrorTests {
         #expect(t.decode([2, 1, 0]) == "ab b a")  // no decoder: tokens joined with spaces
     }
 
+    @Test("canonically equivalent tokens are distinct: U+212B and U+00C5 keep their own ids")
+    func byteExactVocabulary() throws {
+        let t = try Tokenizer(
+            tokenizerJSON: Self.file(model: #"{"type": "BPE", "vocab": {"\u212b": 0, "\u00c5": 1}, "merges": []}"#))
+        #expect(t.encode("\u{212B}\u{C5}") == [0, 1])
+        #expect(t.id(forToken: "\u{212B}") == 0 && t.id(forToken: "\u{C5}") == 1)
+        #expect(t.token(forId: 0).map { Array($0.utf8) } == Array("\u{212B}".utf8))
+    }
+
     @Test func unsupportedComponentsAreNamed() {
         #expect(
             Self.error(Self.file(extra: #""normalizer": {"type": "Precompiled", "precompiled_charsmap": ""}"#))

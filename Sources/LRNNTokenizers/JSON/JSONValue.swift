@@ -85,7 +85,7 @@ struct JSONParser {
         case UInt8(ascii: "{"):
             i += 1
             var entries: [(key: String, value: JSONValue)] = []
-            var seen: Set<String> = []
+            var seen: Set<ExactString> = []
             skipSpace()
             if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
                 i += 1
@@ -95,7 +95,7 @@ struct JSONParser {
                 skipSpace()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
                 let key = try string()
-                guard seen.insert(key).inserted else {
+                guard seen.insert(ExactString(key)).inserted else {
                     throw TokenizerError.duplicateKey(file: file, field: path, key: key)
                 }
                 skipSpace()

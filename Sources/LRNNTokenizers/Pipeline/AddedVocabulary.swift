@@ -14,8 +14,8 @@ struct AddedVocabulary: Sendable {
     }
 
     private(set) var tokens: [Token] = []
-    /// Content to id.
-    private(set) var idOfContent: [String: Int32] = [:]
+    /// Content (byte-exact) to id.
+    private(set) var idOfContent: [ExactString: Int32] = [:]
     /// Id to token index.
     private(set) var indexOfId: [Int32: Int] = [:]
     /// Token indices by first scalar, longest first, for the raw and the normalized matching.
@@ -38,10 +38,10 @@ struct AddedVocabulary: Sendable {
             guard !content.isEmpty else {
                 throw .invalidValue(file: entry.file, field: contentField.path, reason: "an empty added token")
             }
-            if idOfContent[content] != nil { continue }
+            if idOfContent[ExactString(content)] != nil { continue }
             let special = try entry.bool("special", default: false)
             let id: Int32
-            if let m = model.vocabulary[content] {
+            if let m = model.vocabulary[ExactString(content)] {
                 id = m
             } else if let maxAdded = idOfContent.values.max(), Int(maxAdded) >= modelSize || modelSize == 0 {
                 id = maxAdded + 1
@@ -54,7 +54,7 @@ struct AddedVocabulary: Sendable {
                 singleWord: try entry.bool("single_word", default: false),
                 leftStrip: try entry.bool("lstrip", default: false),
                 rightStrip: try entry.bool("rstrip", default: false))
-            idOfContent[content] = id
+            idOfContent[ExactString(content)] = id
             indexOfId[id] = tokens.count
             let first = t.scalars[0]
             if t.normalized {

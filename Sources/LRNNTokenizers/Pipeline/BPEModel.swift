@@ -4,8 +4,8 @@
 /// `ignore_merges` (Sennrich et al. 2016, "Neural Machine Translation of Rare Words with
 /// Subword Units"; `tokenizers`' `BPE::merge_word` and `Word::merge_all`).
 struct BPEModel: Sendable {
-    /// Token string to id.
-    let vocabulary: [String: Int32]
+    /// Token string (byte-exact) to id.
+    let vocabulary: [ExactString: Int32]
     /// Id to token string ("" for an id the vocabulary does not use).
     let tokens: [String]
     /// Ids of the single-scalar tokens (the initial symbols when there is no prefix or suffix).
@@ -43,7 +43,7 @@ struct BPEModel: Sendable {
         let file = field.file
         let vocabField = try field.required("vocab")
         let entries = try vocabField.object()
-        var vocabulary: [String: Int32] = [:]
+        var vocabulary: [ExactString: Int32] = [:]
         vocabulary.reserveCapacity(entries.count)
         var maxId = -1
         for (token, v) in entries {
@@ -55,13 +55,13 @@ struct BPEModel: Sendable {
                         "id \(id) outside 0...\(2 * entries.count + Self.idSlack) (a vocabulary of \(entries.count) tokens)"
                 )
             }
-            vocabulary[token] = Int32(id)
+            vocabulary[ExactString(token)] = Int32(id)
             maxId = max(maxId, id)
         }
         var tokens = [String](repeating: "", count: maxId + 1)
         var used = [Bool](repeating: false, count: maxId + 1)
         for (token, v) in entries {
-            let id = Int(vocabulary[token]!)
+            let id = Int(vocabulary[ExactString(token)]!)
             guard !used[id] else {
                 throw .invalidValue(
                     file: file, field: v.path, reason: "id \(id) is given to '\(tokens[id])' and '\(token)'")
@@ -75,18 +75,20 @@ struct BPEModel: Sendable {
         suffix = try field.nonNull("end_of_word_suffix")?.string()
         var scalarIds: [UInt32: Int32] = [:]
         for (token, id) in vocabulary {
-            let s = token.unicodeScalars
+            let s = token.string.unicodeScalars
             if s.count == 1 { scalarIds[s.first!.value] = id }
         }
         self.scalarIds = scalarIds
         if try field.bool("byte_fallback", default: false) {
-            byteIds = (0..<256).map { vocabulary["<0x" + String(format2Hex: UInt8($0)) + ">"] ?? -1 }
+            byteIds = (0..<256).map { vocabulary[ExactString("<0x" + String(format2Hex: UInt8($0)) + ">")] ?? -1 }
         } else {
             byteIds = nil
         }
         if let u = try field.nonNull("unk_token") {
             let name = try u.string()
-            guard let id = vocabulary[name] else { throw .unknownToken(file: file, field: u.path, token: name) }
+            guard let id = vocabulary[ExactString(name)] else {
+                throw .unknownToken(file: file, field: u.path, token: name)
+            }
             unknownId = id
         } else {
             unknownId = nil
@@ -116,10 +118,10 @@ struct BPEModel: Sendable {
             default:
                 throw .wrongType(file: file, field: m.path, expected: "a string \"a b\" or a pair [a, b]")
             }
-            guard let ia = vocabulary[a] else { throw .unknownToken(file: file, field: m.path, token: a) }
-            guard let ib = vocabulary[b] else { throw .unknownToken(file: file, field: m.path, token: b) }
+            guard let ia = vocabulary[ExactString(a)] else { throw .unknownToken(file: file, field: m.path, token: a) }
+            guard let ib = vocabulary[ExactString(b)] else { throw .unknownToken(file: file, field: m.path, token: b) }
             let mergedString = a + String(String.UnicodeScalarView(b.unicodeScalars.dropFirst(prefixCount)))
-            guard let im = vocabulary[mergedString] else {
+            guard let im = vocabulary[ExactString(mergedString)] else {
                 throw .unknownToken(file: file, field: m.path, token: mergedString)
             }
             merges[UInt64(UInt32(ia)) << 32 | UInt64(UInt32(ib))] = UInt64(rank) << 32 | UInt64(UInt32(im))
@@ -142,7 +144,7 @@ struct BPEModel: Sendable {
     }
 
     private func encodeUncached(_ word: [UInt32], into out: inout [Int32], scratch: inout BPEScratch) {
-        if ignoreMerges, let id = vocabulary[String(scalarValues: word)] {
+        if ignoreMerges, let id = vocabulary[ExactString(String(scalarValues: word))] {
             out.append(id)
             return
         }
@@ -157,7 +159,7 @@ struct BPEModel: Sendable {
                 var s = i > 0 ? prefix ?? "" : ""
                 s.unicodeScalars.append(Unicode.Scalar(c)!)
                 if i == word.count - 1 { s += suffix ?? "" }
-                id = vocabulary[s]
+                id = vocabulary[ExactString(s)]
             }
             if let id {
                 symbols.append(id)

@@ -40,13 +40,34 @@ enum Normalizer: Sendable {
         }
     }
 
+    /// NFC of `s`, computed only on the runs of scalars from U+0300 up with the scalar before each:
+    /// every scalar below U+0300 is a starter that NFC keeps and that composes with nothing before
+    /// it, so the text between such runs is already in NFC and independent of them.
+    static func nfc(_ s: [UInt32]) -> [UInt32] {
+        guard let first = s.firstIndex(where: { $0 >= 0x300 }) else { return s }
+        var out = Array(s[..<max(0, first - 1)])
+        out.reserveCapacity(s.count)
+        var i = max(0, first - 1)
+        while i < s.count {
+            // A run: the starter before it (if any) and the scalars from U+0300 up.
+            var j = i
+            if s[j] < 0x300 { j += 1 }
+            while j < s.count, s[j] >= 0x300 { j += 1 }
+            out += String(scalarValues: s[i..<j]).precomposedStringWithCanonicalMapping.scalarValues
+            // The text up to the next run's starter.
+            var k = j
+            while k < s.count, s[k] < 0x300 { k += 1 }
+            let next = k < s.count ? k - 1 : k
+            if next > j { out += s[j..<next] }
+            i = max(next, j)
+        }
+        return out
+    }
+
     /// Applies the normalizer to one piece of text.
     func apply(_ s: [UInt32]) -> [UInt32] {
         switch self {
-        case .nfc:
-            // Text without scalars from U+0300 up has nothing to compose or decompose.
-            if !s.contains(where: { $0 >= 0x300 }) { return s }
-            return String(scalarValues: s).precomposedStringWithCanonicalMapping.scalarValues
+        case .nfc: return Self.nfc(s)
         case .nfd: return String(scalarValues: s).decomposedStringWithCanonicalMapping.scalarValues
         case .nfkc: return String(scalarValues: s).precomposedStringWithCompatibilityMapping.scalarValues
         case .nfkd: return String(scalarValues: s).decomposedStringWithCompatibilityMapping.scalarValues
@@ -106,10 +127,11 @@ extension String {
     /// The Unicode scalar values of the string.
     var scalarValues: [UInt32] { unicodeScalars.map(\.value) }
 
-    /// A string from scalar values that are known to be valid scalars.
+    /// A string from scalar values (a value that is not a scalar becomes U+FFFD).
     init(scalarValues: some Sequence<UInt32>) {
-        var s = String.UnicodeScalarView()
-        for v in scalarValues { s.append(Unicode.Scalar(v) ?? "\u{FFFD}") }
-        self = String(s)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(scalarValues.underestimatedCount)
+        for v in scalarValues { Unicode.UTF8.encode(Unicode.Scalar(v) ?? "\u{FFFD}") { bytes.append($0) } }
+        self = String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -21,11 +21,11 @@ enum PostProcessor: Sendable {
         switch type {
         case "TemplateProcessing":
             try field.onlyKeys(["type", "single", "pair", "special_tokens"], component: "TemplateProcessing")
-            var specials: [String: [Int32]] = [:]
+            var specials: [ExactString: [Int32]] = [:]
             if let st = try field.nonNull("special_tokens") {
                 for (name, v) in try st.object() {
                     let ids = try v.required("ids").array()
-                    specials[name] = try ids.map { (f) throws(TokenizerError) in
+                    specials[ExactString(name)] = try ids.map { (f) throws(TokenizerError) in
                         let id = try f.integer()
                         guard id >= 0, id <= Int(Int32.max) else {
                             throw .invalidValue(file: f.file, field: f.path, reason: "id \(id) is not a valid token id")
@@ -39,7 +39,7 @@ enum PostProcessor: Sendable {
                 if let s = try entry.optional("SpecialToken") {
                     let idField = try s.required("id")
                     let name = try idField.string()
-                    guard let ids = specials[name] else {
+                    guard let ids = specials[ExactString(name)] else {
                         throw .unknownToken(file: field.file, field: idField.path, token: name)
                     }
                     items.append(.special(ids))

@@ -117,20 +117,21 @@ enum PreTokenizer: Sendable {
         case let .byteLevel(addPrefixSpace, regex):
             var p = piece
             if addPrefixSpace, p.scalars.first != 0x20 { p.scalars.insert(0x20, at: 0) }
-            var words: [Piece] = []
-            if let regex {
-                SplitBehavior.isolated.apply(
-                    Self.segments(p.scalars, .regex(regex), scratch: &scratch), to: p, into: &words)
-            } else {
-                words = [p]
-            }
-            for w in words {
+            let ranges: [Range<Int>] =
+                regex.map { Self.segments(p.scalars, .regex($0), scratch: &scratch).map(\.0) } ?? [0..<p.scalars.count]
+            for r in ranges where !r.isEmpty {
                 var mapped: [UInt32] = []
-                mapped.reserveCapacity(w.scalars.count)
-                for v in w.scalars {
-                    Unicode.UTF8.encode(Unicode.Scalar(v)!) { mapped.append(ByteLevelAlphabet.scalarOfByte[Int($0)]) }
+                mapped.reserveCapacity(r.count)
+                for v in p.scalars[r] {
+                    if v < 0x80 {
+                        mapped.append(ByteLevelAlphabet.scalarOfByte[Int(v)])
+                    } else {
+                        Unicode.UTF8.encode(Unicode.Scalar(v)!) {
+                            mapped.append(ByteLevelAlphabet.scalarOfByte[Int($0)])
+                        }
+                    }
                 }
-                out.append(Piece(scalars: mapped, atStart: w.atStart))
+                out.append(Piece(scalars: mapped, atStart: p.atStart && r.lowerBound == 0))
             }
         case let .metaspace(replacement, scheme, split):
             var s = replaceAll(piece.scalars, [0x20], [replacement])

@@ -22,6 +22,8 @@ struct ScalarRegex: Sendable {
 
     let program: [Instruction]
     let classes: [ScalarClass]
+    /// The ASCII membership bitmaps of ``classes``, two words per class, read without copying a class.
+    private let asciiBits: [UInt64]
 
     /// Why a pattern was refused.
     struct PatternError: Error {
@@ -37,6 +39,11 @@ struct ScalarRegex: Sendable {
         try compiler.compileMain(node)
         program = compiler.program
         classes = compiler.classes
+        var bits = [UInt64](repeating: 0, count: 2 * classes.count)
+        for (k, c) in classes.enumerated() {
+            for v in UInt32(0)..<128 where c.contains(v) { bits[2 * k + Int(v >> 6)] |= 1 << UInt64(v & 63) }
+        }
+        asciiBits = bits
     }
 
     /// The end of the match that starts at `start`, or nil when none does.
@@ -57,38 +64,47 @@ struct ScalarRegex: Sendable {
         var pos = startPos
         let n = text.count
         return program.withUnsafeBufferPointer { prog -> Int? in
-            while true {
-                var ok: Bool
-                switch prog[pc] {
-                case let .scalar(c):
-                    ok = pos < n && text[pos] == c
-                    if ok {
-                        pos += 1
-                        pc += 1
+            asciiBits.withUnsafeBufferPointer { bits -> Int? in
+                while true {
+                    var ok: Bool
+                    switch prog[pc] {
+                    case let .scalar(c):
+                        ok = pos < n && text[pos] == c
+                        if ok {
+                            pos += 1
+                            pc += 1
+                        }
+                    case let .set(k):
+                        if pos < n {
+                            let c = text[pos]
+                            ok =
+                                c < 128
+                                ? bits[2 * k + Int(c >> 6)] & (1 << UInt64(c & 63)) != 0 : classes[k].contains(c)
+                        } else {
+                            ok = false
+                        }
+                        if ok {
+                            pos += 1
+                            pc += 1
+                        }
+                    case let .split(a, b):
+                        stack.append((b, pos))
+                        pc = a
+                        ok = true
+                    case let .jump(t):
+                        pc = t
+                        ok = true
+                    case let .lookahead(sub, negated):
+                        let found = run(text, pc: sub, pos: pos, stack: &stack) != nil
+                        ok = found != negated
+                        if ok { pc += 1 }
+                    case .match:
+                        return pos
                     }
-                case let .set(k):
-                    ok = pos < n && classes[k].contains(text[pos])
-                    if ok {
-                        pos += 1
-                        pc += 1
+                    if !ok {
+                        guard stack.count > base else { return nil }
+                        (pc, pos) = stack.removeLast()
                     }
-                case let .split(a, b):
-                    stack.append((b, pos))
-                    pc = a
-                    ok = true
-                case let .jump(t):
-                    pc = t
-                    ok = true
-                case let .lookahead(sub, negated):
-                    let found = run(text, pc: sub, pos: pos, stack: &stack) != nil
-                    ok = found != negated
-                    if ok { pc += 1 }
-                case .match:
-                    return pos
-                }
-                if !ok {
-                    guard stack.count > base else { return nil }
-                    (pc, pos) = stack.removeLast()
                 }
             }
         }

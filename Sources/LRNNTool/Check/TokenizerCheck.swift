@@ -52,6 +52,14 @@ public enum TokenizerCheck {
         return lines
     }
 
+    /// Byte equality of strings (Swift's `==` on `String` is canonical equivalence, under which
+    /// an NFD and an NFC spelling are equal; the cases must match byte for byte).
+    static func exact(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+
+    static func exact(_ a: [String], _ b: [String]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { exact($0, $1) }
+    }
+
     private static func readCases(_ path: String) throws -> [[String: Any]] {
         guard let data = FileManager.default.contents(atPath: path),
             let list = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]
@@ -77,26 +85,26 @@ public enum TokenizerCheck {
             let withSpecial = try field("ids_with_special", [Int].self)
             if tokenizer.encode(text, addSpecialTokens: false) != ids { return "ids" }
             if tokenizer.encode(text, addSpecialTokens: true) != withSpecial { return "ids_with_special" }
-            if let tokens = c["tokens"] as? [String], tokenizer.tokens(ids) != tokens { return "tokens" }
-            if tokenizer.decode(withSpecial, skipSpecialTokens: true) != (try field("decoded", String.self)) {
+            if let tokens = c["tokens"] as? [String], !exact(tokenizer.tokens(ids), tokens) { return "tokens" }
+            if !exact(tokenizer.decode(withSpecial, skipSpecialTokens: true), try field("decoded", String.self)) {
                 return "decoded"
             }
-            if tokenizer.decode(withSpecial, skipSpecialTokens: false)
-                != (try field("decoded_with_special", String.self))
+            if !exact(
+                tokenizer.decode(withSpecial, skipSpecialTokens: false), try field("decoded_with_special", String.self))
             {
                 return "decoded_with_special"
             }
         case "decode_cases":
             let ids = try field("ids", [Int].self)
             let skip = try field("skip_special_tokens", Bool.self)
-            if tokenizer.decode(ids, skipSpecialTokens: skip) != (try field("text", String.self)) { return "text" }
-            if let tokens = c["tokens"] as? [String], tokenizer.tokens(ids) != tokens { return "tokens" }
+            if !exact(tokenizer.decode(ids, skipSpecialTokens: skip), try field("text", String.self)) { return "text" }
+            if let tokens = c["tokens"] as? [String], !exact(tokenizer.tokens(ids), tokens) { return "tokens" }
         default:
             let raw = try field("messages", [[String: String]].self)
             let messages = raw.map { ChatMessage(role: $0["role"] ?? "", content: $0["content"] ?? "") }
             let text = try tokenizer.applyChatTemplate(
                 messages, addGenerationPrompt: try field("add_generation_prompt", Bool.self))
-            if text != (try field("text", String.self)) { return "text" }
+            if !exact(text, try field("text", String.self)) { return "text" }
             if tokenizer.encode(text, addSpecialTokens: false) != (try field("ids", [Int].self)) { return "ids" }
         }
         return nil
