@@ -9,17 +9,32 @@ extension CausalLM {
     ///   - prompts: one prompt (non-empty) per sequence.
     ///   - options: the budget, sampling and stopping rules; nil takes the model directory's
     ///     defaults, ``defaultGenerationOptions`` (its `generation_config.json`).
-    ///   - onToken: called with the sequence index and the token each time a token is chosen,
-    ///     before the next decoding step (to stream text as it is generated); nil by default.
     /// - Returns: the new tokens of each prompt and the prefill and decode timings.
     /// - Throws: ``ModelError/invalidArgument(name:reason:)`` for an empty batch, an empty prompt
     ///   or bad options, ``ModelError/tokenOutOfRange(token:vocabSize:)``, ``ModelError/kernel(layer:_:)``,
     ///   ``ModelError/nonFiniteLogits(sequence:position:)`` when the logits to choose from hold NaN or ±∞.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
+    public func generate(prompts: [[Int]], options: GenerationOptions? = nil) throws(ModelError)
+        -> GenerationResult
+    {
+        try generate(prompts: prompts, options: options, onToken: nil)
+    }
+
+    /// ``generate(prompts:options:)`` with a callback for each token as it is chosen, to stream
+    /// text while the model generates.
+    ///
+    /// - Parameters:
+    ///   - prompts: one prompt (non-empty) per sequence.
+    ///   - options: the budget, sampling and stopping rules; nil takes ``defaultGenerationOptions``.
+    ///   - onToken: called with the sequence index and the token each time a token is chosen,
+    ///     before the next decoding step (outside the timed decoding).
+    /// - Returns: the new tokens of each prompt and the prefill and decode timings.
+    /// - Throws: the errors of ``generate(prompts:options:)``.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func generate(
-        prompts: [[Int]], options: GenerationOptions? = nil,
-        onToken: ((_ sequence: Int, _ token: Int) -> Void)? = nil
+        prompts: [[Int]], options: GenerationOptions?, onToken: ((_ sequence: Int, _ token: Int) -> Void)?
     ) throws(ModelError) -> GenerationResult {
         let options = options ?? defaultGenerationOptions
         try options.validate()
