@@ -37,13 +37,15 @@ let package = Package(
         ),
         .target(name: "LRNNKernels", dependencies: ["LRNNLinearAlgebra"]),
         .target(name: "LRNNModels", dependencies: ["LRNNKernels", "LRNNLinearAlgebra"]),
+        // Tokenizers are not models: text to ids and back, on Foundation only.
+        .target(name: "LRNNTokenizers"),
         .target(
             name: "LinearRNN",
-            dependencies: ["LRNNLinearAlgebra", "LRNNKernels", "LRNNModels"]
+            dependencies: ["LRNNLinearAlgebra", "LRNNKernels", "LRNNModels", "LRNNTokenizers"]
         ),
         .target(
             name: "LRNNTool",
-            dependencies: ["LRNNLinearAlgebra", "LRNNKernels", "LRNNModels"]
+            dependencies: ["LRNNLinearAlgebra", "LRNNKernels", "LRNNModels", "LRNNTokenizers"]
         ),
         .executableTarget(
             name: "lrnn",
@@ -74,8 +76,14 @@ let package = Package(
             dependencies: ["LRNNModels", "LRNNKernels", "LRNNLinearAlgebra", "LRNNTestSupport"]
         ),
         .testTarget(
+            name: "LRNNTokenizersTests",
+            dependencies: ["LRNNTokenizers", "LRNNTestSupport"]
+        ),
+        .testTarget(
             name: "LRNNToolTests",
-            dependencies: ["LRNNTool", "LRNNModels", "LRNNKernels", "LRNNLinearAlgebra", "LRNNTestSupport"]
+            dependencies: [
+                "LRNNTool", "LRNNModels", "LRNNKernels", "LRNNLinearAlgebra", "LRNNTokenizers", "LRNNTestSupport",
+            ]
         ),
     ]
 )

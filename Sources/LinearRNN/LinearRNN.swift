@@ -1,3 +1,4 @@
 @_exported import LRNNKernels
 @_exported import LRNNLinearAlgebra
 @_exported import LRNNModels
+@_exported import LRNNTokenizers

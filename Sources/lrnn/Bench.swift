@@ -29,6 +29,12 @@ struct Bench: ParsableCommand {
               lrnn bench --preset gated_deltanet
               lrnn bench --preset all --json
               lrnn bench --model ../shared/golden/model_gla
+              lrnn bench --tokenizer ../shared/golden/tokenizers/byte_level_bpe
+
+            Tokenizer mode (--tokenizer) encodes a fixed 1 MB text (prose, code, numbers, other scripts; \
+            drawn with a fixed seed, so identical on every machine) on one thread and reports MB/s, best of \
+            3 calls (1 with --quick), against the 5 MB/s target. --write-text FILE saves that text, to \
+            measure another implementation on it (scripts/tokenizer_bench.py for Python's tokenizers).
             """
     )
 
@@ -57,6 +63,12 @@ struct Bench: ParsableCommand {
 
     @Option(help: ArgumentHelp("Benchmark the model in this fla directory.", valueName: "dir"))
     var model: String?
+
+    @Option(help: ArgumentHelp("Benchmark the tokenizer (tokenizer.json) in this directory.", valueName: "dir"))
+    var tokenizer: String?
+
+    @Option(help: ArgumentHelp("With --tokenizer: also write the benchmark text to this file.", valueName: "file"))
+    var writeText: String?
 
     @Flag(help: .hidden)
     var verbose = false
@@ -93,6 +105,10 @@ struct Bench: ParsableCommand {
                 throw ValidationError("--model: no directory at '\(model)'")
             }
         }
+        if tokenizer != nil && (model != nil || !preset.isEmpty || !kernels.isEmpty || svg != nil || strict) {
+            throw ValidationError("--tokenizer cannot be combined with --model, --preset, --kernel, --svg or --strict")
+        }
+        if writeText != nil && tokenizer == nil { throw ValidationError("--write-text is only for --tokenizer") }
         if (model != nil || !preset.isEmpty) && (!kernels.isEmpty || svg != nil) {
             throw ValidationError("--kernel and --svg apply to kernel mode, not with --model/--preset")
         }
@@ -133,6 +149,23 @@ struct Bench: ParsableCommand {
             }
             : Progress.isTerminal
                 ? { FileHandle.standardError.write(Data("\r\u{1B}[Kbench: \($0)".utf8)) } : { _ in }
+        if let tokenizer {
+            let text = TokenizerBench.text()
+            if let writeText {
+                do { try text.write(toFile: writeText, atomically: true, encoding: .utf8) } catch {
+                    FileHandle.standardError.write(Data("lrnn bench: cannot write \(writeText): \(error)\n".utf8))
+                    throw ExitCode(2)
+                }
+            }
+            do {
+                let r = try TokenizerBench.run(directory: tokenizer, repeats: quick ? 1 : 3, text: text)
+                print(json ? TokenizerBench.json(r) : TokenizerBench.text(r), terminator: json ? "\n" : "")
+            } catch {
+                FileHandle.standardError.write(Data("lrnn bench: \(error.description)\n".utf8))
+                throw ExitCode(2)
+            }
+            return
+        }
         if model != nil || !preset.isEmpty {
             var sources: [ModelBench.Source] = []
             let names = preset.contains("all") ? ModelBench.presetNames : preset

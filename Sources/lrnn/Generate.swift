@@ -3,19 +3,24 @@ import Foundation
 import LRNNModels
 import LRNNTool
 
-/// `lrnn generate`: continue token-id prompts with a model directory.
+/// `lrnn generate`: continue a text prompt or token-id prompts with a model directory.
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate tokens from an fla model directory (greedy or sampled).",
         discussion: """
-            Prints the new ids of each prompt (comma-separated, one line per prompt), then the prefill and decode \
-            throughput. Decoding stops at eos_token_id (included; generation_config.json's when the directory has one, else \
+            With --prompt, the text is encoded with the tokenizer of the model directory (tokenizer.json, or \
+            --tokenizer DIR), the decoded text is streamed to stdout as tokens arrive (a character split over \
+            several tokens is written once complete), and the prefill and decode throughput go to stderr. With \
+            --prompt-ids, prints the new ids of each prompt (comma-separated, one line per prompt), then the \
+            prefill and decode throughput. Decoding stops at eos_token_id (included; generation_config.json's when the directory has one, else \
             config.json's) or after --max-new-tokens. Unset options take generation_config.json's defaults \
             (max_new_tokens, do_sample, temperature, top_k, top_p), as transformers does. Temperature 0 is \
             greedy; a positive temperature samples, with optional top-k / top-p filtering, from a generator seeded \
             by --seed. Exits 2 with a one-line message for a missing or malformed model or bad ids.
 
             Example:
+              lrnn generate --model MODEL_DIR --prompt "Once upon a time" --max-new-tokens 64
+              lrnn generate --model MODEL_DIR --prompt "Why is the sky blue?" --chat
               lrnn generate --model ../shared/golden/model_gla --prompt-ids 5,17,42
               lrnn generate --model DIR --prompt-ids 1,2,3 --max-new-tokens 64 --ignore-eos
               lrnn generate --model DIR --prompt-ids 1,2 --temperature 0.8 --seed 7
@@ -26,8 +31,18 @@ struct Generate: ParsableCommand {
     @Option(help: "The model directory (config.json and model.safetensors).")
     var model: String
 
+    @Option(help: "The prompt text (encoded with the model directory's tokenizer.json).")
+    var prompt: String?
+
+    @Option(
+        help: ArgumentHelp("The tokenizer directory for --prompt (default: the model directory).", valueName: "dir"))
+    var tokenizer: String?
+
+    @Flag(help: "With --prompt: render the text as a user message with tokenizer_config.json's chat template.")
+    var chat = false
+
     @Option(help: "Comma-separated prompt token ids; repeat for a batch of prompts.")
-    var promptIds: [String]
+    var promptIds: [String] = []
 
     @Option(help: "The most new tokens per prompt (default: generation_config.json's max_new_tokens, else 12).")
     var maxNewTokens: Int?
@@ -55,7 +70,20 @@ struct Generate: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
+    func validate() throws {
+        guard (prompt != nil) != !promptIds.isEmpty else {
+            throw ValidationError("give either --prompt or --prompt-ids (one of them)")
+        }
+        if prompt == nil && (tokenizer != nil || chat) {
+            throw ValidationError("--tokenizer and --chat apply to --prompt")
+        }
+    }
+
     func run() throws {
+        if let prompt {
+            try runText(prompt)
+            return
+        }
         do {
             let prompts = try promptIds.map { (s: String) throws(GenerateToolError) in try GenerateTool.parseIds(s) }
             let overrides = GenerationOverrides(
@@ -70,6 +98,38 @@ struct Generate: ParsableCommand {
                 json ? GenerateTool.json(request: request, result: result) : GenerateTool.report(result),
                 terminator: json ? "\n" : "")
         } catch {
+            FileHandle.standardError.write(Data("lrnn generate: \(error.description)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+
+    /// `--prompt`: encode, generate with the text streamed to stdout, throughput on stderr.
+    func runText(_ prompt: String) throws {
+        do {
+            let text = try TextGeneration(directory: tokenizer ?? model)
+            let ids = try text.promptIds(prompt, chat: chat)
+            let overrides = GenerationOverrides(
+                maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP, seed: seed,
+                eosTokenIds: ignoreEos ? [] : nil)
+            let request = GenerateRequest(
+                modelDirectory: model, prompts: [ids], overrides: overrides, precision: precision)
+            var stream = text.stream()
+            let stdout = FileHandle.standardOutput
+            let result = try GenerateTool.run(request) { _, token in
+                guard !json else { return }
+                let piece = stream.step(token)
+                if !piece.isEmpty { stdout.write(Data(piece.utf8)) }
+            }
+            if json {
+                print(GenerateTool.json(request: request, result: result, text: result.tokens.map(text.text)))
+            } else {
+                stdout.write(Data((stream.finish() + "\n").utf8))
+                FileHandle.standardError.write(Data(GenerateTool.throughput(result).utf8))
+            }
+        } catch let error as TokenizeToolError {
+            FileHandle.standardError.write(Data("lrnn generate: \(error.description)\n".utf8))
+            throw ExitCode(2)
+        } catch let error as GenerateToolError {
             FileHandle.standardError.write(Data("lrnn generate: \(error.description)\n".utf8))
             throw ExitCode(2)
         }

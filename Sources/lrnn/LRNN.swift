@@ -18,9 +18,11 @@ struct LRNN: ParsableCommand {
               lrnn check ../shared/golden
               lrnn bench --quick
               lrnn generate --model ../shared/golden/model_gla --prompt-ids 5,17,42
+              lrnn generate --model MODEL_DIR --prompt "Once upon a time"
+              lrnn tokenize --tokenizer ../shared/golden/tokenizers/byte_level_bpe "Hello world"
               lrnn ptd --n 64 --method optimize
             """,
-        subcommands: [Info.self, Check.self, PTDCommand.self, Generate.self, Bench.self]
+        subcommands: [Info.self, Check.self, PTDCommand.self, Generate.self, Tokenize.self, Bench.self]
     )
 
     /// Parses and runs the command, mapping ArgumentParser's usage-error code (64) to 2 so the

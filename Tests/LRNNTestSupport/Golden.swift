@@ -71,4 +71,12 @@ public enum Golden {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
             .filter { $0.hasSuffix(".safetensors") }.sorted()
     }
+
+    /// The tokenizer case directories (`tokenizers/*/` holding `tokenizer.json`), sorted by name.
+    public static var tokenizerDirectories: [URL] {
+        let root = directory.appendingPathComponent("tokenizers")
+        return ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).sorted()
+            .map { root.appendingPathComponent($0) }
+            .filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent("tokenizer.json").path) }
+    }
 }

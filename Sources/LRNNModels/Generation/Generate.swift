@@ -18,6 +18,24 @@ extension CausalLM {
     public func generate(prompts: [[Int]], options: GenerationOptions? = nil) throws(ModelError)
         -> GenerationResult
     {
+        try generate(prompts: prompts, options: options, onToken: nil)
+    }
+
+    /// ``generate(prompts:options:)`` with a callback for each token as it is chosen, to stream
+    /// text while the model generates.
+    ///
+    /// - Parameters:
+    ///   - prompts: one prompt (non-empty) per sequence.
+    ///   - options: the budget, sampling and stopping rules; nil takes ``defaultGenerationOptions``.
+    ///   - onToken: called with the sequence index and the token each time a token is chosen,
+    ///     before the next decoding step (outside the timed decoding).
+    /// - Returns: the new tokens of each prompt and the prefill and decode timings.
+    /// - Throws: the errors of ``generate(prompts:options:)``.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func generate(
+        prompts: [[Int]], options: GenerationOptions?, onToken: ((_ sequence: Int, _ token: Int) -> Void)?
+    ) throws(ModelError) -> GenerationResult {
         let options = options ?? defaultGenerationOptions
         try options.validate()
         guard !prompts.isEmpty else { throw .invalidArgument(name: "prompts", reason: "empty batch") }
@@ -57,6 +75,7 @@ extension CausalLM {
                 for i in 0..<b where active[i] {
                     let t = sampler.next(UnsafeBufferPointer(rebasing: lb[(i * v)..<((i + 1) * v)]))
                     result.tokens[i].append(t)
+                    onToken?(i, t)
                     last[i] = t
                     if eos.contains(t) || result.tokens[i].count >= budgets[i] { active[i] = false }
                 }

@@ -23,7 +23,7 @@ public enum CheckRegistry {
     /// The checker for model directories, once the model layer supports them.
     public static let model: GoldenModelChecker? = ModelCheck.check
 
-    /// The checker for tokenizer directories (`tokenizer.json` with its case files); nil while
-    /// tokenizers are not implemented, so that each such directory is reported as skipped.
-    public static let tokenizer: GoldenModelChecker? = nil
+    /// The checker for tokenizer directories (`tokenizer.json` with its case files): one line
+    /// per case file.
+    public static let tokenizer: GoldenModelChecker? = TokenizerCheck.check
 }

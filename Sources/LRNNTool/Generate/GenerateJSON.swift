@@ -4,13 +4,16 @@ import LRNNModels
 extension GenerateTool {
     /// The `lrnn generate --json` object: `model`, `precision`, `tokens` (the new ids of each
     /// prompt) and `prefill` / `decode` (`tokens`, `seconds`, `tokens_per_second`),
-    /// pretty-printed with sorted keys. The schema is documented in docs/cli.md.
+    /// pretty-printed with sorted keys; with a text prompt also `prompt_ids` and `text` (the
+    /// decoded new tokens of each prompt). The schema is documented in docs/cli.md.
     /// - Parameters:
     ///   - request: what was asked for (the model directory and precision are echoed).
     ///   - result: the generated tokens and timings.
-    public static func json(request: GenerateRequest, result: GenerationResult) -> String {
+    ///   - text: the decoded text of each prompt's new tokens, for a text prompt.
+    public static func json(request: GenerateRequest, result: GenerationResult, text: [String]? = nil) -> String {
         let payload = GenerateJSON(
             model: request.modelDirectory, precision: request.precision, tokens: result.tokens,
+            promptIds: text == nil ? nil : request.prompts, text: text,
             prefill: .init(
                 tokens: result.prefillTokenCount, seconds: result.prefillSeconds,
                 tokensPerSecond: result.prefillTokensPerSecond),
@@ -40,6 +43,13 @@ private struct GenerateJSON: Encodable {
     var model: String
     var precision: String
     var tokens: [[Int]]
+    var promptIds: [[Int]]?
+    var text: [String]?
     var prefill: Phase
     var decode: Phase
+
+    enum CodingKeys: String, CodingKey {
+        case model, precision, tokens, text, prefill, decode
+        case promptIds = "prompt_ids"
+    }
 }

@@ -69,24 +69,31 @@ public enum GenerateTool {
     }
 
     /// Loads the model in the requested precision and generates.
+    ///
+    /// - Parameters:
+    ///   - r: the request.
+    ///   - onToken: called with the sequence index and token as each token is chosen (for
+    ///     streaming); nil by default.
     /// - Throws: ``GenerateToolError`` carrying the load or model error's one-line message.
-    public static func run(_ r: GenerateRequest) throws(GenerateToolError) -> GenerationResult {
+    public static func run(_ r: GenerateRequest, onToken: ((_ sequence: Int, _ token: Int) -> Void)? = nil)
+        throws(GenerateToolError) -> GenerationResult
+    {
         switch r.precision {
-        case "f32": return try run(r, as: Float.self)
-        case "f64": return try run(r, as: Double.self)
+        case "f32": return try run(r, as: Float.self, onToken: onToken)
+        case "f64": return try run(r, as: Double.self, onToken: onToken)
         default: throw GenerateToolError(description: "--precision must be f32 or f64, got '\(r.precision)'")
         }
     }
 
-    private static func run<T: LRNNScalar>(_ r: GenerateRequest, as: T.Type) throws(GenerateToolError)
-        -> GenerationResult
-    {
+    private static func run<T: LRNNScalar>(
+        _ r: GenerateRequest, as: T.Type, onToken: ((_ sequence: Int, _ token: Int) -> Void)?
+    ) throws(GenerateToolError) -> GenerationResult {
         let model: CausalLM<T>
         do { model = try CausalLM<T>.load(directory: r.modelDirectory) } catch {
             throw GenerateToolError(description: error.description)
         }
         let options = r.overrides.applied(to: model.defaultGenerationOptions)
-        do { return try model.generate(prompts: r.prompts, options: options) } catch {
+        do { return try model.generate(prompts: r.prompts, options: options, onToken: onToken) } catch {
             throw GenerateToolError(description: error.description)
         }
     }
@@ -96,6 +103,13 @@ public enum GenerateTool {
     public static func report(_ g: GenerationResult) -> String {
         var out = ""
         for t in g.tokens { out += t.map(String.init).joined(separator: ",") + "\n" }
+        return out + throughput(g)
+    }
+
+    /// The prefill and decode throughput lines (`prefill: N tokens in S s, R tokens/s`, then the
+    /// same for decode).
+    public static func throughput(_ g: GenerationResult) -> String {
+        var out = ""
         out += String(
             format: "prefill: %d tokens in %.4f s, %.1f tokens/s\n", g.prefillTokenCount, g.prefillSeconds,
             g.prefillTokensPerSecond)

@@ -1,6 +1,6 @@
 // A LinearRNN consumer: loads an fla checkpoint, runs a forward pass and compares it with the
 // logits fla computed; runs the chunkwise delta rule on random inputs and compares it with the
-// token-by-token reference.
+// token-by-token reference; generates text through a Hugging Face tokenizer, streamed.
 //
 //     swift run consumer [GOLDEN_DIR]      (default ../shared/golden, from the repository root)
 import Foundation
@@ -48,7 +48,26 @@ do {
         "kernel DeltaRule.chunked [B=\(b), T=\(t), H=\(h), K=\(k), V=\(v)] vs reference:",
         "output \(outputError), final state \(stateError)")
 
-    let ok = logitsError < 1e-4 && outputError < 1e-10 && stateError < 1e-10
+    // 3. Text in, text out: a tokenizer.json (here the golden SentencePiece-style one), a model of
+    //    its vocabulary (random weights, so the text is gibberish), and the new tokens decoded as
+    //    they arrive; a character split over several byte tokens is printed once it is complete.
+    let tokenizer = try Tokenizer.load(directory: goldenDirectory + "/tokenizers/sentencepiece_bpe")
+    var builder = ModelBuilder(
+        vocabSize: tokenizer.vocabularySize, hiddenSize: 64, eosTokenIds: tokenizer.eosTokenId.map { [$0] } ?? [])
+    builder.initializerRange = 0.5
+    builder.append(.gatedDeltaNet(GatedDeltaNetConfiguration(numHeads: 2, headDim: 16)))
+    let textModel: CausalLM<Float> = try builder.build(seed: 3)
+    let promptIds = tokenizer.encode("The state of a linear RNN")  // <s> added by the post-processor
+    var stream = DecodeStream(tokenizer: tokenizer)
+    var streamed = ""
+    let generated = try textModel.generate(prompts: [promptIds], options: GenerationOptions(maxNewTokens: 24)) {
+        _, token in streamed += stream.step(token)
+    }
+    streamed += stream.finish()
+    let wholeText = tokenizer.decode(generated.tokens[0], skipSpecialTokens: true)
+    print("text   \(promptIds.count) prompt tokens -> \(generated.tokens[0].count) new: \(streamed.debugDescription)")
+
+    let ok = logitsError < 1e-4 && outputError < 1e-10 && stateError < 1e-10 && streamed == wholeText
     print(ok ? "consumer: OK" : "consumer: FAILED")
     exit(ok ? 0 : 1)
 } catch {
