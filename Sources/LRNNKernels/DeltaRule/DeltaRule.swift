@@ -66,6 +66,8 @@ public enum DeltaRule {
     ///   ``KernelError/invalidSequenceBoundaries(reason:)`` for boundaries with B ≠ 1 or not ending at T,
     ///   ``KernelError/invalidArgument(name:reason:)`` for n < 1, chunkSize < 1, g > 0 or a
     ///   non-finite scale.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func chunked<T: LRNNScalar>(
         _ inputs: Inputs<T>, scale: T? = nil, numHouseholder: Int = 1, sequences: SequenceBoundaries? = nil,
         chunkSize: Int = DeltaRule.defaultChunkSize
@@ -112,6 +114,8 @@ public enum DeltaRule {
     /// - Throws: as the allocating form, plus ``KernelError/shapeMismatch(tensor:shape:expected:)``
     ///   naming `output` or `finalState`. When it throws, `output` and `finalState` hold
     ///   unspecified values (the kernel may have written part of them).
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func chunked<T: LRNNScalar>(
         _ inputs: Inputs<T>, scale: T? = nil, numHouseholder: Int = 1, sequences: SequenceBoundaries? = nil,
         chunkSize: Int = DeltaRule.defaultChunkSize, output: inout Tensor<T>, finalState: inout Tensor<T>
@@ -147,6 +151,8 @@ public enum DeltaRule {
     ///   - chunkSize: Householder steps per chunk.
     /// - Returns: the output `[B, T, H, V]` and the final states `[N, H, K, V]`.
     /// - Throws: as ``chunked(_:scale:numHouseholder:sequences:chunkSize:)``.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func chunked<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>? = nil,
         scale: T? = nil, initialState: Tensor<T>? = nil, cuSeqlens: [Int]? = nil,
@@ -174,6 +180,8 @@ public enum DeltaRule {
     ///   - output: overwritten with the output `[B, T, H, V]`.
     ///   - finalState: overwritten with the final states `[N, H, K, V]`.
     /// - Throws: as ``chunked(_:scale:numHouseholder:sequences:chunkSize:output:finalState:)``.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func chunked<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>? = nil,
         scale: T? = nil, initialState: Tensor<T>? = nil, cuSeqlens: [Int]? = nil,

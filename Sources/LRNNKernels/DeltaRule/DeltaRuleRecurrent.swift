@@ -18,6 +18,8 @@ extension DeltaRule {
     ///   - sequences: optional packed-sequence boundaries over tokens (B must be 1).
     /// - Returns: the output `[B, T, H, V]` and the final states `[N, H, K, V]`.
     /// - Throws: the same ``KernelError``s as `chunked` (every input is scanned before any work).
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func recurrent<T: LRNNScalar>(
         _ inputs: Inputs<T>, scale: T? = nil, numHouseholder: Int = 1, sequences: SequenceBoundaries? = nil
     ) throws(KernelError) -> (output: Tensor<T>, finalState: Tensor<T>) {

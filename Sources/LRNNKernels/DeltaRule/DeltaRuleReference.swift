@@ -91,6 +91,8 @@ extension DeltaRule {
     ///   - numHouseholder: n ≥ 1.
     /// - Returns: the output `[B, T, H, V]` and the final states `[N, H, K, V]`.
     /// - Throws: as ``reference(_:scale:numHouseholder:sequences:)``.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func reference<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>? = nil,
         scale: T? = nil, initialState: Tensor<T>? = nil, cuSeqlens: [Int]? = nil,

@@ -26,6 +26,8 @@ extension DeltaRule {
     /// - Throws: ``KernelError/shapeMismatch(tensor:shape:expected:)`` naming the tensor,
     ///   ``KernelError/nonFinite(tensor:)`` for NaN/±∞ in any input or the state (NaN/+∞ in g),
     ///   ``KernelError/invalidArgument(name:reason:)`` for n < 1, g > 0 or a non-finite scale.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func step<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>? = nil,
         scale: T? = nil, numHouseholder: Int = 1, state: inout Tensor<T>

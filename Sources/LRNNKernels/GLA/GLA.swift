@@ -174,6 +174,8 @@ public enum GLA {
     /// - Returns: The output `[B, T, H, V]` and the final states `[N, H, K, V]`.
     /// - Throws: The same errors as the chunked form (every input is scanned before any work), and
     ///   ``KernelError/nonFinite(tensor:)`` naming `state` when a state overflows.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func recurrent<T: LRNNScalar>(
         _ inputs: Inputs<T>, scale: T? = nil, sequences: SequenceBoundaries? = nil
     ) throws(KernelError) -> (output: Tensor<T>, finalState: Tensor<T>) {
@@ -220,6 +222,8 @@ public enum GLA {
     ///   - subChunkSize: Tokens per sub-chunk (≥ 1).
     /// - Returns: The output `[B, T, H, V]` and the final states `[N, H, K, V]`.
     /// - Throws: as ``chunked(_:scale:sequences:chunkSize:subChunkSize:)``.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func chunked<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, scale: T? = nil,
         initialState: Tensor<T>? = nil, cuSeqlens: [Int]? = nil,
@@ -246,6 +250,8 @@ public enum GLA {
     ///   - output: overwritten with the output `[B, T, H, V]`.
     ///   - finalState: overwritten with the final states `[N, H, K, V]`.
     /// - Throws: as ``chunked(_:scale:sequences:chunkSize:subChunkSize:output:finalState:)``.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func chunked<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, scale: T? = nil,
         initialState: Tensor<T>? = nil, cuSeqlens: [Int]? = nil,
@@ -271,6 +277,8 @@ public enum GLA {
     ///   - cuSeqlens: Packed sequence boundaries.
     /// - Returns: The output `[B, T, H, V]` and the final states `[N, H, K, V]`.
     /// - Throws: as ``reference(_:scale:sequences:)``.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func reference<T: LRNNScalar>(
         q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, scale: T? = nil,
         initialState: Tensor<T>? = nil, cuSeqlens: [Int]? = nil

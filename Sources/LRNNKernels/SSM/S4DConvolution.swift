@@ -260,6 +260,8 @@ extension S4D {
     ///   - initialState: optional `[B, H, N2]` state before the first token.
     /// - Returns: the output `[B, T, H]` and the final state `[B, H, N2]`.
     /// - Throws: as ``chunked(_:discretization:sequences:chunkSize:)``.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func chunked<T: LRNNScalar>(
         _ u: Tensor<T>, parameters: S4DParameters<T>, discretization: SSMDiscretization,
         chunkSize: Int = S4D.defaultChunkSize, initialState: Tensor<Complex<T>>? = nil
@@ -281,6 +283,8 @@ extension S4D {
     ///   - output: overwritten with the output `[B, T, H]`.
     ///   - finalState: overwritten with the final state `[B, H, N2]`.
     /// - Throws: as ``chunked(_:discretization:sequences:chunkSize:output:finalState:)``.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func chunked<T: LRNNScalar>(
         _ u: Tensor<T>, parameters: S4DParameters<T>, discretization: SSMDiscretization,
         chunkSize: Int = S4D.defaultChunkSize, initialState: Tensor<Complex<T>>? = nil,

@@ -16,6 +16,8 @@ extension S4D {
     ///   - state: `[B, H, N2]`, advanced by one token (unchanged when an error is thrown).
     /// - Returns: `y [B, H]`.
     /// - Throws: ``KernelError`` naming `u`, `state` or a parameter tensor (shape or non-finite values).
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func step<T: LRNNScalar>(
         _ u: Tensor<T>, parameters: S4DParameters<T>, discretization: SSMDiscretization,
         state: inout Tensor<Complex<T>>
@@ -35,6 +37,8 @@ extension S4D {
     ///   - sequences: optional packed-sequence boundaries over tokens (B must be 1).
     /// - Returns: the output `[B, T, H]` and the final states `[N, H, N2]`.
     /// - Throws: the same ``KernelError``s as `chunked` (every input is validated before any work).
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func recurrent<T: LRNNScalar>(
         _ inputs: Inputs<T>, discretization: SSMDiscretization, sequences: SequenceBoundaries? = nil
     ) throws(KernelError) -> (output: Tensor<T>, finalState: Tensor<Complex<T>>) {

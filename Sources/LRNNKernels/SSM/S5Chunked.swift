@@ -23,6 +23,8 @@ extension S5 {
     ///   parameter, ``KernelError/invalidArgument(name:reason:)`` for a chunk size below 1,
     ///   `Lambda_re > 0` or an overflowing step, ``KernelError/invalidSequenceBoundaries(reason:)``
     ///   for boundaries with B ≠ 1 or not ending at T.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func chunked<T: LRNNScalar>(
         _ inputs: Inputs<T>, discretization: SSMDiscretization, sequences: SequenceBoundaries? = nil,
         chunkSize: Int = S5.defaultChunkSize
@@ -45,6 +47,8 @@ extension S5 {
     ///   - finalState: overwritten with the final states; must have shape `[N, P]`.
     /// - Throws: as the allocating form, plus ``KernelError/shapeMismatch(tensor:shape:expected:)``
     ///   naming `output` or `finalState`.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func chunked<T: LRNNScalar>(
         _ inputs: Inputs<T>, discretization: SSMDiscretization, sequences: SequenceBoundaries? = nil,
         chunkSize: Int = S5.defaultChunkSize, output: inout Tensor<T>, finalState: inout Tensor<Complex<T>>

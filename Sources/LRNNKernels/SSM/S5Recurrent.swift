@@ -38,6 +38,8 @@ extension S5 {
     ///   - state: `[B, P]`, advanced by one token.
     /// - Returns: `y [B, H]`.
     /// - Throws: as ``step(_:system:state:)``, and ``KernelError`` naming a parameter tensor.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func step<T: LRNNScalar>(
         _ u: Tensor<T>, parameters: S5Parameters<T>, discretization: SSMDiscretization,
         state: inout Tensor<Complex<T>>
@@ -57,6 +59,8 @@ extension S5 {
     ///   - sequences: optional packed-sequence boundaries over tokens (B must be 1).
     /// - Returns: the output `[B, T, H]` and the final states `[N, P]`.
     /// - Throws: the same ``KernelError``s as `chunked` (every input is validated before any work).
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public static func recurrent<T: LRNNScalar>(
         _ inputs: Inputs<T>, discretization: SSMDiscretization, sequences: SequenceBoundaries? = nil
     ) throws(KernelError) -> (output: Tensor<T>, finalState: Tensor<Complex<T>>) {
