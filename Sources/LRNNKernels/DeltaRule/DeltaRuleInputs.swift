@@ -5,7 +5,7 @@ extension DeltaRule {
     /// backward pass, their gradients (the same fields, each dL/d of the input).
     ///
     /// Shapes (n = Householder steps per token, N = sequences: B, or the number of
-    /// ``SequenceBoundaries`` sequences):
+    /// ``/LRNNLinearAlgebra/SequenceBoundaries`` sequences):
     /// - `q` `[B, T, H, K]`, `k` `[B, T·n, H, K]`, `v` `[B, T·n, H, V]`, `beta` `[B, T·n, H]`;
     /// - `g` `[B, T, H]` (natural-log decay per token, ≤ 0, −∞ a reset), or nil for DeltaNet and
     ///   DeltaProduct without a gate;

@@ -4,7 +4,7 @@ extension GLA {
     /// Everything a GLA call differentiates: the kernel's inputs, and, returned by the backward
     /// pass, their gradients (the same fields, each dL/d of the input).
     ///
-    /// Shapes (N = sequences: B, or the number of ``SequenceBoundaries`` sequences):
+    /// Shapes (N = sequences: B, or the number of ``/LRNNLinearAlgebra/SequenceBoundaries`` sequences):
     /// `q`, `k`, `gk` `[B, T, H, K]` (`gk` the per-channel natural-log decay, ≤ 0), `v`
     /// `[B, T, H, V]`, `initialState` `[N, H, K, V]` or nil for zeros. As a gradient,
     /// `initialState` is present exactly when it was in the inputs.

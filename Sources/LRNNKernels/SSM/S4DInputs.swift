@@ -7,7 +7,7 @@ extension S4D {
     ///
     /// Shapes: `u` `[B, T, H]`; ``S4DParameters`` (`logDt [H]`, `aRe, aIm, bRe, bIm, cRe, cIm
     /// [H, N2]`, `d [H]`); `initialState` `[N, H, N2]` complex (N = B, or the number of
-    /// ``SequenceBoundaries`` sequences), or nil for zeros. As a gradient, every parameter field holds
+    /// ``/LRNNLinearAlgebra/SequenceBoundaries`` sequences), or nil for zeros. As a gradient, every parameter field holds
     /// the real partial derivative with respect to that real input (dL/d(A_re), dL/d(A_im), …;
     /// `logDt` in log space), and `initialState` holds dL/d(Re x0) + i·dL/d(Im x0), present exactly
     /// when it was in the inputs.

@@ -7,7 +7,7 @@ extension S5 {
     ///
     /// Shapes: `u` `[B, T, H]`; ``S5Parameters`` (`lambdaRe, lambdaIm, logStep [P]`, `bRe, bIm
     /// [P, H]`, `cRe, cIm [H, P]`, `d [H]`; `conjugateSymmetric` is a constant); `initialState`
-    /// `[N, P]` complex (N = B, or the number of ``SequenceBoundaries`` sequences), or nil for zeros.
+    /// `[N, P]` complex (N = B, or the number of ``/LRNNLinearAlgebra/SequenceBoundaries`` sequences), or nil for zeros.
     /// As a gradient, every parameter field holds the real partial derivative with respect to that
     /// real input (`logStep` in log space), and `initialState` holds dL/d(Re x0) + i·dL/d(Im x0),
     /// present exactly when it was in the inputs.
