@@ -245,9 +245,17 @@ public enum DeltaRule {
                                         g: p.gated ? .init(mutating: gb.baseAddress!) : nil,
                                         output: ob.baseAddress!, state: sb.baseAddress!, scale: scale,
                                         chunkTokens: chunkTokens, headGroups: groups)
+                                    // One workspace per worker, allocated here once for all work items.
+                                    let slots = Swift.max(1, Swift.min(items, workers))
+                                    let perWorker = kernel.workspaceCount
+                                    let workspaces = UnsafeMutablePointer<T>.allocate(capacity: slots * perWorker)
+                                    defer { workspaces.deallocate() }
                                     flags.withUnsafeMutableBufferPointer { fb in
                                         let fp = fb.baseAddress!
-                                        Threading.parallelFor(items) { fp[$0] = kernel.run(item: $0) }
+                                        Threading.parallelFor(items, workers: slots) { item, worker in
+                                            fp[item] = kernel.run(
+                                                item: item, workspace: workspaces + worker * perWorker)
+                                        }
                                     }
                                 }
                             }

@@ -72,10 +72,11 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
     static var nonFiniteV: UInt8 { 4 }
 
     /// Runs work item `item = s·G + j` (sequence s, head group j of ``headGroups``) through all its
-    /// chunks, chunk by chunk and head by head inside each chunk, and returns which of q, k, v held
+    /// chunks in the caller's `workspace` (``workspaceCount`` scalars, one per worker, reused by every
+    /// item the worker runs), chunk by chunk and head by head inside each chunk, and returns which of q, k, v held
     /// a NaN or ±∞ in its rows (``nonFiniteQ`` | ``nonFiniteK`` | ``nonFiniteV``): every row is
     /// scanned right after the gather reads it, while it is in cache.
-    func run(item: Int) -> UInt8 {
+    func run(item: Int, workspace ws: UnsafeMutablePointer<T>) -> UInt8 {
         let p = problem
         let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
         let seq = p.sequences[item / headGroups]
@@ -84,8 +85,6 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
         let hHi = (group + 1) * hh / headGroups
         if seq.start == seq.end || hLo == hHi { return 0 }
         var flags: UInt8 = 0
-        let ws = UnsafeMutablePointer<T>.allocate(capacity: workspaceCount)
-        defer { ws.deallocate() }
         let lineScalars = Swift.max(1, 64 / MemoryLayout<T>.stride)
         var t0 = seq.start
         while t0 < seq.end {

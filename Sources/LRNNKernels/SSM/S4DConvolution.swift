@@ -66,8 +66,8 @@ extension S4D {
     ///   - discretization: zoh or bilinear.
     ///   - sequences: optional packed-sequence boundaries over tokens (B must be 1).
     ///   - chunkSize: C ≥ 1 (clamped to the longest sequence).
-    ///   - output: overwritten with the output; must have the shape of `u`, `[B, T, H]`.
-    ///   - finalState: overwritten with the final states; must have shape `[N, H, N2]`.
+    ///   - y: (`output:`) overwritten with the output; must have the shape of `u`, `[B, T, H]`.
+    ///   - final: (`finalState:`) overwritten with the final states; must have shape `[N, H, N2]`.
     /// - Throws: as the allocating form (every input is validated before anything is written), plus
     ///   ``KernelError/shapeMismatch(tensor:shape:expected:)`` naming `output` or `finalState`.
     @_specialize(exported:true,where T == Float)

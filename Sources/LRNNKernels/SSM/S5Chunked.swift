@@ -101,8 +101,8 @@ extension S5 {
     ///   - sequences: optional packed-sequence boundaries over tokens (B must be 1).
     ///   - chunkSize: C ≥ 1 tokens per GEMM.
     ///   - initialState: optional `[N, P]` (zeros when nil); may be the same tensor as `finalState`.
-    ///   - output: overwritten with the output; must have the shape of `u`, `[B, T, H]`.
-    ///   - finalState: overwritten with the final states; must have shape `[N, P]`.
+    ///   - y: (`output:`) overwritten with the output; must have the shape of `u`, `[B, T, H]`.
+    ///   - final: (`finalState:`) overwritten with the final states; must have shape `[N, P]`.
     /// - Throws: as ``chunked(_:discretization:sequences:chunkSize:)`` (every input is validated
     ///   before anything is written), plus ``KernelError/shapeMismatch(tensor:shape:expected:)``
     ///   naming `output` or `finalState`.
