@@ -16,6 +16,8 @@ public struct ModelBenchResult: Codable, Sendable {
     public var kernel_flops_per_token: Double
     /// Prefill sequence length.
     public var prefill_T: Int
+    /// Tokens of context each sequence holds before the timed decoding steps (`--context`).
+    public var decode_context: Int
     /// Prefill tokens/s (one sequence of `prefill_T` tokens, last-token logits).
     public var prefill_tokens_per_s: Double
     /// The prefill target: half the rate the all-thread sgemm peak implies,
@@ -92,15 +94,33 @@ public enum ModelBench {
         case directory(String)
     }
 
-    /// The presets' names: one per model type, shaped like fla's published 340M models.
-    public static let presetNames = ["delta_net", "gated_deltanet", "gated_deltaproduct", "gla"]
+    /// The presets' names: one per model type, shaped like fla's published 340M models, and a
+    /// Gated DeltaNet hybrid with sliding-window softmax attention.
+    public static let presetNames = [
+        "delta_net", "gated_deltanet", "gated_deltaproduct", "gla", "gated_deltanet_hybrid",
+    ]
+
+    /// The layers of the hybrid preset that use attention: every 4th (3, 7, 11, 15, 19 of 21).
+    public static func hybridAttentionLayers(_ layers: Int) -> [Int] { (0..<layers).filter { $0 % 4 == 3 } }
 
     /// The builder of preset `name` (vocabulary 32,000, width 1,024, MLP from hidden_ratio 4):
     /// - `delta_net`: 24 layers, 8 heads, expand_k = expand_v = 1, short convolutions, no output gate;
     /// - `gated_deltanet`: 21 layers, 6 heads of head_dim 256, expand_v 2, output gate;
     /// - `gated_deltaproduct`: as gated_deltanet with num_householder 2 and the forget gate;
-    /// - `gla`: 24 layers, 4 heads, expand_k 0.5, expand_v 1, output gate, tied embeddings.
+    /// - `gla`: 24 layers, 4 heads, expand_k 0.5, expand_v 1, output gate, tied embeddings;
+    /// - `gated_deltanet_hybrid`: the `gated_deltanet` preset with every 4th layer (3, 7, 11, 15, 19)
+    ///   replaced by softmax attention (fla's `attn`: 16 heads of 64, as many KV heads, sliding
+    ///   window 2,048, rope_theta 10,000).
+    ///
+    /// - Parameter name: one of ``presetNames``.
     public static func preset(_ name: String) -> ModelBuilder? {
+        if name == "gated_deltanet_hybrid" {
+            guard var b = preset("gated_deltanet") else { return nil }
+            let attention = AttentionConfiguration(
+                layers: hybridAttentionLayers(b.blocks.count), numHeads: 16, windowSize: 2048)
+            for i in attention.layers { b.blocks[i] = BlockSpecification(mixer: .attention(attention)) }
+            return b
+        }
         let tie = name == "gla"
         var b = ModelBuilder(vocabSize: 32000, hiddenSize: 1024, tieWordEmbeddings: tie, eosTokenIds: [2])
         let (layers, mixer): (Int, MixerConfiguration)
@@ -160,9 +180,18 @@ public enum ModelBench {
     }
 
     /// Runs every source: prefill at T = 2,048 (batch 1), decode at batch 1 and 8.
-    public static func run(_ sources: [Source], quick: Bool, log: (String) -> Void = { _ in }) throws
-        -> ModelBenchReport
-    {
+    ///
+    /// - Parameters:
+    ///   - sources: the presets and model directories.
+    ///   - quick: fewer repeats and decoding steps.
+    ///   - decodeContext: the tokens each sequence is prefilled with before the timed decoding
+    ///     steps (≥ 1; the decode rate of an attention layer depends on it).
+    ///   - log: progress messages.
+    /// - Returns: the report.
+    /// - Throws: ``Failure`` for an unknown preset or a model that fails to load or run.
+    public static func run(
+        _ sources: [Source], quick: Bool, decodeContext: Int = 16, log: (String) -> Void = { _ in }
+    ) throws -> ModelBenchReport {
         let threads = Threading.workerCount
         log("measuring sgemm peaks and memory bandwidth")
         let s1 = GEMMBenchmark.gflops(Float.self, n: 2048, threads: 1)
@@ -192,8 +221,8 @@ public enum ModelBench {
             let loadSeconds = BenchTimer.now() - t0
             results.append(
                 try measure(
-                    model, name: name, quick: quick, sgemmAll: sAll, bandwidth: bandwidth,
-                    loadSeconds: loadSeconds, log: log))
+                    model, name: name, quick: quick, decodeContext: decodeContext, sgemmAll: sAll,
+                    bandwidth: bandwidth, loadSeconds: loadSeconds, log: log))
         }
         return ModelBenchReport(
             machine: BenchSuite.machine(threads: threads), sgemm_gflops: ["1": s1, "all": sAll],
@@ -201,7 +230,7 @@ public enum ModelBench {
     }
 
     static func measure(
-        _ model: CausalLM<Float>, name: String, quick: Bool, sgemmAll: Double, bandwidth: Double,
+        _ model: CausalLM<Float>, name: String, quick: Bool, decodeContext: Int, sgemmAll: Double, bandwidth: Double,
         loadSeconds: Double, log: (String) -> Void
     ) throws -> ModelBenchResult {
         let vocab = model.vocabSize
@@ -235,11 +264,13 @@ public enum ModelBench {
             prefillTimes.append(t)
         }
         let prefillRate = Double(prefillT) / prefillTimes.min()!
-        // Decode: prefill a short prompt, one untimed step, then timed steps.
+        // Decode: prefill the context, one untimed step, then timed steps.
         func decodeRate(batch: Int, steps: Int) throws -> Double {
-            log("\(name): decode batch \(batch)")
+            log("\(name): decode batch \(batch) after \(decodeContext) tokens")
             var cache = model.makeCache(batchSize: batch)
-            _ = try wrap("prefill") { try model.prefill((0..<batch).map { _ in ids(16) }, cache: &cache) }
+            _ = try wrap("prefill") {
+                try model.prefill((0..<batch).map { _ in ids(decodeContext) }, cache: &cache)
+            }
             _ = try wrap("decode") { try model.decode(ids(batch), cache: &cache) }
             let tokens = (0..<steps).map { _ in ids(batch) }
             let t0 = BenchTimer.now()
@@ -252,6 +283,7 @@ public enum ModelBench {
         return ModelBenchResult(
             name: name, model_type: model.mixers.first?.modelType ?? "?", parameters: total,
             non_embedding_parameters: nonEmbedding, kernel_flops_per_token: kernelFlops, prefill_T: prefillT,
+            decode_context: decodeContext,
             prefill_tokens_per_s: prefillRate,
             prefill_target_tokens_per_s: 0.5 * sgemmAll * 1e9 / (2 * Double(nonEmbedding) + kernelFlops),
             decode_b1_tokens_per_s: b1, decode_b8_tokens_per_s: b8, decode_weight_bytes: weightBytes,
