@@ -14,8 +14,8 @@ struct Bench: ParsableCommand {
             speed-up over the token-by-token step path and over the naive reference, the peak RSS of a \
             child process running the chunk path once, and ns/token for T = 1k … 64k (quick: … 16k). \
             Model mode (--preset or --model) measures prefill tokens/s at T = 2,048 and decode \
-            tokens/s at batch 1 and 8 after --context tokens per sequence (default 16), against \
-            targets derived from the sgemm peak and a measured memory bandwidth. Progress goes to stderr when it is a terminal. Exits 2 on bad arguments.
+            tokens/s at batch 1 (after --context tokens, default 16) and batch 8 (after 16 tokens), \
+            against targets derived from the sgemm peak and a measured memory bandwidth. Progress goes to stderr when it is a terminal. Exits 2 on bad arguments.
 
             Kernels: \(KernelCatalog.names.joined(separator: ", ")).
             Presets: \(ModelBench.presetNames.joined(separator: ", ")) (random weights, shaped like fla's 340M models).
@@ -61,7 +61,7 @@ struct Bench: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Model mode: tokens of context per sequence before the timed decoding steps (default 16).",
+            "Model mode: tokens of context before the timed batch-1 decoding steps (default 16).",
             valueName: "tokens"))
     var context: Int?
 

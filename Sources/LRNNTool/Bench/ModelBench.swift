@@ -16,8 +16,9 @@ public struct ModelBenchResult: Codable, Sendable {
     public var kernel_flops_per_token: Double
     /// Prefill sequence length.
     public var prefill_T: Int
-    /// Tokens of context each sequence holds before the timed decoding steps (`--context`).
-    public var decode_context: Int
+    /// Tokens of context the batch-1 sequence holds before its timed decoding steps (`--context`;
+    /// batch 8 always decodes after 16 tokens, since its prefill would be 8 times as long).
+    public var decode_b1_context: Int
     /// Prefill tokens/s (one sequence of `prefill_T` tokens, last-token logits).
     public var prefill_tokens_per_s: Double
     /// The prefill target: half the rate the all-thread sgemm peak implies,
@@ -184,8 +185,9 @@ public enum ModelBench {
     /// - Parameters:
     ///   - sources: the presets and model directories.
     ///   - quick: fewer repeats and decoding steps.
-    ///   - decodeContext: the tokens each sequence is prefilled with before the timed decoding
-    ///     steps (≥ 1; the decode rate of an attention layer depends on it).
+    ///   - decodeContext: the tokens the batch-1 sequence is prefilled with before its timed
+    ///     decoding steps (≥ 1; the decode rate of an attention layer depends on it); batch 8
+    ///     decodes after 16 tokens.
     ///   - log: progress messages.
     /// - Returns: the report.
     /// - Throws: ``Failure`` for an unknown preset or a model that fails to load or run.
@@ -265,25 +267,23 @@ public enum ModelBench {
         }
         let prefillRate = Double(prefillT) / prefillTimes.min()!
         // Decode: prefill the context, one untimed step, then timed steps.
-        func decodeRate(batch: Int, steps: Int) throws -> Double {
-            log("\(name): decode batch \(batch) after \(decodeContext) tokens")
+        func decodeRate(batch: Int, steps: Int, context: Int) throws -> Double {
+            log("\(name): decode batch \(batch) after \(context) tokens")
             var cache = model.makeCache(batchSize: batch)
-            _ = try wrap("prefill") {
-                try model.prefill((0..<batch).map { _ in ids(decodeContext) }, cache: &cache)
-            }
+            _ = try wrap("prefill") { try model.prefill((0..<batch).map { _ in ids(context) }, cache: &cache) }
             _ = try wrap("decode") { try model.decode(ids(batch), cache: &cache) }
             let tokens = (0..<steps).map { _ in ids(batch) }
             let t0 = BenchTimer.now()
             for tk in tokens { _ = try wrap("decode") { try model.decode(tk, cache: &cache) } }
             return Double(batch * steps) / (BenchTimer.now() - t0)
         }
-        let b1 = try decodeRate(batch: 1, steps: quick ? 8 : 24)
-        let b8 = try decodeRate(batch: 8, steps: quick ? 4 : 12)
+        let b1 = try decodeRate(batch: 1, steps: quick ? 8 : 24, context: decodeContext)
+        let b8 = try decodeRate(batch: 8, steps: quick ? 4 : 12, context: 16)
         let weightBytes = 4 * Double(nonEmbedding + headParams)
         return ModelBenchResult(
             name: name, model_type: model.mixers.first?.modelType ?? "?", parameters: total,
             non_embedding_parameters: nonEmbedding, kernel_flops_per_token: kernelFlops, prefill_T: prefillT,
-            decode_context: decodeContext,
+            decode_b1_context: decodeContext,
             prefill_tokens_per_s: prefillRate,
             prefill_target_tokens_per_s: 0.5 * sgemmAll * 1e9 / (2 * Double(nonEmbedding) + kernelFlops),
             decode_b1_tokens_per_s: b1, decode_b8_tokens_per_s: b8, decode_weight_bytes: weightBytes,
