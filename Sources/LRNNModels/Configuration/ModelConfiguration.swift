@@ -53,7 +53,7 @@ public struct ModelConfiguration: Sendable, Equatable {
     /// The model type's own token mixer, used by every layer that `attn` does not name.
     public var mixer: MixerConfiguration
 
-    /// The token mixer of layer `index`: softmax attention when `attn` names the layer, else ``mixer``.
+    /// The token mixer of layer `index`: softmax attention when `attn` names the layer, else `mixer`.
     ///
     /// - Parameter index: the layer index.
     public func mixer(forLayer index: Int) -> MixerConfiguration {
