@@ -14,8 +14,8 @@ struct Bench: ParsableCommand {
             speed-up over the token-by-token step path and over the naive reference, the peak RSS of a \
             child process running the chunk path once, and ns/token for T = 1k … 64k (quick: … 16k). \
             Model mode (--preset or --model) measures prefill tokens/s at T = 2,048 and decode \
-            tokens/s at batch 1 and 8, against targets derived from the sgemm peak and a measured \
-            memory bandwidth. Progress goes to stderr when it is a terminal. Exits 2 on bad arguments.
+            tokens/s at batch 1 (after --context tokens, default 16) and batch 8 (after 16 tokens), \
+            against targets derived from the sgemm peak and a measured memory bandwidth. Progress goes to stderr when it is a terminal. Exits 2 on bad arguments.
 
             Kernels: \(KernelCatalog.names.joined(separator: ", ")).
             Presets: \(ModelBench.presetNames.joined(separator: ", ")) (random weights, shaped like fla's 340M models).
@@ -28,6 +28,7 @@ struct Bench: ParsableCommand {
               lrnn bench --svg docs/bench-scaling.svg
               lrnn bench --preset gated_deltanet
               lrnn bench --preset all --json
+              lrnn bench --preset gated_deltanet --preset gated_deltanet_hybrid --context 4096
               lrnn bench --model ../shared/golden/model_gla
               lrnn bench --tokenizer ../shared/golden/tokenizers/byte_level_bpe
 
@@ -70,6 +71,12 @@ struct Bench: ParsableCommand {
     @Option(help: ArgumentHelp("With --tokenizer: also write the benchmark text to this file.", valueName: "file"))
     var writeText: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Model mode: tokens of context before the timed batch-1 decoding steps (default 16).",
+            valueName: "tokens"))
+    var context: Int?
+
     @Flag(help: .hidden)
     var verbose = false
 
@@ -109,6 +116,13 @@ struct Bench: ParsableCommand {
             throw ValidationError("--tokenizer cannot be combined with --model, --preset, --kernel, --svg or --strict")
         }
         if writeText != nil && tokenizer == nil { throw ValidationError("--write-text is only for --tokenizer") }
+
+        if let context, context < 1 || context > 1 << 20 {
+            throw ValidationError("--context must be in 1...1048576, got \(context)")
+        }
+        if context != nil && model == nil && preset.isEmpty {
+            throw ValidationError("--context applies to model mode (--preset or --model)")
+        }
         if (model != nil || !preset.isEmpty) && (!kernels.isEmpty || svg != nil) {
             throw ValidationError("--kernel and --svg apply to kernel mode, not with --model/--preset")
         }
@@ -173,7 +187,7 @@ struct Bench: ParsableCommand {
             if let model { sources.append(.directory(model)) }
             let report: ModelBenchReport
             do {
-                report = try ModelBench.run(sources, quick: quick, log: log)
+                report = try ModelBench.run(sources, quick: quick, decodeContext: context ?? 16, log: log)
             } catch {
                 Progress.finish()
                 FileHandle.standardError.write(Data("lrnn bench: \(error)\n".utf8))

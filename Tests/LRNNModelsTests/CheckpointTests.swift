@@ -232,7 +232,6 @@ import Testing
     }
 
     @Test(arguments: [
-        ("attn", #"{"layers": [0], "num_heads": 2}"#),
         ("use_l2warp", "true"),
         ("attnres_block_size", "2"),
         ("qk_activation", #""gelu""#),

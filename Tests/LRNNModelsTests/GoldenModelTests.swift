@@ -7,7 +7,11 @@ import Testing
 /// The public fla model cases: logits in both precisions and exact greedy generation.
 @Suite(.enabled(if: Golden.isAvailable, Golden.skipMessage))
 struct GoldenModelTests {
-    static let cases = ["model_delta_net", "model_gated_deltanet", "model_gated_deltaproduct", "model_gla"]
+    static let cases = [
+        "model_delta_net", "model_gated_deltanet", "model_gated_deltaproduct", "model_gla",
+        // Hybrids: softmax-attention layers (fla's `attn`) between the recurrent ones.
+        "model_delta_net_hybrid", "model_gated_deltanet_hybrid", "model_gla_hybrid_swa",
+    ]
 
     func golden(_ name: String) throws -> SafeTensorsFile {
         try SafeTensorsFile(path: Golden.path(name) + "/golden.safetensors")
@@ -67,5 +71,18 @@ struct GoldenModelTests {
             return
         }
         #expect(m.numHouseholder == 2 && m.useForgetGate && m.allowNegEigval && m.headDim == 32)
+    }
+
+    @Test func hybridConfigurationsPlaceTheirAttentionLayers() throws {
+        let swa = try ModelConfiguration.load(path: Golden.path("model_gla_hybrid_swa") + "/config.json")
+        #expect(
+            swa.model.attention == [
+                AttentionConfiguration(
+                    layers: [0, 2], numHeads: 4, numKVHeads: 1, qkvBias: true, windowSize: 8, ropeTheta: 500)
+            ])
+        let model = try CausalLM<Float>.load(directory: Golden.path("model_gla_hybrid_swa"))
+        #expect(model.mixers.map(\.modelType) == ["attn", "gla", "attn"])
+        let gdn = try ModelConfiguration.load(path: Golden.path("model_gated_deltanet_hybrid") + "/config.json")
+        #expect(gdn.model.attention.map(\.layers) == [[1]] && gdn.model.attention[0].kvHeads == 2)
     }
 }

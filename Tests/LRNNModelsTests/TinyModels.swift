@@ -21,16 +21,22 @@ enum TinyModels {
     static let glaNoGate = MixerConfiguration.gla(
         GLAConfiguration(numHeads: 2, expandV: 2, useOutputGate: false, elementwiseAffine: false))
     static let s4d = MixerConfiguration.s4d(S4DConfiguration(stateSize: 16, initialization: "inv"))
+    /// Global softmax attention with grouped KV heads (4 query heads of 8, 2 KV heads).
+    static let attention = MixerConfiguration.attention(AttentionConfiguration(layers: [], numHeads: 4, numKVHeads: 2))
+    /// Sliding-window attention (window 7, one KV head, qkv biases, rope_theta 500).
+    static let attentionWindow = MixerConfiguration.attention(
+        AttentionConfiguration(layers: [], numHeads: 2, numKVHeads: 1, qkvBias: true, windowSize: 7, ropeTheta: 500))
 
     /// Every mixer, with a name for test arguments.
     static let all: [(String, MixerConfiguration)] = [
         ("delta_net", deltaNet), ("delta_net_plain", deltaNetPlain), ("gated_deltanet", gatedDeltaNet),
         ("gated_deltaproduct", gatedDeltaProduct), ("gla", gla), ("gla_plain", glaPlain),
-        ("gla_no_gate", glaNoGate), ("s4d", s4d),
+        ("gla_no_gate", glaNoGate), ("s4d", s4d), ("attention", attention), ("attention_window", attentionWindow),
     ]
 
-    /// The mixers fla checkpoints can hold (all but S4D).
-    static let fla = all.filter { $0.0 != "s4d" }
+    /// The mixers an fla model type is made of (all but S4D and softmax attention, which fla
+    /// places only in the layers a hybrid's `attn` names).
+    static let fla = all.filter { !["s4d", "attention", "attention_window"].contains($0.0) }
 
     static func mixer(_ name: String) -> MixerConfiguration { all.first { $0.0 == name }!.1 }
 

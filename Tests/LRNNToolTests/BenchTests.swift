@@ -139,13 +139,31 @@ struct BenchTests {
         #expect(PeakMemory.peakMB > 0)
     }
 
-    @Test func presetsAreTheFourModelTypes() throws {
-        #expect(ModelBench.presetNames == ["delta_net", "gated_deltanet", "gated_deltaproduct", "gla"])
-        for name in ModelBench.presetNames {
+    @Test func presetsAreTheFourModelTypesAndAHybrid() throws {
+        #expect(
+            ModelBench.presetNames == [
+                "delta_net", "gated_deltanet", "gated_deltaproduct", "gla", "gated_deltanet_hybrid",
+            ])
+        for name in ModelBench.presetNames.dropLast() {
             let b = try #require(ModelBench.preset(name))
             #expect(b.configuration.hiddenSize == 1024 && b.configuration.vocabSize == 32000)
             #expect(b.blocks.first?.mixer.modelType == name)
         }
         #expect(ModelBench.preset("transformer") == nil)
+        // The hybrid: the gated_deltanet preset with attention (window 2,048) in every 4th layer.
+        let pure = try #require(ModelBench.preset("gated_deltanet"))
+        let hybrid = try #require(ModelBench.preset("gated_deltanet_hybrid"))
+        #expect(hybrid.blocks.count == pure.blocks.count && hybrid.configuration == pure.configuration)
+        for (i, (h, p)) in zip(hybrid.blocks, pure.blocks).enumerated() {
+            if i % 4 == 3 {
+                guard case let .attention(a) = h.mixer else {
+                    Issue.record("layer \(i): \(h.mixer.modelType)")
+                    continue
+                }
+                #expect(a.windowSize == 2048 && a.numHeads == 16 && a.layers == [3, 7, 11, 15, 19])
+            } else {
+                #expect(h == p, "layer \(i)")
+            }
+        }
     }
 }

@@ -13,24 +13,36 @@ import Testing
             if case .modelDirectory = $0 { return true }
             return false
         }
-        // Hybrid models (fla's `attn` softmax-attention layers) are not implemented: skipped with the reason.
+        // Hybrid models (fla's `attn` softmax-attention layers) are checked like the others.
         let hybrid = cases.filter { $0.name.contains("_hybrid") }
-        let plain = cases.filter { !$0.name.contains("_hybrid") }
-        #expect(plain.count >= 4)
-        let report = GoldenCheck.run(plain)
+        #expect(cases.count >= 4 && hybrid.count >= 3)
+        let report = GoldenCheck.run(cases)
         let modelLines = report.lines.filter { $0.op == "model" }
-        #expect(modelLines.count == plain.count * 6)
+        #expect(modelLines.count == cases.count * 6)
         for l in modelLines { #expect(l.status == .pass, "\(l.name) \(l.precision) \(l.path): \(l.note ?? "")") }
         #expect(Set(modelLines.map(\.path)) == ["chunk", "cache", "generate"])
+        #expect(Set(modelLines.map(\.name)).isSuperset(of: hybrid.map(\.name)))
         // The training cases inside `model_*_train` directories are reported (skipped until training lands).
         let trainLines = report.lines.filter { $0.op == "model_train" }
-        #expect(trainLines.count == plain.filter { $0.name.hasSuffix("_train") }.count)
+        #expect(trainLines.count == cases.filter { $0.name.hasSuffix("_train") }.count)
         #expect(trainLines.allSatisfy { $0.status == .skip && $0.name.hasSuffix("/train_golden") })
-        for c in hybrid {
-            let lines = GoldenCheck.run(c)
-            #expect(lines.count == 1 && lines[0].status == .skip, "\(c.name)")
-            #expect(lines[0].note?.hasPrefix("not implemented: attn") == true, "\(c.name): \(lines[0].note ?? "")")
-        }
+    }
+
+    @Test(.enabled(if: Golden.isAvailable, Golden.skipMessage))
+    func unknownAttnFieldIsASkipLineNamingTheField() throws {
+        let d = try ScratchDirectory()
+        let (source, dir) = try copyGoldenModel(
+            "model_gla_hybrid_swa", files: ["model.safetensors", "golden.safetensors"], into: d, as: "hybrid")
+        var json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/config.json")))
+            as! [String: Any]
+        var attn = json["attn"] as! [String: Any]
+        attn["qk_norm"] = true
+        json["attn"] = attn
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        let lines = GoldenCheck.run(.modelDirectory(path: dir))
+        #expect(lines.count == 1 && lines[0].status == .skip)
+        #expect(lines[0].note?.hasPrefix("not implemented: attn.qk_norm = present") == true, "\(lines[0].note ?? "")")
     }
 
     @Test func brokenModelDirectoryFailsWithTheLoadError() throws {

@@ -11,14 +11,33 @@ extension CausalLM {
         return w
     }
 
-    /// The fla `config.json` of a model whose layers all use one mixer (as a checkpoint of it
-    /// would carry), or nil for a mixed stack, a stack with MLP-less blocks or an empty one.
+    /// The fla `config.json` of a model whose layers all use one fla mixer, softmax-attention
+    /// layers aside (listed in `attn`, one entry per attention shape), as a checkpoint of it would
+    /// carry; nil for a stack of several other mixers, a stack with MLP-less blocks, one without
+    /// any fla mixer, or an empty one.
     public func flaConfigurationJSON() -> Data? {
-        guard let first = mixers.first, mixers.allSatisfy({ $0 == first }) else { return nil }
+        let own = mixers.filter {
+            if case .attention = $0 { return false }
+            return true
+        }
+        guard let first = own.first, own.allSatisfy({ $0 == first }) else { return nil }
         if case .s4d = first { return nil }
         guard layers.allSatisfy({ $0.mlp != nil }) else { return nil }
         var c = configuration
         c.modelType = first.modelType
+        c.attention = []
+        for (i, m) in mixers.enumerated() {
+            guard case var .attention(a) = m else { continue }
+            a.layers = []
+            if let j = c.attention.firstIndex(where: {
+                var b = $0; b.layers = []; return b == a
+            }) {
+                c.attention[j].layers.append(i)
+            } else {
+                a.layers = [i]
+                c.attention.append(a)
+            }
+        }
         let enc = JSONEncoder()
         func object<E: Encodable>(_ e: E) -> [String: Any] {
             guard let d = try? enc.encode(e), let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any]
@@ -32,7 +51,7 @@ extension CausalLM {
         case let .gatedDeltaNet(m): mixer = object(m)
         case let .gatedDeltaProduct(m): mixer = object(m)
         case let .gla(m): mixer = object(m)
-        case .s4d: return nil
+        case .s4d, .attention: return nil
         }
         json.merge(mixer) { a, _ in a }
         return try? JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])

@@ -3,9 +3,10 @@ import Foundation
 /// The fields of an fla `config.json` shared by every causal language model type: the
 /// embedding, the block stack, the MLP, the norms and the head.
 ///
-/// Decoding follows fla 0.6.0's defaults for absent fields. Fields that would change the
-/// math but are not implemented (`attn`, `attnres_block_size`, `use_l2warp`, a `hidden_act`
-/// other than `swish`) are decoded so that ``validate()`` can refuse them.
+/// Decoding follows fla 0.6.0's defaults for absent fields. `attn` (softmax-attention layers in
+/// place of the model's own mixer) is decoded into ``attention``. Fields that would change the
+/// math but are not implemented (`attnres_block_size`, `use_l2warp`, a `hidden_act` other than
+/// `swish`, an unknown field inside `attn`) are decoded so that ``validate()`` can refuse them.
 public struct LanguageModelConfiguration: Codable, Sendable, Equatable {
     /// `model_type`: `delta_net`, `gated_deltanet`, `gated_deltaproduct` or `gla`.
     public var modelType: String
@@ -35,8 +36,9 @@ public struct LanguageModelConfiguration: Codable, Sendable, Equatable {
     public var fuseNorm: Bool
     /// `use_l2warp` (default false); true is refused.
     public var useL2warp: Bool
-    /// Whether `attn` is present and not null (a hybrid with softmax attention layers; refused).
-    public var hasHybridAttention: Bool
+    /// `attn`: the softmax-attention layers of a hybrid model (null: none; one object or a list of
+    /// objects in the file; fla's `Attention` layer, ``AttentionConfiguration``).
+    public var attention: [AttentionConfiguration]
     /// `attnres_block_size` (default null); non-null is refused.
     public var attnresBlockSize: Int?
 
@@ -55,7 +57,7 @@ public struct LanguageModelConfiguration: Codable, Sendable, Equatable {
         case padTokenId = "pad_token_id"
         case fuseNorm = "fuse_norm"
         case useL2warp = "use_l2warp"
-        case hasHybridAttention = "attn"
+        case attention = "attn"
         case attnresBlockSize = "attnres_block_size"
     }
 
@@ -79,7 +81,7 @@ public struct LanguageModelConfiguration: Codable, Sendable, Equatable {
         self.padTokenId = nil
         self.fuseNorm = true
         self.useL2warp = false
-        self.hasHybridAttention = false
+        self.attention = []
         self.attnresBlockSize = nil
     }
 
@@ -113,7 +115,17 @@ public struct LanguageModelConfiguration: Codable, Sendable, Equatable {
         padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
         fuseNorm = try c.decodeIfPresent(Bool.self, forKey: .fuseNorm) ?? true
         useL2warp = try c.decodeIfPresent(Bool.self, forKey: .useL2warp) ?? false
-        hasHybridAttention = c.contains(.hasHybridAttention) ? !(try c.decodeNil(forKey: .hasHybridAttention)) : false
+        if c.contains(.attention), !(try c.decodeNil(forKey: .attention)) {
+            // One object, or a list of objects (several attention shapes in one model).
+            let sub = try c.superDecoder(forKey: .attention)
+            if (try? sub.unkeyedContainer()) != nil {
+                attention = try [AttentionConfiguration](from: sub)
+            } else {
+                attention = [try AttentionConfiguration(from: sub)]
+            }
+        } else {
+            attention = []
+        }
         attnresBlockSize = try c.decodeIfPresent(Int.self, forKey: .attnresBlockSize)
     }
 
@@ -138,7 +150,11 @@ public struct LanguageModelConfiguration: Codable, Sendable, Equatable {
         try c.encode(padTokenId, forKey: .padTokenId)
         try c.encode(fuseNorm, forKey: .fuseNorm)
         try c.encode(useL2warp, forKey: .useL2warp)
-        try c.encodeNil(forKey: .hasHybridAttention)
+        switch attention.count {
+        case 0: try c.encodeNil(forKey: .attention)
+        case 1: try c.encode(attention[0], forKey: .attention)
+        default: try c.encode(attention, forKey: .attention)
+        }
         try c.encode(attnresBlockSize, forKey: .attnresBlockSize)
     }
 
@@ -154,9 +170,6 @@ public struct LanguageModelConfiguration: Codable, Sendable, Equatable {
     /// Refuses unsupported or impossible values of the shared fields.
     /// - Throws: ``ConfigurationIssue`` naming the field.
     public func validate() throws(ConfigurationIssue) {
-        if hasHybridAttention {
-            throw .unsupported("attn", "non-null", "hybrid models with softmax attention layers are not implemented")
-        }
         if let b = attnresBlockSize {
             throw .unsupported("attnres_block_size", b, "attention residuals are not implemented")
         }
@@ -173,5 +186,22 @@ public struct LanguageModelConfiguration: Codable, Sendable, Equatable {
         for e in eosTokenIds where e < 0 || e >= vocabSize {
             throw .invalid("eos_token_id", e, "outside the vocabulary 0..<\(vocabSize)")
         }
+        var seen = Set<Int>()
+        for a in attention {
+            try a.validate(hiddenSize: hiddenSize, layerCount: numHiddenLayers)
+            for i in a.layers where !seen.insert(i).inserted {
+                throw .invalid("attn.layers", i, "names layer \(i) twice")
+            }
+        }
+    }
+
+    /// Whether `attn` names any layer (a hybrid model with softmax-attention layers).
+    public var hasHybridAttention: Bool { !attention.isEmpty }
+
+    /// The attention configuration of layer `index`, or nil when that layer uses the model's own mixer.
+    ///
+    /// - Parameter index: the layer index.
+    public func attentionLayer(_ index: Int) -> AttentionConfiguration? {
+        attention.first { $0.layers.contains(index) }
     }
 }

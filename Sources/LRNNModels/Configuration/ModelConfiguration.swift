@@ -13,6 +13,9 @@ public enum MixerConfiguration: Sendable, Equatable {
     case gla(GLAConfiguration)
     /// An S4D block (S4D convolution, GELU, GLU output projection); not an fla model type.
     case s4d(S4DConfiguration)
+    /// Softmax attention with rotary embedding (fla's `Attention` layer, the layers an `attn`
+    /// configuration names); its `layers` field is not used here.
+    case attention(AttentionConfiguration)
 
     /// fla's `model_type` for a model made of this mixer.
     public var modelType: String {
@@ -22,6 +25,7 @@ public enum MixerConfiguration: Sendable, Equatable {
         case .gatedDeltaProduct: "gated_deltaproduct"
         case .gla: "gla"
         case .s4d: "s4d"
+        case .attention: "attn"
         }
     }
 
@@ -34,6 +38,7 @@ public enum MixerConfiguration: Sendable, Equatable {
         case let .gatedDeltaProduct(c): try c.validate(hiddenSize: hiddenSize)
         case let .gla(c): try c.validate(hiddenSize: hiddenSize)
         case let .s4d(c): try c.validate(hiddenSize: hiddenSize)
+        case let .attention(c): try c.validateLayer(hiddenSize: hiddenSize)
         }
     }
 }
@@ -45,8 +50,15 @@ public struct ModelConfiguration: Sendable, Equatable {
 
     /// The shared fields (embedding, MLP, norms, head, special tokens).
     public var model: LanguageModelConfiguration
-    /// The token mixer used by every layer.
+    /// The model type's own token mixer, used by every layer that `attn` does not name.
     public var mixer: MixerConfiguration
+
+    /// The token mixer of layer `index`: softmax attention when `attn` names the layer, else `mixer`.
+    ///
+    /// - Parameter index: the layer index.
+    public func mixer(forLayer index: Int) -> MixerConfiguration {
+        model.attentionLayer(index).map { .attention($0) } ?? mixer
+    }
 
     /// Creates a configuration from its parts.
     public init(model: LanguageModelConfiguration, mixer: MixerConfiguration) {

@@ -3,7 +3,7 @@ import LRNNKernels
 import LRNNLinearAlgebra
 
 /// The decoding state of one token mixer for N sequences: its short-convolution windows and its
-/// recurrent state.
+/// recurrent state, or a softmax-attention layer's key/value cache.
 ///
 /// A `Sendable` value the caller owns: it may move between threads or tasks, and `inout` access
 /// keeps two calls from advancing one state at the same time.
@@ -14,12 +14,24 @@ public struct MixerState<T: LRNNScalar>: Sendable {
     public var recurrent: Tensor<T>
     /// A complex recurrent state (S4D: `[N, H, N/2]`), nil for the real-state mixers.
     public var complex: Tensor<Complex<T>>?
+    /// The key/value cache of a softmax-attention layer (``AttentionMixer``), nil for the other mixers.
+    public var attention: AttentionCache<T>?
 
     /// Creates a state from its parts.
-    public init(conv: [Tensor<T>], recurrent: Tensor<T>, complex: Tensor<Complex<T>>? = nil) {
+    ///
+    /// - Parameters:
+    ///   - conv: the convolution windows, one `[N, W − 1, D]` tensor per convolution.
+    ///   - recurrent: the recurrent state (empty for mixers without one).
+    ///   - complex: a complex recurrent state, or nil.
+    ///   - attention: a softmax-attention layer's key/value cache, or nil.
+    public init(
+        conv: [Tensor<T>], recurrent: Tensor<T>, complex: Tensor<Complex<T>>? = nil,
+        attention: AttentionCache<T>? = nil
+    ) {
         self.conv = conv
         self.recurrent = recurrent
         self.complex = complex
+        self.attention = attention
     }
 }
 

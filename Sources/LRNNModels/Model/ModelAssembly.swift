@@ -51,6 +51,8 @@ extension CausalLM {
                     store: store, initStd: std)
             case let .s4d(c):
                 mixer = try S4DMixer(c, hiddenSize: d, prefix: p + "attn.", store: store, initStd: std)
+            case let .attention(c):
+                mixer = try AttentionMixer(c, hiddenSize: d, prefix: p + "attn.", store: store, initStd: std)
             }
             var mlpNorm: RMSNorm<T>? = nil
             var mlp: SwiGLUMLP<T>? = nil
@@ -123,8 +125,7 @@ extension CausalLM {
                         : "\(layerIndices.count) layer(s) (\(shown)\(layerIndices.count > 8 ? ", …" : ""))"))
         }
         let store = ParameterStore<T>(checkpoint: checkpoint)
-        let blocks = Array(
-            repeating: BlockSpecification(mixer: config.mixer), count: config.model.numHiddenLayers)
+        let blocks = (0..<config.model.numHiddenLayers).map { BlockSpecification(mixer: config.mixer(forLayer: $0)) }
         let model = try assemble(config.model, blocks: blocks, store: store, generation: generation)
         try store.finish()
         return model

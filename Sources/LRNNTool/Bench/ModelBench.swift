@@ -16,6 +16,9 @@ public struct ModelBenchResult: Codable, Sendable {
     public var kernel_flops_per_token: Double
     /// Prefill sequence length.
     public var prefill_T: Int
+    /// Tokens of context the batch-1 sequence holds before its timed decoding steps (`--context`;
+    /// batch 8 always decodes after 16 tokens, since its prefill would be 8 times as long).
+    public var decode_b1_context: Int
     /// Prefill tokens/s (one sequence of `prefill_T` tokens, last-token logits).
     public var prefill_tokens_per_s: Double
     /// The prefill target: half the rate the all-thread sgemm peak implies,
@@ -92,15 +95,33 @@ public enum ModelBench {
         case directory(String)
     }
 
-    /// The presets' names: one per model type, shaped like fla's published 340M models.
-    public static let presetNames = ["delta_net", "gated_deltanet", "gated_deltaproduct", "gla"]
+    /// The presets' names: one per model type, shaped like fla's published 340M models, and a
+    /// Gated DeltaNet hybrid with sliding-window softmax attention.
+    public static let presetNames = [
+        "delta_net", "gated_deltanet", "gated_deltaproduct", "gla", "gated_deltanet_hybrid",
+    ]
+
+    /// The layers of the hybrid preset that use attention: every 4th (3, 7, 11, 15, 19 of 21).
+    public static func hybridAttentionLayers(_ layers: Int) -> [Int] { (0..<layers).filter { $0 % 4 == 3 } }
 
     /// The builder of preset `name` (vocabulary 32,000, width 1,024, MLP from hidden_ratio 4):
     /// - `delta_net`: 24 layers, 8 heads, expand_k = expand_v = 1, short convolutions, no output gate;
     /// - `gated_deltanet`: 21 layers, 6 heads of head_dim 256, expand_v 2, output gate;
     /// - `gated_deltaproduct`: as gated_deltanet with num_householder 2 and the forget gate;
-    /// - `gla`: 24 layers, 4 heads, expand_k 0.5, expand_v 1, output gate, tied embeddings.
+    /// - `gla`: 24 layers, 4 heads, expand_k 0.5, expand_v 1, output gate, tied embeddings;
+    /// - `gated_deltanet_hybrid`: the `gated_deltanet` preset with every 4th layer (3, 7, 11, 15, 19)
+    ///   replaced by softmax attention (fla's `attn`: 16 heads of 64, as many KV heads, sliding
+    ///   window 2,048, rope_theta 10,000).
+    ///
+    /// - Parameter name: one of ``presetNames``.
     public static func preset(_ name: String) -> ModelBuilder? {
+        if name == "gated_deltanet_hybrid" {
+            guard var b = preset("gated_deltanet") else { return nil }
+            let attention = AttentionConfiguration(
+                layers: hybridAttentionLayers(b.blocks.count), numHeads: 16, windowSize: 2048)
+            for i in attention.layers { b.blocks[i] = BlockSpecification(mixer: .attention(attention)) }
+            return b
+        }
         let tie = name == "gla"
         var b = ModelBuilder(vocabSize: 32000, hiddenSize: 1024, tieWordEmbeddings: tie, eosTokenIds: [2])
         let (layers, mixer): (Int, MixerConfiguration)
@@ -145,6 +166,11 @@ public enum ModelBench {
         case let .s4d(c):
             // The s4d_conv count with H = the model width: 2·64 + 4·N per channel.
             return hidden * (2 * KernelCatalog.flopChunk + 4 * Double(c.stateSize))
+        case let .attention(c):
+            // q·kᵀ and p·v over the keys a query sees, averaged over the prefill length T = 2,048
+            // (1,024 keys for global attention; the window when it is shorter).
+            let keys = Double(Swift.min(c.windowSize ?? 1024, 1024))
+            return 4 * hidden * keys
         }
     }
 
@@ -155,9 +181,19 @@ public enum ModelBench {
     }
 
     /// Runs every source: prefill at T = 2,048 (batch 1), decode at batch 1 and 8.
-    public static func run(_ sources: [Source], quick: Bool, log: (String) -> Void = { _ in }) throws
-        -> ModelBenchReport
-    {
+    ///
+    /// - Parameters:
+    ///   - sources: the presets and model directories.
+    ///   - quick: fewer repeats and decoding steps.
+    ///   - decodeContext: the tokens the batch-1 sequence is prefilled with before its timed
+    ///     decoding steps (≥ 1; the decode rate of an attention layer depends on it); batch 8
+    ///     decodes after 16 tokens.
+    ///   - log: progress messages.
+    /// - Returns: the report.
+    /// - Throws: ``Failure`` for an unknown preset or a model that fails to load or run.
+    public static func run(
+        _ sources: [Source], quick: Bool, decodeContext: Int = 16, log: (String) -> Void = { _ in }
+    ) throws -> ModelBenchReport {
         let threads = Threading.workerCount
         log("measuring sgemm peaks and memory bandwidth")
         let s1 = GEMMBenchmark.gflops(Float.self, n: 2048, threads: 1)
@@ -187,8 +223,8 @@ public enum ModelBench {
             let loadSeconds = BenchTimer.now() - t0
             results.append(
                 try measure(
-                    model, name: name, quick: quick, sgemmAll: sAll, bandwidth: bandwidth,
-                    loadSeconds: loadSeconds, log: log))
+                    model, name: name, quick: quick, decodeContext: decodeContext, sgemmAll: sAll,
+                    bandwidth: bandwidth, loadSeconds: loadSeconds, log: log))
         }
         return ModelBenchReport(
             machine: BenchSuite.machine(threads: threads), sgemm_gflops: ["1": s1, "all": sAll],
@@ -196,7 +232,7 @@ public enum ModelBench {
     }
 
     static func measure(
-        _ model: CausalLM<Float>, name: String, quick: Bool, sgemmAll: Double, bandwidth: Double,
+        _ model: CausalLM<Float>, name: String, quick: Bool, decodeContext: Int, sgemmAll: Double, bandwidth: Double,
         loadSeconds: Double, log: (String) -> Void
     ) throws -> ModelBenchResult {
         let vocab = model.vocabSize
@@ -230,23 +266,24 @@ public enum ModelBench {
             prefillTimes.append(t)
         }
         let prefillRate = Double(prefillT) / prefillTimes.min()!
-        // Decode: prefill a short prompt, one untimed step, then timed steps.
-        func decodeRate(batch: Int, steps: Int) throws -> Double {
-            log("\(name): decode batch \(batch)")
+        // Decode: prefill the context, one untimed step, then timed steps.
+        func decodeRate(batch: Int, steps: Int, context: Int) throws -> Double {
+            log("\(name): decode batch \(batch) after \(context) tokens")
             var cache = model.makeCache(batchSize: batch)
-            _ = try wrap("prefill") { try model.prefill((0..<batch).map { _ in ids(16) }, cache: &cache) }
+            _ = try wrap("prefill") { try model.prefill((0..<batch).map { _ in ids(context) }, cache: &cache) }
             _ = try wrap("decode") { try model.decode(ids(batch), cache: &cache) }
             let tokens = (0..<steps).map { _ in ids(batch) }
             let t0 = BenchTimer.now()
             for tk in tokens { _ = try wrap("decode") { try model.decode(tk, cache: &cache) } }
             return Double(batch * steps) / (BenchTimer.now() - t0)
         }
-        let b1 = try decodeRate(batch: 1, steps: quick ? 8 : 24)
-        let b8 = try decodeRate(batch: 8, steps: quick ? 4 : 12)
+        let b1 = try decodeRate(batch: 1, steps: quick ? 8 : 24, context: decodeContext)
+        let b8 = try decodeRate(batch: 8, steps: quick ? 4 : 12, context: 16)
         let weightBytes = 4 * Double(nonEmbedding + headParams)
         return ModelBenchResult(
             name: name, model_type: model.mixers.first?.modelType ?? "?", parameters: total,
             non_embedding_parameters: nonEmbedding, kernel_flops_per_token: kernelFlops, prefill_T: prefillT,
+            decode_b1_context: decodeContext,
             prefill_tokens_per_s: prefillRate,
             prefill_target_tokens_per_s: 0.5 * sgemmAll * 1e9 / (2 * Double(nonEmbedding) + kernelFlops),
             decode_b1_tokens_per_s: b1, decode_b8_tokens_per_s: b8, decode_weight_bytes: weightBytes,

@@ -18,10 +18,11 @@ public enum ModelCheck {
     /// New tokens generated for a golden case.
     public static let maxNewTokens = 12
 
-    /// The checker registered for model directories. A directory whose configuration uses a
-    /// feature this engine does not implement yet (a ``/LRNNModels/ModelLoadError/unsupportedConfiguration(file:field:value:reason:)``,
-    /// such as fla's `attn` hybrid layers) gives one SKIP line with the reason; any other load
-    /// error is a FAIL line.
+    /// The checker registered for model directories, hybrids with softmax-attention layers (fla's
+    /// `attn`) included. A directory whose configuration uses a feature this engine does not
+    /// implement (a ``/LRNNModels/ModelLoadError/unsupportedConfiguration(file:field:value:reason:)``,
+    /// such as `use_l2warp` or an unknown field inside `attn`) gives one SKIP line with the reason;
+    /// any other load error is a FAIL line.
     public static let check: GoldenModelChecker = { directory, name in
         let golden = try SafeTensorsFile(path: (directory as NSString).appendingPathComponent("golden.safetensors"))
         /// The lines of one precision; a load error is a FAIL line of that precision only (a
