@@ -70,7 +70,7 @@ public struct AttentionCache<T: LRNNScalar>: Sendable {
         let newCapacity = Swift.min(keptRows ?? Int.max, Swift.max(needed, 2 * capacity))
         let (n, w, old) = (sequenceCount, rowWidth, capacity)
         func grown(_ t: Tensor<T>) -> Tensor<T> {
-            var g = zeroTensor(T.self, [n, newCapacity, w])
+            var g = Tensor<T>.zeros([n, newCapacity, w])
             t.withUnsafeBufferPointer { src in
                 g.withUnsafeMutableBufferPointer { dst in
                     for s in 0..<n where old > 0 {

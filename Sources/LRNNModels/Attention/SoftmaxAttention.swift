@@ -54,7 +54,7 @@ public enum SoftmaxAttention {
             q: q, k: k, v: v, cuSeqlensQ: cuSeqlensQ, cuSeqlensK: cuSeqlensK, windowSize: windowSize,
             blockSize: blockSize)
         let s = try resolvedScale(scale, headDim: p.headDim)
-        var out = zeroTensor(T.self, q.shape)
+        var out = Tensor<T>.zeros(q.shape)
         q.withUnsafeBufferPointer { qb in
             k.withUnsafeBufferPointer { kb in
                 v.withUnsafeBufferPointer { vb in

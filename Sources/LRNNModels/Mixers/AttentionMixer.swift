@@ -100,7 +100,7 @@ public struct AttentionMixer<T: LRNNScalar>: TokenMixer {
         let lengths = (0..<n).map { boundaries[$0 + 1] - boundaries[$0] }
         let (q, k, v) = try inputs(
             x, boundaries: boundaries, offsets: cache?.positions ?? Array(repeating: 0, count: n))
-        var o = zeroTensor(T.self, [layout.tokenCount, heads * headDim])
+        var o = Tensor<T>.zeros([layout.tokenCount, heads * headDim])
         let w = kvHeads * headDim
         q.withUnsafeBufferPointer { qb in
             k.withUnsafeBufferPointer { kb in
@@ -172,7 +172,7 @@ public struct AttentionMixer<T: LRNNScalar>: TokenMixer {
         state.attention = nil
         defer { state.attention = cache }
         let (q, k, v) = try inputs(x, boundaries: (0...b).map { $0 }, offsets: cache.positions)
-        var o = zeroTensor(T.self, [b, heads * headDim])
+        var o = Tensor<T>.zeros([b, heads * headDim])
         q.withUnsafeBufferPointer { qb in
             k.withUnsafeBufferPointer { kb in
                 v.withUnsafeBufferPointer { vb in
