@@ -174,20 +174,12 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         return (seq.batch * problem.tokens + t0, Swift.min(chunkTokens, seq.end - t0))
     }
 
-    /// `dst[j·ldd + i] = src[i·lds + j]` for i < rows, j < columns.
+    /// `dst[j·ldd + i] = src[i·lds + j]` for i < rows, j < columns (`DeltaRuleBackwardTranspose`).
     @inline(__always)
     static func transpose(
         _ src: UnsafePointer<T>, rows: Int, columns: Int, ld lds: Int, into dst: UnsafeMutablePointer<T>, ld ldd: Int
     ) {
-        var i0 = 0
-        while i0 < rows {
-            let i1 = Swift.min(rows, i0 + 8)
-            for j in 0..<columns {
-                let d = dst + j * ldd
-                for i in i0..<i1 { d[i] = src[i * lds + j] }
-            }
-            i0 = i1
-        }
+        DeltaRuleBackwardTranspose.transpose(src, rows: rows, columns: columns, ld: lds, into: dst, ld: ldd)
     }
 
     /// Gathers the chunk's rows [Q; K] (c_t + c rows at `ws.qk`) and their transpose [Qᵀ | Kᵀ]
@@ -511,15 +503,9 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         BLAS.gemm(qkT, stack, into: dsv, alpha: 1, beta: stateDecay)
 
         // Write dq, dk, dβ; dg from the reverse cumulative sum of dγ within each reset-free segment.
-        for i in 0..<nt {
-            let dst = dq + ((row0 + i) * hh + h) * dk
-            for a in 0..<dk { dst[a] = dqT[a, i] }
-        }
-        for i in 0..<ns {
-            let dst = self.dk + ((step0 + i) * hh + h) * dk
-            for a in 0..<dk { dst[a] = dkT[a, i] }
-            dbeta[(step0 + i) * hh + h] = dbc[i]
-        }
+        Self.transpose(dqT.base, rows: dk, columns: nt, ld: ldr, into: dq + (row0 * hh + h) * dk, ld: hh * dk)
+        Self.transpose(dkT.base, rows: dk, columns: ns, ld: cs, into: self.dk + (step0 * hh + h) * dk, ld: hh * dk)
+        for i in 0..<ns { dbeta[(step0 + i) * hh + h] = dbc[i] }
         if let dg {
             var acc: T = 0
             for i in (0..<ns).reversed() {
