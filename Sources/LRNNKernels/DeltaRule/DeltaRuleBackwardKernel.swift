@@ -158,8 +158,12 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
                 } else {
                     loadInitial()
                 }
-                for c in first..<last { sweep(chunk: c, seq: seq, head: h, slot: c - first, workspace: ws) }
+                for c in first..<last {
+                    if c + 1 < chunks { ws.dbc[0] = touch(chunk: c + 1, seq: seq, head: h, withOutput: false) }
+                    sweep(chunk: c, seq: seq, head: h, slot: c - first, workspace: ws)
+                }
                 for c in (first..<last).reversed() {
+                    if c > 0 { ws.dbc[0] = touch(chunk: c - 1, seq: seq, head: h, withOutput: true) }
                     reverse(chunk: c, seq: seq, head: h, slot: c - first, workspace: ws)
                 }
             }
@@ -180,6 +184,35 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         _ src: UnsafePointer<T>, rows: Int, columns: Int, ld lds: Int, into dst: UnsafeMutablePointer<T>, ld ldd: Int
     ) {
         DeltaRuleBackwardTranspose.transpose(src, rows: rows, columns: columns, ld: lds, into: dst, ld: ldd)
+    }
+
+    /// Reads one scalar per cache line of chunk `c`'s rows of this head (q, k, v, and dO when
+    /// `withOutput`), so that their misses overlap each other and the current chunk's products
+    /// instead of stalling the next chunk's loops one row at a time: a head's rows lie H·D scalars
+    /// apart (one row per 4 KB page at H = 8, D = 128), which the hardware prefetchers do not
+    /// follow. Returns the sum of the values read (stored by the caller so the loads stay).
+    @inline(__always)
+    func touch(chunk c: Int, seq: DeltaRuleProblem.Sequence, head h: Int, withOutput: Bool) -> T {
+        let p = problem
+        let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
+        let (row0, nt) = chunkRows(c, seq)
+        let line = Swift.max(1, 64 / MemoryLayout<T>.stride)
+        var acc: T = 0
+        for i in 0..<nt {
+            let qr = q + ((row0 + i) * hh + h) * dk
+            for a in stride(from: 0, to: dk, by: line) { acc += qr[a] }
+            if withOutput, let dO = outputGradient {
+                let orow = dO + ((row0 + i) * hh + h) * dv
+                for e in stride(from: 0, to: dv, by: line) { acc += orow[e] }
+            }
+        }
+        for i in (row0 * n)..<((row0 + nt) * n) {
+            let kr = k + (i * hh + h) * dk
+            for a in stride(from: 0, to: dk, by: line) { acc += kr[a] }
+            let vr = v + (i * hh + h) * dv
+            for e in stride(from: 0, to: dv, by: line) { acc += vr[e] }
+        }
+        return acc
     }
 
     /// Gathers the chunk's rows [Q; K] (c_t + c rows at `ws.qk`) and their transpose [Qᵀ | Kᵀ]
