@@ -385,9 +385,7 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
                 let b = ws.endFactor[j]
                 let row = dU.row(j)
                 let ur = u.row(j)
-                var acc: T = 0
-                for e in 0..<dv { acc += row[e] * ur[e] }
-                let t = b * acc
+                let t = b * BLAS.dot(dv, x: row, y: ur)
                 dgam[ns - 1] += t
                 dgam[j] -= t
                 for e in 0..<dv { row[e] *= b }
@@ -487,9 +485,7 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         BLAS.gemm(sv, stackT, into: xm)
         if gated && hasOutput {
             for i in 0..<nt {
-                var acc: T = 0
-                for a in 0..<dk { acc += qkT[a, i] * xm[a, i] }
-                dgam[i * n + n - 1] += acc
+                dgam[i * n + n - 1] += BLAS.dot(dk, x: ws.qk + i * dk, y: xm.base + i, incy: ldr)
             }
         }
         // dQᵀ = dQ₁ᵀ + Kᵀ·dP̃ᵀ;  dKᵀ += Qᵀ·dP̃.
@@ -523,12 +519,9 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
             let row = dR.row(i)
             let vr = v + ((step0 + i) * hh + h) * dv
             let dvr = dv_ + ((step0 + i) * hh + h) * dv
-            var acc: T = 0
-            for e in 0..<dv {
-                acc += vr[e] * row[e]
-                dvr[e] = bi * row[e]
-            }
-            dbc[i] += acc
+            for e in 0..<dv { dvr[e] = bi * row[e] }
+            // The reductions through BLAS: Swift does not vectorise a floating-point sum.
+            dbc[i] += BLAS.dot(dv, x: vr, y: row)
             let f = gated ? -bi * ws.egam[i] : -bi
             for e in 0..<dv { row[e] *= f }
         }
