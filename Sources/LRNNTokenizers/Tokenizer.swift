@@ -81,10 +81,15 @@ public struct Tokenizer: Sendable {
                     reason: "\(key) changes the ids of one text; only null is supported")
             }
         }
-        model = try BPEModel(try root.required("model"))
+        var model = try BPEModel(try root.required("model"))
         added = try AddedVocabulary(try root.nonNull("added_tokens"), model: model)
         normalizer = try root.nonNull("normalizer").map { (f) throws(TokenizerError) in try Normalizer(f) }
         preTokenizer = try root.nonNull("pre_tokenizer").map { (f) throws(TokenizerError) in try PreTokenizer(f) }
+        // SentencePiece's word-boundary scalar (Metaspace's replacement, or the legacy normalizer's
+        // replacement of the space), when cutting words before it provably keeps the ids.
+        let candidates = (preTokenizer?.metaspaceReplacements ?? []) + (normalizer?.spaceReplacements ?? [])
+        if let c = candidates.first(where: { model.splitsWords(before: $0) }) { model.splitWords(before: c) }
+        self.model = model
         postProcessor = try root.nonNull("post_processor").map { (f) throws(TokenizerError) in try PostProcessor(f) }
         decoder = try root.nonNull("decoder").map { (f) throws(TokenizerError) in try Decoder(f) }
         vocabularySize = max(model.tokens.count, added.maxId + 1)

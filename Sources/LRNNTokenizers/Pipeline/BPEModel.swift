@@ -22,6 +22,10 @@ struct BPEModel: Sendable {
     private let prefix: String?
     private let suffix: String?
     private let ignoreMerges: Bool
+    /// A scalar before which every word may be cut for the merges (see
+    /// ``splitsWords(before:)``), or nil.
+    private(set) var wordBoundary: UInt32?
+
     /// Single-scalar tokens below this value are found in a table.
     static let denseScalarLimit: UInt32 = 0x3_0000
 
@@ -154,9 +158,47 @@ struct BPEModel: Sendable {
         return scalarIds[c]
     }
 
+    /// Whether cutting every word before each `c` that follows another scalar leaves its ids
+    /// unchanged, so that the parts can be merged (and cached) separately. SentencePiece's
+    /// `Metaspace(split: false)` makes all the text one word; its merges never join a token to a
+    /// following `▁` unless the token is all `▁`, and then the cut is exact: it holds when
+    ///
+    /// - the initial symbols are single scalars (no prefix or suffix, no `ignore_merges`), `c` is
+    ///   a token, and no scalar is ever dropped (an unknown token or a complete byte fallback);
+    /// - every merge `(a, b)` whose `b` begins with `c` has an `a` made only of `c`;
+    /// - neither the unknown token nor a `<0xNN>` token is made only of `c`.
+    ///
+    /// Then the symbol left of a cut ends with the symbol of a scalar other than `c` (a token, a
+    /// byte or the unknown token, none all `c`), the one right of it begins with `c`, and no merge
+    /// joins them at any time; the merges on each side are the ones the whole word gets, in the
+    /// same order (the lowest rank, then the leftmost, within each side).
+    func splitsWords(before c: UInt32) -> Bool {
+        guard prefix == nil, suffix == nil, !ignoreMerges, scalarId(c) != nil else { return false }
+        guard unknownId != nil || (byteIds?.allSatisfy { $0 >= 0 } ?? false) else { return false }
+        func allC(_ id: Int32) -> Bool { tokens[Int(id)].unicodeScalars.allSatisfy { $0.value == c } }
+        if let unknownId, allC(unknownId) { return false }
+        if let byteIds, byteIds.contains(where: { $0 >= 0 && allC($0) }) { return false }
+        return merges.allPairs { a, b in tokens[Int(b)].unicodeScalars.first?.value != c || allC(a) }
+    }
+
+    /// Turns on cutting words before `c` (``splitsWords(before:)`` must hold).
+    mutating func splitWords(before c: UInt32) {
+        precondition(splitsWords(before: c), "cutting words before U+\(String(c, radix: 16)) would change the ids")
+        wordBoundary = c
+    }
+
     /// Appends the ids of one word.
     func encode(_ word: UnsafeBufferPointer<UInt32>, into out: inout [Int32], scratch: inout BPEScratch) {
-        encodeCached(word, into: &out, scratch: &scratch)
+        guard let boundary = wordBoundary, word.count > 1 else {
+            encodeCached(word, into: &out, scratch: &scratch)
+            return
+        }
+        var start = 0
+        for i in 1..<word.count where word[i] == boundary && word[i - 1] != boundary {
+            encodeCached(UnsafeBufferPointer(rebasing: word[start..<i]), into: &out, scratch: &scratch)
+            start = i
+        }
+        encodeCached(UnsafeBufferPointer(rebasing: word[start...]), into: &out, scratch: &scratch)
     }
 
     private func encodeCached(_ word: UnsafeBufferPointer<UInt32>, into out: inout [Int32], scratch: inout BPEScratch) {

@@ -47,4 +47,12 @@ struct MergeTable: Sendable {
             }
         }
     }
+
+    /// Whether `test` holds for every pair `(left id, right id)` that has a merge.
+    func allPairs(_ test: (Int32, Int32) -> Bool) -> Bool {
+        for key in keys where key != Self.empty {
+            if !test(Int32(truncatingIfNeeded: key >> 32), Int32(truncatingIfNeeded: key)) { return false }
+        }
+        return true
+    }
 }

@@ -100,6 +100,15 @@ enum PreTokenizer: Sendable {
         }
     }
 
+    /// The replacement scalars of the `Metaspace` pre-tokenizers in this one.
+    var metaspaceReplacements: [UInt32] {
+        switch self {
+        case let .metaspace(replacement, _, _): [replacement]
+        case let .sequence(items): items.flatMap(\.metaspaceReplacements)
+        default: []
+        }
+    }
+
     /// Splits the words of `list` (and rewrites their scalars, for ByteLevel and Metaspace).
     func apply(_ list: inout WordList, scratch: inout EncodeScratch) {
         switch self {
