@@ -68,9 +68,11 @@ extension DeltaRule {
                                                 chunkTokens: chunkTokens, segmentChunks: segmentChunks,
                                                 checkpoints: checkpoints)
                                             let perWorker = kernel.workspaceCount
-                                            let storage = DeltaRuleBackwardMemory.allocate(
+                                            // The store of an earlier call of this size when there is one
+                                            // (its pages already mapped and cleared).
+                                            let (storage, capacity) = DeltaRuleBackwardMemory.acquire(
                                                 T.self, count: perWorker * workers)
-                                            defer { DeltaRuleBackwardMemory.deallocate(storage) }
+                                            defer { DeltaRuleBackwardMemory.recycle(storage, capacity: capacity) }
                                             let spaces = (0..<workers).map {
                                                 kernel.workspace(at: storage + $0 * perWorker)
                                             }
