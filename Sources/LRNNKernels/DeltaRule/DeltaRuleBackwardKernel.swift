@@ -1,6 +1,6 @@
 import LRNNLinearAlgebra
 
-/// The chunkwise delta-rule backward for one work item (one sequence × one head), over raw
+/// The chunkwise delta-rule backward for one work item (one sequence × a group of heads), over raw
 /// pointers into the caller's `[B, T, H, D]` tensors and gradients.
 ///
 /// Per chunk of c steps (c_t = c/n tokens) with start state S, the forward sweep
@@ -12,7 +12,9 @@ import LRNNLinearAlgebra
 ///
 /// and the reverse step (`reverse`) turns dS' (the gradient of the
 /// chunk-end state) into dS (of the chunk-start state) and writes the chunk's dq, dk, dv, dβ, dg.
-/// docs/kernels/delta-rule.md derives every product.
+/// Both passes walk the chunks head by head inside each chunk, as the forward does
+/// (`DeltaRuleChunkKernel`), so that a chunk's rows of the group's heads are read as contiguous
+/// spans. docs/kernels/delta-rule.md derives every product.
 struct DeltaRuleBackwardKernel<T: LRNNScalar> {
     let problem: DeltaRuleProblem
     let q: UnsafePointer<T>
@@ -34,8 +36,13 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
     let chunkTokens: Int
     /// Chunks whose stored values fit the workspace at once (a segment).
     let segmentChunks: Int
-    /// Segment checkpoints the workspace holds (0 when every sequence fits one segment).
+    /// Segment checkpoints the workspace holds per head (0 when every sequence fits one segment).
     let checkpoints: Int
+    /// Head groups per sequence: work item `s·G + j` runs heads `j·H/G ..< (j+1)·H/G` of sequence s.
+    let headGroups: Int
+
+    /// The most heads a group holds (the workspace keeps states and slots for each).
+    var groupHeads: Int { (problem.heads + headGroups - 1) / headGroups }
 
     var cs: Int { chunkTokens * problem.householder }
     var kv: Int { problem.keyDim * problem.valueDim }
@@ -46,8 +53,9 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
     var workspaceCount: Int {
         let (ct, dk, dv) = (chunkTokens, problem.keyDim, problem.valueDim)
         let r = ct + cs
-        return segmentChunks * slotCount + checkpoints * kv + 2 * r * dk + 3 * r * dv + dv * cs + 2 * dk * r
-            + dk * cs + r * cs + 2 * cs * ct + 2 * cs * cs + cs * dv + cs * dk + cs * dv + 2 * kv + 6 * cs
+        return groupHeads * (segmentChunks * slotCount + checkpoints * kv + 2 * kv) + 2 * r * dk + 3 * r * dv + dv * cs
+            + 2 * dk * r
+            + dk * cs + r * cs + 2 * cs * ct + 2 * cs * cs + cs * dv + cs * dk + cs * dv + 6 * cs
     }
 
     /// Views into one worker's workspace (r = c_t + c rows: the chunk's tokens, then its steps).
@@ -69,8 +77,8 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         let rb: UnsafeMutablePointer<T>  // R (sweep), c×V
         let wb: UnsafeMutablePointer<T>  // W₀ (sweep), c×K
         let ub: UnsafeMutablePointer<T>  // diag(e^{γ_c − γ})·U' (sweep), c×V
-        let cur: UnsafeMutablePointer<T>  // the running state, K×V
-        let scratch: UnsafeMutablePointer<T>  // K×V
+        let cur: UnsafeMutablePointer<T>  // the running state of each head of the group, K×V each
+        let scratch: UnsafeMutablePointer<T>  // dS of each head, K×V each
         let gam: UnsafeMutablePointer<T>
         let egam: UnsafeMutablePointer<T>
         let endFactor: UnsafeMutablePointer<T>
@@ -79,8 +87,11 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         let dbc: UnsafeMutablePointer<T>
     }
 
-    /// The dS carried through the reverse pass lives in `scratch`.
-    @inline(__always) func ds(_ ws: Workspace) -> UnsafeMutablePointer<T> { ws.scratch }
+    /// The dS of the group's head `local` carried through the reverse pass (in `scratch`).
+    @inline(__always) func ds(_ ws: Workspace, _ local: Int) -> UnsafeMutablePointer<T> { ws.scratch + local * kv }
+
+    /// The running state of the group's head `local` in the forward sweep (in `cur`).
+    @inline(__always) func cur(_ ws: Workspace, _ local: Int) -> UnsafeMutablePointer<T> { ws.cur + local * kv }
 
     /// Carves a workspace of `workspaceCount` scalars at `base` into its parts.
     func workspace(at base: UnsafeMutablePointer<T>) -> Workspace {
@@ -92,22 +103,26 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
             return p
         }
         let ws = Workspace(
-            slots: take(segmentChunks * slotCount), checkpoints: take(checkpoints * kv), qk: take(r * dk),
+            slots: take(groupHeads * segmentChunks * slotCount), checkpoints: take(groupHeads * checkpoints * kv),
+            qk: take(r * dk),
             qkT: take(dk * r), stack: take(r * dv), stackT: take(dv * r), utr: take(dv * cs), x: take(dk * r),
             dkT: take(dk * cs), pa2: take(r * cs), pT: take(cs * ct), dpT: take(cs * ct), ab: take(cs * cs),
-            decay: take(cs * cs), rb: take(cs * dv), wb: take(cs * dk), ub: take(cs * dv), cur: take(kv),
-            scratch: take(kv), gam: take(cs), egam: take(cs), endFactor: take(cs), reset: take(cs), dgam: take(cs),
+            decay: take(cs * cs), rb: take(cs * dv), wb: take(cs * dk), ub: take(cs * dv),
+            cur: take(groupHeads * kv), scratch: take(groupHeads * kv), gam: take(cs), egam: take(cs),
+            endFactor: take(cs), reset: take(cs), dgam: take(cs),
             dbc: take(cs))
         precondition(
             p - base <= workspaceCount, "DeltaRuleBackwardKernel: workspace layout \(p - base) > \(workspaceCount)")
         return ws
     }
 
-    /// The stored values of segment slot `slot`: S (K×V), U' (c×V), T (c×c), [P; Ã] ((c_t + c)×c).
-    func slot(_ slot: Int, _ ws: Workspace) -> (s: MatrixView<T>, u: MatrixView<T>, t: MatrixView<T>, pa: MatrixView<T>)
-    {
+    /// The stored values of segment slot `slot` of the group's head `local`: S (K×V), U' (c×V),
+    /// T (c×c), [P; Ã] ((c_t + c)×c).
+    func slot(_ slot: Int, _ local: Int, _ ws: Workspace) -> (
+        s: MatrixView<T>, u: MatrixView<T>, t: MatrixView<T>, pa: MatrixView<T>
+    ) {
         let (ct, dk, dv) = (chunkTokens, problem.keyDim, problem.valueDim)
-        let base = ws.slots + slot * slotCount
+        let base = ws.slots + (slot * groupHeads + local) * slotCount
         return (
             MatrixView(base, rows: dk, columns: dv), MatrixView(base + kv, rows: cs, columns: dv),
             MatrixView(base + kv + cs * dv, rows: cs, columns: cs),
@@ -115,60 +130,77 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         )
     }
 
-    /// Runs work item `item = s·H + h`: sequence s, head h.
+    /// Runs work item `item = s·G + j`: sequence s, heads `j·H/G ..< (j+1)·H/G` (G = ``headGroups``).
     func run(item: Int, workspace ws: Workspace) {
         let p = problem
         let (hh, kv) = (p.heads, kv)
-        let seq = p.sequences[item / hh]
-        let h = item % hh
-        let stateOffset = seq.index(p, head: h) * kv
+        let seq = p.sequences[item / headGroups]
+        let group = item % headGroups
+        let heads = (group * hh / headGroups)..<((group + 1) * hh / headGroups)
+        let h0 = heads.lowerBound
         let length = seq.end - seq.start
         let chunks = (length + chunkTokens - 1) / chunkTokens
         // dS starts as the final-state cotangent.
-        if let d = finalStateGradient {
-            ds(ws).update(from: d + stateOffset, count: kv)
-        } else {
-            ds(ws).update(repeating: 0, count: kv)
+        for h in heads {
+            let stateOffset = seq.index(p, head: h) * kv
+            if let d = finalStateGradient {
+                ds(ws, h - h0).update(from: d + stateOffset, count: kv)
+            } else {
+                ds(ws, h - h0).update(repeating: 0, count: kv)
+            }
         }
         func loadInitial() {
-            if let h0 = initialState {
-                ws.cur.update(from: h0 + stateOffset, count: kv)
-            } else {
-                ws.cur.update(repeating: 0, count: kv)
+            for h in heads {
+                if let h0s = initialState {
+                    cur(ws, h - h0).update(from: h0s + seq.index(p, head: h) * kv, count: kv)
+                } else {
+                    cur(ws, h - h0).update(repeating: 0, count: kv)
+                }
             }
+        }
+        func checkpoint(_ index: Int, _ local: Int) -> UnsafeMutablePointer<T> {
+            ws.checkpoints + (index * groupHeads + local) * kv
         }
         if chunks > 0 {
             let segments = (chunks + segmentChunks - 1) / segmentChunks
             if segments > 1 {
-                // Checkpoints: the state at every segment start (slot 0 serves as scratch).
+                // Checkpoints: the states at every segment start (slot 0 serves as scratch).
                 precondition(segments <= checkpoints, "DeltaRuleBackwardKernel: \(segments) segments > \(checkpoints)")
                 loadInitial()
                 for c in 0..<chunks {
-                    if c % segmentChunks == 0 {
-                        (ws.checkpoints + (c / segmentChunks) * kv).update(from: ws.cur, count: kv)
+                    for h in heads {
+                        if c % segmentChunks == 0 {
+                            checkpoint(c / segmentChunks, h - h0).update(from: cur(ws, h - h0), count: kv)
+                        }
+                        sweep(chunk: c, seq: seq, head: h, local: h - h0, slot: 0, workspace: ws)
                     }
-                    sweep(chunk: c, seq: seq, head: h, slot: 0, workspace: ws)
                 }
             }
             for segment in (0..<segments).reversed() {
                 let first = segment * segmentChunks
                 let last = Swift.min(chunks, first + segmentChunks)
                 if segments > 1 {
-                    ws.cur.update(from: ws.checkpoints + segment * kv, count: kv)
+                    for h in heads { cur(ws, h - h0).update(from: checkpoint(segment, h - h0), count: kv) }
                 } else {
                     loadInitial()
                 }
                 for c in first..<last {
-                    if c + 1 < chunks { ws.dbc[0] = touch(chunk: c + 1, seq: seq, head: h, withOutput: false) }
-                    sweep(chunk: c, seq: seq, head: h, slot: c - first, workspace: ws)
+                    if c + 1 < chunks { ws.dbc[0] = touch(chunk: c + 1, seq: seq, heads: heads, withOutput: false) }
+                    for h in heads {
+                        sweep(chunk: c, seq: seq, head: h, local: h - h0, slot: c - first, workspace: ws)
+                    }
                 }
                 for c in (first..<last).reversed() {
-                    if c > 0 { ws.dbc[0] = touch(chunk: c - 1, seq: seq, head: h, withOutput: true) }
-                    reverse(chunk: c, seq: seq, head: h, slot: c - first, workspace: ws)
+                    if c > 0 { ws.dbc[0] = touch(chunk: c - 1, seq: seq, heads: heads, withOutput: true) }
+                    for h in heads {
+                        reverse(chunk: c, seq: seq, head: h, local: h - h0, slot: c - first, workspace: ws)
+                    }
                 }
             }
         }
-        if let dh0 { (dh0 + stateOffset).update(from: ds(ws), count: kv) }
+        if let dh0 {
+            for h in heads { (dh0 + seq.index(p, head: h) * kv).update(from: ds(ws, h - h0), count: kv) }
+        }
     }
 
     /// The chunk's token range inside its sequence: packed row of its first token and its token count.
@@ -186,31 +218,33 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         DeltaRuleBackwardTranspose.transpose(src, rows: rows, columns: columns, ld: lds, into: dst, ld: ldd)
     }
 
-    /// Reads one scalar per cache line of chunk `c`'s rows of this head (q, k, v, and dO when
-    /// `withOutput`), so that their misses overlap each other and the current chunk's products
-    /// instead of stalling the next chunk's loops one row at a time: a head's rows lie H·D scalars
-    /// apart (one row per 4 KB page at H = 8, D = 128), which the hardware prefetchers do not
-    /// follow. Returns the sum of the values read (stored by the caller so the loads stay).
+    /// Reads one scalar per cache line of chunk `c`'s rows of the group's heads (q, k, v, and dO
+    /// when `withOutput`: one contiguous span per token and tensor), so that their misses overlap
+    /// each other and the current chunk's products instead of stalling the next chunk's loops one
+    /// row at a time: a token's rows lie H·D scalars apart (one row per 4 KB page at H = 8,
+    /// D = 128), which the hardware prefetchers do not follow. Returns the sum of the values read
+    /// (stored by the caller so the loads stay).
     @inline(__always)
-    func touch(chunk c: Int, seq: DeltaRuleProblem.Sequence, head h: Int, withOutput: Bool) -> T {
+    func touch(chunk c: Int, seq: DeltaRuleProblem.Sequence, heads: Range<Int>, withOutput: Bool) -> T {
         let p = problem
         let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
         let (row0, nt) = chunkRows(c, seq)
+        let (h, spanK, spanV) = (heads.lowerBound, heads.count * p.keyDim, heads.count * p.valueDim)
         let line = Swift.max(1, 64 / MemoryLayout<T>.stride)
         var acc: T = 0
         for i in 0..<nt {
             let qr = q + ((row0 + i) * hh + h) * dk
-            for a in stride(from: 0, to: dk, by: line) { acc += qr[a] }
+            for a in stride(from: 0, to: spanK, by: line) { acc += qr[a] }
             if withOutput, let dO = outputGradient {
                 let orow = dO + ((row0 + i) * hh + h) * dv
-                for e in stride(from: 0, to: dv, by: line) { acc += orow[e] }
+                for e in stride(from: 0, to: spanV, by: line) { acc += orow[e] }
             }
         }
         for i in (row0 * n)..<((row0 + nt) * n) {
             let kr = k + (i * hh + h) * dk
-            for a in stride(from: 0, to: dk, by: line) { acc += kr[a] }
+            for a in stride(from: 0, to: spanK, by: line) { acc += kr[a] }
             let vr = v + (i * hh + h) * dv
-            for e in stride(from: 0, to: dv, by: line) { acc += vr[e] }
+            for e in stride(from: 0, to: spanV, by: line) { acc += vr[e] }
         }
         return acc
     }
@@ -236,9 +270,11 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
             reset: ws.reset, decay: ws.decay, ldd: cs)
     }
 
-    /// Recomputes chunk `c` forward from the running state `ws.cur`: stores S, U', T and [P; Ã] in
-    /// `slot`, and advances `ws.cur` to the chunk-end state.
-    func sweep(chunk c: Int, seq: DeltaRuleProblem.Sequence, head h: Int, slot sl: Int, workspace ws: Workspace) {
+    /// Recomputes chunk `c` of head `h` (the group's head `local`) forward from its running state:
+    /// stores S, U', T and [P; Ã] in `slot`, and advances the running state to the chunk-end state.
+    func sweep(
+        chunk c: Int, seq: DeltaRuleProblem.Sequence, head h: Int, local: Int, slot sl: Int, workspace ws: Workspace
+    ) {
         let p = problem
         let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
         let (row0, nt) = chunkRows(c, seq)
@@ -247,9 +283,10 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         let ldr = chunkTokens + cs
         let gated = g != nil
         let stateDecay = gather(row0: row0, tokens: nt, head: h, workspace: ws)
-        let st = slot(sl, ws)
+        let st = slot(sl, local, ws)
         let sv = st.s
-        sv.base.update(from: ws.cur, count: kv)
+        let running = cur(ws, local)
+        sv.base.update(from: running, count: kv)
         let qk = MatrixView(ws.qk, rows: nt + ns, columns: dk)
         let kc = qk.block(rows: nt..<(nt + ns), columns: 0..<dk)
         let kt = MatrixView(ws.qkT + nt, rows: dk, columns: ns, leadingDimension: ldr)
@@ -308,7 +345,7 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         let u = MatrixView(st.u.base, rows: ns, columns: dv)
         BLAS.gemm(tm, rb, into: u)
         // S ← e^{γ_c}·S + Kᵀ·diag(e^{γ_c − γ})·U'.
-        let cur = MatrixView(ws.cur, rows: dk, columns: dv)
+        let cur = MatrixView(running, rows: dk, columns: dv)
         if gated {
             let ub = MatrixView(ws.ub, rows: ns, columns: dv)
             for j in 0..<ns {
@@ -323,13 +360,16 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         }
     }
 
-    /// The reverse step of chunk `c`: with dS' (the chunk-end state's gradient) in `ds(ws)` on
-    /// entry, writes the chunk's gradients and leaves dS (the chunk-start state's gradient) there.
+    /// The reverse step of chunk `c` of head `h` (the group's head `local`): with dS' (the
+    /// chunk-end state's gradient) in `ds(ws, local)` on entry, writes the chunk's gradients and
+    /// leaves dS (the chunk-start state's gradient) there.
     ///
     /// Every product is a no-transpose gemm (OpenBLAS's fast small-matrix path): the gradients of
     /// K and Q are accumulated transposed (dKᵀ, dQᵀ), and the small transposes (Pᵀ, U'ᵀ, the
     /// stacked [dO; dR]ᵀ) are formed explicitly.
-    func reverse(chunk c: Int, seq: DeltaRuleProblem.Sequence, head h: Int, slot sl: Int, workspace ws: Workspace) {
+    func reverse(
+        chunk c: Int, seq: DeltaRuleProblem.Sequence, head h: Int, local: Int, slot sl: Int, workspace ws: Workspace
+    ) {
         let p = problem
         let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
         let (row0, nt) = chunkRows(c, seq)
@@ -339,8 +379,9 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         let ldr = chunkTokens + cs
         let gated = g != nil
         let stateDecay = gather(row0: row0, tokens: nt, head: h, workspace: ws)
-        let st = slot(sl, ws)
+        let st = slot(sl, local, ws)
         let sv = st.s
+        let dsp = ds(ws, local)
         let u = MatrixView(st.u.base, rows: ns, columns: dv)
         let tm = MatrixView(st.t.base, rows: ns, columns: ns, leadingDimension: cs)
         let pa = MatrixView(st.pa.base, rows: nt + ns, columns: ns, leadingDimension: cs)
@@ -352,7 +393,7 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         let qkT = MatrixView(ws.qkT, rows: dk, columns: nr, leadingDimension: ldr)
         let qt = qkT.block(rows: 0..<dk, columns: 0..<nt)
         let kt = qkT.block(rows: 0..<dk, columns: nt..<nr)
-        let dsv = MatrixView(ds(ws), rows: dk, columns: dv)
+        let dsv = MatrixView(dsp, rows: dk, columns: dv)
         let stack = MatrixView(ws.stack, rows: nr, columns: dv)
         let doc = stack.block(rows: 0..<nt, columns: 0..<dv)
         let dU = stack.block(rows: nt..<nr, columns: 0..<dv)
@@ -397,7 +438,7 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
             }
             BLAS.gemm(dsv, utr, into: dkT)
             Self.transpose(u.base, rows: ns, columns: dv, ld: dv, into: utr.base, ld: cs)
-            dgam[ns - 1] += stateDecay * BLAS.dot(kv, x: sv.base, y: ds(ws))
+            dgam[ns - 1] += stateDecay * BLAS.dot(kv, x: sv.base, y: dsp)
         } else {
             BLAS.gemm(dsv, utr, into: dkT)
         }
@@ -484,9 +525,14 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         let xm = MatrixView(ws.x, rows: dk, columns: nr, leadingDimension: ldr)
         BLAS.gemm(sv, stackT, into: xm)
         if gated && hasOutput {
-            for i in 0..<nt {
-                dgam[i * n + n - 1] += BLAS.dot(dk, x: ws.qk + i * dk, y: xm.base + i, incy: ldr)
+            // ⟨q_i, dQ₁_i⟩ down the columns of Qᵀ and dQ₁ᵀ, vectorised across the tokens.
+            for i in 0..<nt { ws.wb[i] = 0 }
+            for a in 0..<dk {
+                let qr = qt.row(a)
+                let xr = xm.row(a)
+                for i in 0..<nt { ws.wb[i] += qr[i] * xr[i] }
             }
+            for i in 0..<nt { dgam[i * n + n - 1] += ws.wb[i] }
         }
         // dQᵀ = dQ₁ᵀ + Kᵀ·dP̃ᵀ;  dKᵀ += Qᵀ·dP̃.
         let dqT = xm.block(rows: 0..<dk, columns: 0..<nt)

@@ -1,15 +1,19 @@
 import LRNNLinearAlgebra
 
 extension DeltaRule {
-    /// The most chunk-start states one worker stores at once (in scalars): past it, a sequence is
-    /// cut into segments whose states are recomputed from stored segment-start states
-    /// (2²² scalars: 16 MB in Float32, 256 chunks at K = V = 128).
+    /// The most chunk-start states one worker stores at once per head of its group (in scalars):
+    /// past it, a sequence is cut into segments whose states are recomputed from stored
+    /// segment-start states (2²² scalars: 16 MB in Float32, 256 chunks at K = V = 128).
     static let backwardStateBudget = 1 << 22
 
-    /// The validated backward problem through `DeltaRuleBackwardKernel`, one (sequence, head)
-    /// work item at a time on each worker, each worker with one workspace allocated up front;
-    /// `stateBudget` (scalars of stored chunk states per worker) is lowered by tests to reach the
-    /// segmented path on small problems.
+    /// The most heads one backward work item runs together (its store grows with them).
+    static let backwardGroupHeads = 4
+
+    /// The validated backward problem through `DeltaRuleBackwardKernel`, one (sequence, head group)
+    /// work item at a time on each worker, each worker with one workspace taken up front (from
+    /// the store of an earlier call when there is one); `stateBudget` (scalars of stored chunk
+    /// states per worker and head) is lowered by tests to reach the segmented path on small
+    /// problems.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     static func runBackward<T: LRNNScalar>(
@@ -45,8 +49,17 @@ extension DeltaRule {
         let kv = p.keyDim * p.valueDim
         let segmentChunks = Swift.max(1, Swift.min(chunks, stateBudget / Swift.max(kv, 1)))
         let checkpoints = chunks > segmentChunks ? (chunks + segmentChunks - 1) / segmentChunks : 0
-        let items = p.sequences.count * p.heads
-        let workers = Swift.min(items, Threading.workerCount)
+        // Work items are (sequence, head group), as in the forward: a chunk's rows of a group's heads
+        // are contiguous. Just enough groups that every worker has an item, and at most
+        // `backwardGroupHeads` heads per group.
+        let workerCount = Threading.workerCount
+        let groups = Swift.min(
+            p.heads,
+            Swift.max(
+                (workerCount + p.sequences.count - 1) / p.sequences.count,
+                (p.heads + backwardGroupHeads - 1) / backwardGroupHeads))
+        let items = p.sequences.count * groups
+        let workers = Swift.min(items, workerCount)
         let empty: [T] = []
         x.q.withUnsafeBufferPointer { qb in
             x.k.withUnsafeBufferPointer { kb in
@@ -66,11 +79,13 @@ extension DeltaRule {
                                                 finalStateGradient: finalStateGradient != nil ? dhtb.baseAddress : nil,
                                                 dq: dq, dk: dk, dv: dv, dbeta: dbeta, dg: dg, dh0: dh0, scale: scale,
                                                 chunkTokens: chunkTokens, segmentChunks: segmentChunks,
-                                                checkpoints: checkpoints)
+                                                checkpoints: checkpoints, headGroups: groups)
                                             let perWorker = kernel.workspaceCount
-                                            let storage = DeltaRuleBackwardMemory.allocate(
+                                            // The store of an earlier call of this size when there is one
+                                            // (its pages already mapped and cleared).
+                                            let (storage, capacity) = DeltaRuleBackwardMemory.acquire(
                                                 T.self, count: perWorker * workers)
-                                            defer { DeltaRuleBackwardMemory.deallocate(storage) }
+                                            defer { DeltaRuleBackwardMemory.recycle(storage, capacity: capacity) }
                                             let spaces = (0..<workers).map {
                                                 kernel.workspace(at: storage + $0 * perWorker)
                                             }
