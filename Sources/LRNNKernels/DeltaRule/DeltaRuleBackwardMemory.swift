@@ -1,5 +1,3 @@
-import Synchronization
-
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -58,54 +56,5 @@ enum DeltaRuleBackwardMemory {
             guard end > start, let p = UnsafeMutableRawPointer(bitPattern: start) else { return }
             _ = madvise(p, end - start, MADV_HUGEPAGE)
         #endif
-    }
-
-    /// A few buffers of earlier calls kept for the next ones (address and size in bytes), so that a
-    /// repeated backward call of the same shape reuses its store instead of faulting in and
-    /// clearing fresh pages (≈ 5 % of the backward at T = 4096). Thread-safe: a buffer is handed to
-    /// one caller at a time.
-    private static let cache = Mutex<[(address: Int, bytes: Int)]>([])
-
-    /// How many buffers ``cache`` keeps at most (one per concurrent caller beyond it is freed).
-    static let cachedBuffers = 2
-
-    /// Takes a buffer of at least `count` scalars from the cache (the smallest that fits and is at
-    /// most twice the size asked for), or allocates one with `allocate`. Return it with `recycle`.
-    ///
-    /// - Parameter count: the number of scalars.
-    /// - Returns: the buffer (uninitialised, or holding an earlier call's values) and its real
-    ///   size in scalars (at least `count`), which `recycle` takes back.
-    static func acquire<T>(_ type: T.Type, count: Int) -> (pointer: UnsafeMutablePointer<T>, capacity: Int) {
-        let bytes = Swift.max(1, count) * MemoryLayout<T>.stride
-        let found: (address: Int, bytes: Int)? = cache.withLock { list in
-            var best: Int?
-            for (i, entry) in list.enumerated() where entry.bytes >= bytes && entry.bytes <= 2 * bytes {
-                if best == nil || entry.bytes < list[best!].bytes { best = i }
-            }
-            guard let best else { return nil }
-            return list.remove(at: best)
-        }
-        if let found, let raw = UnsafeMutableRawPointer(bitPattern: found.address) {
-            let capacity = found.bytes / MemoryLayout<T>.stride
-            return (raw.bindMemory(to: T.self, capacity: capacity), capacity)
-        }
-        return (allocate(T.self, count: count), Swift.max(1, count))
-    }
-
-    /// Returns a buffer from `acquire` to the cache, freeing the smallest buffer when the cache
-    /// already holds ``cachedBuffers``.
-    ///
-    /// - Parameters:
-    ///   - pointer: the buffer `acquire` returned.
-    ///   - capacity: the size in scalars `acquire` returned with it.
-    static func recycle<T>(_ pointer: UnsafeMutablePointer<T>, capacity: Int) {
-        let bytes = capacity * MemoryLayout<T>.stride
-        let evicted: Int? = cache.withLock { list in
-            list.append((Int(bitPattern: UnsafeMutableRawPointer(pointer)), bytes))
-            guard list.count > cachedBuffers else { return nil }
-            let smallest = list.indices.min { list[$0].bytes < list[$1].bytes }!
-            return list.remove(at: smallest).address
-        }
-        if let evicted, let raw = UnsafeMutableRawPointer(bitPattern: evicted) { free(raw) }
     }
 }

@@ -81,11 +81,9 @@ extension DeltaRule {
                                                 chunkTokens: chunkTokens, segmentChunks: segmentChunks,
                                                 checkpoints: checkpoints, headGroups: groups)
                                             let perWorker = kernel.workspaceCount
-                                            // The store of an earlier call of this size when there is one
-                                            // (its pages already mapped and cleared).
-                                            let (storage, capacity) = DeltaRuleBackwardMemory.acquire(
+                                            let storage = DeltaRuleBackwardMemory.allocate(
                                                 T.self, count: perWorker * workers)
-                                            defer { DeltaRuleBackwardMemory.recycle(storage, capacity: capacity) }
+                                            defer { DeltaRuleBackwardMemory.deallocate(storage) }
                                             let spaces = (0..<workers).map {
                                                 kernel.workspace(at: storage + $0 * perWorker)
                                             }
