@@ -81,10 +81,15 @@ public struct Tokenizer: Sendable {
                     reason: "\(key) changes the ids of one text; only null is supported")
             }
         }
-        model = try BPEModel(try root.required("model"))
+        var model = try BPEModel(try root.required("model"))
         added = try AddedVocabulary(try root.nonNull("added_tokens"), model: model)
         normalizer = try root.nonNull("normalizer").map { (f) throws(TokenizerError) in try Normalizer(f) }
         preTokenizer = try root.nonNull("pre_tokenizer").map { (f) throws(TokenizerError) in try PreTokenizer(f) }
+        // SentencePiece's word-boundary scalar (Metaspace's replacement, or the legacy normalizer's
+        // replacement of the space), when cutting words before it provably keeps the ids.
+        let candidates = (preTokenizer?.metaspaceReplacements ?? []) + (normalizer?.spaceReplacements ?? [])
+        if let c = candidates.first(where: { model.splitsWords(before: $0) }) { model.splitWords(before: c) }
+        self.model = model
         postProcessor = try root.nonNull("post_processor").map { (f) throws(TokenizerError) in try PostProcessor(f) }
         decoder = try root.nonNull("decoder").map { (f) throws(TokenizerError) in try Decoder(f) }
         vocabularySize = max(model.tokens.count, added.maxId + 1)
@@ -126,50 +131,46 @@ public struct Tokenizer: Sendable {
     /// - Returns: the ids, each in `0..<vocabularySize`.
     public func encode(_ text: String, addSpecialTokens: Bool = true) -> [Int] {
         var scratch = EncodeScratch()
-        var bpe = BPEScratch()
         var ids: [Int32] = []
         let scalars = text.scalarValues
         added.split(
             scalars, normalizedStage: false,
-            text: { r in
-                let piece = Piece(scalars: Array(scalars[r]), atStart: r.lowerBound == 0)
-                encodePiece(piece, into: &ids, scratch: &scratch, bpe: &bpe)
-            }, token: { ids.append($0) })
+            text: { r in encodePiece(scalars[r], atStart: r.lowerBound == 0, into: &ids, scratch: &scratch) },
+            token: { ids.append($0) })
         if addSpecialTokens, let postProcessor { ids = postProcessor.apply(ids) }
         return ids.map(Int.init)
     }
 
     /// Normalizes, pre-tokenizes and encodes one stretch of text between added tokens.
     private func encodePiece(
-        _ piece: Piece, into ids: inout [Int32], scratch: inout EncodeScratch, bpe: inout BPEScratch
+        _ piece: ArraySlice<UInt32>, atStart: Bool, into ids: inout [Int32], scratch: inout EncodeScratch
     ) {
-        var normalized = piece
-        if let normalizer { normalized.scalars = normalizer.apply(piece.scalars) }
-        var pieces: [Piece] = []
+        let normalized = normalizer?.apply(Array(piece)) ?? Array(piece)
         if added.hasNormalizedTokens {
             added.split(
-                normalized.scalars, normalizedStage: true,
+                normalized, normalizedStage: true,
                 text: { r in
-                    pieces.append(
-                        Piece(scalars: Array(normalized.scalars[r]), atStart: normalized.atStart && r.lowerBound == 0))
+                    encodeWords(normalized, r, atStart: atStart && r.lowerBound == 0, into: &ids, scratch: &scratch)
                 },
-                token: { id in
-                    flush(&pieces, into: &ids, scratch: &scratch, bpe: &bpe)
-                    ids.append(id)
-                })
-        } else if !normalized.scalars.isEmpty {
-            pieces = [normalized]
+                token: { ids.append($0) })
+        } else if !normalized.isEmpty {
+            encodeWords(normalized, 0..<normalized.count, atStart: atStart, into: &ids, scratch: &scratch)
         }
-        flush(&pieces, into: &ids, scratch: &scratch, bpe: &bpe)
     }
 
-    private func flush(
-        _ pieces: inout [Piece], into ids: inout [Int32], scratch: inout EncodeScratch, bpe: inout BPEScratch
+    /// Pre-tokenizes `range` of `scalars` (not empty) and encodes its words.
+    private func encodeWords(
+        _ scalars: [UInt32], _ range: Range<Int>, atStart: Bool, into ids: inout [Int32],
+        scratch: inout EncodeScratch
     ) {
-        guard !pieces.isEmpty else { return }
-        let words = preTokenizer?.apply(pieces, scratch: &scratch) ?? pieces
-        for w in words { model.encode(w.scalars, into: &ids, scratch: &bpe) }
-        pieces.removeAll()
+        var list = WordList(
+            scalars: scalars, words: [WordSpan(start: range.lowerBound, end: range.upperBound, atStart: atStart)])
+        preTokenizer?.apply(&list, scratch: &scratch)
+        list.scalars.withUnsafeBufferPointer { text in
+            for w in list.words {
+                model.encode(UnsafeBufferPointer(rebasing: text[w.start..<w.end]), into: &ids, scratch: &scratch.bpe)
+            }
+        }
     }
 
     // MARK: Decoding

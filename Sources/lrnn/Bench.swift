@@ -11,8 +11,10 @@ struct Bench: ParsableCommand {
             Kernel mode (default) measures the sgemm peaks, then every kernel at its standard shape \
             (B = 1, H = 8, K = V = 128, T = 4,096; s4d_conv H = 256, N = 64; s5 H = 256, P = 128; \
             Float32): the chunk path's time, effective GFLOP/s against the all-thread sgemm peak, the \
-            speed-up over the token-by-token step path and over the naive reference, the peak RSS of a \
-            child process running the chunk path once, and ns/token for T = 1k … 64k (quick: … 16k). \
+            speed-up over the token-by-token step path and over the naive reference, one forward + one \
+            backward call against the forward (seeded random output and final-state gradients), the peak \
+            RSS of a child process running the chunk path once and of one running forward + backward once \
+            (T = 65,536; quick: 4,096), and ns/token for T = 1k … 64k (quick: … 16k). \
             Model mode (--preset or --model) measures prefill tokens/s at T = 2,048 and decode \
             tokens/s at batch 1 (after --context tokens, default 16) and batch 8 (after 16 tokens), \
             against targets derived from the sgemm peak and a measured memory bandwidth. Progress goes to stderr when it is a terminal. Exits 2 on bad arguments.
@@ -94,6 +96,9 @@ struct Bench: ParsableCommand {
     @Option(help: .hidden)
     var probeRepeats: Int = 1
 
+    @Flag(help: .hidden)
+    var probeBackward = false
+
     func validate() throws {
         let known = Set(KernelCatalog.names)
         for k in kernels where !known.contains(k) {
@@ -131,8 +136,8 @@ struct Bench: ParsableCommand {
             guard let t = probeLength, t >= 1, t <= 1 << 22 else {
                 throw ValidationError("--memory-probe needs --probe-length in 1...4194304")
             }
-        } else if probeLength != nil {
-            throw ValidationError("--probe-length is only for --memory-probe")
+        } else if probeLength != nil || probeBackward {
+            throw ValidationError("--probe-length and --probe-backward are only for --memory-probe")
         }
         if let svg {
             let dir = (svg as NSString).deletingLastPathComponent
@@ -146,7 +151,9 @@ struct Bench: ParsableCommand {
     func run() throws {
         if let threads { Threading.setWorkerCount(threads) }
         if let name = memoryProbe, let t = probeLength {
-            guard let r = BenchSuite.probeInProcess(KernelCatalog.all, kernel: name, length: t, repeats: probeRepeats)
+            guard
+                let r = BenchSuite.probeInProcess(
+                    KernelCatalog.all, kernel: name, length: t, repeats: probeRepeats, backward: probeBackward)
             else {
                 throw ExitCode(2)
             }

@@ -42,7 +42,7 @@ struct S4DBackwardErrorTests {
             var bad = x
             bad.initialState = Tensor(zeros: [1, 2, 3])
             #expect(
-                throws: KernelError.shapeMismatch(tensor: "initial_state", shape: [1, 2, 3], expected: "[2, 2, 3]")
+                throws: KernelError.shapeMismatch(tensor: "initialState", shape: [1, 2, 3], expected: "[2, 2, 3]")
             ) {
                 try call(bad, dy, df, nil)
             }

@@ -64,7 +64,7 @@ func fieldErrors(_ a: [[Double]], _ b: [[Double]], names: [String]) -> [(String,
 
 // MARK: - S4D
 
-let s4dFieldNames = ["u", "log_dt", "A_re", "A_im", "B_re", "B_im", "C_re", "C_im", "D", "initial_state"]
+let s4dFieldNames = ["u", "log_dt", "A_re", "A_im", "B_re", "B_im", "C_re", "C_im", "D", "initialState"]
 
 /// The fields of S4D inputs (or gradients) as Float64 arrays, in ``s4dFieldNames`` order.
 func s4dFields<T: LRNNScalar>(_ x: S4D.Inputs<T>) -> [[Double]] {
@@ -122,7 +122,7 @@ func randomCotangents(
 
 // MARK: - S5
 
-let s5FieldNames = ["u", "Lambda_re", "Lambda_im", "B_re", "B_im", "C_re", "C_im", "log_step", "D", "initial_state"]
+let s5FieldNames = ["u", "Lambda_re", "Lambda_im", "B_re", "B_im", "C_re", "C_im", "log_step", "D", "initialState"]
 
 /// The fields of S5 inputs (or gradients) as Float64 arrays, in ``s5FieldNames`` order.
 func s5Fields<T: LRNNScalar>(_ x: S5.Inputs<T>) -> [[Double]] {

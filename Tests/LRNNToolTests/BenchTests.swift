@@ -41,14 +41,48 @@ struct BenchTests {
         #expect((s5.heads, s5.keyDim) == (256, 128))
     }
 
-    @Test func preparedKernelsRunAllThreePathsOnShortSequences() {
+    @Test func preparedKernelsRunAllFourPathsOnShortSequences() {
         for k in KernelCatalog.all {
             let p = k.prepare(64, 5)
             p.chunk()
             p.makeStep()()
             p.naive()
+            p.makeBackward()()
             #expect(p.ioBytes > 0, "\(k.name)")
         }
+    }
+
+    /// Every kernel's row at a tiny T: the backward fields are finite, positive and derived from
+    /// the measured times as documented (no bound on any time).
+    @Test func measuredRowsHaveFiniteBackwardFieldsAtATinyLength() throws {
+        let peak = 100.0
+        for k in KernelCatalog.all {
+            let t = 64
+            let row = BenchSuite.measure(k, prepared: k.prepare(t, 7), length: t, quick: true, peak: peak)
+            let seconds = try #require(row.backward_seconds, "\(k.name)")
+            let ratio = try #require(row.backward_ratio, "\(k.name)")
+            let fraction = try #require(row.backward_peak_fraction, "\(k.name)")
+            for (label, x) in [
+                ("seconds", row.seconds), ("backward_seconds", seconds), ("backward_ratio", ratio),
+                ("backward_peak_fraction", fraction),
+            ] {
+                #expect(x.isFinite && x > 0, "\(k.name): \(label) = \(x)")
+            }
+            #expect(ratio == seconds / row.seconds, "\(k.name)")
+            let expected = 3 * k.effectiveFlops(t) / seconds / 1e9 / peak
+            #expect(abs(fraction - expected) <= 1e-12 * expected, "\(k.name)")
+            #expect(row.backward_peak_rss_mb == nil && row.backward_rss_ratio == nil)
+        }
+    }
+
+    @Test func forwardBackwardMemoryProbeRunsInProcess() throws {
+        let forward = try #require(BenchSuite.probeInProcess(KernelCatalog.all, kernel: "gla", length: 64))
+        let both = try #require(
+            BenchSuite.probeInProcess(KernelCatalog.all, kernel: "gla", length: 64, backward: true))
+        #expect(both.peakMB > 0 && both.ioMB == forward.ioMB)
+        #expect(BenchSuite.probeInProcess(KernelCatalog.all, kernel: "nope", length: 64, backward: true) == nil)
+        #expect(BenchSuite.memoryLength(quick: false) == 65536)
+        #expect(BenchSuite.memoryLength(quick: true) == 4096)
     }
 
     @Test func generatedKeysAreUnitVectors() {
@@ -62,18 +96,26 @@ struct BenchTests {
     }
 
     static func sampleReport() -> BenchReport {
-        func row(_ name: String, seconds: Double, fraction: Double, step: Double) -> KernelBenchResult {
+        func row(
+            _ name: String, seconds: Double, fraction: Double, step: Double, backward: Double,
+            backwardFraction: Double, rss: Double
+        ) -> KernelBenchResult {
             KernelBenchResult(
                 name: name, B: 1, T: 4096, H: 8, K: 128, V: 128, precision: "Float32", seconds: seconds,
                 tokens_per_s: 4096 / seconds, gflops: 1, peak_fraction: fraction, step_speedup: step,
                 naive_speedup: 10, peak_rss_mb: 1000, io_mb: 1000, memory_T: 65536, step_seconds: seconds * step,
-                naive_seconds: seconds * 10, flop_formula: "f")
+                naive_seconds: seconds * 10, flop_formula: "f", backward_seconds: seconds * backward,
+                backward_ratio: backward, backward_peak_fraction: backwardFraction, backward_peak_rss_mb: 1000 * rss,
+                backward_rss_ratio: rss)
         }
+        var s4d = row("s4d_conv", seconds: 0.01, fraction: 0.1, step: 9, backward: 5, backwardFraction: 0.1, rss: 3)
+        s4d.memory_T = 4096  // a quick run's probe: no 64k memory targets
         let rows = [
-            row("delta_rule", seconds: 0.1, fraction: 0.8, step: 3),
-            row("gated_delta_rule", seconds: 0.1, fraction: 0.5, step: 1.5),
-            row("gla", seconds: 0.2, fraction: 0.3, step: 2),
-            row("delta_product", seconds: 0.2, fraction: 0.6, step: 2),
+            row("delta_rule", seconds: 0.1, fraction: 0.8, step: 3, backward: 3.5, backwardFraction: 0.45, rss: 2.5),
+            row("gated_delta_rule", seconds: 0.1, fraction: 0.5, step: 1.5, backward: 4, backwardFraction: 0.3, rss: 2),
+            row("gla", seconds: 0.2, fraction: 0.3, step: 2, backward: 3, backwardFraction: 0.3, rss: 2.6),
+            row("delta_product", seconds: 0.2, fraction: 0.6, step: 2, backward: 9, backwardFraction: 0.1, rss: 1),
+            s4d,
         ]
         let scaling = [
             ScalingPoint(name: "delta_rule", path: "chunk", T: 4096, ns_per_token: 100),
@@ -96,7 +138,8 @@ struct BenchTests {
         let kernel = try #require((object["kernels"] as? [[String: Any]])?.first)
         for key in [
             "name", "B", "T", "H", "K", "V", "precision", "seconds", "tokens_per_s", "gflops", "peak_fraction",
-            "step_speedup", "naive_speedup", "peak_rss_mb",
+            "step_speedup", "naive_speedup", "peak_rss_mb", "backward_seconds", "backward_ratio",
+            "backward_peak_fraction", "backward_peak_rss_mb", "backward_rss_ratio",
         ] {
             #expect(kernel[key] != nil, "\(key)")
         }
@@ -104,7 +147,30 @@ struct BenchTests {
         for key in ["name", "path", "T", "ns_per_token"] { #expect(point[key] != nil, "\(key)") }
         // A saved report decodes back (lrnn bench --from-json).
         let back = try JSONDecoder().decode(BenchReport.self, from: data)
-        #expect(back.kernels.count == 4 && back.targets.count == Self.sampleReport().targets.count)
+        #expect(back.kernels.count == 5 && back.targets.count == Self.sampleReport().targets.count)
+        #expect(back.kernels.first?.backward_ratio == 3.5)
+    }
+
+    /// A report saved before the backward was measured (no backward keys) still decodes, with
+    /// the backward fields nil and no backward targets.
+    @Test func reportsWithoutBackwardFieldsStillDecode() throws {
+        var object = try #require(
+            try JSONSerialization.jsonObject(with: Data(Self.sampleReport().json().utf8)) as? [String: Any])
+        let backwardKeys = [
+            "backward_seconds", "backward_ratio", "backward_peak_fraction", "backward_peak_rss_mb",
+            "backward_rss_ratio",
+        ]
+        object["kernels"] = try #require(object["kernels"] as? [[String: Any]]).map { k in
+            k.filter { !backwardKeys.contains($0.key) }
+        }
+        object["targets"] = try #require(object["targets"] as? [[String: Any]]).filter { t in
+            !((t["target"] as? String)?.contains("backward") ?? false)
+        }
+        let data = try JSONSerialization.data(withJSONObject: object)
+        let old = try JSONDecoder().decode(BenchReport.self, from: data)
+        #expect(old.kernels.allSatisfy { $0.backward_seconds == nil && $0.backward_rss_ratio == nil })
+        #expect(old.evaluateTargets().allSatisfy { !$0.target.contains("backward") })
+        #expect(!old.text().contains("forward + backward"))
     }
 
     @Test func targetsAreEvaluatedAgainstTheirBounds() throws {
@@ -123,6 +189,35 @@ struct BenchTests {
         #expect(abs(s4d.value - 81.92) < 1e-9 && s4d.met)
         let text = Self.sampleReport().text()
         #expect(text.contains("NO") && text.contains("delta_rule"))
+    }
+
+    @Test func backwardTargetsAreEvaluatedAgainstTheirBounds() throws {
+        let all = Self.sampleReport().targets
+        let targets = Dictionary(uniqueKeysWithValues: all.map { ($0.target, $0) })
+        func target(_ name: String) throws -> BenchTarget { try #require(targets[name], "\(name)") }
+        // backward_ratio ≤ 3.5: delta_rule, gated_delta_rule and gla only (the bound is inclusive).
+        let ratio = "forward + backward ≤ 3.5x the forward's time"
+        #expect(try target("delta_rule: \(ratio)").met)
+        let gated = try target("gated_delta_rule: \(ratio)")
+        #expect(gated.value == 4 && gated.bound == 3.5 && !gated.met)
+        #expect(try target("gla: \(ratio)").met)
+        #expect(targets["delta_product: \(ratio)"] == nil && targets["s4d_conv: \(ratio)"] == nil)
+        // backward_peak_fraction ≥ 0.45: the two delta-rule kernels only.
+        let fraction = "forward + backward ≥ 45% of all-thread sgemm peak (3x forward flops)"
+        #expect(try target("delta_rule: \(fraction)").met)
+        let gatedFraction = try target("gated_delta_rule: \(fraction)")
+        #expect(gatedFraction.value == 0.3 && gatedFraction.bound == 0.45 && !gatedFraction.met)
+        #expect(targets["gla: \(fraction)"] == nil)
+        // Peak RSS ≤ 2.5 × the forward's, every kernel probed at 64k (not s4d_conv's 4k probe).
+        let rss = "forward + backward peak RSS at 64k ≤ 2.5x the forward's"
+        #expect(try target("delta_rule: \(rss)").met)
+        let gla = try target("gla: \(rss)")
+        #expect(gla.value == 2.6 && gla.bound == 2.5 && !gla.met)
+        #expect(try target("delta_product: \(rss)").met)
+        #expect(targets["s4d_conv: \(rss)"] == nil)
+        // The text report's forward + backward table.
+        let text = Self.sampleReport().text()
+        #expect(text.contains("forward + backward") && text.contains("3.50x"))
     }
 
     @Test func plotDrawsChunkAndNaiveLines() {

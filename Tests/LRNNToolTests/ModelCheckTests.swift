@@ -22,10 +22,43 @@ import Testing
         for l in modelLines { #expect(l.status == .pass, "\(l.name) \(l.precision) \(l.path): \(l.note ?? "")") }
         #expect(Set(modelLines.map(\.path)) == ["chunk", "cache", "generate"])
         #expect(Set(modelLines.map(\.name)).isSuperset(of: hybrid.map(\.name)))
-        // The training cases inside `model_*_train` directories are reported (skipped until training lands).
+        // The training cases inside `model_*_train` directories: loss and gradients pass in both
+        // precisions; the AdamW trajectories are one SKIP line until the optimiser lands.
         let trainLines = report.lines.filter { $0.op == "model_train" }
-        #expect(trainLines.count == cases.filter { $0.name.hasSuffix("_train") }.count)
-        #expect(trainLines.allSatisfy { $0.status == .skip && $0.name.hasSuffix("/train_golden") })
+        let trainCases = cases.filter { $0.name.hasSuffix("_train") }.count
+        #expect(trainCases == 4)
+        #expect(trainLines.count == trainCases * 3)
+        #expect(trainLines.allSatisfy { $0.name.hasSuffix("/train_golden") })
+        let gradientLines = trainLines.filter { $0.path == "gradients" }
+        #expect(gradientLines.count == trainCases * 2)
+        for l in gradientLines { #expect(l.status == .pass, "\(l.name) \(l.precision): \(l.note ?? "")") }
+        let skipped = trainLines.filter { $0.status == .skip }
+        #expect(skipped.count == trainCases)
+        #expect(skipped.allSatisfy { $0.path == "trajectory" && $0.note == "trajectory: not implemented" })
+    }
+
+    /// A training case whose gradients do not cover the checkpoint: FAIL lines naming the key.
+    @Test(.enabled(if: Golden.isAvailable, Golden.skipMessage))
+    func trainingCaseWithAMissingGradientFails() throws {
+        let d = try ScratchDirectory()
+        let (source, dir) = try copyGoldenModel(
+            "model_gla_train", files: ["config.json", "model.safetensors"], into: d, as: "train")
+        let golden = try SafeTensorsFile(path: source + "/train_golden.safetensors")
+        var w = SafeTensorsWriter(metadata: golden.metadata)
+        for n in golden.names where n != "grad.model.norm.weight" {
+            if n == "input_ids" || n == "labels" {
+                w.add(n, integers: try golden.integerTensor(n))
+            } else {
+                w.add(n, try golden.tensor(n, as: Double.self), as: .float64)
+            }
+        }
+        try w.write(to: dir + "/train_golden.safetensors")
+        let lines = GoldenCheck.run(.file(path: dir + "/train_golden.safetensors")).filter { $0.path == "gradients" }
+        #expect(lines.count == 2)
+        for l in lines {
+            #expect(l.status == .fail)
+            #expect(l.note?.hasSuffix("no grad.model.norm.weight for the parameter model.norm.weight") == true)
+        }
     }
 
     @Test(.enabled(if: Golden.isAvailable, Golden.skipMessage))

@@ -158,8 +158,12 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
                 } else {
                     loadInitial()
                 }
-                for c in first..<last { sweep(chunk: c, seq: seq, head: h, slot: c - first, workspace: ws) }
+                for c in first..<last {
+                    if c + 1 < chunks { ws.dbc[0] = touch(chunk: c + 1, seq: seq, head: h, withOutput: false) }
+                    sweep(chunk: c, seq: seq, head: h, slot: c - first, workspace: ws)
+                }
                 for c in (first..<last).reversed() {
+                    if c > 0 { ws.dbc[0] = touch(chunk: c - 1, seq: seq, head: h, withOutput: true) }
                     reverse(chunk: c, seq: seq, head: h, slot: c - first, workspace: ws)
                 }
             }
@@ -174,20 +178,41 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         return (seq.batch * problem.tokens + t0, Swift.min(chunkTokens, seq.end - t0))
     }
 
-    /// `dst[j·ldd + i] = src[i·lds + j]` for i < rows, j < columns.
+    /// `dst[j·ldd + i] = src[i·lds + j]` for i < rows, j < columns (`DeltaRuleBackwardTranspose`).
     @inline(__always)
     static func transpose(
         _ src: UnsafePointer<T>, rows: Int, columns: Int, ld lds: Int, into dst: UnsafeMutablePointer<T>, ld ldd: Int
     ) {
-        var i0 = 0
-        while i0 < rows {
-            let i1 = Swift.min(rows, i0 + 8)
-            for j in 0..<columns {
-                let d = dst + j * ldd
-                for i in i0..<i1 { d[i] = src[i * lds + j] }
+        DeltaRuleBackwardTranspose.transpose(src, rows: rows, columns: columns, ld: lds, into: dst, ld: ldd)
+    }
+
+    /// Reads one scalar per cache line of chunk `c`'s rows of this head (q, k, v, and dO when
+    /// `withOutput`), so that their misses overlap each other and the current chunk's products
+    /// instead of stalling the next chunk's loops one row at a time: a head's rows lie H·D scalars
+    /// apart (one row per 4 KB page at H = 8, D = 128), which the hardware prefetchers do not
+    /// follow. Returns the sum of the values read (stored by the caller so the loads stay).
+    @inline(__always)
+    func touch(chunk c: Int, seq: DeltaRuleProblem.Sequence, head h: Int, withOutput: Bool) -> T {
+        let p = problem
+        let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
+        let (row0, nt) = chunkRows(c, seq)
+        let line = Swift.max(1, 64 / MemoryLayout<T>.stride)
+        var acc: T = 0
+        for i in 0..<nt {
+            let qr = q + ((row0 + i) * hh + h) * dk
+            for a in stride(from: 0, to: dk, by: line) { acc += qr[a] }
+            if withOutput, let dO = outputGradient {
+                let orow = dO + ((row0 + i) * hh + h) * dv
+                for e in stride(from: 0, to: dv, by: line) { acc += orow[e] }
             }
-            i0 = i1
         }
+        for i in (row0 * n)..<((row0 + nt) * n) {
+            let kr = k + (i * hh + h) * dk
+            for a in stride(from: 0, to: dk, by: line) { acc += kr[a] }
+            let vr = v + (i * hh + h) * dv
+            for e in stride(from: 0, to: dv, by: line) { acc += vr[e] }
+        }
+        return acc
     }
 
     /// Gathers the chunk's rows [Q; K] (c_t + c rows at `ws.qk`) and their transpose [Qᵀ | Kᵀ]
@@ -360,9 +385,7 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
                 let b = ws.endFactor[j]
                 let row = dU.row(j)
                 let ur = u.row(j)
-                var acc: T = 0
-                for e in 0..<dv { acc += row[e] * ur[e] }
-                let t = b * acc
+                let t = b * BLAS.dot(dv, x: row, y: ur)
                 dgam[ns - 1] += t
                 dgam[j] -= t
                 for e in 0..<dv { row[e] *= b }
@@ -462,9 +485,7 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         BLAS.gemm(sv, stackT, into: xm)
         if gated && hasOutput {
             for i in 0..<nt {
-                var acc: T = 0
-                for a in 0..<dk { acc += qkT[a, i] * xm[a, i] }
-                dgam[i * n + n - 1] += acc
+                dgam[i * n + n - 1] += BLAS.dot(dk, x: ws.qk + i * dk, y: xm.base + i, incy: ldr)
             }
         }
         // dQᵀ = dQ₁ᵀ + Kᵀ·dP̃ᵀ;  dKᵀ += Qᵀ·dP̃.
@@ -498,12 +519,9 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
             let row = dR.row(i)
             let vr = v + ((step0 + i) * hh + h) * dv
             let dvr = dv_ + ((step0 + i) * hh + h) * dv
-            var acc: T = 0
-            for e in 0..<dv {
-                acc += vr[e] * row[e]
-                dvr[e] = bi * row[e]
-            }
-            dbc[i] += acc
+            for e in 0..<dv { dvr[e] = bi * row[e] }
+            // The reductions through BLAS: Swift does not vectorise a floating-point sum.
+            dbc[i] += BLAS.dot(dv, x: vr, y: row)
             let f = gated ? -bi * ws.egam[i] : -bi
             for e in 0..<dv { row[e] *= f }
         }
@@ -511,15 +529,9 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         BLAS.gemm(qkT, stack, into: dsv, alpha: 1, beta: stateDecay)
 
         // Write dq, dk, dβ; dg from the reverse cumulative sum of dγ within each reset-free segment.
-        for i in 0..<nt {
-            let dst = dq + ((row0 + i) * hh + h) * dk
-            for a in 0..<dk { dst[a] = dqT[a, i] }
-        }
-        for i in 0..<ns {
-            let dst = self.dk + ((step0 + i) * hh + h) * dk
-            for a in 0..<dk { dst[a] = dkT[a, i] }
-            dbeta[(step0 + i) * hh + h] = dbc[i]
-        }
+        Self.transpose(dqT.base, rows: dk, columns: nt, ld: ldr, into: dq + (row0 * hh + h) * dk, ld: hh * dk)
+        Self.transpose(dkT.base, rows: dk, columns: ns, ld: cs, into: self.dk + (step0 * hh + h) * dk, ld: hh * dk)
+        for i in 0..<ns { dbeta[(step0 + i) * hh + h] = dbc[i] }
         if let dg {
             var acc: T = 0
             for i in (0..<ns).reversed() {

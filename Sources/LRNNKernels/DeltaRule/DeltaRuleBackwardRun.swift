@@ -26,8 +26,14 @@ extension DeltaRule {
         func uninitialized(_ shape: [Int]) -> Tensor<T> {
             let count = shape.reduce(1, *)
             return Tensor(
-                shape: shape, scalars: [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
-            )
+                shape: shape,
+                scalars: [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    if let base = buffer.baseAddress {
+                        DeltaRuleBackwardMemory.adviseHugePages(
+                            UnsafeMutableRawPointer(base), bytes: count * MemoryLayout<T>.stride)
+                    }
+                    initialized = count
+                })
         }
         var grad = Inputs(
             q: uninitialized(x.q.shape), k: uninitialized(x.k.shape), v: uninitialized(x.v.shape),
@@ -62,9 +68,9 @@ extension DeltaRule {
                                                 chunkTokens: chunkTokens, segmentChunks: segmentChunks,
                                                 checkpoints: checkpoints)
                                             let perWorker = kernel.workspaceCount
-                                            let storage = UnsafeMutablePointer<T>.allocate(
-                                                capacity: perWorker * workers)
-                                            defer { storage.deallocate() }
+                                            let storage = DeltaRuleBackwardMemory.allocate(
+                                                T.self, count: perWorker * workers)
+                                            defer { DeltaRuleBackwardMemory.deallocate(storage) }
                                             let spaces = (0..<workers).map {
                                                 kernel.workspace(at: storage + $0 * perWorker)
                                             }

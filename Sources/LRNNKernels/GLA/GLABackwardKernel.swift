@@ -4,8 +4,8 @@ extension GLA {
     /// The chunked backward for one (sequence, head) work item.
     ///
     /// Scratch memory (``workspaceCount`` elements, one block per worker, reused by every item and
-    /// chunk; C = chunk size, c = sub-chunk size, p = min(c, 4)): the chunk-start states
-    /// `(maxChunks + 1)·K·V` (the last slot the final state), the state adjoint `dS` K·V, per chunk
+    /// chunk; C = chunk size, c = sub-chunk size, p = min(c, 4)): the chunk-start states, transposed
+    /// (V×K each), `(maxChunks + 1)·K·V` (the last slot the final state), the state adjoint `dS` K·V, per chunk
     /// `decay`, `forward` (exp(γ)), `reverse` (exp(γ_last − γ)), `qGated`, `kGated`, and the intra-chunk
     /// operands `qSub`, `kSub`, `factorQ`, `factorK`, `product` (each C·K), the recomputed attention `P`
     /// and its cotangent `dP` (each C·C), the forward's sub-chunk scratch (c·K + C·K + p(p+1)/2·(K + 1)),
@@ -134,9 +134,13 @@ extension GLA {
             let dO_ = outputGradient.map { UnsafeMutablePointer(mutating: $0) }
             b.ones.update(repeating: 1, count: dk)
 
-            // 1. The chunk-start states, recomputed: S ← diag(exp(γ_last))·S + (K ⊙ exp(γ_last − γ))ᵀ·V.
+            // 1. The chunk-start states, recomputed and stored transposed (V×K, so that dQ = dO·Sᵀ is a
+            //    plain product): Sᵀ ← Sᵀ·diag(exp(γ_last)) + Vᵀ·(K ⊙ exp(γ_last − γ)).
             if let initialState {
-                b.states.update(from: initialState, count: stateSize)
+                for x in 0..<dk {
+                    let row = initialState + x * dv
+                    for y in 0..<dv { b.states[y * dk + x] = row[y] }
+                }
             } else {
                 b.states.update(repeating: 0, count: stateSize)
             }
@@ -148,14 +152,15 @@ extension GLA {
                     keyStride: keyStride, length: len, scale: scale, withQueries: false, b)
                 let current = b.states + c * stateSize
                 let next = current + stateSize
-                for x in 0..<dk {
-                    let d = b.lastDecay[x]
-                    for y in 0..<dv { next[x * dv + y] = d * current[x * dv + y] }
+                let d = b.lastDecay
+                for y in 0..<dv {
+                    let (src, dst) = (current + y * dk, next + y * dk)
+                    for x in 0..<dk { dst[x] = src[x] * d[x] }
                 }
                 BLAS.gemm(
-                    MatrixView(b.kGated, rows: len, columns: dk), .transpose,
                     MatrixView(v_ + t0 * valueStride, rows: len, columns: dv, leadingDimension: valueStride),
-                    into: MatrixView(next, rows: dk, columns: dv), beta: 1)
+                    .transpose, MatrixView(b.kGated, rows: len, columns: dk), .none,
+                    into: MatrixView(next, rows: dv, columns: dk), beta: 1)
             }
 
             // 2. The reverse pass. dS starts as dht; the cumulative sum of dgk starts at
@@ -163,11 +168,11 @@ extension GLA {
             let dSView = MatrixView(b.dS, rows: dk, columns: dv)
             if let finalStateGradient {
                 b.dS.update(from: finalStateGradient, count: stateSize)
-                let last = b.states + chunks * stateSize
-                for x in 0..<dk {
-                    var s: T = 0
-                    for y in 0..<dv { s += finalStateGradient[x * dv + y] * last[x * dv + y] }
-                    b.accumulator[x] = s
+                let last = b.states + chunks * stateSize  // S_Tᵀ
+                b.accumulator.update(repeating: 0, count: dk)
+                for y in 0..<dv {
+                    let row = last + y * dk
+                    for x in 0..<dk { b.accumulator[x] += finalStateGradient[x * dv + y] * row[x] }
                 }
             } else {
                 b.dS.update(repeating: 0, count: stateSize)
@@ -181,7 +186,7 @@ extension GLA {
                 gates(
                     q: qc, k: kc, gk: gk + t0 * keyStride, keyStride: keyStride, length: len, scale: scale,
                     withQueries: outputGradient != nil, b)
-                let stateView = MatrixView(b.states + c * stateSize, rows: dk, columns: dv)
+                let stateTView = MatrixView(b.states + c * stateSize, rows: dv, columns: dk)  // Sᵀ
                 let vView = MatrixView(v_ + t0 * valueStride, rows: len, columns: dv, leadingDimension: valueStride)
                 let dqView = MatrixView(dqc, rows: len, columns: dk, leadingDimension: keyStride)
                 let dkView = MatrixView(dkc, rows: len, columns: dk, leadingDimension: keyStride)
@@ -196,7 +201,7 @@ extension GLA {
                     let dOView = MatrixView(
                         dO + t0 * valueStride, rows: len, columns: dv, leadingDimension: valueStride)
                     // dQ = scale·(dO·Sᵀ) ⊙ exp(γ)  (S at the chunk start).
-                    BLAS.gemm(dOView, .none, stateView, .transpose, into: dqView, alpha: scale)
+                    BLAS.gemm(dOView, .none, stateTView, .none, into: dqView, alpha: scale)
                     scaleRows(dqc, by: b.forward, rows: len, stride: keyStride)
                     // dV += Pᵀ·dO with P recomputed as in the forward pass.
                     forwardKernel.intraChunkAttention(

@@ -3,31 +3,17 @@ import LRNNLinearAlgebra
 import RealModule
 
 extension S4D {
-    /// Validates the arguments of a backward call and lays out its sequences and chunks.
-    ///
-    /// Order: `u` (shape, finiteness), the sequence boundaries and chunk size, `initial_state`,
-    /// `outputGradient`, `finalStateGradient`.
+    /// Validates the arguments of a backward call and lays out its sequences and chunks (see
+    /// ``SSMChunkLayout/validateBackward(u:channels:stateTail:initialState:sequences:chunkSize:outputGradient:finalStateGradient:)``).
     static func validateBackward<T: LRNNScalar>(
         _ inputs: Inputs<T>, sequences: SequenceBoundaries?, chunkSize: Int, outputGradient: Tensor<T>?,
         finalStateGradient: Tensor<Complex<T>>?
     ) throws(KernelError) -> SSMChunkLayout {
-        let h = inputs.parameters.channels
-        let n2 = inputs.parameters.modes
-        let u = inputs.u
-        guard u.rank == 3, u.shape[2] == h else {
-            throw .shapeMismatch(tensor: "u", shape: u.shape, expected: "[B, T, \(h)]")
-        }
-        try KernelError.requireFinite(u, "u")
-        let layout = try SSMChunkLayout(
-            batch: u.shape[0], length: u.shape[1], sequences: sequences, chunkSize: chunkSize)
-        let stateShape = [layout.sequences, h, n2]
-        try KernelError.requireState(inputs.initialState, stateShape, "initial_state")
-        if let dy = outputGradient {
-            try KernelError.requireShape(dy, u.shape, "outputGradient")
-            try KernelError.requireFinite(dy, "outputGradient")
-        }
-        try KernelError.requireState(finalStateGradient, stateShape, "finalStateGradient")
-        return layout
+        let prm = inputs.parameters
+        return try SSMChunkLayout.validateBackward(
+            u: inputs.u, channels: prm.channels, stateTail: [prm.channels, prm.modes],
+            initialState: inputs.initialState, sequences: sequences, chunkSize: chunkSize,
+            outputGradient: outputGradient, finalStateGradient: finalStateGradient)
     }
 
     /// The gradients of an S4D layer by differentiating its recurrence token by token (Float64

@@ -39,7 +39,7 @@ extension S5 {
     ///   partials of each real field, `logStep` in log space, `conjugateSymmetric` copied), and the
     ///   initial state's gradient (dRe + i·dIm) iff the inputs have one.
     /// - Throws: ``KernelError/shapeMismatch(tensor:shape:expected:)`` naming `u`,
-    ///   `initial_state`, `outputGradient` or `finalStateGradient`; ``KernelError/nonFinite(tensor:)``;
+    ///   `initialState`, `outputGradient` or `finalStateGradient`; ``KernelError/nonFinite(tensor:)``;
     ///   ``KernelError/invalidArgument(name:reason:)`` for `chunkSize < 1`;
     ///   ``KernelError/invalidSequenceBoundaries(reason:)`` for B ≠ 1 or boundaries not ending at T.
     @_specialize(exported:true,where T == Float)

@@ -125,6 +125,36 @@ struct SSMChunkLayout: Sendable {
     }
 }
 
+extension SSMChunkLayout {
+    /// Validates the arguments of an S4D or S5 backward call and lays out its sequences and chunks.
+    ///
+    /// Order: `u` (shape `[B, T, channels]`, finiteness), the sequence boundaries and chunk size,
+    /// `initialState` (`[N] + stateTail`), `outputGradient` (the shape of `u`, finiteness),
+    /// `finalStateGradient` (`[N] + stateTail`).
+    ///
+    /// - Throws: ``KernelError`` naming the first offending tensor or argument.
+    static func validateBackward<T: LRNNScalar>(
+        u: Tensor<T>, channels h: Int, stateTail: [Int], initialState: Tensor<Complex<T>>?,
+        sequences: SequenceBoundaries?, chunkSize: Int, outputGradient: Tensor<T>?,
+        finalStateGradient: Tensor<Complex<T>>?
+    ) throws(KernelError) -> SSMChunkLayout {
+        guard u.rank == 3, u.shape[2] == h else {
+            throw .shapeMismatch(tensor: "u", shape: u.shape, expected: "[B, T, \(h)]")
+        }
+        try KernelError.requireFinite(u, "u")
+        let layout = try SSMChunkLayout(
+            batch: u.shape[0], length: u.shape[1], sequences: sequences, chunkSize: chunkSize)
+        let stateShape = [layout.sequences] + stateTail
+        try KernelError.requireState(initialState, stateShape, "initialState")
+        if let dy = outputGradient {
+            try KernelError.requireShape(dy, u.shape, "outputGradient")
+            try KernelError.requireFinite(dy, "outputGradient")
+        }
+        try KernelError.requireState(finalStateGradient, stateShape, "finalStateGradient")
+        return layout
+    }
+}
+
 extension KernelError {
     /// Validates an optional complex state tensor (shape and finiteness), naming it.
     static func requireState<T: LRNNScalar>(

@@ -2,12 +2,13 @@ import Foundation
 import LRNNLinearAlgebra
 
 extension CausalLM {
-    /// A safetensors writer holding every parameter under its fla key, stored as `dtype`.
+    /// A safetensors writer holding every parameter under its fla key (``parameters()``), stored
+    /// as `dtype`.
     ///
     /// - Parameter dtype: the stored dtype of every parameter.
     public func checkpointWriter(dtype: SafeTensorsDType = .float32) -> SafeTensorsWriter {
         var w = SafeTensorsWriter(metadata: ["format": "pt"])
-        for (k, v) in namedParameters { w.add(k, v, as: dtype) }
+        for (k, v) in parameters().sorted(by: { $0.key < $1.key }) { w.add(k, v, as: dtype) }
         return w
     }
 

@@ -17,10 +17,15 @@ enum ParameterInitializer: Sendable, Equatable {
     case inverseSoftplusTimeStep
 }
 
-/// Supplies the parameters while a model is assembled: from a checkpoint (recording missing,
-/// misshapen and badly typed keys) or from a seeded random initialisation.
+/// Supplies the parameters while a model is assembled: from a checkpoint or from tensors in
+/// memory (recording missing, misshapen and badly typed keys, so that loading and
+/// ``CausalLM/updating(parameters:)`` verify alike), or from a seeded random initialisation.
+/// Every parameter of a model is handed out by one of these, so the assembly walk is the one
+/// place that pairs checkpoint keys with layers.
 final class ParameterStore<T: LRNNScalar> {
     private let checkpoint: CheckpointTensors?
+    /// The tensors of ``init(parameters:)``, by key (nil for the other sources).
+    private let given: [String: Tensor<T>]?
     private var rng: SeededGenerator
     private(set) var requested: Set<String> = []
     /// Every parameter handed out, by key, in request order.
@@ -41,6 +46,7 @@ final class ParameterStore<T: LRNNScalar> {
     /// A store reading `checkpoint`.
     init(checkpoint: CheckpointTensors) {
         self.checkpoint = checkpoint
+        self.given = nil
         self.rng = SeededGenerator(seed: 0)
         placeholderBudget = checkpoint.entries.values.reduce(1 << 20) { $0 &+ $1.info.count }
     }
@@ -48,9 +54,25 @@ final class ParameterStore<T: LRNNScalar> {
     /// A store drawing random parameters from `seed`.
     init(seed: UInt64) {
         self.checkpoint = nil
+        self.given = nil
         self.rng = SeededGenerator(seed: seed)
         placeholderBudget = .max
     }
+
+    /// A store handing out the given tensors (``CausalLM/updating(parameters:)``), verified as a
+    /// checkpoint is: problems are reported against the file name `parameters`.
+    init(parameters: [String: Tensor<T>]) {
+        self.checkpoint = nil
+        self.given = parameters
+        self.rng = SeededGenerator(seed: 0)
+        placeholderBudget = parameters.values.reduce(1 << 20) { $0 &+ $1.count }
+    }
+
+    /// The name problems are reported against.
+    private var sourceName: String { checkpoint?.displayName ?? "parameters" }
+
+    /// Whether parameters come from a checkpoint or from given tensors (not drawn at random).
+    private var isVerified: Bool { checkpoint != nil || given != nil }
 
     /// A zero tensor standing in for a parameter whose problem has been recorded, or the recorded
     /// problems thrown at once when its shape would take the placeholders past the budget.
@@ -78,7 +100,15 @@ final class ParameterStore<T: LRNNScalar> {
         -> Tensor<T>
     {
         let value: Tensor<T>
-        if let checkpoint {
+        if let given {
+            requested.insert(key)
+            if let t = given[key] {
+                value = try take(key, t, shape)
+            } else {
+                missing.append(KeyShape(key, shape))
+                value = try placeholder(shape)
+            }
+        } else if let checkpoint {
             requested.insert(key)
             if let (file, info) = checkpoint.entries[key] {
                 value = try read(file, info, shape)
@@ -96,7 +126,7 @@ final class ParameterStore<T: LRNNScalar> {
     /// The parameter `key` of `shape`: read from the checkpoint, or `make()` for random models
     /// (for parameters with their own initialisation, like S4D's).
     func tensor(_ key: String, _ shape: [Int], make: () -> Tensor<T>) throws(ModelLoadError) -> Tensor<T> {
-        if checkpoint != nil { return try tensor(key, shape, .zeros) }
+        if isVerified { return try tensor(key, shape, .zeros) }
         let value = make()
         precondition(value.shape == shape, "ParameterStore: \(key) made with \(value.shape), declared \(shape)")
         parameters.append((key, value))
@@ -109,9 +139,24 @@ final class ParameterStore<T: LRNNScalar> {
     /// The parameter `key` when the checkpoint holds it (checked like ``tensor(_:_:_:)``), nil
     /// otherwise and for random models; used for keys fla may or may not write (a tied head).
     func optionalTensor(_ key: String, _ shape: [Int]) throws(ModelLoadError) -> Tensor<T>? {
+        if let given {
+            guard let t = given[key] else { return nil }
+            requested.insert(key)
+            return try take(key, t, shape)
+        }
         guard let checkpoint, let (file, info) = checkpoint.entries[key] else { return nil }
         requested.insert(key)
         return try read(file, info, shape)
+    }
+
+    /// A given tensor, checked like a stored one (shape, finiteness).
+    private func take(_ key: String, _ t: Tensor<T>, _ shape: [Int]) throws(ModelLoadError) -> Tensor<T> {
+        guard t.shape == shape else {
+            mismatches.append(KeyShapeMismatch(key: key, shape: t.shape, expected: shape))
+            return try placeholder(shape)
+        }
+        if !allFinite(t.scalars) { nonFinite.append(key) }
+        return t
     }
 
     private func read(_ file: SafeTensorsFile, _ info: SafeTensorInfo, _ shape: [Int]) throws(ModelLoadError)
@@ -144,7 +189,7 @@ final class ParameterStore<T: LRNNScalar> {
     /// Throws the first kind of problem recorded so far (missing, wrong shape, dtype, read error),
     /// for an assembly stopped before every key was requested (so no key is "unexpected" yet).
     private func throwRecorded() throws(ModelLoadError) {
-        let file = checkpoint?.displayName ?? "<checkpoint>"
+        let file = sourceName
         if !missing.isEmpty { throw .missingKeys(file: file, keys: missing) }
         if !mismatches.isEmpty { throw .shapeMismatch(file: file, mismatches: mismatches) }
         if !badDTypes.isEmpty { throw .badDType(file: file, keys: badDTypes) }
@@ -152,13 +197,14 @@ final class ParameterStore<T: LRNNScalar> {
     }
 
     func finish() throws(ModelLoadError) {
-        guard let checkpoint else { return }
-        let file = checkpoint.displayName
+        guard isVerified else { return }
+        let file = sourceName
         if !missing.isEmpty { throw .missingKeys(file: file, keys: missing) }
         if !mismatches.isEmpty { throw .shapeMismatch(file: file, mismatches: mismatches) }
-        let unexpected = checkpoint.entries.keys.filter { !requested.contains($0) }.sorted()
+        let shapes = checkpoint?.entries.mapValues(\.info.shape) ?? given!.mapValues(\.shape)
+        let unexpected = shapes.keys.filter { !requested.contains($0) }.sorted()
         if !unexpected.isEmpty {
-            throw .unexpectedKeys(file: file, keys: unexpected.map { KeyShape($0, checkpoint.entries[$0]!.info.shape) })
+            throw .unexpectedKeys(file: file, keys: unexpected.map { KeyShape($0, shapes[$0]!) })
         }
         if !badDTypes.isEmpty { throw .badDType(file: file, keys: badDTypes) }
         if !nonFinite.isEmpty { throw .nonFiniteWeights(file: file, keys: nonFinite) }

@@ -29,7 +29,7 @@ public struct DeltaNetMixer<T: LRNNScalar>: TokenMixer {
     public let qConv1d: ShortConvolution<T>?, kConv1d: ShortConvolution<T>?, vConv1d: ShortConvolution<T>?
     /// `o_norm` (weight `[head_v_dim]`), gated by `g_proj` `[value_dim, hidden]` when `use_gate`.
     let oNorm: OutputNorm<T>
-    private let qkActivation: Activation
+    let qkActivation: Activation
 
     init(
         _ c: DeltaNetConfiguration, hiddenSize: Int, normEps: Double, prefix p: String,

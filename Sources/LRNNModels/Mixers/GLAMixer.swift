@@ -36,7 +36,7 @@ public struct GLAMixer<T: LRNNScalar>: TokenMixer {
     /// `g_norm_swish_gate` or `g_norm` (weight `[head_v_dim]` when `elementwise_affine`), with
     /// `g_proj` `[value_dim, hidden]` when `use_output_gate`.
     let oNorm: OutputNorm<T>
-    private let featureMap: Activation?
+    let featureMap: Activation?
 
     init(
         _ c: GLAConfiguration, hiddenSize: Int, normEps: Double, fuseNorm: Bool, prefix p: String,

@@ -38,7 +38,7 @@ public struct GatedDeltaMixer<T: LRNNScalar>: TokenMixer {
     public let qConv1d: ShortConvolution<T>?, kConv1d: ShortConvolution<T>?, vConv1d: ShortConvolution<T>?
     /// `o_norm` (weight `[head_v_dim]`), gated by `g_proj` `[HV·V, hidden]` when the output gate is on.
     let oNorm: OutputNorm<T>
-    private let betaFactor: T
+    let betaFactor: T
 
     init(
         _ c: GatedDeltaNetConfiguration, hiddenSize: Int, normEps: Double, prefix p: String,

@@ -20,6 +20,9 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     /// precision): no token can be chosen from them. `sequence` is the prompt's index in the
     /// batch, `position` the index of the new token that was to be chosen.
     case nonFiniteLogits(sequence: Int, position: Int)
+    /// ``CausalLM/lossAndGradients(inputIDs:labels:)`` met a layer whose token mixer has no
+    /// backward pass yet (`mixer` is its type: `attn` for softmax attention, `s4d`).
+    case notDifferentiable(layer: Int, mixer: String)
 
     /// One sentence naming the argument or layer and what was expected.
     public var description: String {
@@ -32,6 +35,7 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .invalidConfiguration(f, r): "configuration \(f): \(r)"
         case let .nonFiniteLogits(s, p):
             "logits of sequence \(s) hold NaN or infinity at new token \(p): the run precision overflowed"
+        case let .notDifferentiable(l, m): "layer \(l): the \(m) token mixer has no backward pass"
         }
     }
 }

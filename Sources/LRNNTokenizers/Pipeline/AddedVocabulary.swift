@@ -21,6 +21,10 @@ struct AddedVocabulary: Sendable {
     /// Token indices by first scalar, longest first, for the raw and the normalized matching.
     private var raw: [UInt32: [Int]] = [:]
     private var normalizedTokens: [UInt32: [Int]] = [:]
+    /// The ASCII first scalars of the raw and the normalized tokens, as bitmaps, so that most
+    /// scalars are passed over without a dictionary lookup.
+    private var rawFirstASCII: (UInt64, UInt64) = (0, 0)
+    private var normalizedFirstASCII: (UInt64, UInt64) = (0, 0)
 
     var hasNormalizedTokens: Bool { !normalizedTokens.isEmpty }
 
@@ -59,8 +63,10 @@ struct AddedVocabulary: Sendable {
             let first = t.scalars[0]
             if t.normalized {
                 normalizedTokens[first, default: []].append(tokens.count)
+                Self.mark(first, in: &normalizedFirstASCII)
             } else {
                 raw[first, default: []].append(tokens.count)
+                Self.mark(first, in: &rawFirstASCII)
             }
             tokens.append(t)
         }
@@ -68,6 +74,10 @@ struct AddedVocabulary: Sendable {
         for k in normalizedTokens.keys {
             normalizedTokens[k]!.sort { tokens[$0].scalars.count > tokens[$1].scalars.count }
         }
+    }
+
+    private static func mark(_ c: UInt32, in bits: inout (UInt64, UInt64)) {
+        if c < 64 { bits.0 |= 1 << UInt64(c) } else if c < 128 { bits.1 |= 1 << UInt64(c - 64) }
     }
 
     /// The added token with id `id`.
@@ -86,11 +96,17 @@ struct AddedVocabulary: Sendable {
             if !s.isEmpty { text(0..<s.count) }
             return
         }
+        let ascii = normalizedStage ? normalizedFirstASCII : rawFirstASCII
         var segmentStart = 0
         var i = 0
         let n = s.count
         while i < n {
-            guard let candidates = table[s[i]] else {
+            let c = s[i]
+            if c < 128, (c < 64 ? ascii.0 >> UInt64(c) : ascii.1 >> UInt64(c - 64)) & 1 == 0 {
+                i += 1
+                continue
+            }
+            guard let candidates = table[c] else {
                 i += 1
                 continue
             }

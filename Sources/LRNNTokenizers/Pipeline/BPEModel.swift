@@ -8,17 +8,26 @@ struct BPEModel: Sendable {
     let vocabulary: [ExactString: Int32]
     /// Id to token string ("" for an id the vocabulary does not use).
     let tokens: [String]
-    /// Ids of the single-scalar tokens (the initial symbols when there is no prefix or suffix).
+    /// Ids of the single-scalar tokens (the initial symbols when there is no prefix or suffix):
+    /// a table indexed by scalar value below ``denseScalarLimit`` (-1 where absent), a dictionary
+    /// above it.
+    private let scalarIdTable: [Int32]
     private let scalarIds: [UInt32: Int32]
     /// The ids of `<0x00>` … `<0xFF>` (-1 where absent), when `byte_fallback` is on.
     private let byteIds: [Int32]?
     /// `(left id << 32 | right id)` → `(rank << 32 | merged id)`.
-    private let merges: [UInt64: UInt64]
+    private let merges: MergeTable
     let unknownId: Int32?
     private let fuseUnknown: Bool
     private let prefix: String?
     private let suffix: String?
     private let ignoreMerges: Bool
+    /// A scalar before which every word may be cut for the merges (see
+    /// ``splitsWords(before:)``), or nil.
+    private(set) var wordBoundary: UInt32?
+
+    /// Single-scalar tokens below this value are found in a table.
+    static let denseScalarLimit: UInt32 = 0x3_0000
 
     /// Vocabularies whose largest id exceeds twice their size plus this are refused (the id
     /// table is sized by the largest id).
@@ -74,10 +83,20 @@ struct BPEModel: Sendable {
         prefix = try field.nonNull("continuing_subword_prefix")?.string()
         suffix = try field.nonNull("end_of_word_suffix")?.string()
         var scalarIds: [UInt32: Int32] = [:]
+        var tableSize = 0
         for (token, id) in vocabulary {
             let s = token.string.unicodeScalars
-            if s.count == 1 { scalarIds[s.first!.value] = id }
+            if s.count == 1 {
+                let v = s.first!.value
+                if v < Self.denseScalarLimit { tableSize = max(tableSize, Int(v) + 1) } else { scalarIds[v] = id }
+            }
         }
+        var table = [Int32](repeating: -1, count: tableSize)
+        for (token, id) in vocabulary {
+            let s = token.string.unicodeScalars
+            if s.count == 1, s.first!.value < Self.denseScalarLimit { table[Int(s.first!.value)] = id }
+        }
+        self.scalarIdTable = table
         self.scalarIds = scalarIds
         if try field.bool("byte_fallback", default: false) {
             byteIds = (0..<256).map { vocabulary[ExactString("<0x" + String(format2Hex: UInt8($0)) + ">")] ?? -1 }
@@ -95,9 +114,8 @@ struct BPEModel: Sendable {
         }
         fuseUnknown = try field.bool("fuse_unk", default: false)
         ignoreMerges = try field.bool("ignore_merges", default: false)
-        var merges: [UInt64: UInt64] = [:]
         let list = try field.required("merges").array()
-        merges.reserveCapacity(list.count)
+        var merges = MergeTable(capacity: list.count)
         let prefixCount = prefix?.unicodeScalars.count ?? 0
         for (rank, m) in list.enumerated() {
             let a: String
@@ -124,26 +142,82 @@ struct BPEModel: Sendable {
             guard let im = vocabulary[ExactString(mergedString)] else {
                 throw .unknownToken(file: file, field: m.path, token: mergedString)
             }
-            merges[UInt64(UInt32(ia)) << 32 | UInt64(UInt32(ib))] = UInt64(rank) << 32 | UInt64(UInt32(im))
+            merges.insert(UInt64(UInt32(ia)) << 32 | UInt64(UInt32(ib)), UInt64(rank) << 32 | UInt64(UInt32(im)))
         }
         self.merges = merges
     }
 
+    /// The id of the single-scalar token `c`, or nil.
+    @inline(__always)
+    private func scalarId(_ c: UInt32) -> Int32? {
+        if c < Self.denseScalarLimit {
+            guard Int(c) < scalarIdTable.count else { return nil }
+            let id = scalarIdTable[Int(c)]
+            return id < 0 ? nil : id
+        }
+        return scalarIds[c]
+    }
+
+    /// Whether cutting every word before each `c` that follows another scalar leaves its ids
+    /// unchanged, so that the parts can be merged (and cached) separately. SentencePiece's
+    /// `Metaspace(split: false)` makes all the text one word; its merges never join a token to a
+    /// following `▁` unless the token is all `▁`, and then the cut is exact: it holds when
+    ///
+    /// - the initial symbols are single scalars (no prefix or suffix, no `ignore_merges`), `c` is
+    ///   a token, and no scalar is ever dropped (an unknown token or a complete byte fallback);
+    /// - every merge `(a, b)` whose `b` begins with `c` has an `a` made only of `c`;
+    /// - neither the unknown token nor a `<0xNN>` token is made only of `c`.
+    ///
+    /// Then the symbol left of a cut ends with the symbol of a scalar other than `c` (a token, a
+    /// byte or the unknown token, none all `c`), the one right of it begins with `c`, and no merge
+    /// joins them at any time; the merges on each side are the ones the whole word gets, in the
+    /// same order (the lowest rank, then the leftmost, within each side).
+    func splitsWords(before c: UInt32) -> Bool {
+        guard prefix == nil, suffix == nil, !ignoreMerges, scalarId(c) != nil else { return false }
+        guard unknownId != nil || (byteIds?.allSatisfy { $0 >= 0 } ?? false) else { return false }
+        func allC(_ id: Int32) -> Bool { tokens[Int(id)].unicodeScalars.allSatisfy { $0.value == c } }
+        if let unknownId, allC(unknownId) { return false }
+        if let byteIds, byteIds.contains(where: { $0 >= 0 && allC($0) }) { return false }
+        return merges.allPairs { a, b in tokens[Int(b)].unicodeScalars.first?.value != c || allC(a) }
+    }
+
+    /// Turns on cutting words before `c` (``splitsWords(before:)`` must hold).
+    mutating func splitWords(before c: UInt32) {
+        precondition(splitsWords(before: c), "cutting words before U+\(String(c, radix: 16)) would change the ids")
+        wordBoundary = c
+    }
+
     /// Appends the ids of one word.
-    func encode(_ word: [UInt32], into out: inout [Int32], scratch: inout BPEScratch) {
-        if word.count <= BPEScratch.cachedLength, let hit = scratch.cache[word] {
-            out += hit
+    func encode(_ word: UnsafeBufferPointer<UInt32>, into out: inout [Int32], scratch: inout BPEScratch) {
+        guard let boundary = wordBoundary, word.count > 1 else {
+            encodeCached(word, into: &out, scratch: &scratch)
+            return
+        }
+        var start = 0
+        for i in 1..<word.count where word[i] == boundary && word[i - 1] != boundary {
+            encodeCached(UnsafeBufferPointer(rebasing: word[start..<i]), into: &out, scratch: &scratch)
+            start = i
+        }
+        encodeCached(UnsafeBufferPointer(rebasing: word[start...]), into: &out, scratch: &scratch)
+    }
+
+    private func encodeCached(_ word: UnsafeBufferPointer<UInt32>, into out: inout [Int32], scratch: inout BPEScratch) {
+        guard word.count <= WordCache.maxWordLength else {
+            encodeUncached(word, into: &out, scratch: &scratch)
+            return
+        }
+        let hash = WordCache.hash(word)
+        if let hit = scratch.cache.lookup(word, hash: hash) {
+            out.append(contentsOf: scratch.cache.ids[hit])
             return
         }
         let start = out.count
         encodeUncached(word, into: &out, scratch: &scratch)
-        if word.count <= BPEScratch.cachedLength {
-            if scratch.cache.count >= BPEScratch.cacheCapacity { scratch.cache.removeAll(keepingCapacity: true) }
-            scratch.cache[word] = Array(out[start...])
-        }
+        scratch.cache.insert(word, hash: hash, ids: out[start...])
     }
 
-    private func encodeUncached(_ word: [UInt32], into out: inout [Int32], scratch: inout BPEScratch) {
+    private func encodeUncached(_ word: UnsafeBufferPointer<UInt32>, into out: inout [Int32], scratch: inout BPEScratch)
+    {
         if ignoreMerges, let id = vocabulary[ExactString(String(scalarValues: word))] {
             out.append(id)
             return
@@ -154,7 +228,7 @@ struct BPEModel: Sendable {
         for (i, c) in word.enumerated() {
             let id: Int32?
             if prefix == nil, suffix == nil {
-                id = scalarIds[c]
+                id = scalarId(c)
             } else {
                 var s = i > 0 ? prefix ?? "" : ""
                 s.unicodeScalars.append(Unicode.Scalar(c)!)
@@ -167,17 +241,17 @@ struct BPEModel: Sendable {
                 continue
             }
             if let byteIds {
-                var ids: [Int32] = []
+                let before = symbols.count
                 var all = true
                 Unicode.UTF8.encode(Unicode.Scalar(c)!) { b in
                     let t = byteIds[Int(b)]
-                    if t < 0 { all = false } else { ids.append(t) }
+                    if t < 0 { all = false } else { symbols.append(t) }
                 }
                 if all {
-                    symbols += ids
                     pendingUnknown = false
                     continue
                 }
+                symbols.removeSubrange(before...)
             }
             if let unknownId {
                 if !(fuseUnknown && pendingUnknown) { symbols.append(unknownId) }
@@ -208,7 +282,7 @@ struct BPEModel: Sendable {
             prev.append(Int32(i - 1))
             alive.append(true)
         }
-        func lookup(_ a: Int32, _ b: Int32) -> UInt64? { merges[UInt64(UInt32(a)) << 32 | UInt64(UInt32(b))] }
+        func lookup(_ a: Int32, _ b: Int32) -> UInt64? { merges.find(a, b) }
         func push(_ rank: UInt64, _ pos: Int, _ newId: Int32) {
             heap.append(BPEScratch.Candidate(key: rank << 32 | UInt64(pos), newId: newId))
             var k = heap.count - 1
@@ -272,24 +346,19 @@ struct BPEModel: Sendable {
 }
 
 /// Scratch space of the BPE model within one encoding call: the merge heap and linked list, and
-/// a cache of the ids of short words already encoded.
+/// the cache of the ids of short words already encoded.
 struct BPEScratch {
     struct Candidate {
         var key: UInt64
         var newId: Int32
     }
 
-    /// Words up to this many scalars are cached.
-    static let cachedLength = 64
-    /// The cache is cleared when it holds this many words.
-    static let cacheCapacity = 50_000
-
     var symbols: [Int32] = []
     var next: [Int32] = []
     var prev: [Int32] = []
     var alive: [Bool] = []
     var heap: [Candidate] = []
-    var cache: [[UInt32]: [Int32]] = [:]
+    var cache = WordCache()
 }
 
 extension String {

@@ -64,6 +64,15 @@ enum Normalizer: Sendable {
         return out
     }
 
+    /// The single scalars that `Replace` normalizers in this one put in place of a space.
+    var spaceReplacements: [UInt32] {
+        switch self {
+        case let .replace(pattern, content) where pattern == [0x20] && content.count == 1: content
+        case let .sequence(items): items.flatMap(\.spaceReplacements)
+        default: []
+        }
+    }
+
     /// Applies the normalizer to one piece of text.
     func apply(_ s: [UInt32]) -> [UInt32] {
         switch self {

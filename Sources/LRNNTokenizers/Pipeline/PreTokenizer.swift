@@ -100,119 +100,204 @@ enum PreTokenizer: Sendable {
         }
     }
 
-    /// Splits every piece; the output replaces the input.
-    func apply(_ pieces: [Piece], scratch: inout EncodeScratch) -> [Piece] {
-        var out: [Piece] = []
-        out.reserveCapacity(pieces.count)
-        for p in pieces { apply(p, into: &out, scratch: &scratch) }
-        return out
+    /// The replacement scalars of the `Metaspace` pre-tokenizers in this one.
+    var metaspaceReplacements: [UInt32] {
+        switch self {
+        case let .metaspace(replacement, _, _): [replacement]
+        case let .sequence(items): items.flatMap(\.metaspaceReplacements)
+        default: []
+        }
     }
 
-    private func apply(_ piece: Piece, into out: inout [Piece], scratch: inout EncodeScratch) {
+    /// Splits the words of `list` (and rewrites their scalars, for ByteLevel and Metaspace).
+    func apply(_ list: inout WordList, scratch: inout EncodeScratch) {
         switch self {
         case let .split(pattern, behavior, invert):
-            var segments = Self.segments(piece.scalars, pattern, scratch: &scratch)
-            if invert { segments = segments.map { ($0.0, !$0.1) } }
-            behavior.apply(segments, to: piece, into: &out)
-        case let .byteLevel(addPrefixSpace, regex):
-            var p = piece
-            if addPrefixSpace, p.scalars.first != 0x20 { p.scalars.insert(0x20, at: 0) }
-            let ranges: [Range<Int>] =
-                regex.map { Self.segments(p.scalars, .regex($0), scratch: &scratch).map(\.0) } ?? [0..<p.scalars.count]
-            for r in ranges where !r.isEmpty {
-                var mapped: [UInt32] = []
-                mapped.reserveCapacity(r.count)
-                for v in p.scalars[r] {
-                    if v < 0x80 {
-                        mapped.append(ByteLevelAlphabet.scalarOfByte[Int(v)])
-                    } else {
-                        Unicode.UTF8.encode(Unicode.Scalar(v)!) {
-                            mapped.append(ByteLevelAlphabet.scalarOfByte[Int($0)])
-                        }
-                    }
-                }
-                out.append(Piece(scalars: mapped, atStart: p.atStart && r.lowerBound == 0))
+            splitWords(&list, scratch: &scratch, behavior: behavior) { text, range, out, scratch in
+                Self.segments(text, range, pattern, into: &out, stack: &scratch.stack)
+                if invert { for k in out.indices { out[k].isMatch.toggle() } }
             }
-        case let .metaspace(replacement, scheme, split):
-            var s = replaceAll(piece.scalars, [0x20], [replacement])
-            let prepend: Bool =
-                switch scheme {
-                case .always: s.first != replacement
-                case .first: s.first != replacement && piece.atStart
-                case .never: false
+        case let .byteLevel(addPrefixSpace, regex):
+            if addPrefixSpace { Self.addPrefixSpace(&list) }
+            if let regex {
+                splitWords(&list, scratch: &scratch, behavior: .isolated) { text, range, out, scratch in
+                    Self.segments(text, range, .regex(regex), into: &out, stack: &scratch.stack)
                 }
-            if prepend { s.insert(replacement, at: 0) }
-            let p = Piece(scalars: s, atStart: piece.atStart)
+            }
+            Self.mapToByteAlphabet(&list)
+        case let .metaspace(replacement, scheme, split):
+            var scalars: [UInt32] = []
+            scalars.reserveCapacity(list.scalars.count + list.words.count)
+            var words: [WordSpan] = []
+            words.reserveCapacity(list.words.count)
+            for w in list.words {
+                let start = scalars.count
+                let first = list.scalars[w.start]
+                let prepend: Bool =
+                    switch scheme {
+                    case .always: first != 0x20 && first != replacement
+                    case .first: first != 0x20 && first != replacement && w.atStart
+                    case .never: false
+                    }
+                if prepend { scalars.append(replacement) }
+                for k in w.start..<w.end {
+                    let c = list.scalars[k]
+                    scalars.append(c == 0x20 ? replacement : c)
+                }
+                words.append(WordSpan(start: start, end: scalars.count, atStart: w.atStart))
+            }
+            list = WordList(scalars: scalars, words: words)
             if split {
-                SplitBehavior.mergedWithNext.apply(
-                    Self.segments(s, .string([replacement]), scratch: &scratch), to: p, into: &out)
-            } else if !s.isEmpty {
-                out.append(p)
+                splitWords(&list, scratch: &scratch, behavior: .mergedWithNext) { text, range, out, _ in
+                    Self.stringSegments(text, range, [replacement], into: &out)
+                }
             }
         case let .digits(individual):
-            let segments = Self.runs(piece.scalars) { $0 >= 0x30 && $0 <= 0x39 }
-            (individual ? SplitBehavior.isolated : .contiguous).apply(
-                individual ? segments.flatMap { r, m in m ? r.map { ($0..<($0 + 1), true) } : [(r, m)] } : segments,
-                to: piece, into: &out)
+            splitWords(&list, scratch: &scratch, behavior: individual ? .isolated : .contiguous) {
+                text, range, out, _ in
+                Self.runs(text, range, into: &out, single: individual) { $0 >= 0x30 && $0 <= 0x39 }
+            }
         case let .whitespace(regex):
-            let segments = Self.segments(piece.scalars, .regex(regex), scratch: &scratch).map { ($0.0, !$0.1) }
-            SplitBehavior.removed.apply(segments, to: piece, into: &out)
+            splitWords(&list, scratch: &scratch, behavior: .removed) { text, range, out, scratch in
+                Self.segments(text, range, .regex(regex), into: &out, stack: &scratch.stack)
+                for k in out.indices { out[k].isMatch.toggle() }
+            }
         case .whitespaceSplit:
-            SplitBehavior.removed.apply(Self.runs(piece.scalars, ScalarClass.isWhitespace), to: piece, into: &out)
+            splitWords(&list, scratch: &scratch, behavior: .removed) { text, range, out, _ in
+                Self.runs(text, range, into: &out, single: false, ScalarClass.isWhitespace)
+            }
         case let .sequence(items):
-            var current = [piece]
-            for item in items { current = item.apply(current, scratch: &scratch) }
-            out += current
+            for item in items { item.apply(&list, scratch: &scratch) }
         }
     }
 
-    /// Maximal runs of scalars for which `test` holds (flagged true) and the gaps between them.
-    private static func runs(_ s: [UInt32], _ test: (UInt32) -> Bool) -> [(Range<Int>, Bool)] {
-        var out: [(Range<Int>, Bool)] = []
-        var i = 0
-        while i < s.count {
+    /// Replaces every word of `list` by the words `behavior` makes of the segments that
+    /// `segment` appends for it (absolute ranges of the scalar buffer).
+    private func splitWords(
+        _ list: inout WordList, scratch: inout EncodeScratch, behavior: SplitBehavior,
+        _ segment: (UnsafeBufferPointer<UInt32>, Range<Int>, inout [Segment], inout EncodeScratch) -> Void
+    ) {
+        var words: [WordSpan] = []
+        words.reserveCapacity(list.words.count)
+        var segments = scratch.segments
+        var merged = scratch.merged
+        list.scalars.withUnsafeBufferPointer { text in
+            for w in list.words {
+                segments.removeAll(keepingCapacity: true)
+                segment(text, w.start..<w.end, &segments, &scratch)
+                behavior.apply(segments, wordStart: w.start, atStart: w.atStart, into: &words, merged: &merged)
+            }
+        }
+        scratch.segments = segments
+        scratch.merged = merged
+        list.words = words
+    }
+
+    /// Writes the words of `list` to a new buffer, a space before each that does not begin with one.
+    private static func addPrefixSpace(_ list: inout WordList) {
+        var scalars: [UInt32] = []
+        scalars.reserveCapacity(list.scalars.count + list.words.count)
+        var words: [WordSpan] = []
+        words.reserveCapacity(list.words.count)
+        for w in list.words {
+            let start = scalars.count
+            if list.scalars[w.start] != 0x20 { scalars.append(0x20) }
+            scalars += list.scalars[w.start..<w.end]
+            words.append(WordSpan(start: start, end: scalars.count, atStart: w.atStart))
+        }
+        list = WordList(scalars: scalars, words: words)
+    }
+
+    /// Replaces every word by its UTF-8 bytes, each written as its ``ByteLevelAlphabet`` scalar.
+    private static func mapToByteAlphabet(_ list: inout WordList) {
+        var scalars: [UInt32] = []
+        scalars.reserveCapacity(list.scalars.count + list.scalars.count / 4)
+        var words: [WordSpan] = []
+        words.reserveCapacity(list.words.count)
+        ByteLevelAlphabet.scalarOfByte.withUnsafeBufferPointer { table in
+            for w in list.words {
+                let start = scalars.count
+                for k in w.start..<w.end {
+                    let v = list.scalars[k]
+                    if v < 0x80 {
+                        scalars.append(table[Int(v)])
+                    } else {
+                        Unicode.UTF8.encode(Unicode.Scalar(v)!) { scalars.append(table[Int($0)]) }
+                    }
+                }
+                words.append(WordSpan(start: start, end: scalars.count, atStart: w.atStart))
+            }
+        }
+        list = WordList(scalars: scalars, words: words)
+    }
+
+    /// Appends the maximal runs of scalars of `range` for which `test` holds (flagged true; one
+    /// segment per scalar when `single`) and the gaps between them.
+    private static func runs(
+        _ s: UnsafeBufferPointer<UInt32>, _ range: Range<Int>, into out: inout [Segment], single: Bool,
+        _ test: (UInt32) -> Bool
+    ) {
+        var i = range.lowerBound
+        while i < range.upperBound {
             let m = test(s[i])
             var j = i + 1
-            while j < s.count, test(s[j]) == m { j += 1 }
-            out.append((i..<j, m))
+            while j < range.upperBound, test(s[j]) == m { j += 1 }
+            if m, single {
+                for k in i..<j { out.append(Segment(start: k, end: k + 1, isMatch: true)) }
+            } else {
+                out.append(Segment(start: i, end: j, isMatch: m))
+            }
             i = j
         }
-        return out
     }
 
-    /// The matches of `pattern` in `s` (flagged true) and the gaps between them, in order.
-    static func segments(_ s: [UInt32], _ pattern: Pattern, scratch: inout EncodeScratch) -> [(Range<Int>, Bool)] {
-        var out: [(Range<Int>, Bool)] = []
-        var previous = 0
+    /// Appends the occurrences of `p` in `range` (flagged true, left to right, not overlapping)
+    /// and the gaps between them.
+    private static func stringSegments(
+        _ s: UnsafeBufferPointer<UInt32>, _ range: Range<Int>, _ p: [UInt32], into out: inout [Segment]
+    ) {
+        var previous = range.lowerBound
+        var i = range.lowerBound
+        while i + p.count <= range.upperBound {
+            if s[i] == p[0], s[i..<(i + p.count)].elementsEqual(p) {
+                if previous != i { out.append(Segment(start: previous, end: i, isMatch: false)) }
+                out.append(Segment(start: i, end: i + p.count, isMatch: true))
+                i += p.count
+                previous = i
+            } else {
+                i += 1
+            }
+        }
+        if previous != range.upperBound { out.append(Segment(start: previous, end: range.upperBound, isMatch: false)) }
+    }
+
+    /// Appends the matches of `pattern` in `range` (flagged true) and the gaps between them, in
+    /// order; the regex sees the word alone (its end is the end of the text).
+    static func segments(
+        _ s: UnsafeBufferPointer<UInt32>, _ range: Range<Int>, _ pattern: Pattern, into out: inout [Segment],
+        stack: inout [(Int, Int)]
+    ) {
         switch pattern {
         case let .string(p):
+            stringSegments(s, range, p, into: &out)
+        case let .regex(regex):
+            let text = UnsafeBufferPointer(rebasing: s[range])
+            let base = range.lowerBound
+            var previous = 0
             var i = 0
-            while i + p.count <= s.count {
-                if s[i] == p[0], s[i..<(i + p.count)].elementsEqual(p) {
-                    if previous != i { out.append((previous..<i, false)) }
-                    out.append((i..<(i + p.count), true))
-                    i += p.count
-                    previous = i
+            while i < text.count {
+                if let end = regex.match(text, at: i, stack: &stack) {
+                    if previous != i { out.append(Segment(start: base + previous, end: base + i, isMatch: false)) }
+                    out.append(Segment(start: base + i, end: base + end, isMatch: true))
+                    previous = end
+                    i = end > i ? end : i + 1
                 } else {
                     i += 1
                 }
             }
-        case let .regex(regex):
-            s.withUnsafeBufferPointer { text in
-                var i = 0
-                while i < text.count {
-                    if let end = regex.match(text, at: i, stack: &scratch.stack) {
-                        if previous != i { out.append((previous..<i, false)) }
-                        out.append((i..<end, true))
-                        previous = end
-                        i = end > i ? end : i + 1
-                    } else {
-                        i += 1
-                    }
-                }
+            if previous != text.count {
+                out.append(Segment(start: base + previous, end: base + text.count, isMatch: false))
             }
         }
-        if previous != s.count { out.append((previous..<s.count, false)) }
-        return out
     }
 }

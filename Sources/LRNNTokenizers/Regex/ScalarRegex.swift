@@ -24,6 +24,13 @@ struct ScalarRegex: Sendable {
     let classes: [ScalarClass]
     /// The ASCII membership bitmaps of ``classes``, two words per class, read without copying a class.
     private let asciiBits: [UInt64]
+    /// For every instruction, what a match from it can consume first: the ASCII scalars (two
+    /// words per instruction), and flags ``startsNonASCII`` and ``startsEmpty``. A branch whose
+    /// first scalar cannot be the next one of the text is not tried (it would fail).
+    private let firstBits: [UInt64]
+    private let firstFlags: [UInt8]
+    private static let startsNonASCII: UInt8 = 1
+    private static let startsEmpty: UInt8 = 2
 
     /// Why a pattern was refused.
     struct PatternError: Error {
@@ -44,6 +51,61 @@ struct ScalarRegex: Sendable {
             for v in UInt32(0)..<128 where c.contains(v) { bits[2 * k + Int(v >> 6)] |= 1 << UInt64(v & 63) }
         }
         asciiBits = bits
+        (firstBits, firstFlags) = Self.firstSets(program, classBits: bits)
+    }
+
+    /// The first sets of every instruction, by iteration to a fixed point (loops refer back).
+    private static func firstSets(_ program: [Instruction], classBits: [UInt64]) -> ([UInt64], [UInt8]) {
+        var bits = [UInt64](repeating: 0, count: 2 * program.count)
+        var flags = [UInt8](repeating: 0, count: program.count)
+        var changed = true
+        while changed {
+            changed = false
+            for pc in program.indices.reversed() {
+                var b0: UInt64 = 0
+                var b1: UInt64 = 0
+                var f: UInt8 = 0
+                func take(_ t: Int) {
+                    b0 |= bits[2 * t]
+                    b1 |= bits[2 * t + 1]
+                    f |= flags[t]
+                }
+                switch program[pc] {
+                case let .scalar(c):
+                    if c < 64 {
+                        b0 = 1 << UInt64(c)
+                    } else if c < 128 {
+                        b1 = 1 << UInt64(c - 64)
+                    } else {
+                        f = startsNonASCII
+                    }
+                case let .set(k):
+                    (b0, b1, f) = (classBits[2 * k], classBits[2 * k + 1], startsNonASCII)
+                case let .split(a, b):
+                    take(a)
+                    take(b)
+                case let .jump(t): take(t)
+                case .lookahead: take(pc + 1)
+                case .match: f = startsEmpty
+                }
+                if b0 != bits[2 * pc] || b1 != bits[2 * pc + 1] || f != flags[pc] {
+                    (bits[2 * pc], bits[2 * pc + 1], flags[pc]) = (b0, b1, f)
+                    changed = true
+                }
+            }
+        }
+        return (bits, flags)
+    }
+
+    /// Whether a match from instruction `pc` can begin with `c` (or consume nothing).
+    @inline(__always)
+    private static func canStart(
+        _ pc: Int, _ c: UInt32, _ bits: UnsafeBufferPointer<UInt64>, _ flags: UnsafeBufferPointer<UInt8>
+    ) -> Bool {
+        let f = flags[pc]
+        if f & startsEmpty != 0 { return true }
+        if c >= 128 { return f & startsNonASCII != 0 }
+        return bits[2 * pc + Int(c >> 6)] & (1 << UInt64(c & 63)) != 0
     }
 
     /// The end of the match that starts at `start`, or nil when none does.
@@ -52,7 +114,13 @@ struct ScalarRegex: Sendable {
     ///   - start: where the match must begin.
     ///   - stack: scratch space reused between calls.
     func match(_ text: UnsafeBufferPointer<UInt32>, at start: Int, stack: inout [(Int, Int)]) -> Int? {
-        run(text, pc: 0, pos: start, stack: &stack)
+        if start < text.count {
+            let viable = firstBits.withUnsafeBufferPointer { bits in
+                firstFlags.withUnsafeBufferPointer { Self.canStart(0, text[start], bits, $0) }
+            }
+            if !viable { return nil }
+        }
+        return run(text, pc: 0, pos: start, stack: &stack)
     }
 
     private func run(_ text: UnsafeBufferPointer<UInt32>, pc startPC: Int, pos startPos: Int, stack: inout [(Int, Int)])
@@ -64,46 +132,63 @@ struct ScalarRegex: Sendable {
         var pos = startPos
         let n = text.count
         return program.withUnsafeBufferPointer { prog -> Int? in
-            asciiBits.withUnsafeBufferPointer { bits -> Int? in
-                while true {
-                    var ok: Bool
-                    switch prog[pc] {
-                    case let .scalar(c):
-                        ok = pos < n && text[pos] == c
-                        if ok {
-                            pos += 1
-                            pc += 1
+            firstBits.withUnsafeBufferPointer { first -> Int? in
+                firstFlags.withUnsafeBufferPointer { flags -> Int? in
+                    asciiBits.withUnsafeBufferPointer { bits -> Int? in
+                        while true {
+                            var ok: Bool
+                            switch prog[pc] {
+                            case let .scalar(c):
+                                ok = pos < n && text[pos] == c
+                                if ok {
+                                    pos += 1
+                                    pc += 1
+                                }
+                            case let .set(k):
+                                if pos < n {
+                                    let c = text[pos]
+                                    ok =
+                                        c < 128
+                                        ? bits[2 * k + Int(c >> 6)] & (1 << UInt64(c & 63)) != 0
+                                        : classes[k].contains(c)
+                                } else {
+                                    ok = false
+                                }
+                                if ok {
+                                    pos += 1
+                                    pc += 1
+                                }
+                            case let .split(a, b):
+                                // Branches that cannot begin with the next scalar would fail: skip them.
+                                var tryA = true
+                                var tryB = true
+                                if pos < n {
+                                    tryA = Self.canStart(a, text[pos], first, flags)
+                                    tryB = Self.canStart(b, text[pos], first, flags)
+                                }
+                                if tryA {
+                                    if tryB { stack.append((b, pos)) }
+                                    pc = a
+                                    ok = true
+                                } else {
+                                    pc = b
+                                    ok = tryB
+                                }
+                            case let .jump(t):
+                                pc = t
+                                ok = true
+                            case let .lookahead(sub, negated):
+                                let found = run(text, pc: sub, pos: pos, stack: &stack) != nil
+                                ok = found != negated
+                                if ok { pc += 1 }
+                            case .match:
+                                return pos
+                            }
+                            if !ok {
+                                guard stack.count > base else { return nil }
+                                (pc, pos) = stack.removeLast()
+                            }
                         }
-                    case let .set(k):
-                        if pos < n {
-                            let c = text[pos]
-                            ok =
-                                c < 128
-                                ? bits[2 * k + Int(c >> 6)] & (1 << UInt64(c & 63)) != 0 : classes[k].contains(c)
-                        } else {
-                            ok = false
-                        }
-                        if ok {
-                            pos += 1
-                            pc += 1
-                        }
-                    case let .split(a, b):
-                        stack.append((b, pos))
-                        pc = a
-                        ok = true
-                    case let .jump(t):
-                        pc = t
-                        ok = true
-                    case let .lookahead(sub, negated):
-                        let found = run(text, pc: sub, pos: pos, stack: &stack) != nil
-                        ok = found != negated
-                        if ok { pc += 1 }
-                    case .match:
-                        return pos
-                    }
-                    if !ok {
-                        guard stack.count > base else { return nil }
-                        (pc, pos) = stack.removeLast()
                     }
                 }
             }

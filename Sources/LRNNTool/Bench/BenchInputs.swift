@@ -1,5 +1,7 @@
+import ComplexModule
 import Foundation
 import LRNNLinearAlgebra
+import RealModule
 
 /// Seeded random inputs for the benchmarks, generated straight into Float32 storage (no
 /// temporaries, so a memory probe sees only the tensors themselves).
@@ -38,6 +40,16 @@ public struct BenchRandom: Sendable {
             for i in 0..<n { buf[i] = draw(&g) }
             count = n
         }
+        self = g
+        return Tensor(shape: shape, scalars: scalars)
+    }
+
+    /// A complex tensor whose real and imaginary parts are independent standard normal draws
+    /// (a cotangent of a complex state).
+    public mutating func complexTensor(_ shape: [Int]) -> Tensor<Complex<Float>> {
+        let n = shape.reduce(1, *)
+        var g = self
+        let scalars = (0..<n).map { _ in Complex(g.normal(), g.normal()) }
         self = g
         return Tensor(shape: shape, scalars: scalars)
     }

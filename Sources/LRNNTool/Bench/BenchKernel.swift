@@ -15,7 +15,7 @@ public struct BenchKernel: Sendable {
     public var valueDim: Int
     /// How the effective flop count is defined (printed in docs and `--json`).
     public var flopFormula: String
-    /// What each of the three paths runs, in words (for the docs).
+    /// What each path (chunk, step, naive, forward + backward) runs, in words (for the docs).
     public var pathsDescription: String
     /// The fixed amount of work for a sequence of length T (the dense chunk algorithm at C = 64),
     /// whatever the implementation really does.
@@ -41,7 +41,7 @@ public struct BenchKernel: Sendable {
     }
 }
 
-/// A kernel with inputs in place: each closure runs one full forward over the sequence.
+/// A kernel with inputs in place: each closure runs one full pass over the sequence.
 public struct PreparedBenchKernel {
     /// The chunkwise (GEMM) path.
     public var chunk: () -> Void
@@ -51,16 +51,32 @@ public struct PreparedBenchKernel {
     public var makeStep: () -> () -> Void
     /// The naive reference recurrence.
     public var naive: () -> Void
+    /// Builds the training path: draws seeded random cotangents (untimed) — an output gradient
+    /// of the output's shape and a final-state gradient of the state's shape, both standard
+    /// normal — and returns the closure that runs one forward call (the chunk path, into the
+    /// same reused output and state buffers as ``chunk``) and one call of the kernel's
+    /// `backward` with those cotangents (timed). Kept lazy so that the forward's memory probe
+    /// never holds the cotangents.
+    public var makeBackward: () -> () -> Void
     /// Bytes of the kernel's inputs and outputs (the memory target's yardstick).
     public var ioBytes: Int
 
     /// Creates a prepared kernel.
+    ///
+    /// - Parameters:
+    ///   - chunk: one forward call of the chunk path.
+    ///   - makeStep: builds the step path's closure (see ``makeStep``).
+    ///   - naive: one call of the naive reference.
+    ///   - makeBackward: builds the forward + backward closure (see ``makeBackward``).
+    ///   - ioBytes: bytes of the kernel's inputs and outputs.
     public init(
-        chunk: @escaping () -> Void, makeStep: @escaping () -> () -> Void, naive: @escaping () -> Void, ioBytes: Int
+        chunk: @escaping () -> Void, makeStep: @escaping () -> () -> Void, naive: @escaping () -> Void,
+        makeBackward: @escaping () -> () -> Void, ioBytes: Int
     ) {
         self.chunk = chunk
         self.makeStep = makeStep
         self.naive = naive
+        self.makeBackward = makeBackward
         self.ioBytes = ioBytes
     }
 }

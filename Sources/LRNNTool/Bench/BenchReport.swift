@@ -40,6 +40,21 @@ public struct KernelBenchResult: Codable, Sendable {
     public var naive_seconds: Double
     /// The effective flop count's definition.
     public var flop_formula: String
+    /// Seconds of one forward call (the chunk path) followed by one `backward` call with seeded
+    /// random cotangents (best of the same repeats as `seconds`); nil in reports saved before
+    /// the backward was measured.
+    public var backward_seconds: Double? = nil
+    /// `backward_seconds / seconds`: the cost of a training step's kernel work against the forward's.
+    public var backward_ratio: Double? = nil
+    /// A fixed work of 3 × the forward's effective flops (`BenchSuite.backwardFlopFactor`), divided by `backward_seconds` and the
+    /// all-thread sgemm peak of the same run.
+    public var backward_peak_fraction: Double? = nil
+    /// Peak resident memory (MB) of a separate process running one forward and one backward
+    /// call at `memory_T`.
+    public var backward_peak_rss_mb: Double? = nil
+    /// `backward_peak_rss_mb / peak_rss_mb`: forward + backward peak memory over the forward's,
+    /// both at `memory_T`.
+    public var backward_rss_ratio: Double? = nil
 }
 
 /// One point of the scaling sweep.
@@ -93,7 +108,10 @@ public struct BenchReport: Codable, Sendable {
     /// The targets: delta_rule and gated_delta_rule at ≥ 75 % of the all-thread sgemm
     /// peak and ≥ 2× the step path; gla ≤ 1.5× and delta_product ≤ 2.2× gated_delta_rule's
     /// time; ns/token at T = 65,536 within 15 % of T = 4,096 (chunk path); peak RSS at 64k ≤
-    /// 1.3 × I/O + 200 MB; s4d_conv at T = 16,384 in ≤ 100 ms.
+    /// 1.3 × I/O + 200 MB; s4d_conv at T = 16,384 in ≤ 100 ms; and for the backward:
+    /// `backward_ratio` ≤ 3.5 for delta_rule, gated_delta_rule and gla, `backward_peak_fraction`
+    /// ≥ 0.45 for delta_rule and gated_delta_rule, and the forward + backward peak RSS at 64k ≤
+    /// 2.5 × the forward's, every kernel.
     public func evaluateTargets() -> [BenchTarget] {
         var out: [BenchTarget] = []
         func row(_ n: String) -> KernelBenchResult? { kernels.first { $0.name == n } }
@@ -139,6 +157,35 @@ public struct BenchReport: Codable, Sendable {
             out.append(
                 BenchTarget(target: "s4d_conv: T = 16,384 in ≤ 100 ms (ms)", value: ms, bound: 100, met: ms <= 100))
         }
+        out += backwardTargets()
+        return out
+    }
+
+    /// The backward targets: `backward_ratio` ≤ 3.5 (delta_rule, gated_delta_rule, gla),
+    /// `backward_peak_fraction` ≥ 0.45 (delta_rule, gated_delta_rule), and the forward + backward
+    /// peak RSS at T = 65,536 ≤ 2.5 × the forward's (every kernel probed at that length).
+    func backwardTargets() -> [BenchTarget] {
+        var out: [BenchTarget] = []
+        for k in kernels {
+            if ["delta_rule", "gated_delta_rule", "gla"].contains(k.name), let ratio = k.backward_ratio {
+                out.append(
+                    BenchTarget(
+                        target: "\(k.name): forward + backward ≤ 3.5x the forward's time", value: ratio, bound: 3.5,
+                        met: ratio <= 3.5))
+            }
+            if ["delta_rule", "gated_delta_rule"].contains(k.name), let fraction = k.backward_peak_fraction {
+                out.append(
+                    BenchTarget(
+                        target: "\(k.name): forward + backward ≥ 45% of all-thread sgemm peak (3x forward flops)",
+                        value: fraction, bound: 0.45, met: fraction >= 0.45))
+            }
+            if let ratio = k.backward_rss_ratio, k.memory_T == 65536 {
+                out.append(
+                    BenchTarget(
+                        target: "\(k.name): forward + backward peak RSS at 64k ≤ 2.5x the forward's", value: ratio,
+                        bound: 2.5, met: ratio <= 2.5))
+            }
+        }
         return out
     }
 
@@ -171,6 +218,26 @@ public struct BenchReport: Codable, Sendable {
             ])
         }
         out += Self.alignedTable(rows)
+        if kernels.contains(where: { $0.backward_seconds != nil }) {
+            var brows = [
+                ["forward + backward", "T", "ms", "vs forward", "GFLOP/s (3x)", "peak", "RSS MB", "vs forward RSS"]
+            ]
+            for k in kernels {
+                guard let b = k.backward_seconds else { continue }
+                brows.append([
+                    k.name, "\(k.T)", String(format: "%.1f", b * 1e3),
+                    k.backward_ratio.map { String(format: "%.2fx", $0) } ?? "-",
+                    String(format: "%.1f", BenchSuite.backwardFlopFactor * k.gflops * k.seconds / b),
+                    k.backward_peak_fraction.map { String(format: "%.0f%%", $0 * 100) } ?? "-",
+                    k.backward_peak_rss_mb.map { String(format: "%.0f", $0) } ?? "-",
+                    k.backward_rss_ratio.map { String(format: "%.2fx", $0) } ?? "-",
+                ])
+            }
+            out += "\n" + Self.alignedTable(brows)
+            if let memT = kernels.compactMap(\.memory_T).first {
+                out += "peak RSS at T = \(memT), each in a fresh process: the forward, and one forward + one backward\n"
+            }
+        }
         if !scaling.isEmpty {
             let lengths = Array(Set(scaling.map(\.T))).sorted()
             var srows = [["ns/token", "path"] + lengths.map { "T=\($0)" }]

@@ -59,33 +59,23 @@ public enum BenchSuite {
         var rows: [KernelBenchResult] = []
         var scaling: [ScalingPoint] = []
         for k in selected {
-            log("\(k.name): chunk path at T = \(standardLength)")
             var p: PreparedBenchKernel? = k.prepare(standardLength, 1)
-            // Up to 25 calls spread over at most 3 s, so that a few seconds of load from other
-            // jobs do not decide the figure (quick: 5 calls, 1.5 s).
-            let tChunk = BenchTimer.best(repeats: quick ? 5 : 25, budget: quick ? 1.5 : 3, p!.chunk)
-            log("\(k.name): step path")
-            var stepRun: (() -> Void)? = p!.makeStep()
-            let tStep = BenchTimer.best(repeats: quick ? 1 : 3, budget: 4, warmup: false, stepRun!)
-            stepRun = nil
-            log("\(k.name): naive reference")
-            let tNaive = BenchTimer.best(repeats: 1, warmup: false, p!.naive)
-            let flops = k.effectiveFlops(standardLength)
-            let gflops = flops / tChunk / 1e9
-            var row = KernelBenchResult(
-                name: k.name, B: k.batch, T: standardLength, H: k.heads, K: k.keyDim, V: k.valueDim,
-                precision: "Float32", seconds: tChunk,
-                tokens_per_s: Double(k.batch * standardLength) / tChunk, gflops: gflops,
-                peak_fraction: gflops / sAll, step_speedup: tStep / tChunk, naive_speedup: tNaive / tChunk,
-                peak_rss_mb: nil, io_mb: nil, memory_T: nil, step_seconds: tStep, naive_seconds: tNaive,
-                flop_formula: k.flopFormula)
+            var row = measure(k, prepared: p!, length: standardLength, quick: quick, peak: sAll, log: log)
+            let tNaive = row.naive_seconds
             if let exe = options.probeExecutable {
-                let memT = quick ? standardLength : 65536
+                let memT = memoryLength(quick: quick, standardLength: standardLength)
                 log("\(k.name): memory probe at T = \(memT)")
                 if let probe = memoryProbe(executable: exe, kernel: k.name, length: memT, threads: threads) {
                     row.peak_rss_mb = probe.peakMB
                     row.io_mb = probe.ioMB
                     row.memory_T = memT
+                    log("\(k.name): forward + backward memory probe at T = \(memT)")
+                    if let b = memoryProbe(
+                        executable: exe, kernel: k.name, length: memT, threads: threads, backward: true)
+                    {
+                        row.backward_peak_rss_mb = b.peakMB
+                        row.backward_rss_ratio = b.peakMB / probe.peakMB
+                    }
                 }
             }
             rows.append(row)
@@ -128,7 +118,10 @@ public enum BenchSuite {
         s1 = max(s1, GEMMBenchmark.gflops(Float.self, n: 2048, threads: 1, repeats: peakRepeats))
         let sAllEnd = GEMMBenchmark.gflops(Float.self, n: 2048, threads: threads, repeats: peakRepeats)
         if sAllEnd > sAll {
-            for i in rows.indices { rows[i].peak_fraction *= sAll / sAllEnd }
+            for i in rows.indices {
+                rows[i].peak_fraction *= sAll / sAllEnd
+                rows[i].backward_peak_fraction = rows[i].backward_peak_fraction.map { $0 * sAll / sAllEnd }
+            }
             sAll = sAllEnd
         }
         var m = machine(threads: threads)
@@ -136,7 +129,64 @@ public enum BenchSuite {
         return BenchReport(machine: m, sgemm_gflops: ["1": s1, "all": sAll], kernels: rows, scaling: scaling)
     }
 
-    /// The result of running one kernel's chunk path once in a fresh process.
+    /// Times one kernel's paths at length T on prepared inputs and returns its report row
+    /// (without the memory fields, which the probes fill in).
+    ///
+    /// The chunk path is the best of up to 25 calls within 3 s (quick: 5 within 1.5 s) after a
+    /// warm-up; forward + backward the same; the step path the best of 3 (quick: 1) within 4 s;
+    /// the naive reference one call.
+    ///
+    /// - Parameters:
+    ///   - k: the kernel.
+    ///   - p: its inputs at length `length`.
+    ///   - length: the sequence length T of `p`.
+    ///   - quick: quick mode's repeats.
+    ///   - peak: the all-thread sgemm peak of this run, GFLOP/s.
+    ///   - log: receives progress lines.
+    /// - Returns: the row, with `backward_seconds`, `backward_ratio` and `backward_peak_fraction`.
+    public static func measure(
+        _ k: BenchKernel, prepared p: PreparedBenchKernel, length: Int, quick: Bool, peak: Double,
+        log: (String) -> Void = { _ in }
+    ) -> KernelBenchResult {
+        log("\(k.name): chunk path at T = \(length)")
+        // Up to 25 calls spread over at most 3 s, so that a few seconds of load from other
+        // jobs do not decide the figure (quick: 5 calls, 1.5 s).
+        let tChunk = BenchTimer.best(repeats: quick ? 5 : 25, budget: quick ? 1.5 : 3, p.chunk)
+        log("\(k.name): forward + backward at T = \(length)")
+        // The same repeats and budget as the forward; the cotangents are drawn untimed, and
+        // released before the step path's slices are made.
+        var backwardRun: (() -> Void)? = p.makeBackward()
+        let tBackward = BenchTimer.best(repeats: quick ? 5 : 25, budget: quick ? 1.5 : 3, backwardRun!)
+        backwardRun = nil
+        log("\(k.name): step path")
+        var stepRun: (() -> Void)? = p.makeStep()
+        let tStep = BenchTimer.best(repeats: quick ? 1 : 3, budget: 4, warmup: false, stepRun!)
+        stepRun = nil
+        log("\(k.name): naive reference")
+        let tNaive = BenchTimer.best(repeats: 1, warmup: false, p.naive)
+        let flops = k.effectiveFlops(length)
+        let gflops = flops / tChunk / 1e9
+        return KernelBenchResult(
+            name: k.name, B: k.batch, T: length, H: k.heads, K: k.keyDim, V: k.valueDim,
+            precision: "Float32", seconds: tChunk,
+            tokens_per_s: Double(k.batch * length) / tChunk, gflops: gflops,
+            peak_fraction: gflops / peak, step_speedup: tStep / tChunk, naive_speedup: tNaive / tChunk,
+            peak_rss_mb: nil, io_mb: nil, memory_T: nil, step_seconds: tStep, naive_seconds: tNaive,
+            flop_formula: k.flopFormula, backward_seconds: tBackward, backward_ratio: tBackward / tChunk,
+            backward_peak_fraction: backwardFlopFactor * flops / tBackward / 1e9 / peak)
+    }
+
+    /// The fixed work of one forward + backward call, in multiples of the forward's effective
+    /// flops (the forward once, the backward counted as twice the forward).
+    public static let backwardFlopFactor = 3.0
+
+    /// The sequence length of the memory probes: T = 65,536, or the standard length in quick mode
+    /// (the forward's and the forward + backward's probes use the same length).
+    public static func memoryLength(quick: Bool, standardLength: Int = 4096) -> Int {
+        quick ? standardLength : 65536
+    }
+
+    /// The result of running one kernel's chunk path (or its forward + backward) once in a fresh process.
     public struct MemoryProbeResult: Codable, Sendable {
         /// Peak resident memory of the probe process, MB.
         public var peakMB: Double
@@ -146,20 +196,33 @@ public enum BenchSuite {
 
     /// Runs the chunk path of `kernel` once at length T in this process and returns the peak RSS
     /// (called inside the probe child process).
-    /// `repeats` > 1 runs the chunk path that many times (to profile it under perf).
+    ///
+    /// - Parameters:
+    ///   - catalog: the kernels to choose from.
+    ///   - kernel: the kernel's name.
+    ///   - length: the sequence length T.
+    ///   - repeats: runs the path that many times (> 1 to profile it under perf).
+    ///   - backward: runs one forward and one backward call (with the seeded cotangents, which
+    ///     the peak then includes) instead of the forward alone.
+    /// - Returns: the peak RSS and the forward's I/O size, or nil for an unknown kernel.
     public static func probeInProcess(
-        _ catalog: [BenchKernel], kernel: String, length: Int, repeats: Int = 1
+        _ catalog: [BenchKernel], kernel: String, length: Int, repeats: Int = 1, backward: Bool = false
     ) -> MemoryProbeResult? {
         guard let k = catalog.first(where: { $0.name == kernel }) else { return nil }
         let p = k.prepare(length, 3)
-        for _ in 0..<max(1, repeats) { p.chunk() }
+        let run = backward ? p.makeBackward() : p.chunk
+        for _ in 0..<max(1, repeats) { run() }
         return MemoryProbeResult(peakMB: PeakMemory.peakMB, ioMB: Double(p.ioBytes) / 1_048_576)
     }
 
-    static func memoryProbe(executable: String, kernel: String, length: Int, threads: Int) -> MemoryProbeResult? {
+    static func memoryProbe(
+        executable: String, kernel: String, length: Int, threads: Int, backward: Bool = false
+    ) -> MemoryProbeResult? {
         let proc = Process()
         proc.executableURL = URL(fileURLWithPath: executable)
-        proc.arguments = ["bench", "--memory-probe", kernel, "--probe-length", "\(length)", "--threads", "\(threads)"]
+        proc.arguments =
+            ["bench", "--memory-probe", kernel, "--probe-length", "\(length)", "--threads", "\(threads)"]
+            + (backward ? ["--probe-backward"] : [])
         let pipe = Pipe()
         proc.standardOutput = pipe
         proc.standardError = FileHandle.nullDevice

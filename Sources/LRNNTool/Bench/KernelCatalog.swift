@@ -68,7 +68,8 @@ public enum KernelCatalog {
             : "\(n)·T·H·(6·K·V + 6·64·K + 4·64·V)  [the delta-rule count over the T·n interleaved steps]"
         let paths =
             "chunk: DeltaRule.chunked\(gated ? " with g" : "")\(n > 1 ? ", numHouseholder: \(n)" : ""), into reused output buffers; "
-            + "step: DeltaRule.step per token; naive: DeltaRule.reference"
+            + "step: DeltaRule.step per token; naive: DeltaRule.reference; "
+            + "forward + backward: the chunk path, then DeltaRule.backward"
         return BenchKernel(
             name: name, batch: 1, heads: h, keyDim: d, valueDim: d, flopFormula: formula, pathsDescription: paths,
             effectiveFlops: { t in Double(t * n * h) * perStep },
@@ -116,6 +117,21 @@ public enum KernelCatalog {
                             _ = try DeltaRule.reference(q: q, k: k, v: v, beta: beta, g: g, numHouseholder: n)
                         }
                     },
+                    makeBackward: {
+                        var rng = BenchRandom(seed: cotangentSeed(seed))
+                        let dOutput = rng.tensor(output.shape) { $0.normal() }
+                        let dState = rng.tensor(state.shape) { $0.normal() }
+                        let inputs = DeltaRule.Inputs(q: q, k: k, v: v, beta: beta, g: g)
+                        return {
+                            mustSucceed(name) {
+                                try DeltaRule.chunked(
+                                    q: q, k: k, v: v, beta: beta, g: g, numHouseholder: n, output: &output,
+                                    finalState: &state)
+                                _ = try DeltaRule.backward(
+                                    inputs, numHouseholder: n, outputGradient: dOutput, finalStateGradient: dState)
+                            }
+                        }
+                    },
                     ioBytes: io)
             })
     }
@@ -129,7 +145,8 @@ public enum KernelCatalog {
             name: "gla", batch: 1, heads: h, keyDim: d, valueDim: d,
             flopFormula: "T·H·(4·K·V + 2·64·K + 2·64·V)  [= (4·64·K·V + 2·64²·K + 2·64²·V) per 64 tokens per head]",
             pathsDescription:
-                "chunk: GLA.chunked into reused output buffers; step: GLA.step per token; naive: GLA.reference",
+                "chunk: GLA.chunked into reused output buffers; step: GLA.step per token; naive: GLA.reference; "
+                + "forward + backward: the chunk path, then GLA.backward",
             effectiveFlops: { t in Double(t * h) * perToken },
             prepare: { t, seed in
                 var rng = BenchRandom(seed: seed)
@@ -166,6 +183,18 @@ public enum KernelCatalog {
                         }
                     },
                     naive: { mustSucceed("gla") { _ = try GLA.reference(q: q, k: k, v: v, gk: gk) } },
+                    makeBackward: {
+                        var rng = BenchRandom(seed: cotangentSeed(seed))
+                        let dOutput = rng.tensor(output.shape) { $0.normal() }
+                        let dState = rng.tensor(state.shape) { $0.normal() }
+                        let inputs = GLA.Inputs(q: q, k: k, v: v, gk: gk)
+                        return {
+                            mustSucceed("gla") {
+                                try GLA.chunked(q: q, k: k, v: v, gk: gk, output: &output, finalState: &state)
+                                _ = try GLA.backward(inputs, outputGradient: dOutput, finalStateGradient: dState)
+                            }
+                        }
+                    },
                     ioBytes: io)
             })
     }
@@ -182,7 +211,8 @@ public enum KernelCatalog {
             pathsDescription:
                 "chunk: S4D.chunked (chunked state passing, ZOH) into reused output buffers; "
                 + "step: S4DRecurrence.step per token; "
-                + "naive: S4D.recurrent (the complex recurrence, token by token)",
+                + "naive: S4D.recurrent (the complex recurrence, token by token); "
+                + "forward + backward: the chunk path, then S4D.backward",
             effectiveFlops: { t in Double(t * h) * (2 * c + 4 * Double(n)) },
             prepare: { t, seed in
                 let params: S4DParameters<Float>
@@ -219,6 +249,19 @@ public enum KernelCatalog {
                             _ = try S4D.recurrent(S4D.Inputs(u: u, parameters: params), discretization: .zoh)
                         }
                     },
+                    makeBackward: {
+                        var rng = BenchRandom(seed: cotangentSeed(seed))
+                        let dOutput = rng.tensor(u.shape) { $0.normal() }
+                        let dState = rng.complexTensor(state.shape)
+                        let inputs = S4D.Inputs(u: u, parameters: params)
+                        return {
+                            mustSucceed("s4d_conv") {
+                                try S4D.chunked(inputs, discretization: .zoh, output: &output, finalState: &state)
+                                _ = try S4D.backward(
+                                    inputs, discretization: .zoh, outputGradient: dOutput, finalStateGradient: dState)
+                            }
+                        }
+                    },
                     ioBytes: io)
             })
     }
@@ -230,7 +273,8 @@ public enum KernelCatalog {
             flopFormula:
                 "T·(8·P·H + 8·P + 2·H)  [U·[Re B̄; Im B̄]ᵀ and X·[Re C, −Im C]ᵀ (4·P·H each), complex scan 8·P, skip 2·H]",
             pathsDescription:
-                "chunk: S5.chunked (GEMM–scan–GEMM per chunk, ZOH) into reused output buffers; step: S5.step per token; naive: S5.reference",
+                "chunk: S5.chunked (GEMM–scan–GEMM per chunk, ZOH) into reused output buffers; step: S5.step per token; "
+                + "naive: S5.reference; forward + backward: the chunk path, then S5.backward",
             effectiveFlops: { t in Double(t) * Double(8 * p * h + 8 * p + 2 * h) },
             prepare: { t, seed in
                 var rng = BenchRandom(seed: seed)
@@ -271,10 +315,26 @@ public enum KernelCatalog {
                             _ = try S5.reference(S5.Inputs(u: u, parameters: params), discretization: .zoh)
                         }
                     },
+                    makeBackward: {
+                        var rng = BenchRandom(seed: cotangentSeed(seed))
+                        let dOutput = rng.tensor(u.shape) { $0.normal() }
+                        let dState = rng.complexTensor(state.shape)
+                        let inputs = S5.Inputs(u: u, parameters: params)
+                        return {
+                            mustSucceed("s5") {
+                                try S5.chunked(u, system: system, output: &output, finalState: &state)
+                                _ = try S5.backward(
+                                    inputs, discretization: .zoh, outputGradient: dOutput, finalStateGradient: dState)
+                            }
+                        }
+                    },
                     ioBytes: io)
             })
     }
 }
+
+/// The seed of a kernel's cotangents, distinct from its inputs' seed.
+func cotangentSeed(_ seed: UInt64) -> UInt64 { seed &+ 0xC07A_4E47 }
 
 /// Runs a kernel call on generated (valid) inputs; an error here is a bug in the catalog.
 @inline(__always)

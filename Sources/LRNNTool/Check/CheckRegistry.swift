@@ -18,6 +18,7 @@ public enum CheckRegistry {
         "delta_rule_backward": { try DeltaRuleBackwardCheck.check($0, name: $1) },
         "gated_delta_rule_backward": { try DeltaRuleBackwardCheck.check($0, name: $1) },
         "delta_product_backward": { try DeltaRuleBackwardCheck.check($0, name: $1) },
+        "model_train": ModelTrainCheck.check,
     ]
 
     /// The checker for model directories, once the model layer supports them.

@@ -1,0 +1,187 @@
+import LRNNKernels
+import LRNNLinearAlgebra
+
+extension DeltaRuleRunner {
+    /// The chunked kernel from zero states for training: q `[tokens, H·K]`, k `[tokens, n·H·K]`,
+    /// v `[tokens, n·H·V]`, β `[tokens, n·H]`, g `[tokens, H]`; returns o `[tokens, H·V]` and the
+    /// kernel inputs the backward needs.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    static func trainingForward<T: LRNNScalar>(
+        q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>?, heads h: Int, keyDim kd: Int,
+        valueDim vd: Int, householder n: Int, layout: SequenceLayout
+    ) throws(KernelError) -> (output: Tensor<T>, inputs: DeltaRule.Inputs<T>) {
+        let lead = layout.kernelBatchShape
+        let stepLead = [lead[0], lead[1] * n]
+        let inputs = DeltaRule.Inputs(
+            q: q.reshaped(lead + [h, kd]), k: k.reshaped(stepLead + [h, kd]), v: v.reshaped(stepLead + [h, vd]),
+            beta: beta.reshaped(stepLead + [h]), g: g?.reshaped(lead + [h]))
+        let result = try DeltaRule.chunked(
+            inputs, numHouseholder: n, sequences: KernelError.sequenceBoundaries(layout.kernelSequenceBoundaries))
+        return (result.output.reshaped([layout.tokenCount, h * vd]), inputs)
+    }
+
+    /// dL/d(q, k, v, β, g) as `[tokens, features]` matrices from dL/do `[tokens, H·V]`
+    /// (``/LRNNKernels/DeltaRule/backward(_:scale:numHouseholder:sequences:chunkSize:outputGradient:finalStateGradient:)``).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    static func trainingBackward<T: LRNNScalar>(
+        _ inputs: DeltaRule.Inputs<T>, outputGradient dO: Tensor<T>, householder n: Int, layout: SequenceLayout
+    ) throws(KernelError) -> (q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>?) {
+        let rows = layout.tokenCount
+        let d = try DeltaRule.backward(
+            inputs, numHouseholder: n, sequences: KernelError.sequenceBoundaries(layout.kernelSequenceBoundaries),
+            outputGradient: dO.reshaped(inputs.q.shape.dropLast(2) + [inputs.v.shape[2], inputs.v.shape[3]]),
+            finalStateGradient: nil)
+        func flat(_ t: Tensor<T>) -> Tensor<T> { t.reshaped([rows, rows == 0 ? 0 : t.count / rows]) }
+        return (flat(d.q), flat(d.k), flat(d.v), flat(d.beta), d.g.map(flat))
+    }
+}
+
+extension DeltaNetMixer: DifferentiableTokenMixer {
+    /// The forward pass from zero states and its pullback (fla's `DeltaNet.forward`, differentiated).
+    ///
+    /// - Parameters:
+    ///   - x: the normalised hidden states `[tokens, hidden]`.
+    ///   - layout: how the tokens split into sequences.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    func forwardWithPullback(_ x: Tensor<T>, layout: SequenceLayout) throws(KernelError)
+        -> (output: Tensor<T>, pullback: MixerPullback<T>)
+    {
+        let qf = ProjectedFeature(name: "q", projection: qProj, conv: qConv1d, activation: qkActivation)
+        let kf = ProjectedFeature(name: "k", projection: kProj, conv: kConv1d, activation: qkActivation)
+        let vf = ProjectedFeature(name: "v", projection: vProj, conv: vConv1d, activation: .silu)
+        let (qa, qs) = qf.forward(x, layout: layout)
+        let (ka, ks) = kf.forward(x, layout: layout)
+        let (v, vs) = vf.forward(x, layout: layout)
+        let l2 = configuration.qkNorm == "l2"
+        var q = qa
+        var k = ka
+        if l2 {
+            l2Normalize(&q, groupSize: headKDim)
+            l2Normalize(&k, groupSize: headKDim)
+        } else {
+            sumNormalize(&q, groupSize: headKDim)
+            sumNormalize(&k, groupSize: headKDim)
+        }
+        let factor: T = configuration.allowNegEigval ? 2 : 1
+        let b = bProj.map { $0(x) }
+        var beta = b ?? Tensor(shape: [layout.tokenCount, heads], repeating: factor)
+        if b != nil { sigmoidScaled(&beta, factor: factor) }
+        let (o, inputs) = try DeltaRuleRunner.trainingForward(
+            q: q, k: k, v: v, beta: beta, g: nil, heads: heads, keyDim: headKDim, valueDim: headVDim, householder: 1,
+            layout: layout)
+        let (normed, gate) = oNorm.forwardSaving(o, input: x)
+        let y = oProj(normed)
+        let pullback: MixerPullback<T> = { (dy, prefix, grads) throws(KernelError) in
+            var dx = Tensor<T>.zeros(x.shape)
+            grads.addLinear(prefix + "o_proj", oProj, input: normed, outputGradient: dy)
+            let dO = oNorm.backward(
+                input: o, gate: gate, outputGradient: oProj.inputGradient(dy), mixerInput: x, normName: "o_norm",
+                prefix: prefix, gradients: &grads, inputGradient: &dx)
+            let d = try DeltaRuleRunner.trainingBackward(inputs, outputGradient: dO, householder: 1, layout: layout)
+            if let bProj, let b {
+                let db = sigmoidScaledBackward(logits: b, outputGradient: d.beta, factor: factor)
+                grads.addLinear(prefix + "b_proj", bProj, input: x, outputGradient: db)
+                bProj.accumulateInputGradient(db, into: &dx)
+            }
+            let dqa =
+                l2
+                ? l2NormalizeBackward(input: qa, outputGradient: d.q, groupSize: headKDim)
+                : sumNormalizeBackward(input: qa, outputGradient: d.q, groupSize: headKDim)
+            let dka =
+                l2
+                ? l2NormalizeBackward(input: ka, outputGradient: d.k, groupSize: headKDim)
+                : sumNormalizeBackward(input: ka, outputGradient: d.k, groupSize: headKDim)
+            qf.backward(
+                input: x, saved: qs, outputGradient: dqa, layout: layout, prefix: prefix, gradients: &grads,
+                inputGradient: &dx)
+            kf.backward(
+                input: x, saved: ks, outputGradient: dka, layout: layout, prefix: prefix, gradients: &grads,
+                inputGradient: &dx)
+            vf.backward(
+                input: x, saved: vs, outputGradient: d.v, layout: layout, prefix: prefix, gradients: &grads,
+                inputGradient: &dx)
+            return dx
+        }
+        return (y, pullback)
+    }
+}
+
+extension GatedDeltaMixer: DifferentiableTokenMixer {
+    /// The forward pass from zero states and its pullback (fla's `GatedDeltaNet.forward` and
+    /// `GatedDeltaProduct.forward`, differentiated).
+    ///
+    /// - Parameters:
+    ///   - x: the normalised hidden states `[tokens, hidden]`.
+    ///   - layout: how the tokens split into sequences.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    func forwardWithPullback(_ x: Tensor<T>, layout: SequenceLayout) throws(KernelError)
+        -> (output: Tensor<T>, pullback: MixerPullback<T>)
+    {
+        let qf = ProjectedFeature(name: "q", projection: qProj, conv: qConv1d, activation: .silu)
+        let kf = ProjectedFeature(name: "k", projection: kProj, conv: kConv1d, activation: .silu)
+        let vf = ProjectedFeature(name: "v", projection: vProj, conv: vConv1d, activation: .silu)
+        let (qa, qs) = qf.forward(x, layout: layout)
+        let (ka, ks) = kf.forward(x, layout: layout)
+        let (v, vs) = vf.forward(x, layout: layout)
+        var q = qa
+        var k = ka
+        l2Normalize(&q, groupSize: headKDim)
+        l2Normalize(&k, groupSize: headKDim)
+        let r = valueHeads / heads
+        q = repeatHeads(q, heads: heads, headDim: headKDim, times: r)
+        k = repeatHeads(k, heads: heads * householder, headDim: headKDim, times: r)
+        let b = bProj(x)
+        var beta = b
+        sigmoidScaled(&beta, factor: betaFactor)
+        var a: Tensor<T>? = nil
+        var g: Tensor<T>? = nil
+        if let aProj, let aLog, let dtBias {
+            a = aProj(x)
+            g = GatedDecay.forward(a!, aLog: aLog, dtBias: dtBias)
+        }
+        let (o, inputs) = try DeltaRuleRunner.trainingForward(
+            q: q, k: k, v: v, beta: beta, g: g, heads: valueHeads, keyDim: headKDim, valueDim: headVDim,
+            householder: householder, layout: layout)
+        let (normed, gate) = oNorm.forwardSaving(o, input: x)
+        let y = oProj(normed)
+        let pullback: MixerPullback<T> = { (dy, prefix, grads) throws(KernelError) in
+            var dx = Tensor<T>.zeros(x.shape)
+            grads.addLinear(prefix + "o_proj", oProj, input: normed, outputGradient: dy)
+            let dO = oNorm.backward(
+                input: o, gate: gate, outputGradient: oProj.inputGradient(dy), mixerInput: x, normName: "o_norm",
+                prefix: prefix, gradients: &grads, inputGradient: &dx)
+            let d = try DeltaRuleRunner.trainingBackward(
+                inputs, outputGradient: dO, householder: householder, layout: layout)
+            let db = sigmoidScaledBackward(logits: b, outputGradient: d.beta, factor: betaFactor)
+            grads.addLinear(prefix + "b_proj", bProj, input: x, outputGradient: db)
+            bProj.accumulateInputGradient(db, into: &dx)
+            if let aProj, let aLog, let dtBias, let a, let g, let dg = d.g {
+                let (da, dALog, dBias) = GatedDecay.backward(
+                    input: a, gate: g, outputGradient: dg, aLog: aLog, dtBias: dtBias)
+                grads.add(prefix + "A_log", dALog)
+                grads.add(prefix + "dt_bias", dBias)
+                grads.addLinear(prefix + "a_proj", aProj, input: x, outputGradient: da)
+                aProj.accumulateInputGradient(da, into: &dx)
+            }
+            let dq = repeatHeadsBackward(d.q, heads: heads, headDim: headKDim, times: r)
+            let dk = repeatHeadsBackward(d.k, heads: heads * householder, headDim: headKDim, times: r)
+            qf.backward(
+                input: x, saved: qs,
+                outputGradient: l2NormalizeBackward(input: qa, outputGradient: dq, groupSize: headKDim),
+                layout: layout, prefix: prefix, gradients: &grads, inputGradient: &dx)
+            kf.backward(
+                input: x, saved: ks,
+                outputGradient: l2NormalizeBackward(input: ka, outputGradient: dk, groupSize: headKDim),
+                layout: layout, prefix: prefix, gradients: &grads, inputGradient: &dx)
+            vf.backward(
+                input: x, saved: vs, outputGradient: d.v, layout: layout, prefix: prefix, gradients: &grads,
+                inputGradient: &dx)
+            return dx
+        }
+        return (y, pullback)
+    }
+}
