@@ -27,18 +27,20 @@ public struct GradientAccumulator<T: LRNNScalar>: Sendable {
     /// - Parameters:
     ///   - loss: the micro-batch's mean loss L_i.
     ///   - gradients: its gradient g_i by key (the same keys and shapes for every micro-batch).
-    ///   - countedPositions: N_i ≥ 1, its counted positions.
+    ///   - positions: N_i ≥ 1, the micro-batch's counted positions.
     /// - Throws: ``TrainingError/invalidArgument(name:reason:)`` for N_i < 1;
     ///   ``TrainingError/missingParameter(name:key:)``, ``TrainingError/unexpectedParameter(name:key:)``
     ///   or ``TrainingError/shapeMismatch(tensor:shape:expected:)`` when the keys or shapes differ
     ///   from the first micro-batch's. Nothing is added when it throws.
     @_specialize(exported:true,where T == Float)
     @_specialize(exported:true,where T == Double)
-    public mutating func add(loss: T, gradients: [String: Tensor<T>], countedPositions n: Int) throws(TrainingError) {
-        guard n >= 1 else {
-            throw .invalidArgument(name: "countedPositions", reason: "\(n), expected ≥ 1")
+    public mutating func add(loss: T, gradients: [String: Tensor<T>], countedPositions positions: Int)
+        throws(TrainingError)
+    {
+        guard positions >= 1 else {
+            throw .invalidArgument(name: "countedPositions", reason: "\(positions), expected ≥ 1")
         }
-        let w = T(n)
+        let w = T(positions)
         if weightedGradients.isEmpty {
             for (k, g) in gradients {
                 weightedGradients[k] = Tensor(shape: g.shape, scalars: g.scalars.map { $0 * w })
@@ -57,7 +59,7 @@ public struct GradientAccumulator<T: LRNNScalar>: Sendable {
             }
         }
         weightedLoss += w * loss
-        countedPositions += n
+        countedPositions += positions
         microBatches += 1
     }
 
