@@ -49,7 +49,7 @@ test: deps
 # other (as ``/Module/Symbol``). The umbrella LinearRNN has no symbols of its own (symbol
 # graphs do not include @_exported modules), so its catalog is the articles' root page.
 # LRNN_DOCC makes Package.swift add the swift-docc-plugin dependency.
-DOC_TARGETS := LinearRNN LRNNLinearAlgebra LRNNKernels LRNNModels LRNNTokenizers
+DOC_TARGETS := LinearRNN LRNNLinearAlgebra LRNNKernels LRNNModels LRNNTraining LRNNTokenizers
 docs: deps
 	@mkdir -p .build-docs
 	LRNN_DOCC=1 $(SWIFT) package --allow-writing-to-directory .build-docs generate-documentation \

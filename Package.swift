@@ -37,15 +37,17 @@ let package = Package(
         ),
         .target(name: "LRNNKernels", dependencies: ["LRNNLinearAlgebra"]),
         .target(name: "LRNNModels", dependencies: ["LRNNKernels", "LRNNLinearAlgebra"]),
+        // Training above the models: loss, AdamW, clipping, schedules, the Trainer, checkpoints.
+        .target(name: "LRNNTraining", dependencies: ["LRNNModels", "LRNNKernels", "LRNNLinearAlgebra"]),
         // Tokenizers are not models: text to ids and back, on Foundation only.
         .target(name: "LRNNTokenizers"),
         .target(
             name: "LinearRNN",
-            dependencies: ["LRNNLinearAlgebra", "LRNNKernels", "LRNNModels", "LRNNTokenizers"]
+            dependencies: ["LRNNLinearAlgebra", "LRNNKernels", "LRNNModels", "LRNNTraining", "LRNNTokenizers"]
         ),
         .target(
             name: "LRNNTool",
-            dependencies: ["LRNNLinearAlgebra", "LRNNKernels", "LRNNModels", "LRNNTokenizers"]
+            dependencies: ["LRNNLinearAlgebra", "LRNNKernels", "LRNNModels", "LRNNTraining", "LRNNTokenizers"]
         ),
         .executableTarget(
             name: "lrnn",
@@ -58,7 +60,7 @@ let package = Package(
         .target(
             name: "LRNNTestSupport",
             dependencies: [
-                "LRNNLinearAlgebra",
+                "LRNNLinearAlgebra", "LRNNModels", "LRNNTraining",
                 .product(name: "Numerics", package: "swift-numerics"),
             ],
             path: "Tests/LRNNTestSupport"
@@ -76,13 +78,18 @@ let package = Package(
             dependencies: ["LRNNModels", "LRNNKernels", "LRNNLinearAlgebra", "LRNNTestSupport"]
         ),
         .testTarget(
+            name: "LRNNTrainingTests",
+            dependencies: ["LRNNTraining", "LRNNModels", "LRNNLinearAlgebra", "LRNNTestSupport"]
+        ),
+        .testTarget(
             name: "LRNNTokenizersTests",
             dependencies: ["LRNNTokenizers", "LRNNTestSupport"]
         ),
         .testTarget(
             name: "LRNNToolTests",
             dependencies: [
-                "LRNNTool", "LRNNModels", "LRNNKernels", "LRNNLinearAlgebra", "LRNNTokenizers", "LRNNTestSupport",
+                "LRNNTool", "LRNNModels", "LRNNKernels", "LRNNLinearAlgebra", "LRNNTokenizers", "LRNNTraining",
+                "LRNNTestSupport",
             ]
         ),
     ]

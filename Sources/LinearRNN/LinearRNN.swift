@@ -2,3 +2,4 @@
 @_exported import LRNNLinearAlgebra
 @_exported import LRNNModels
 @_exported import LRNNTokenizers
+@_exported import LRNNTraining

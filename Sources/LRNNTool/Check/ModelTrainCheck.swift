@@ -1,6 +1,7 @@
 import Foundation
 import LRNNLinearAlgebra
 import LRNNModels
+import LRNNTraining
 
 /// `lrnn check` for op `model_train` (FORMAT.md, "Training cases"): `train_golden.safetensors`
 /// inside a model directory, holding a batch (`input_ids`, `labels` `[B, T]`), the loss and
@@ -9,8 +10,9 @@ import LRNNModels
 /// Per precision, the `gradients` line loads the model beside the file, runs
 /// ``/LRNNModels/CausalLM/lossAndGradients(inputIDs:labels:)`` and reports the largest golden
 /// error over the loss and every gradient (tolerance 1e-8 in Float64, 1e-4 in Float32). The
-/// case's `grad.` keys must be exactly the model's parameter keys. The loss and gradient-norm
-/// trajectories over AdamW steps need the optimiser and are one SKIP line.
+/// case's `grad.` keys must be exactly the model's parameter keys. Per precision, the
+/// `trajectory` line runs the case's AdamW steps with clipping (``TrainCheck``) and compares the
+/// loss and gradient-norm trajectories (tolerance 1e-8 in Float64, 1e-4 in Float32).
 public enum ModelTrainCheck {
     /// The tolerance of the loss and gradients: 1e-8 in Float64, 1e-4 in Float32.
     public static func tolerance(_ precision: String) -> Double {
@@ -24,12 +26,28 @@ public enum ModelTrainCheck {
         return [
             gradientsLine(Double.self, file, directory, batch, name),
             gradientsLine(Float.self, file, directory, batch, name),
+            trajectoryLine(Double.self, file, directory, batch, name),
+            trajectoryLine(Float.self, file, directory, batch, name),
         ]
-            + [
-                CheckLine(
-                    name: name, op: "model_train", precision: "-", path: "trajectory", error: nil, tolerance: nil,
-                    status: .skip, note: "trajectory: not implemented")
-            ]
+    }
+
+    /// The `trajectory` line of one precision (``TrainCheck/trajectoryLine(_:name:inputIDs:labels:model:)``
+    /// on the model beside the file).
+    static func trajectoryLine<T: LRNNScalar>(
+        _: T.Type, _ file: SafeTensorsFile, _ directory: String,
+        _ batch: Result<(ids: [[Int]], labels: [[Int]]), any Error>,
+        _ name: String
+    ) -> CheckLine {
+        switch batch {
+        case let .success((ids, labels)):
+            return TrainCheck.trajectoryLine(file, name: name, inputIDs: ids, labels: labels) {
+                try CausalLM<T>.load(directory: directory)
+            }
+        case let .failure(error):
+            return CheckLine(
+                name: name, op: "model_train", precision: T.precisionName, path: "trajectory", error: nil,
+                tolerance: tolerance(T.precisionName), status: .fail, note: "\(error)")
+        }
     }
 
     /// `input_ids` and `labels` as rows, validated: both `[B, T]` with B ≥ 1, the same shape.

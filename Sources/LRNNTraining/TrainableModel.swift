@@ -1,0 +1,59 @@
+import LRNNLinearAlgebra
+import LRNNModels
+
+/// A model the ``Trainer`` can optimise: a flat parameter tree keyed by checkpoint name, a loss
+/// with its gradients, and a way to rebuild the model from new parameter values.
+///
+/// ``/LRNNModels/CausalLM`` conforms with the one-line `extension CausalLM: TrainableModel {}`
+/// once it provides these members; any other model (a test model, a custom stack) conforms by
+/// implementing them.
+///
+/// The loss is fla's training loss (FORMAT.md of the golden cases, "Training cases"): the mean
+/// cross-entropy, natural log, over the positions whose label is not ``CrossEntropy/ignoreIndex``
+/// (−100), labels not shifted (``CrossEntropy``).
+public protocol TrainableModel<Scalar> {
+    /// The precision the model computes in: `Float` or `Double`.
+    associatedtype Scalar: LRNNScalar
+
+    /// Every parameter keyed by its checkpoint name (the keys of `model.safetensors`; a tied
+    /// embedding once).
+    ///
+    /// - Returns: the parameters; each tensor has the shape stored in the checkpoint.
+    func parameters() -> [String: Tensor<Scalar>]
+
+    /// A model with the same configuration and the given parameter values.
+    ///
+    /// - Parameter parameters: exactly the keys of ``parameters()``, each with the same shape.
+    /// - Returns: the new model; the receiver is unchanged.
+    /// - Throws: `ModelLoadError` naming a missing or unexpected key or a wrong shape.
+    func updating(parameters: [String: Tensor<Scalar>]) throws(ModelLoadError) -> Self
+
+    /// The mean cross-entropy over the counted positions of a batch and dL/d(every parameter).
+    ///
+    /// - Parameters:
+    ///   - inputIDs: one row of token ids per sequence, each starting from zero state.
+    ///   - labels: the target id of every position, or −100 to ignore it; the shape of `inputIDs`.
+    /// - Returns: the loss and the gradients, keyed like ``parameters()``.
+    /// - Throws: `ModelError` for an id outside the vocabulary, mismatched lengths, or a batch
+    ///   without any counted position.
+    func lossAndGradients(inputIDs: [[Int]], labels: [[Int]]) throws(ModelError)
+        -> (loss: Scalar, gradients: [String: Tensor<Scalar>])
+
+    /// The loss alone, the same definition as ``lossAndGradients(inputIDs:labels:)``.
+    ///
+    /// - Parameters:
+    ///   - inputIDs: one row of token ids per sequence.
+    ///   - labels: the target id of every position, or −100; the shape of `inputIDs`.
+    /// - Returns: the mean cross-entropy over the counted positions.
+    /// - Throws: `ModelError` as ``lossAndGradients(inputIDs:labels:)``.
+    func loss(inputIDs: [[Int]], labels: [[Int]]) throws(ModelError) -> Scalar
+
+    /// Writes the model as a checkpoint directory: `config.json` and `model.safetensors` with the
+    /// parameters stored as `dtype` (for ``/LRNNModels/CausalLM``, the layout fla reads).
+    ///
+    /// - Parameters:
+    ///   - directory: the directory to write into (created if needed).
+    ///   - dtype: the stored dtype of every parameter (`F32` or `BF16` for fla).
+    /// - Throws: the file system's error, or the model's own error when it cannot be described.
+    func write(to directory: String, dtype: SafeTensorsDType) throws
+}

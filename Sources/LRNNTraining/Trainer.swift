@@ -1,0 +1,154 @@
+import LRNNLinearAlgebra
+import LRNNModels
+
+/// Trains a ``TrainableModel`` with ``AdamW``: seeded batches, gradient accumulation, global-norm
+/// clipping, a learning-rate schedule, a guard against non-finite steps, and checkpoints that
+/// resume exactly.
+///
+/// Each ``step()``:
+/// 1. draws ``TrainerConfiguration/batchSize`` examples from the ``DataOrder``;
+/// 2. runs them as micro-batches of ``TrainerConfiguration/microBatchSize`` through
+///    ``TrainableModel/lossAndGradients(inputIDs:labels:)`` and accumulates the gradients by
+///    counted-position share (``GradientAccumulator``), so the result is the whole batch's;
+/// 3. skips the step — parameters and optimiser state unchanged, the batch consumed, the
+///    schedule advanced, ``skippedSteps`` counted, a ``TrainingStepOutcome/skipped(_:)`` returned —
+///    when the loss or a gradient is NaN or ±∞, or when no label of the batch is counted;
+/// 4. otherwise clips the gradients to ``TrainerConfiguration/maxGradientNorm``
+///    (``GradientClipping``), applies ``AdamW/update(parameters:gradients:learningRate:)`` at the
+///    scheduled learning rate lr(s) of step s (``LearningRateSchedule``), and rebuilds the model
+///    with ``TrainableModel/updating(parameters:)``.
+///
+/// Everything runs in sorted key order and the data order depends only on the seed, so two runs
+/// from the same state compute the same bits. ``saveCheckpoint(to:modelDType:)`` writes that state
+/// and ``resume(from:model:optimizer:configuration:examples:)`` restores it: the losses after
+/// resuming equal those of an uninterrupted run bit for bit.
+public struct Trainer<Model: TrainableModel> {
+    /// The model's precision.
+    public typealias Scalar = Model.Scalar
+
+    /// The model with the current parameters.
+    public private(set) var model: Model
+    /// The optimiser and its state.
+    public private(set) var optimizer: AdamW<Scalar>
+    /// Batch sizes, schedule, clipping and seed.
+    public let configuration: TrainerConfiguration<Scalar>
+    /// The training examples, indexed by the data order.
+    public let examples: [TrainingExample]
+    /// Where the data order stands.
+    public private(set) var dataOrder: DataOrder
+    /// The number of steps taken, applied and skipped (the schedule's position s of the next step).
+    public private(set) var stepsTaken = 0
+    /// The number of steps the non-finite guard skipped.
+    public private(set) var skippedSteps = 0
+    /// The current parameters (the values ``model`` was built from), by key.
+    public private(set) var parameters: [String: Tensor<Scalar>]
+
+    /// Creates a trainer at step 0.
+    ///
+    /// - Parameters:
+    ///   - model: the model to train (its current parameters are the start).
+    ///   - optimizer: the optimiser (hyperparameters and groups; any state it holds is kept).
+    ///   - configuration: batches, schedule, clipping and seed.
+    ///   - examples: the training examples (at least one).
+    /// - Throws: ``TrainingError/invalidArgument(name:reason:)`` for an empty example list.
+    public init(
+        model: Model, optimizer: AdamW<Scalar>, configuration: TrainerConfiguration<Scalar>,
+        examples: [TrainingExample]
+    ) throws(TrainingError) {
+        guard !examples.isEmpty else { throw .invalidArgument(name: "examples", reason: "no training examples") }
+        self.model = model
+        self.optimizer = optimizer
+        self.configuration = configuration
+        self.examples = examples
+        self.dataOrder = try DataOrder(count: examples.count, seed: configuration.seed)
+        self.parameters = model.parameters()
+    }
+
+    /// Restores a trainer from its parts (used by resuming).
+    init(
+        model: Model, parameters: [String: Tensor<Scalar>], optimizer: AdamW<Scalar>,
+        configuration: TrainerConfiguration<Scalar>, examples: [TrainingExample], dataOrder: DataOrder,
+        stepsTaken: Int, skippedSteps: Int
+    ) {
+        self.model = model
+        self.parameters = parameters
+        self.optimizer = optimizer
+        self.configuration = configuration
+        self.examples = examples
+        self.dataOrder = dataOrder
+        self.stepsTaken = stepsTaken
+        self.skippedSteps = skippedSteps
+    }
+
+    /// Takes one optimiser step (or skips it; see the type's description).
+    ///
+    /// - Returns: what the step did.
+    /// - Throws: ``TrainingError/model(_:)`` when the model refuses a batch (an id outside its
+    ///   vocabulary), ``TrainingError/modelLoad(_:)`` when it refuses the new parameters, or the
+    ///   optimiser's errors for gradients that do not match the parameters. The trainer is
+    ///   unchanged when it throws.
+    public mutating func step() throws(TrainingError) -> TrainingStepOutcome<Scalar> {
+        let s = stepsTaken
+        var order = dataOrder
+        let batch = (0..<configuration.batchSize).map { _ in order.next() }
+        var accumulator = GradientAccumulator<Scalar>()
+        var start = 0
+        while start < batch.count {
+            let micro = batch[start..<Swift.min(batch.count, start + configuration.microBatchSize)].map { examples[$0] }
+            start += configuration.microBatchSize
+            let counted = micro.reduce(0) { $0 + $1.countedPositions }
+            if counted == 0 { continue }
+            let result: (loss: Scalar, gradients: [String: Tensor<Scalar>])
+            do {
+                result = try model.lossAndGradients(inputIDs: micro.map(\.inputIDs), labels: micro.map(\.labels))
+            } catch { throw .model(error) }
+            try accumulator.add(loss: result.loss, gradients: result.gradients, countedPositions: counted)
+        }
+        func skip(_ reason: SkipReason, loss: Scalar?) -> TrainingStepOutcome<Scalar> {
+            dataOrder = order
+            stepsTaken = s + 1
+            skippedSteps += 1
+            return .skipped(SkippedStep(step: s, reason: reason, loss: loss, examples: batch))
+        }
+        guard accumulator.countedPositions > 0 else { return skip(.noCountedPositions, loss: nil) }
+        var (loss, gradients) = try accumulator.result()
+        guard loss.isFinite else { return skip(.nonFiniteLoss, loss: loss) }
+        for key in gradients.keys.sorted() where NonFiniteScan.scan(gradients[key]!).nonFinite {
+            return skip(.nonFiniteGradient(key: key), loss: loss)
+        }
+        let norm: Scalar
+        if let c = configuration.maxGradientNorm {
+            norm = try GradientClipping.clip(&gradients, maxNorm: c)
+        } else {
+            norm = GradientClipping.globalNorm(gradients)
+        }
+        let lr = configuration.schedule.learningRate(at: s)
+        var newParameters = parameters
+        var newOptimizer = optimizer
+        try newOptimizer.update(parameters: &newParameters, gradients: gradients, learningRate: lr)
+        let newModel: Model
+        do { newModel = try model.updating(parameters: newParameters) } catch { throw .modelLoad(error) }
+        model = newModel
+        parameters = newParameters
+        optimizer = newOptimizer
+        dataOrder = order
+        stepsTaken = s + 1
+        return .applied(
+            TrainingStepReport(
+                step: s, update: newOptimizer.step, loss: loss, gradientNorm: norm, learningRate: lr,
+                countedPositions: accumulator.countedPositions, examples: batch))
+    }
+
+    /// Takes `count` steps.
+    ///
+    /// - Parameter count: the number of steps (≥ 0).
+    /// - Returns: each step's outcome, in order.
+    /// - Throws: as ``step()``; the steps before the failing one stay taken.
+    public mutating func run(steps count: Int) throws(TrainingError) -> [TrainingStepOutcome<Scalar>] {
+        var out: [TrainingStepOutcome<Scalar>] = []
+        for _ in 0..<Swift.max(0, count) { out.append(try step()) }
+        return out
+    }
+}
+
+extension Trainer: Sendable where Model: Sendable {}
