@@ -1,4 +1,5 @@
 import LRNNLinearAlgebra
+import LRNNModels
 
 /// The training loss: mean cross-entropy over the positions whose label is not −100, and its
 /// gradient with respect to the logits.
@@ -55,8 +56,8 @@ public enum CrossEntropy {
     }
 
     /// Validates, then computes each row's `logsumexp − logit[label]` (and the gradient row) in
-    /// parallel; the row losses are summed in row order, so the result does not depend on the
-    /// number of workers.
+    /// parallel through the models' cross-entropy kernel; the row losses are summed in row order,
+    /// so the result does not depend on the number of workers.
     private static func evaluate<T: LRNNScalar>(
         logits: Tensor<T>, labels: [Int], gradient: Bool
     ) throws(TrainingError) -> (loss: T, gradient: Tensor<T>?) {
@@ -73,39 +74,10 @@ public enum CrossEntropy {
             counted += 1
         }
         guard counted > 0 else { throw .noCountedPositions(name: "labels") }
-        let invN = 1 / T(counted)
-        var rowLoss = [T](repeating: 0, count: n)
-        var grad: [T] = gradient ? [T](repeating: 0, count: logits.count) : []
-        let rowsPerItem = Swift.max(1, 65_536 / v)
-        let items = (n + rowsPerItem - 1) / rowsPerItem
-        logits.withUnsafeBufferPointer { x in
-            rowLoss.withUnsafeMutableBufferPointer { rl in
-                grad.withUnsafeMutableBufferPointer { g in
-                    // An empty array's buffer may still have a base address: the flag decides.
-                    let (xb, rlb, gb) = (x.baseAddress!, rl.baseAddress!, gradient ? g.baseAddress : nil)
-                    Threading.parallelFor(items) { item in
-                        let lo = item * rowsPerItem
-                        for i in lo..<Swift.min(n, lo + rowsPerItem) {
-                            let label = labels[i]
-                            if label == ignoreIndex { continue }
-                            let row = xb + i * v
-                            var m = row[0]
-                            for j in 1..<v where row[j] > m || m.isNaN { m = row[j] }
-                            var s: T = 0
-                            for j in 0..<v { s += T.exp(row[j] - m) }
-                            let lse = m + T.log(s)
-                            rlb[i] = lse - row[label]
-                            guard let gb else { continue }
-                            let out = gb + i * v
-                            for j in 0..<v { out[j] = T.exp(row[j] - lse) * invN }
-                            out[label] -= invN
-                        }
-                    }
-                }
-            }
-        }
-        var total: T = 0
-        for i in 0..<n where labels[i] != ignoreIndex { total += rowLoss[i] }
-        return (total * invN, gradient ? Tensor(shape: logits.shape, scalars: grad) : nil)
+        // The models' row kernel (the loss of CausalLM.lossAndGradients), on a copy of the logits.
+        var work = logits.reshaped([n, v])
+        let loss = LRNNModels.CrossEntropy.lossAndGradient(
+            logits: &work, labels: labels, count: counted, gradient: gradient)
+        return (loss, gradient ? work.reshaped(logits.shape) : nil)
     }
 }
