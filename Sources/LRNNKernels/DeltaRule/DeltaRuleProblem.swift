@@ -66,6 +66,9 @@ struct DeltaRuleProblem: Sendable {
             throw .shapeMismatch(tensor: "q", shape: q.shape, expected: "[B, T, H, K] with K ≥ 1")
         }
         let (b, t, h, dk) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
+        guard !t.multipliedReportingOverflow(by: n).overflow else {
+            throw .invalidArgument(name: "numHouseholder", reason: "T·n overflows Int: T = \(t), n = \(n)")
+        }
         guard k.shape == [b, t * n, h, dk] else {
             throw .shapeMismatch(tensor: "k", shape: k.shape, expected: "[B, T·n, H, K] = \([b, t * n, h, dk])")
         }

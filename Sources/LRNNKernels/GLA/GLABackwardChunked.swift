@@ -10,6 +10,10 @@ extension GLA {
     ) -> Inputs<T> {
         let (tokens, heads, dk, dv) = (p.tokens, p.heads, p.keyDim, p.valueDim)
         let segments = p.segments
+        // A chunk longer than the longest sequence only enlarges the workspaces (a caller may pass
+        // any chunk size), so it is clamped.
+        let chunkSize = Swift.min(chunkSize, Swift.max(1, segments.map(\.length).max() ?? 0))
+        let subChunkSize = Swift.min(subChunkSize, chunkSize)
         let scale = p.scale
         var gradQ: Tensor<T> = uninitialized(x.q.shape)
         var gradK: Tensor<T> = uninitialized(x.k.shape)

@@ -12,6 +12,11 @@ extension GLA {
     ) -> InputFlags {
         let (tokens, heads, dk, dv) = (p.tokens, p.heads, p.keyDim, p.valueDim)
         let segments = p.segments
+        // No sequences (B = 0): nothing to run. A chunk longer than the longest sequence only
+        // enlarges the workspaces (a caller may pass any chunk size), so it is clamped.
+        guard !segments.isEmpty else { return [] }
+        let chunkSize = Swift.min(chunkSize, Swift.max(1, segments.map(\.length).max() ?? 0))
+        let subChunkSize = Swift.min(subChunkSize, chunkSize)
         let scale = p.scale
         var flagBuffer: [UInt8] = []
         q.withUnsafeBufferPointer { qb in

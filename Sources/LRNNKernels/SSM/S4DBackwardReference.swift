@@ -3,13 +3,14 @@ import LRNNLinearAlgebra
 import RealModule
 
 extension S4D {
-    /// Validates the arguments of a backward call and lays out its sequences and chunks (see
+    /// Validates the arguments of a backward call (the parameters first) and lays out its sequences and chunks (see
     /// ``SSMChunkLayout/validateBackward(u:channels:stateTail:initialState:sequences:chunkSize:outputGradient:finalStateGradient:)``).
     static func validateBackward<T: LRNNScalar>(
         _ inputs: Inputs<T>, sequences: SequenceBoundaries?, chunkSize: Int, outputGradient: Tensor<T>?,
         finalStateGradient: Tensor<Complex<T>>?
     ) throws(KernelError) -> SSMChunkLayout {
         let prm = inputs.parameters
+        try prm.validate()
         return try SSMChunkLayout.validateBackward(
             u: inputs.u, channels: prm.channels, stateTail: [prm.channels, prm.modes],
             initialState: inputs.initialState, sequences: sequences, chunkSize: chunkSize,

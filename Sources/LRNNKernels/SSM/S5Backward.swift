@@ -38,7 +38,7 @@ extension S5 {
     /// - Returns: `du [B, T, H]`, the parameter gradients as an ``S5Parameters`` value (real
     ///   partials of each real field, `logStep` in log space, `conjugateSymmetric` copied), and the
     ///   initial state's gradient (dRe + i·dIm) iff the inputs have one.
-    /// - Throws: ``KernelError/shapeMismatch(tensor:shape:expected:)`` naming `u`,
+    /// - Throws: ``KernelError/shapeMismatch(tensor:shape:expected:)`` naming a parameter (its checks re-run as at construction), `u`,
     ///   `initialState`, `outputGradient` or `finalStateGradient`; ``KernelError/nonFinite(tensor:)``;
     ///   ``KernelError/invalidArgument(name:reason:)`` for `chunkSize < 1`;
     ///   ``KernelError/invalidSequenceBoundaries(reason:)`` for B ≠ 1 or boundaries not ending at T.
