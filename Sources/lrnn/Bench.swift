@@ -33,6 +33,15 @@ struct Bench: ParsableCommand {
               lrnn bench --preset gated_deltanet --preset gated_deltanet_hybrid --context 4096
               lrnn bench --model ../shared/golden/model_gla
               lrnn bench --tokenizer ../shared/golden/tokenizers/byte_level_bpe
+              lrnn bench --train --json
+
+            Training mode (--train) takes training steps (loss, gradients, clipping, AdamW) of \
+            random-weight delta_net, gated_deltanet, gated_deltaproduct and gla models (hidden 512, 4 \
+            layers, vocabulary 32,000, fla's other defaults; batch 1, T = 2,048, Float32; --quick: \
+            T = 512): tokens/s (best of 3 steps after a warm-up; quick: 2), train_peak_fraction = \
+            (6 · parameters · tokens + 3 · mixer kernel flops) / time / all-thread sgemm peak (target \
+            ≥ 0.35), and the peak RSS of one step in a child process against 4 × (parameters + AdamW \
+            state + activations) at fp32.
 
             Tokenizer mode (--tokenizer) encodes a fixed 1 MB text (prose, code, numbers, other scripts; \
             drawn with a fixed seed, so identical on every machine) on one thread and reports MB/s, best of \
@@ -79,6 +88,9 @@ struct Bench: ParsableCommand {
             valueName: "tokens"))
     var context: Int?
 
+    @Flag(help: "Benchmark one training step of each model type (hidden 512, 4 layers, T = 2,048).")
+    var train = false
+
     @Flag(help: .hidden)
     var verbose = false
 
@@ -98,6 +110,9 @@ struct Bench: ParsableCommand {
 
     @Flag(help: .hidden)
     var probeBackward = false
+
+    @Option(help: .hidden)
+    var trainProbe: String?
 
     func validate() throws {
         let known = Set(KernelCatalog.names)
@@ -131,7 +146,17 @@ struct Bench: ParsableCommand {
         if (model != nil || !preset.isEmpty) && (!kernels.isEmpty || svg != nil) {
             throw ValidationError("--kernel and --svg apply to kernel mode, not with --model/--preset")
         }
-        if let name = memoryProbe {
+        if train && (tokenizer != nil || model != nil || !preset.isEmpty || !kernels.isEmpty || svg != nil) {
+            throw ValidationError("--train cannot be combined with --tokenizer, --model, --preset, --kernel or --svg")
+        }
+        if let name = trainProbe {
+            guard TrainBench.modelTypes.contains(name) else {
+                throw ValidationError("--train-probe: unknown model type '\(name)'")
+            }
+            guard let t = probeLength, t >= 2, t <= 1 << 20 else {
+                throw ValidationError("--train-probe needs --probe-length in 2...1048576")
+            }
+        } else if let name = memoryProbe {
             guard known.contains(name) else { throw ValidationError("--memory-probe: unknown kernel '\(name)'") }
             guard let t = probeLength, t >= 1, t <= 1 << 22 else {
                 throw ValidationError("--memory-probe needs --probe-length in 1...4194304")
@@ -161,6 +186,15 @@ struct Bench: ParsableCommand {
             print(String(decoding: try enc.encode(r), as: UTF8.self))
             return
         }
+        if let name = trainProbe, let t = probeLength {
+            var configuration = TrainBench.Configuration()
+            configuration.length = t
+            do { print(try TrainBench.probeInProcess(name, configuration: configuration)) } catch {
+                FileHandle.standardError.write(Data("lrnn bench: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+            return
+        }
         let start = BenchTimer.now()
         let log: (String) -> Void =
             verbose
@@ -185,6 +219,22 @@ struct Bench: ParsableCommand {
                 FileHandle.standardError.write(Data("lrnn bench: \(error.description)\n".utf8))
                 throw ExitCode(2)
             }
+            return
+        }
+        if train {
+            let report: TrainBenchReport
+            do {
+                report = try TrainBench.run(
+                    TrainBench.modelTypes, configuration: TrainBench.Configuration(quick: quick),
+                    probeExecutable: Self.executablePath(), log: log)
+            } catch {
+                Progress.finish()
+                FileHandle.standardError.write(Data("lrnn bench: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+            Progress.finish()
+            print(json ? report.json() : report.text(), terminator: json ? "\n" : "")
+            if strict && report.targets.contains(where: { !$0.met }) { throw ExitCode(1) }
             return
         }
         if model != nil || !preset.isEmpty {

@@ -261,4 +261,37 @@ struct BenchTests {
             }
         }
     }
+
+    /// `lrnn bench --train` on a tiny configuration: every JSON field the issue names exists and
+    /// is finite, and the flop count and budget follow their formulas (no bound on any time).
+    @Test func trainBenchJSONFieldsAreFiniteOnATinyConfiguration() throws {
+        var configuration = TrainBench.Configuration(quick: true)
+        (configuration.hiddenSize, configuration.layers, configuration.vocabSize) = (32, 1, 50)
+        (configuration.length, configuration.repeats) = (16, 1)
+        let report = try TrainBench.run(["gla", "delta_net"], configuration: configuration, probeExecutable: nil)
+        let object = try #require(
+            JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
+        let models = try #require(object["models"] as? [[String: Any]])
+        #expect(models.count == 2)
+        for m in models {
+            for field in ["train_tokens_per_s", "train_peak_fraction", "train_peak_rss_mb", "train_rss_budget_mb"] {
+                let value = try #require(m[field] as? Double, "\(field)")
+                #expect(value.isFinite && value > 0, "\(field)")
+            }
+        }
+        #expect(report.targets.count == 4)
+        for r in report.models {
+            let model = try #require(TrainBench.builder(r.model_type, configuration: configuration)).build(
+                as: Float.self, seed: 1)
+            let kernel = model.mixers.reduce(0.0) { $0 + ModelBench.kernelFlopsPerToken($1, hiddenSize: 32) }
+            #expect(r.train_flops == 16 * (6 * Double(r.parameters) + 3 * kernel))
+            #expect(r.train_rss_budget_mb == 16 * (3 * Double(r.parameters) + r.activation_floats) / 1_048_576)
+            #expect(r.train_tokens_per_s == 16 / r.train_step_seconds)
+        }
+        let error = #expect(throws: TrainBench.Failure.self) {
+            try TrainBench.run(["s4d"], configuration: configuration, probeExecutable: nil)
+        }
+        #expect(
+            error?.description == "unknown model type 's4d'; known: \(TrainBench.modelTypes.joined(separator: ", "))")
+    }
 }
