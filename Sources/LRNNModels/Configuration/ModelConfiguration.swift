@@ -105,6 +105,8 @@ public struct ModelConfiguration: Sendable, Equatable {
             }
         } catch let e as ModelLoadError {
             throw e
+        } catch let e as ConfigurationIssue {
+            throw .unsupportedConfiguration(file: file, field: e.field, value: e.value, reason: e.reason)
         } catch let e as DecodingError {
             throw .malformedJSON(file: file, reason: describe(e))
         } catch {
