@@ -32,7 +32,7 @@ struct TrainToolTests {
         o.testLengths = "6-12"
         var s = try o.resolve()
         s.eval_buckets = 2
-        s.eval_per_bucket = 4
+        s.eval_examples = 8
         return s
     }
 

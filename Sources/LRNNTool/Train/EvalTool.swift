@@ -90,8 +90,7 @@ extension TrainTool {
             default: s.eigenvalues = "positive"
             }
         }
-        let data = StateTrackingData(task: task, lengths: s.trainLengthRange, seed: s.seed)
-        let set = data.evaluationSet(lengths: s.testLengthRange, buckets: s.eval_buckets, perBucket: s.eval_per_bucket)
+        let set = s.evaluationSet
         let result: TaskEvaluation
         do { result = try TaskEvaluation.evaluate(model: model, task: task, examples: set) } catch {
             throw .training(error)

@@ -45,8 +45,8 @@ public struct TrainSettings: Codable, Sendable, Equatable {
     public var clip_grad_norm: Double
     /// The most length buckets of an evaluation.
     public var eval_buckets: Int
-    /// Evaluation examples per bucket.
-    public var eval_per_bucket: Int
+    /// Evaluation examples in all, shared equally by the buckets.
+    public var eval_examples: Int
 
     /// The parsed task.
     public var stateTrackingTask: StateTrackingTask { StateTrackingTask(name: task)! }
@@ -54,6 +54,15 @@ public struct TrainSettings: Codable, Sendable, Equatable {
     public var trainLengthRange: LengthRange { try! LengthRange(parsing: train_lengths) }
     /// The parsed test lengths.
     public var testLengthRange: LengthRange { try! LengthRange(parsing: test_lengths) }
+
+    /// The evaluation set of the run: ``eval_examples`` examples over the test lengths, in at
+    /// most ``eval_buckets`` buckets, seeded by ``seed``.
+    public var evaluationSet: [EvaluationExample] {
+        let range = testLengthRange
+        let buckets = Swift.max(1, Swift.min(eval_buckets, range.count))
+        return StateTrackingData(task: stateTrackingTask, lengths: trainLengthRange, seed: seed)
+            .evaluationSet(lengths: range, buckets: buckets, perBucket: Swift.max(1, eval_examples / buckets))
+    }
 
     /// The model types `--model` accepts.
     public static let modelTypes = ["delta_net", "gated_deltanet", "gated_deltaproduct", "gla"]
@@ -71,15 +80,15 @@ public struct TrainSettings: Codable, Sendable, Equatable {
         case .parity, .modArithmetic:
             return TrainSettings(
                 task: task.name, model: "delta_net", eigenvalues: "negative", householder: 1, layers: 2, hidden: 128,
-                heads: 4, steps: 2000, batch: 32, lr: 1e-3, seed: 0, precision: "float32", eval_every: 250,
+                heads: 4, steps: 3000, batch: 32, lr: 1e-3, seed: 0, precision: "float32", eval_every: 250,
                 train_lengths: "3-40", test_lengths: "40-256", warmup_steps: 100, lr_floor_ratio: 0.1,
-                weight_decay: 0.01, clip_grad_norm: 1, eval_buckets: 8, eval_per_bucket: 64)
+                weight_decay: 0.01, clip_grad_norm: 1, eval_buckets: 8, eval_examples: 512)
         default:
             return TrainSettings(
                 task: task.name, model: "delta_net", eigenvalues: "negative", householder: 1, layers: 1, hidden: 128,
-                heads: 4, steps: 2000, batch: 32, lr: 1e-3, seed: 0, precision: "float32", eval_every: 250,
+                heads: 4, steps: 4000, batch: 32, lr: 1e-3, seed: 0, precision: "float32", eval_every: 250,
                 train_lengths: "\(k)-\(k)", test_lengths: "\(4 * k)-\(4 * k)", warmup_steps: 100,
-                lr_floor_ratio: 0.1, weight_decay: 0.01, clip_grad_norm: 1, eval_buckets: 8, eval_per_bucket: 64)
+                lr_floor_ratio: 0.1, weight_decay: 0.01, clip_grad_norm: 1, eval_buckets: 8, eval_examples: 512)
         }
     }
 

@@ -118,8 +118,7 @@ public enum TrainTool {
     ) throws(TrainToolError) -> TrainOutcome {
         let task = s.stateTrackingTask
         let data = StateTrackingData(task: task, lengths: s.trainLengthRange, seed: s.seed)
-        let evalSet = data.evaluationSet(
-            lengths: s.testLengthRange, buckets: s.eval_buckets, perBucket: s.eval_per_bucket)
+        let evalSet = s.evaluationSet
         var trainer: Trainer<CausalLM<T>>
         var history = TrainHistory()
         do {
