@@ -140,6 +140,12 @@ struct TrainToolTests {
         let second = try TrainTool.train(
             settings: resumedSettings, output: split, resume: split, evaluation: { splitRecords.append($0) })
         #expect(second.steps == 3)
+        // Resuming a finished run takes no step and repeats its final evaluation.
+        var again: [TrainEvaluationRecord] = []
+        let third = try TrainTool.train(
+            settings: resumedSettings, output: split, resume: split, evaluation: { again.append($0) })
+        #expect(third.steps == 0)
+        #expect(again == [second.final])
         #expect(try Self.stateParameters(split) == Self.stateParameters(straight))
         #expect(splitRecords.map(\.eval) == straightRecords.map(\.eval))
         let history = try JSONDecoder().decode(

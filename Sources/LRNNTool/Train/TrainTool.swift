@@ -207,6 +207,9 @@ public enum TrainTool {
             history.evaluations.append(r)
             evaluation(r)
             last = r
+        } else if trainer.stepsTaken == firstStep, let r = last {
+            // A resumed run that was already complete: its final evaluation again.
+            evaluation(r)
         }
         try save()
         return TrainOutcome(
