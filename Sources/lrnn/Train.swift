@@ -140,7 +140,7 @@ struct Train: ParsableCommand {
         } catch {
             Progress.finish()
             switch error {
-            case .usage, .file: fail(error.description, code: 2)
+            case .usage, .file, .modelLoad: fail(error.description, code: 2)
             case .training: fail(error.description, code: 1)
             }
         }
@@ -200,7 +200,7 @@ struct Eval: ParsableCommand {
         } catch {
             FileHandle.standardError.write(Data("lrnn eval: \(error.description)\n".utf8))
             switch error {
-            case .usage, .file: throw ExitCode(2)
+            case .usage, .file, .modelLoad: throw ExitCode(2)
             case .training: throw ExitCode(1)
             }
         }

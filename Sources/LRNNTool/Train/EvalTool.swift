@@ -20,7 +20,8 @@ extension TrainTool {
     /// - Returns: the evaluation, `steps` the run's steps (0 without `run.json`), `seconds` the
     ///   evaluation's.
     /// - Throws: ``TrainToolError/usage(_:)`` for a bad task, lengths or precision;
-    ///   ``TrainToolError/file(path:reason:)`` for a missing or malformed model directory;
+    ///   ``TrainToolError/file(path:reason:)`` for a malformed `run.json`,
+    ///   ``TrainToolError/modelLoad(_:)`` for a missing or malformed model directory;
     ///   ``TrainToolError/training(_:)`` when the model does not fit the task.
     public static func evaluate(
         directory: String, task: String, testLengths: String? = nil, seed: UInt64? = nil, precision: String? = nil
@@ -75,9 +76,7 @@ extension TrainTool {
     ) throws(TrainToolError) -> TrainEvaluationRecord {
         let clock = Date()
         let model: CausalLM<T>
-        do { model = try CausalLM<T>.load(directory: directory) } catch {
-            throw .file(path: directory, reason: error.description)
-        }
+        do { model = try CausalLM<T>.load(directory: directory) } catch { throw .modelLoad(error) }
         var s = settings
         if let mixer = model.mixers.first {
             s.model = mixer.modelType

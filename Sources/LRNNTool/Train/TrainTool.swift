@@ -11,6 +11,8 @@ public enum TrainToolError: Error, Sendable, Equatable, CustomStringConvertible 
     case file(path: String, reason: String)
     /// Training or evaluating failed (exit 1).
     case training(TrainingError)
+    /// A model directory cannot be loaded (exit 2).
+    case modelLoad(ModelLoadError)
 
     /// One sentence naming the flag, file or computation.
     public var description: String {
@@ -18,6 +20,7 @@ public enum TrainToolError: Error, Sendable, Equatable, CustomStringConvertible 
         case let .usage(e): e.description
         case let .file(p, r): "\(p): \(r)"
         case let .training(e): e.description
+        case let .modelLoad(e): e.description
         }
     }
 }
