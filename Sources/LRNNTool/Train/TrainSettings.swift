@@ -86,7 +86,7 @@ public struct TrainSettings: Codable, Sendable, Equatable {
         default:
             return TrainSettings(
                 task: task.name, model: "delta_net", eigenvalues: "negative", householder: 1, layers: 1, hidden: 128,
-                heads: 4, steps: 4000, batch: 32, lr: 1e-3, seed: 0, precision: "float32", eval_every: 250,
+                heads: 4, steps: 3000, batch: 32, lr: 1e-3, seed: 0, precision: "float32", eval_every: 250,
                 train_lengths: "\(k)-\(k)", test_lengths: "\(4 * k)-\(4 * k)", warmup_steps: 100,
                 lr_floor_ratio: 0.1, weight_decay: 0.01, clip_grad_norm: 1, eval_buckets: 8, eval_examples: 512)
         }
