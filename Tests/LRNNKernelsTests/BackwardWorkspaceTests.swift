@@ -5,10 +5,10 @@ import Testing
 
 @testable import LRNNKernels
 
-/// The caller-owned form of the delta-rule backward (a kept ``DeltaRule/BackwardWorkspace`` and
-/// gradients overwritten in place) gives the allocating form's gradients bit for bit, whatever
+/// The caller-owned forms of the delta-rule and GLA backward passes (a kept ``BackwardWorkspace``
+/// and gradients overwritten in place) give the allocating forms' gradients bit for bit, whatever
 /// the workspace and the gradients held before.
-@Suite struct DeltaRuleBackwardWorkspaceTests {
+@Suite struct BackwardWorkspaceTests {
     /// Cases of different shapes, gates, initial states, n and packing, in the order one
     /// workspace serves them (it grows at the third and is then reused by smaller calls).
     static func cases() throws -> [(DeltaRuleBackwardCase, chunkSize: Int)] {
@@ -51,7 +51,7 @@ import Testing
 
     @Test("one workspace and one gradient value over calls of different shapes: the allocating form's bits")
     func reusedAcrossShapes() throws {
-        let workspace = DeltaRule.BackwardWorkspace<Double>()
+        let workspace = BackwardWorkspace<Double>()
         #expect(workspace.capacity == 0)
         // Gradients that start with shapes of nothing the inputs have, and a stale g and h0.
         var gradients = DeltaRule.Inputs<Double>(
@@ -77,9 +77,54 @@ import Testing
         #expect(capacities[3] == capacities[2])
     }
 
+    @Test("GLA: one workspace and one gradient value over calls of different shapes: the allocating form's bits")
+    func glaReusedAcrossShapes() throws {
+        var rng = SeededRandom(seed: 21)
+        let decay: (inout SeededRandom) -> Double = { $0.uniform(-0.7...(-0.01)) }
+        let cases: [(GLABackwardCase<Double>, chunkSize: Int, subChunkSize: Int)] = [
+            (try GLABackwardCase(&rng, b: 2, t: 19, h: 3, dk: 5, dv: 4, decay: decay), 8, 4),
+            (
+                try GLABackwardCase(
+                    &rng, b: 1, t: 20, h: 2, dk: 3, dv: 6, lengths: [7, 0, 1, 12], decay: decay,
+                    withInitialState: false, withFinalStateGradient: false), 4, 2
+            ),
+            (try GLABackwardCase(&rng, b: 1, t: 70, h: 4, dk: 8, dv: 8, decay: decay), 32, 16),
+            (
+                try GLABackwardCase(&rng, b: 2, t: 19, h: 3, dk: 5, dv: 4, decay: decay, withOutputGradient: false),
+                8, 8
+            ),
+        ]
+        let workspace = BackwardWorkspace<Double>()
+        var gradients = GLA.Inputs<Double>(
+            q: Tensor(zeros: [1]), k: Tensor(zeros: [2]), v: Tensor(zeros: [3]), gk: Tensor(zeros: [4]),
+            initialState: Tensor(zeros: [5]))
+        var capacities: [Int] = []
+        for (index, (c, chunkSize, subChunkSize)) in cases.enumerated() {
+            let expected = try c.backward(chunkSize: chunkSize, subChunkSize: subChunkSize)
+            try GLA.backward(
+                c.inputs, scale: c.scale, sequences: c.sequences, chunkSize: chunkSize, subChunkSize: subChunkSize,
+                outputGradient: c.outputGradient, finalStateGradient: c.finalStateGradient, workspace: workspace,
+                gradients: &gradients)
+            let label = "case \(index)"
+            #expect(gradients.q.shape == expected.q.shape && gradients.q.scalars == expected.q.scalars, "\(label): dq")
+            #expect(gradients.k.shape == expected.k.shape && gradients.k.scalars == expected.k.scalars, "\(label): dk")
+            #expect(gradients.v.shape == expected.v.shape && gradients.v.scalars == expected.v.scalars, "\(label): dv")
+            #expect(
+                gradients.gk.shape == expected.gk.shape && gradients.gk.scalars == expected.gk.scalars, "\(label): dgk")
+            #expect(
+                gradients.initialState?.shape == expected.initialState?.shape
+                    && gradients.initialState?.scalars == expected.initialState?.scalars, "\(label): dh0")
+            #expect((gradients.initialState != nil) == (c.inputs.initialState != nil), "\(label): dh0 present")
+            capacities.append(workspace.capacity)
+        }
+        #expect(capacities[0] > 0)
+        #expect(capacities[2] > capacities[0])
+        #expect(capacities[3] == capacities[2])
+    }
+
     @Test("a workspace held by one call is not handed to another; released, it is reused")
     func heldWorkspace() {
-        let workspace = DeltaRule.BackwardWorkspace<Float>()
+        let workspace = BackwardWorkspace<Float>()
         let first = workspace.acquire(count: 100)
         #expect(first != nil)
         #expect(workspace.acquire(count: 10) == nil)
@@ -94,7 +139,7 @@ import Testing
     func sharedBetweenThreads() throws {
         let (c, chunkSize) = try Self.cases()[2]
         let expected = try c.backward(chunkSize: chunkSize)
-        let workspace = DeltaRule.BackwardWorkspace<Double>()
+        let workspace = BackwardWorkspace<Double>()
         let results = Mutex<[DeltaRule.Inputs<Double>]>([])
         Threading.parallelFor(4) { _ in
             var gradients = DeltaRule.Inputs<Double>(
@@ -115,7 +160,7 @@ import Testing
     @Test("the caller-owned form refuses bad arguments before any work and leaves the gradients unchanged")
     func errors() throws {
         let (c, _) = try Self.cases()[0]
-        let workspace = DeltaRule.BackwardWorkspace<Double>()
+        let workspace = BackwardWorkspace<Double>()
         var gradients = DeltaRule.Inputs<Double>(
             q: Tensor(zeros: [1]), k: Tensor(zeros: [1]), v: Tensor(zeros: [1]), beta: Tensor(zeros: [1]))
         #expect(throws: KernelError.invalidArgument(name: "chunkSize", reason: "must be at least 1, got 0")) {
