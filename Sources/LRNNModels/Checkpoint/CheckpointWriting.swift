@@ -23,6 +23,7 @@ extension CausalLM {
         }
         guard let first = own.first, own.allSatisfy({ $0 == first }) else { return nil }
         if case .s4d = first { return nil }
+        if case .pLSTM1D = first { return nil }
         guard layers.allSatisfy({ $0.mlp != nil }) else { return nil }
         var c = configuration
         c.modelType = first.modelType
@@ -52,7 +53,7 @@ extension CausalLM {
         case let .gatedDeltaNet(m): mixer = object(m)
         case let .gatedDeltaProduct(m): mixer = object(m)
         case let .gla(m): mixer = object(m)
-        case .s4d, .attention: return nil
+        case .s4d, .attention, .pLSTM1D: return nil
         }
         json.merge(mixer) { a, _ in a }
         return try? JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])

@@ -16,6 +16,8 @@ public enum MixerConfiguration: Sendable, Equatable {
     /// Softmax attention with rotary embedding (fla's `Attention` layer, the layers an `attn`
     /// configuration names); its `layers` field is not used here.
     case attention(AttentionConfiguration)
+    /// A pLSTM 1-D mixer (source, transition, mark and direct gates); not an fla model type.
+    case pLSTM1D(PLSTM1DConfiguration)
 
     /// fla's `model_type` for a model made of this mixer.
     public var modelType: String {
@@ -26,6 +28,7 @@ public enum MixerConfiguration: Sendable, Equatable {
         case .gla: "gla"
         case .s4d: "s4d"
         case .attention: "attn"
+        case .pLSTM1D: "plstm_1d"
         }
     }
 
@@ -39,6 +42,7 @@ public enum MixerConfiguration: Sendable, Equatable {
         case let .gla(c): try c.validate(hiddenSize: hiddenSize)
         case let .s4d(c): try c.validate(hiddenSize: hiddenSize)
         case let .attention(c): try c.validateLayer(hiddenSize: hiddenSize)
+        case let .pLSTM1D(c): try c.validate(hiddenSize: hiddenSize)
         }
     }
 }

@@ -53,6 +53,8 @@ extension CausalLM {
                 mixer = try S4DMixer(c, hiddenSize: d, prefix: p + "attn.", store: store, initStd: std)
             case let .attention(c):
                 mixer = try AttentionMixer(c, hiddenSize: d, prefix: p + "attn.", store: store, initStd: std)
+            case let .pLSTM1D(c):
+                mixer = try PLSTM1DMixer(c, hiddenSize: d, prefix: p + "attn.", store: store, initStd: std)
             }
             var mlpNorm: RMSNorm<T>? = nil
             var mlp: SwiGLUMLP<T>? = nil
