@@ -4,15 +4,16 @@ extension PLSTM1D {
     /// Gradients of the pLSTM 1-D forward pass: dL/d(q, k, v, S, T, M, D, C0) for
     /// `L = Σ output ⊙ outputGradient + Σ finalState ⊙ finalStateGradient`.
     ///
-    /// A first pass runs the chunked forward (``chunked(_:scale:sequences:chunkSize:)``'s kernel,
-    /// without outputs) and keeps every chunk-start state. A reverse pass over the chunks then
+    /// Per (sequence, head), a first pass runs the chunked forward (``chunked(_:scale:sequences:chunkSize:)``'s
+    /// kernel, without outputs) and keeps the chunk-start states in the worker's workspace. A
+    /// reverse pass over the chunks then
     /// recomputes the chunk's per-token states from its start state and runs the adjoint
     ///
     ///     dC_t = T_tᵀ·dC_{t+1} + scale·Q̃_t·dy_tᵀ,        dT_t = dC_{t+1}·C_tᵀ  (over d, v)
     ///
     /// token by token, every contraction over DK or DV a BLAS call on the (JT·DK) × DV state
     /// (docs/kernels/plstm.md). Work items are (sequence, head) pairs in parallel, one workspace per
-    /// worker; memory beyond the gradients is one state per chunk.
+    /// worker; memory beyond the gradients is one state per chunk of the longest sequence per worker.
     ///
     /// - Parameters:
     ///   - inputs: as for ``chunked(_:scale:sequences:chunkSize:)``.
@@ -36,12 +37,8 @@ extension PLSTM1D {
         let c = p.cell
         let longest = p.sequences.map(\.length).max() ?? 0
         let chunk = Swift.max(1, Swift.min(chunkSize, longest))
-        let offsets = chunkOffsets(p, chunkSize: chunk)
-        let chunkStates = PLSTMBuffer<Scalar>(offsets.last! * c.stateCount)
-        let scratchFinal = PLSTMBuffer<Scalar>(p.stateShape.reduce(1, *))
-        runChunked(
-            p, x, chunkSize: chunk, output: nil, finalState: scratchFinal.pointer, chunkStates: chunkStates.pointer)
-
+        let kernel = ChunkKernel(cell: c, chunkSize: chunk)
+        let maxChunks = (longest + chunk - 1) / chunk
         let g = [x.q, x.k, x.v, x.S, x.T, x.M, x.D].map { PLSTMBuffer<Scalar>($0.count) }
         let dC0 = PLSTMBuffer<Scalar>(x.C0?.count ?? 0)
         let items = p.sequences.count * p.heads
@@ -49,22 +46,31 @@ extension PLSTM1D {
         let (dk, jv, jt, jo) = (c.dk, c.jv, c.jt, c.jo)
         let ss = c.stateCount
         let scratchCount = Swift.max(c.sourceScratch, c.markScratch, c.directScratch)
-        let perWorker = (chunk + 1) * ss + chunk * jt * dk * jv + 2 * ss + jt * dk * jo + scratchCount
+        // Per worker: the kernel's workspace, the item's chunk-start states, the chunk's per-token
+        // states and keys, two adjoint states and scratch.
+        let perWorker =
+            kernel.workspaceCount + maxChunks * ss + ss + (chunk + 1) * ss + chunk * jt * dk * jv + 2 * ss + jt * dk
+            * jo + scratchCount
         let workspaces = PLSTMBuffer<Scalar>(workers * perWorker)
         let empty = Tensor<Scalar>(shape: [0], scalars: [])
         let sc = p.scale
-        withPLSTMPointers([x.q, x.k, x.v, x.S, x.T, x.M, x.D, outputGradient ?? empty, finalStateGradient ?? empty]) {
-            ptrs in
+        withPLSTMPointers([
+            x.q, x.k, x.v, x.S, x.T, x.M, x.D, outputGradient ?? empty, finalStateGradient ?? empty, x.C0 ?? empty,
+        ]) { ptrs in
             let (q, k, v, s, tr, m, dg, dy, dFinal) = (
                 ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5], ptrs[6], ptrs[7], ptrs[8]
             )
+            let c0 = ptrs[9]
             let (gq, gk, gv, gs, gt, gm, gd) = (
                 g[0].pointer, g[1].pointer, g[2].pointer, g[3].pointer, g[4].pointer, g[5].pointer, g[6].pointer
             )
             Threading.parallelFor(items, workers: workers) { item, worker in
                 let seq = p.sequences[item / p.heads]
                 let head = item % p.heads
-                let w = workspaces.pointer + worker * perWorker
+                let w0 = workspaces.pointer + worker * perWorker
+                let chunkStates = w0 + kernel.workspaceCount
+                let running = chunkStates + maxChunks * ss
+                let w = running + ss
                 let states = w
                 let keys = states + (chunk + 1) * ss
                 var dC = keys + chunk * jt * dk * jv
@@ -72,16 +78,25 @@ extension PLSTM1D {
                 let queryTilde = dPrev + ss
                 let scratch = queryTilde + jt * dk * jo
                 let slot = (seq.slot * p.heads + head) * ss
+                // The chunk-start states of this item, from the chunked forward without outputs.
+                if x.C0 != nil {
+                    c.importState(c0 + slot, into: running)
+                } else {
+                    running.update(repeating: 0, count: ss)
+                }
+                kernel.run(
+                    batch: seq.batch, head: head, start: seq.start, end: seq.end, tokens: p.tokens, heads: p.heads,
+                    scale: sc, inputs: ptrs, output: nil, state: running, chunkStates: chunkStates, workspace: w0)
                 if finalStateGradient != nil {
                     c.importState(dFinal + slot, into: dC)
                 } else {
                     dC.update(repeating: 0, count: ss)
                 }
-                let chunks = offsets[item + 1] - offsets[item]
+                let chunks = (seq.length + chunk - 1) / chunk
                 for ci in stride(from: chunks - 1, through: 0, by: -1) {
                     let t0 = seq.start + ci * chunk
                     let n = Swift.min(chunk, seq.end - t0)
-                    states.update(from: chunkStates.pointer + (offsets[item] + ci) * ss, count: ss)
+                    states.update(from: chunkStates + ci * ss, count: ss)
                     for t in 0..<n {
                         let r = (seq.batch * p.tokens + t0 + t) * p.heads + head
                         let kt = keys + t * jt * dk * jv
