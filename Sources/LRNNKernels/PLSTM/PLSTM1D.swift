@@ -49,7 +49,7 @@ public enum PLSTM1D {
         try validateChunkSize(chunkSize)
         let output = PLSTMBuffer<Scalar>(p.outputShape.reduce(1, *))
         let state = PLSTMBuffer<Scalar>(p.stateShape.reduce(1, *))
-        runChunked(p, inputs, chunkSize: chunkSize, output: output.pointer, finalState: state.pointer, chunkStates: nil)
+        runChunked(p, inputs, chunkSize: chunkSize, output: output.pointer, finalState: state.pointer)
         return (output.tensor(p.outputShape), state.tensor(p.stateShape))
     }
 
@@ -95,11 +95,10 @@ public enum PLSTM1D {
     }
 
     /// Runs the chunk kernel over every (sequence, head) work item in parallel, one workspace per
-    /// worker. `finalState` (public layout) receives the final states; with `chunkStates`, every
-    /// chunk-start state (internal layout) is kept at the item's offset from ``chunkOffsets(_:chunkSize:)``.
+    /// worker. `finalState` (public layout) receives the final states.
     static func runChunked<Scalar: LRNNScalar>(
-        _ p: Problem<Scalar>, _ x: Inputs<Scalar>, chunkSize: Int, output: UnsafeMutablePointer<Scalar>?,
-        finalState: UnsafeMutablePointer<Scalar>, chunkStates: UnsafeMutablePointer<Scalar>?
+        _ p: Problem<Scalar>, _ x: Inputs<Scalar>, chunkSize: Int, output: UnsafeMutablePointer<Scalar>,
+        finalState: UnsafeMutablePointer<Scalar>
     ) {
         let items = p.sequences.count * p.heads
         guard items > 0 else { return }
@@ -108,7 +107,6 @@ public enum PLSTM1D {
         let workers = Swift.max(1, Swift.min(items, Threading.workerCount))
         let perWorker = kernel.workspaceCount + p.cell.stateCount
         let workspaces = PLSTMBuffer<Scalar>(workers * perWorker)
-        let offsets = chunkOffsets(p, chunkSize: kernel.chunkSize)
         withPLSTMPointers([x.q, x.k, x.v, x.S, x.T, x.M, x.D, x.C0 ?? Tensor(shape: [0], scalars: [])]) { ptrs in
             Threading.parallelFor(items, workers: workers) { item, worker in
                 let seq = p.sequences[item / p.heads]
@@ -124,19 +122,9 @@ public enum PLSTM1D {
                 kernel.run(
                     batch: seq.batch, head: head, start: seq.start, end: seq.end, tokens: p.tokens, heads: p.heads,
                     scale: p.scale, inputs: ptrs, output: output, state: state,
-                    chunkStates: chunkStates.map { $0 + offsets[item] * p.cell.stateCount }, workspace: w)
+                    chunkStates: nil, workspace: w)
                 p.cell.exportState(state, into: finalState + slot)
             }
         }
-    }
-
-    /// The index of each work item's first chunk among all items' chunks (and the total at the end).
-    static func chunkOffsets<Scalar: LRNNScalar>(_ p: Problem<Scalar>, chunkSize: Int) -> [Int] {
-        var out = [0]
-        for seq in p.sequences {
-            let chunks = (seq.length + chunkSize - 1) / chunkSize
-            for _ in 0..<p.heads { out.append(out.last! + chunks) }
-        }
-        return out
     }
 }

@@ -184,15 +184,10 @@ public enum PLSTM2D {
             return BoundaryStates(right: right.tensor(p.rowStateShape), bottom: bottom.tensor(p.columnStateShape))
         }
 
-        /// The states leaving the grid. An empty grid passes its incoming boundary through.
+        /// The states leaving the grid: the last row and column of states, or, for an empty grid,
+        /// the incoming ones passed through.
         func export(_ p: Problem<Scalar>) -> BoundaryStates<Scalar> {
-            if tilesX == 0 {
-                // X = 0: C_right is C_left; C_bottom is empty.
-                let s = states(p, last: false)
-                return s
-            }
-            if tilesY == 0 { return states(p, last: false) }
-            return states(p, last: true)
+            states(p, last: tilesX > 0 && tilesY > 0)
         }
     }
 
