@@ -41,6 +41,8 @@ public enum PLSTM1D {
     /// - Throws: ``KernelError/shapeMismatch(tensor:shape:expected:)`` naming the tensor,
     ///   ``KernelError/invalidSequenceBoundaries(reason:)``, ``KernelError/nonFinite(tensor:)``, and
     ///   ``KernelError/invalidArgument(name:reason:)`` for a non-finite `scale` or a chunk size below 1.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func chunked<Scalar: LRNNScalar>(
         _ inputs: Inputs<Scalar>, scale: Scalar? = nil, sequences: SequenceBoundaries? = nil,
         chunkSize: Int = PLSTM1D.defaultChunkSize
@@ -62,6 +64,8 @@ public enum PLSTM1D {
     ///   - sequences: packed sequence boundaries; requires B = 1.
     /// - Returns: the output `[B, T, H, DV, JO]` and the final states `[N, H, DK, DV, JT]`.
     /// - Throws: as ``chunked(_:scale:sequences:chunkSize:)`` (no chunk size).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func reference<Scalar: LRNNScalar>(
         _ inputs: Inputs<Scalar>, scale: Scalar? = nil, sequences: SequenceBoundaries? = nil
     ) throws(KernelError) -> (output: Tensor<Scalar>, finalState: Tensor<Scalar>) {
@@ -84,6 +88,8 @@ public enum PLSTM1D {
     /// - Throws: as ``chunked(_:scale:sequences:chunkSize:)``, and
     ///   ``KernelError/shapeMismatch(tensor:shape:expected:)`` or ``KernelError/nonFinite(tensor:)``
     ///   naming `outputGradient` or `finalStateGradient`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func referenceBackward<Scalar: LRNNScalar>(
         _ inputs: Inputs<Scalar>, scale: Scalar? = nil, sequences: SequenceBoundaries? = nil,
         outputGradient: Tensor<Scalar>?, finalStateGradient: Tensor<Scalar>?

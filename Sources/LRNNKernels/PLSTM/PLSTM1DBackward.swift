@@ -25,6 +25,8 @@ extension PLSTM1D {
     /// - Returns: dL/d of every input as an ``Inputs`` value (`C0` exactly when the inputs have one).
     /// - Throws: as ``referenceBackward(_:scale:sequences:outputGradient:finalStateGradient:)``, and
     ///   ``KernelError/invalidArgument(name:reason:)`` for a chunk size below 1.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func backward<Scalar: LRNNScalar>(
         _ inputs: Inputs<Scalar>, scale: Scalar? = nil, sequences: SequenceBoundaries? = nil,
         chunkSize: Int = PLSTM1D.defaultChunkSize, outputGradient: Tensor<Scalar>?,

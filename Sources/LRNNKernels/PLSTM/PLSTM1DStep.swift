@@ -23,6 +23,8 @@ extension PLSTM1D {
     ///   checked as those of a one-token call), ``KernelError/nonFinite(tensor:)``, and
     ///   ``KernelError/invalidArgument(name:reason:)`` for a non-finite `scale`; the state is then
     ///   unchanged.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func step<Scalar: LRNNScalar>(
         q: Tensor<Scalar>, k: Tensor<Scalar>, v: Tensor<Scalar>, S: Tensor<Scalar>, T: Tensor<Scalar>,
         M: Tensor<Scalar>, D: Tensor<Scalar>, scale: Scalar? = nil, state: inout Tensor<Scalar>
@@ -97,6 +99,8 @@ extension PLSTM1D {
     ///   - sequences: packed sequence boundaries; requires B = 1.
     /// - Returns: the output `[B, T, H, DV, JO]` and the final states `[N, H, DK, DV, JT]`.
     /// - Throws: as ``reference(_:scale:sequences:)``.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func recurrent<Scalar: LRNNScalar>(
         _ inputs: Inputs<Scalar>, scale: Scalar? = nil, sequences: SequenceBoundaries? = nil
     ) throws(KernelError) -> (output: Tensor<Scalar>, finalState: Tensor<Scalar>) {

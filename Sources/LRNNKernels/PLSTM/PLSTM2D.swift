@@ -25,7 +25,7 @@ import LRNNLinearAlgebra
 /// without shared state.
 public enum PLSTM2D {
     /// The default tile side (cells) of ``chunked(_:scale:chunkSize:)``.
-    public static let defaultChunkSize: Int = 8
+    public static let defaultChunkSize: Int = 4
 
     /// The tiled pLSTM 2-D forward pass: the grid in square tiles of `chunkSize` × `chunkSize` cells
     /// (smaller at the far edges); each tile's outputs and outgoing states come from a few GEMMs over
@@ -41,6 +41,8 @@ public enum PLSTM2D {
     /// - Throws: ``KernelError/shapeMismatch(tensor:shape:expected:)`` naming the tensor,
     ///   ``KernelError/nonFinite(tensor:)``, and ``KernelError/invalidArgument(name:reason:)`` for a
     ///   non-finite `scale`, a tile side below 1, or only one of `C_left`, `C_top`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func chunked<Scalar: LRNNScalar>(
         _ inputs: Inputs<Scalar>, scale: Scalar? = nil, chunkSize: Int = PLSTM2D.defaultChunkSize
     ) throws(KernelError) -> (output: Tensor<Scalar>, finalState: BoundaryStates<Scalar>) {
@@ -61,6 +63,8 @@ public enum PLSTM2D {
     ///   - scale: the query scale; nil means `DK^(−1/2)`.
     /// - Returns: the output `[B, X, Y, H, DV, JO]` and the states leaving the grid.
     /// - Throws: as ``chunked(_:scale:chunkSize:)`` (no tile side).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func reference<Scalar: LRNNScalar>(
         _ inputs: Inputs<Scalar>, scale: Scalar? = nil
     ) throws(KernelError) -> (output: Tensor<Scalar>, finalState: BoundaryStates<Scalar>) {
@@ -82,6 +86,8 @@ public enum PLSTM2D {
     ///   exactly when present in the inputs).
     /// - Throws: as ``chunked(_:scale:chunkSize:)``, and ``KernelError/shapeMismatch(tensor:shape:expected:)``
     ///   or ``KernelError/nonFinite(tensor:)`` naming the cotangent.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func referenceBackward<Scalar: LRNNScalar>(
         _ inputs: Inputs<Scalar>, scale: Scalar? = nil, outputGradient: Tensor<Scalar>?,
         finalStateGradient: BoundaryStates<Scalar>?

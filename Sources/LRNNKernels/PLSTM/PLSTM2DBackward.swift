@@ -26,6 +26,8 @@ extension PLSTM2D {
     ///   exactly when present in the inputs).
     /// - Throws: as ``referenceBackward(_:scale:outputGradient:finalStateGradient:)``, and
     ///   ``KernelError/invalidArgument(name:reason:)`` for a tile side below 1.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func backward<Scalar: LRNNScalar>(
         _ inputs: Inputs<Scalar>, scale: Scalar? = nil, chunkSize: Int = PLSTM2D.defaultChunkSize,
         outputGradient: Tensor<Scalar>?, finalStateGradient: BoundaryStates<Scalar>?

@@ -85,6 +85,8 @@ public struct PLSTM1DMixer<T: LRNNScalar>: TokenMixer {
     }
 
     /// A zero state: convolution windows none, recurrent `[N, H, DK, DV, JT]`.
+    ///
+    /// - Parameter n: the number of sequences N.
     public func makeState(sequences n: Int) -> MixerState<T> {
         let c = configuration
         return MixerState(
@@ -92,6 +94,13 @@ public struct PLSTM1DMixer<T: LRNNScalar>: TokenMixer {
     }
 
     /// The prefill path: the chunked kernel over every sequence of `layout`, each from its own state.
+    ///
+    /// - Parameters:
+    ///   - x: the normalised hidden states `[tokens, hidden]`.
+    ///   - layout: how the tokens split into sequences.
+    ///   - state: the states to start from and update (`recurrent [N, H, DK, DV, JT]`), or nil for zeros.
+    /// - Returns: the mixer's output `[tokens, hidden]`.
+    /// - Throws: ``/LRNNKernels/KernelError`` when the kernel refuses its inputs.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func forward(
@@ -106,6 +115,12 @@ public struct PLSTM1DMixer<T: LRNNScalar>: TokenMixer {
     }
 
     /// The decoding path: one ``/LRNNKernels/PLSTM1D/step(q:k:v:S:T:M:D:scale:state:)`` per token.
+    ///
+    /// - Parameters:
+    ///   - x: one token per sequence, `[B, hidden]`.
+    ///   - state: the states, advanced by one token.
+    /// - Returns: the mixer's output `[B, hidden]`.
+    /// - Throws: ``/LRNNKernels/KernelError`` when the kernel refuses its inputs.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func step(_ x: Tensor<T>, state: inout MixerState<T>) throws(KernelError) -> Tensor<T> {

@@ -82,7 +82,7 @@ extension KernelCatalog {
             flopFormula:
                 "T·H·12·K·V  [T = X·Y cells; per cell and head: two transitions, two sources and two state reads of 2·K·V each]",
             pathsDescription:
-                "chunk: PLSTM2D.chunked (8 × 8 tiles in anti-diagonal wavefronts); step: PLSTM2D.chunked with "
+                "chunk: PLSTM2D.chunked (4 × 4 tiles in anti-diagonal wavefronts); step: PLSTM2D.chunked with "
                 + "1 × 1 tiles (cell by cell); naive: PLSTM2D.reference; "
                 + "forward + backward: the tiled path, then PLSTM2D.backward; the grid is ⌊√T⌋ × ⌈T / ⌊√T⌋⌉",
             effectiveFlops: { t in Double(t * h * 12 * d * d) },
