@@ -19,9 +19,18 @@ extension PLSTM1D {
         let cell: PLSTMCell<Scalar>
         let chunkSize: Int
 
-        private var offsets: [Int] {
+        init(cell: PLSTMCell<Scalar>, chunkSize: Int) {
+            self.cell = cell
+            self.chunkSize = chunkSize
+            offsets = Self.blockOffsets(cell: cell, extent: chunkSize)
+        }
+
+        /// The start of each workspace block, and the total at the end (computed once).
+        private let offsets: [Int]
+
+        static func blockOffsets(cell: PLSTMCell<Scalar>, extent: Int) -> [Int] {
             let c = cell
-            let l = chunkSize
+            let l = extent
             let sizes = [
                 (l + 1) * (l + 1) * c.jt * c.jt, l * c.jt * c.jo * c.dk, l * c.jt * c.jv * c.dk,
                 l * c.jt * c.jo * l * c.jt * c.jv, l * c.jo * l * c.jv, l * c.jv * c.dv, l * c.jo * c.jt * c.dk,

@@ -36,8 +36,18 @@ extension PLSTM2D {
         let cell: PLSTMCell<Scalar>
         let tile: Int
 
-        private var offsets: [Int] {
+        init(cell: PLSTMCell<Scalar>, tile: Int) {
+            self.cell = cell
+            self.tile = tile
+            offsets = Self.blockOffsets(cell: cell, extent: tile)
+        }
+
+        /// The start of each workspace block, and the total at the end (computed once).
+        private let offsets: [Int]
+
+        static func blockOffsets(cell: PLSTMCell<Scalar>, extent: Int) -> [Int] {
             let c = cell
+            let tile = extent
             let n = tile * tile
             let edges = 2 * tile * (tile + 1)
             let boundary = 2 * tile
@@ -293,7 +303,7 @@ extension PLSTM2D {
             }
             // C_out = Pbb·C_in + K̂·V, the right block then the bottom block.
             let sd = dk * dv
-            for (dst, rows, first) in [(right, ny, 0), (bottom, nx, ny)] where rows > 0 {
+            func outgoing(_ dst: UnsafeMutablePointer<Scalar>, rows: Int, first: Int) {
                 PLSTMCell<Scalar>.gemm(
                     .none, .none, rows * jt, sd, ny * jt, 1, pbb + first * jt * pCols, pCols, left, sd, 0, dst, sd)
                 PLSTMCell<Scalar>.gemm(
@@ -303,6 +313,8 @@ extension PLSTM2D {
                     .none, .none, rows * jt * dk, dv, n * jv, 1, kh + first * jt * dk * khCols, khCols, vm, dv, 1, dst,
                     dv)
             }
+            outgoing(right, rows: ny, first: 0)
+            outgoing(bottom, rows: nx, first: ny)
         }
     }
 }
