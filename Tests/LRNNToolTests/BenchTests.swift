@@ -31,7 +31,10 @@ struct BenchTests {
 
     @Test func catalogHasTheSixKernelsAtTheirStandardShapes() {
         let names = KernelCatalog.names
-        #expect(names == ["delta_rule", "gated_delta_rule", "delta_product", "gla", "s4d_conv", "s5"])
+        #expect(
+            names == [
+                "delta_rule", "gated_delta_rule", "delta_product", "gla", "s4d_conv", "s5", "plstm_1d", "plstm_2d",
+            ])
         for k in KernelCatalog.all.prefix(4) {
             #expect((k.batch, k.heads, k.keyDim, k.valueDim) == (1, 8, 128, 128))
         }
@@ -39,6 +42,10 @@ struct BenchTests {
         #expect((s4d.heads, s4d.keyDim) == (256, 64))
         let s5 = KernelCatalog.all[5]
         #expect((s5.heads, s5.keyDim) == (256, 128))
+        #expect((KernelCatalog.all[6].heads, KernelCatalog.all[6].keyDim) == (8, 128))
+        // pLSTM 2-D: a 64 × 64 grid (T = 4,096 cells) with 4 heads of 32.
+        #expect((KernelCatalog.all[7].heads, KernelCatalog.all[7].keyDim, KernelCatalog.all[7].valueDim) == (4, 32, 32))
+        #expect(KernelCatalog.all[7].effectiveFlops(4096) == Double(4096 * 4 * 12 * 32 * 32))
     }
 
     @Test func preparedKernelsRunAllFourPathsOnShortSequences() {

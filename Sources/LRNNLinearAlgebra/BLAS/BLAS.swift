@@ -187,6 +187,6 @@ public enum BLAS {
     /// The Euclidean norm `‖x‖₂` over `n` elements.
     @inlinable
     public static func nrm2<T: LRNNScalar>(_ n: Int, x: UnsafePointer<T>, incx: Int = 1) -> T {
-        n > 0 ? T.blasNrm2(n, x, incx) : 0
+        n > 0 ? T._blasNrm2(n, x, incx) : 0
     }
 }

@@ -97,7 +97,7 @@ extension Double: LRNNScalar {
     }
 
     @inlinable
-    public static func blasNrm2(_ n: Int, _ x: UnsafePointer<Double>, _ incx: Int) -> Double {
+    public static func _blasNrm2(_ n: Int, _ x: UnsafePointer<Double>, _ incx: Int) -> Double {
         cblas_dnrm2(blasInt(n), x, blasInt(incx))
     }
 

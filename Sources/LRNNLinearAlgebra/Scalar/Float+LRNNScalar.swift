@@ -97,7 +97,7 @@ extension Float: LRNNScalar {
     }
 
     @inlinable
-    public static func blasNrm2(_ n: Int, _ x: UnsafePointer<Float>, _ incx: Int) -> Float {
+    public static func _blasNrm2(_ n: Int, _ x: UnsafePointer<Float>, _ incx: Int) -> Float {
         cblas_snrm2(blasInt(n), x, blasInt(incx))
     }
 

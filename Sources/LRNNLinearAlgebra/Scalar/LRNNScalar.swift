@@ -67,7 +67,7 @@ where Magnitude == Self {
     ) -> Self
 
     /// `‖x‖₂`, computed without overflow.
-    static func blasNrm2(_ n: Int, _ x: UnsafePointer<Self>, _ incx: Int) -> Self
+    static func _blasNrm2(_ n: Int, _ x: UnsafePointer<Self>, _ incx: Int) -> Self
 
     /// `C ← α·op(A)·op(B) + β·C` for complex matrices (BLAS `cgemm` / `zgemm`).
     static func _blasComplexGemm(

@@ -113,3 +113,11 @@ extension AttentionConfiguration: MixerRegistration {
         try AttentionMixer(self, hiddenSize: x.hiddenSize, prefix: x.prefix, store: x.store, initStd: x.initStd)
     }
 }
+
+extension PLSTM1DConfiguration: MixerRegistration {
+    static let modelType = "plstm_1d"
+    static let isFLAModelType = false
+    func makeMixer<T: LRNNScalar>(_ x: MixerContext<T>) throws(ModelLoadError) -> any TokenMixer<T> {
+        try PLSTM1DMixer(self, hiddenSize: x.hiddenSize, prefix: x.prefix, store: x.store, initStd: x.initStd)
+    }
+}

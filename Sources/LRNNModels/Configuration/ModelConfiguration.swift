@@ -16,6 +16,8 @@ public enum MixerConfiguration: Sendable, Equatable {
     /// Softmax attention with rotary embedding (fla's `Attention` layer, the layers an `attn`
     /// configuration names); its `layers` field is not used here.
     case attention(AttentionConfiguration)
+    /// A pLSTM 1-D mixer (source, transition, mark and direct gates); not an fla model type.
+    case pLSTM1D(PLSTM1DConfiguration)
 
     /// The mixer's registration: the one place a mixer type is listed (with
     /// ``flaModelTypes`` for an fla model type). Everything else dispatches through it.
@@ -27,6 +29,7 @@ public enum MixerConfiguration: Sendable, Equatable {
         case let .gla(c): c
         case let .s4d(c): c
         case let .attention(c): c
+        case let .pLSTM1D(c): c
         }
     }
 

@@ -171,6 +171,10 @@ public enum ModelBench {
             // (1,024 keys for global attention; the window when it is shorter).
             let keys = Double(Swift.min(c.windowSize ?? 1024, 1024))
             return 4 * hidden * keys
+        case let .pLSTM1D(c):
+            // The state update and read per head, as GLA's count at DK×DV (JT = 1).
+            return Double(c.numHeads)
+                * KernelCatalog.glaFlopsPerToken(keyDim: Double(c.keyDim), valueDim: Double(c.valueDim))
         }
     }
 

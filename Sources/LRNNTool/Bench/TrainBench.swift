@@ -167,6 +167,7 @@ public enum TrainBench {
             let h = Double(c.numHeads)
             return h * (hidden * c.expandK / h) * (hidden * c.expandV / h)
         case .s4d, .attention: return 0
+        case let .pLSTM1D(c): return Double(c.numHeads * c.keyDim * c.valueDim * c.transitionStates)
         }
     }
 

@@ -19,6 +19,8 @@ public enum CheckRegistry {
         "gated_delta_rule_backward": { try DeltaRuleBackwardCheck.check($0, name: $1) },
         "delta_product_backward": { try DeltaRuleBackwardCheck.check($0, name: $1) },
         "model_train": ModelTrainCheck.check,
+        "plstm_1d": PLSTMCheck.check1D,
+        "plstm_2d": PLSTMCheck.check2D,
     ]
 
     /// The checker for model directories, once the model layer supports them.
