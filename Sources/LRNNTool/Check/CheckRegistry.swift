@@ -19,6 +19,8 @@ public enum CheckRegistry {
         "gated_delta_rule_backward": { try DeltaRuleBackwardCheck.check($0, name: $1) },
         "delta_product_backward": { try DeltaRuleBackwardCheck.check($0, name: $1) },
         "model_train": ModelTrainCheck.check,
+        "pararnn_gru": ParaRNNCheck.gru,
+        "pararnn_lstm": ParaRNNCheck.lstm,
     ]
 
     /// The checker for model directories, once the model layer supports them.
