@@ -19,10 +19,10 @@ enum ParaLSTMCell {
         _ c: T, _ h: T, _ u0: T, _ u1: T, _ u2: T, _ a0: T, _ a1: T, _ a2: T, _ p0: T, _ p1: T
     ) -> (c: T, h: T) {
         let f = ParaGRUCell.sigmoid(a0 * h + u0 + p0 * c)
-        let g = T.tanh(a2 * h + u2)
+        let g = ParaGRUCell.tanh(a2 * h + u2)
         let cn = f * c + (1 - f) * g
         let o = ParaGRUCell.sigmoid(a1 * h + u1 + p1 * cn)
-        return (cn, o * T.tanh(cn))
+        return (cn, o * ParaGRUCell.tanh(cn))
     }
 
     /// `(c', h')` and the Jacobian `[[∂c'/∂c, ∂c'/∂h], [∂h'/∂c, ∂h'/∂h]]`.
@@ -31,10 +31,10 @@ enum ParaLSTMCell {
         _ c: T, _ h: T, _ u0: T, _ u1: T, _ u2: T, _ a0: T, _ a1: T, _ a2: T, _ p0: T, _ p1: T
     ) -> (c: T, h: T, cc: T, ch: T, hc: T, hh: T) {
         let f = ParaGRUCell.sigmoid(a0 * h + u0 + p0 * c)
-        let g = T.tanh(a2 * h + u2)
+        let g = ParaGRUCell.tanh(a2 * h + u2)
         let cn = f * c + (1 - f) * g
         let o = ParaGRUCell.sigmoid(a1 * h + u1 + p1 * cn)
-        let tau = T.tanh(cn)
+        let tau = ParaGRUCell.tanh(cn)
         let sf: T = f * (1 - f)
         let so: T = o * (1 - o)
         let cg: T = (c - g) * sf
@@ -53,10 +53,10 @@ enum ParaLSTMCell {
         _ lc: T, _ lh: T, _ c: T, _ h: T, _ u0: T, _ u1: T, _ u2: T, _ a0: T, _ a1: T, _ a2: T, _ p0: T, _ p1: T
     ) -> (du0: T, du1: T, du2: T, cNext: T, c: T, h: T) {
         let f = ParaGRUCell.sigmoid(a0 * h + u0 + p0 * c)
-        let g = T.tanh(a2 * h + u2)
+        let g = ParaGRUCell.tanh(a2 * h + u2)
         let cn = f * c + (1 - f) * g
         let o = ParaGRUCell.sigmoid(a1 * h + u1 + p1 * cn)
-        let tau = T.tanh(cn)
+        let tau = ParaGRUCell.tanh(cn)
         let du1: T = lh * o * (1 - o) * tau
         let mu: T = lc + lh * o * (1 - tau * tau) + du1 * p1
         let du0: T = mu * (c - g) * f * (1 - f)

@@ -34,7 +34,7 @@ public enum KernelCatalog {
             deltaFamily(name: "delta_rule", gated: false, n: 1),
             deltaFamily(name: "gated_delta_rule", gated: true, n: 1),
             deltaFamily(name: "delta_product", gated: true, n: householder),
-            gla, s4dConvolution, s5,
+            gla, s4dConvolution, s5, paraRNN(lstm: false), paraRNN(lstm: true),
         ]
     }
 
