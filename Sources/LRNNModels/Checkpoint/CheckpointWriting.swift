@@ -22,7 +22,10 @@ extension CausalLM {
             return true
         }
         guard let first = own.first, own.allSatisfy({ $0 == first }) else { return nil }
-        if case .s4d = first { return nil }
+        switch first {
+        case .s4d, .paraRNN: return nil
+        default: break
+        }
         guard layers.allSatisfy({ $0.mlp != nil }) else { return nil }
         var c = configuration
         c.modelType = first.modelType
@@ -52,7 +55,7 @@ extension CausalLM {
         case let .gatedDeltaNet(m): mixer = object(m)
         case let .gatedDeltaProduct(m): mixer = object(m)
         case let .gla(m): mixer = object(m)
-        case .s4d, .attention: return nil
+        case .s4d, .paraRNN, .attention: return nil
         }
         json.merge(mixer) { a, _ in a }
         return try? JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])

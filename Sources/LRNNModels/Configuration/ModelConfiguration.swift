@@ -13,6 +13,8 @@ public enum MixerConfiguration: Sendable, Equatable {
     case gla(GLAConfiguration)
     /// An S4D block (S4D convolution, GELU, GLU output projection); not an fla model type.
     case s4d(S4DConfiguration)
+    /// A ParaRNN block (ParaGRU or ParaLSTM, solved by Newton's method, then `o_proj`); not an fla model type.
+    case paraRNN(ParaRNNConfiguration)
     /// Softmax attention with rotary embedding (fla's `Attention` layer, the layers an `attn`
     /// configuration names); its `layers` field is not used here.
     case attention(AttentionConfiguration)
@@ -25,6 +27,7 @@ public enum MixerConfiguration: Sendable, Equatable {
         case .gatedDeltaProduct: "gated_deltaproduct"
         case .gla: "gla"
         case .s4d: "s4d"
+        case .paraRNN: "pararnn"
         case .attention: "attn"
         }
     }
@@ -38,6 +41,7 @@ public enum MixerConfiguration: Sendable, Equatable {
         case let .gatedDeltaProduct(c): try c.validate(hiddenSize: hiddenSize)
         case let .gla(c): try c.validate(hiddenSize: hiddenSize)
         case let .s4d(c): try c.validate(hiddenSize: hiddenSize)
+        case let .paraRNN(c): try c.validate(hiddenSize: hiddenSize)
         case let .attention(c): try c.validateLayer(hiddenSize: hiddenSize)
         }
     }

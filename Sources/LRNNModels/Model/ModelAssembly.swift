@@ -51,6 +51,8 @@ extension CausalLM {
                     store: store, initStd: std)
             case let .s4d(c):
                 mixer = try S4DMixer(c, hiddenSize: d, prefix: p + "attn.", store: store, initStd: std)
+            case let .paraRNN(c):
+                mixer = try ParaRNNMixer(c, hiddenSize: d, prefix: p + "attn.", store: store, initStd: std)
             case let .attention(c):
                 mixer = try AttentionMixer(c, hiddenSize: d, prefix: p + "attn.", store: store, initStd: std)
             }
