@@ -51,6 +51,13 @@ struct BenchTests {
             #expect(k.sweptStepPath == "sequential")
         }
         #expect(KernelCatalog.all.prefix(6).allSatisfy { $0.sweptStepPath == nil })
+        // Quick mode: ParaRNN at D = 256 (8 heads of 32), the other kernels unchanged.
+        let quick = KernelCatalog.all(quick: true)
+        #expect(quick.map(\.name) == names)
+        for k in quick.suffix(2) { #expect((k.heads, k.keyDim, k.valueDim) == (8, 32, 32)) }
+        for (a, b) in zip(quick.prefix(6), KernelCatalog.all.prefix(6)) {
+            #expect((a.heads, a.keyDim, a.valueDim) == (b.heads, b.keyDim, b.valueDim))
+        }
     }
 
     /// A ParaRNN row reports the Newton iterations of its chunk path, the other kernels none.

@@ -65,13 +65,15 @@ public enum BenchSuite {
             if let exe = options.probeExecutable {
                 let memT = memoryLength(quick: quick, standardLength: standardLength)
                 log("\(k.name): memory probe at T = \(memT)")
-                if let probe = memoryProbe(executable: exe, kernel: k.name, length: memT, threads: threads) {
+                if let probe = memoryProbe(
+                    executable: exe, kernel: k.name, length: memT, threads: threads, quick: quick)
+                {
                     row.peak_rss_mb = probe.peakMB
                     row.io_mb = probe.ioMB
                     row.memory_T = memT
                     log("\(k.name): forward + backward memory probe at T = \(memT)")
                     if let b = memoryProbe(
-                        executable: exe, kernel: k.name, length: memT, threads: threads, backward: true)
+                        executable: exe, kernel: k.name, length: memT, threads: threads, quick: quick, backward: true)
                     {
                         row.backward_peak_rss_mb = b.peakMB
                         row.backward_rss_ratio = b.peakMB / probe.peakMB
@@ -226,13 +228,13 @@ public enum BenchSuite {
     }
 
     static func memoryProbe(
-        executable: String, kernel: String, length: Int, threads: Int, backward: Bool = false
+        executable: String, kernel: String, length: Int, threads: Int, quick: Bool = false, backward: Bool = false
     ) -> MemoryProbeResult? {
         let proc = Process()
         proc.executableURL = URL(fileURLWithPath: executable)
         proc.arguments =
             ["bench", "--memory-probe", kernel, "--probe-length", "\(length)", "--threads", "\(threads)"]
-            + (backward ? ["--probe-backward"] : [])
+            + (backward ? ["--probe-backward"] : []) + (quick ? ["--quick"] : [])
         let pipe = Pipe()
         proc.standardOutput = pipe
         proc.standardError = FileHandle.nullDevice

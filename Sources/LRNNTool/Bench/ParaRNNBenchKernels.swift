@@ -5,11 +5,14 @@ import LRNNLinearAlgebra
 extension KernelCatalog {
     /// ParaRNN's heads Hh at the standard shape (D = Din = 1,024: 8 heads of 128).
     public static let paraRNNHeads = 8
-    /// ParaRNN's state size D/Hh (= input size Din/Hh) per head at the standard shape.
-    public static let paraRNNHeadSize = 128
+    /// ParaRNN's state size D/Hh (= input size Din/Hh) per head: 128 at the standard shape, 32 in quick
+    /// mode (D = 256).
+    ///
+    /// - Parameter quick: whether `lrnn bench --quick` runs.
+    public static func paraRNNHeadSize(quick: Bool) -> Int { quick ? 32 : 128 }
 
     /// A ParaRNN cell (``/LRNNKernels/ParaGRU`` or ``/LRNNKernels/ParaLSTM``) as `lrnn bench` measures it:
-    /// B = 1, Hh = 8 heads of D/Hh = Din/Hh = 128 in the `H`, `K`, `V` columns.
+    /// B = 1, Hh = 8 heads of D/Hh = Din/Hh = 128 (quick: 32) in the `H`, `K`, `V` columns.
     ///
     /// Paths: `chunk` is the Newton-parallel forward (`chunked`), `step` the sequential solve after the
     /// batched projection (`recurrent`; also swept in T as `sequential`), `naive` the reference, and
@@ -20,10 +23,10 @@ extension KernelCatalog {
     ///
     /// Inputs: x ~ N(0, 1), A, C ~ U(−0.5, 0.5) (the papers' initial scale), B ~ N(0, 1/(Din/Hh)),
     /// b ~ U(−0.5, 0.5).
-    static func paraRNN(lstm: Bool) -> BenchKernel {
+    static func paraRNN(lstm: Bool, quick: Bool) -> BenchKernel {
         let name = lstm ? "pararnn_lstm" : "pararnn_gru"
         let hh = paraRNNHeads
-        let k = paraRNNHeadSize
+        let k = paraRNNHeadSize(quick: quick)
         let d = hh * k
         var kernel = BenchKernel(
             name: name, batch: 1, heads: hh, keyDim: k, valueDim: k,
