@@ -43,7 +43,11 @@ public struct GradientAccumulator<T: LRNNScalar>: Sendable {
         let w = T(positions)
         if weightedGradients.isEmpty {
             for (k, g) in gradients {
-                weightedGradients[k] = Tensor(shape: g.shape, scalars: g.scalars.map { $0 * w })
+                var scaled = g
+                scaled.withUnsafeMutableBufferPointer { s in
+                    for i in 0..<s.count { s[i] *= w }
+                }
+                weightedGradients[k] = scaled
             }
         } else {
             try AdamW<T>.requireSameTensors(gradients, as: weightedGradients, name: "gradients")
@@ -73,7 +77,13 @@ public struct GradientAccumulator<T: LRNNScalar>: Sendable {
         guard countedPositions > 0 else { throw .noCountedPositions(name: "accumulated batch") }
         let inv = 1 / T(countedPositions)
         var out: [String: Tensor<T>] = [:]
-        for (k, g) in weightedGradients { out[k] = Tensor(shape: g.shape, scalars: g.scalars.map { $0 * inv }) }
+        for (k, g) in weightedGradients {
+            var mean = g
+            mean.withUnsafeMutableBufferPointer { s in
+                for i in 0..<s.count { s[i] *= inv }
+            }
+            out[k] = mean
+        }
         return (weightedLoss * inv, out)
     }
 }

@@ -6,7 +6,9 @@ import LRNNModels
 /// resume exactly.
 ///
 /// Each ``step()``:
-/// 1. draws ``TrainerConfiguration/batchSize`` examples from the ``DataOrder``;
+/// 1. draws ``TrainerConfiguration/batchSize`` examples from the ``DataOrder`` (or, for a
+///    trainer made with ``init(model:optimizer:configuration:batchSource:)``, takes the batch of
+///    the step's index from its ``TrainingBatchSource``);
 /// 2. runs them as micro-batches of ``TrainerConfiguration/microBatchSize`` through
 ///    ``TrainableModel/lossAndGradients(inputIDs:labels:)`` and accumulates the gradients by
 ///    counted-position share (``GradientAccumulator``), so the result is the whole batch's;
@@ -32,10 +34,14 @@ public struct Trainer<Model: TrainableModel> {
     public private(set) var optimizer: AdamW<Scalar>
     /// Batch sizes, schedule, clipping and seed.
     public let configuration: TrainerConfiguration<Scalar>
-    /// The training examples, indexed by the data order.
+    /// The training examples, indexed by the data order (empty when the batches come from
+    /// ``batchSource``).
     public let examples: [TrainingExample]
-    /// Where the data order stands.
+    /// Where the data order stands (unused, and left at its start, when the batches come from
+    /// ``batchSource``).
     public private(set) var dataOrder: DataOrder
+    /// The source of every step's batch, or nil when the trainer visits ``examples``.
+    public let batchSource: (any TrainingBatchSource)?
     /// The number of steps taken, applied and skipped (the schedule's position s of the next step).
     public private(set) var stepsTaken = 0
     /// The number of steps the non-finite guard skipped.
@@ -61,6 +67,28 @@ public struct Trainer<Model: TrainableModel> {
         self.configuration = configuration
         self.examples = examples
         self.dataOrder = try DataOrder(count: examples.count, seed: configuration.seed)
+        self.batchSource = nil
+        self.parameters = model.parameters()
+    }
+
+    /// Creates a trainer at step 0 whose step s trains on `batchSource.batch(step: s, size:)`.
+    ///
+    /// - Parameters:
+    ///   - model: the model to train (its current parameters are the start).
+    ///   - optimizer: the optimiser (hyperparameters and groups; any state it holds is kept).
+    ///   - configuration: batches, schedule and clipping (its seed orders nothing here: the
+    ///     source carries its own).
+    ///   - batchSource: the batches, by step index.
+    public init(
+        model: Model, optimizer: AdamW<Scalar>, configuration: TrainerConfiguration<Scalar>,
+        batchSource: any TrainingBatchSource
+    ) {
+        self.model = model
+        self.optimizer = optimizer
+        self.configuration = configuration
+        self.examples = []
+        self.dataOrder = try! DataOrder(count: 1, seed: configuration.seed)
+        self.batchSource = batchSource
         self.parameters = model.parameters()
     }
 
@@ -68,8 +96,9 @@ public struct Trainer<Model: TrainableModel> {
     init(
         model: Model, parameters: [String: Tensor<Scalar>], optimizer: AdamW<Scalar>,
         configuration: TrainerConfiguration<Scalar>, examples: [TrainingExample], dataOrder: DataOrder,
-        stepsTaken: Int, skippedSteps: Int
+        batchSource: (any TrainingBatchSource)?, stepsTaken: Int, skippedSteps: Int
     ) {
+        self.batchSource = batchSource
         self.model = model
         self.parameters = parameters
         self.optimizer = optimizer
@@ -84,17 +113,31 @@ public struct Trainer<Model: TrainableModel> {
     ///
     /// - Returns: what the step did.
     /// - Throws: ``TrainingError/model(_:)`` when the model refuses a batch (an id outside its
-    ///   vocabulary), ``TrainingError/modelLoad(_:)`` when it refuses the new parameters, or the
+    ///   vocabulary), the batch source's error, ``TrainingError/invalidArgument(name:reason:)``
+    ///   when the source returns another number of examples than asked, ``TrainingError/modelLoad(_:)`` when it refuses the new parameters, or the
     ///   optimiser's errors for gradients that do not match the parameters. The trainer is
     ///   unchanged when it throws.
     public mutating func step() throws(TrainingError) -> TrainingStepOutcome<Scalar> {
         let s = stepsTaken
         var order = dataOrder
-        let batch = (0..<configuration.batchSize).map { _ in order.next() }
+        let batch: [Int]
+        let drawn: [TrainingExample]
+        if let batchSource {
+            drawn = try batchSource.batch(step: s, size: configuration.batchSize)
+            guard drawn.count == configuration.batchSize else {
+                throw .invalidArgument(
+                    name: "batchSource",
+                    reason: "\(drawn.count) examples for step \(s), expected \(configuration.batchSize)")
+            }
+            batch = Array(0..<drawn.count)
+        } else {
+            batch = (0..<configuration.batchSize).map { _ in order.next() }
+            drawn = batch.map { examples[$0] }
+        }
         var accumulator = GradientAccumulator<Scalar>()
         var start = 0
         while start < batch.count {
-            let micro = batch[start..<Swift.min(batch.count, start + configuration.microBatchSize)].map { examples[$0] }
+            let micro = drawn[start..<Swift.min(batch.count, start + configuration.microBatchSize)]
             start += configuration.microBatchSize
             let counted = micro.reduce(0) { $0 + $1.countedPositions }
             if counted == 0 { continue }

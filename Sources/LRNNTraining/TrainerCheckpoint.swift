@@ -17,7 +17,8 @@ extension Trainer {
     /// exact values even when the model file is F32 or BF16), `exp_avg.k` and `exp_avg_sq.k`
     /// (AdamW's m and v; zeros before the first update), and the metadata `format`,
     /// `precision`, `adamw_step` (t), `schedule_step` (s), `skipped_steps`, `data_seed`,
-    /// `data_epoch`, `data_position`, `data_count`, plus the hyperparameters for reference
+    /// `data_epoch`, `data_position`, `data_count`, `data_source` (`examples`, or `batch_source`
+    /// for a trainer fed by a ``TrainingBatchSource``), plus the hyperparameters for reference
     /// (`adamw_beta1`, `adamw_beta2`, `adamw_eps`, `adamw_weight_decay`, `batch_size`,
     /// `micro_batch_size`, `clip_grad_norm`, `schedule`). The state file is written to a
     /// temporary name and renamed, so a checkpoint interrupted while writing never leaves a
@@ -43,6 +44,7 @@ extension Trainer {
             "data_epoch": String(dataOrder.epoch),
             "data_position": String(dataOrder.position),
             "data_count": String(dataOrder.count),
+            "data_source": batchSource == nil ? "examples" : "batch_source",
             "adamw_beta1": "\(optimizer.beta1)",
             "adamw_beta2": "\(optimizer.beta2)",
             "adamw_eps": "\(optimizer.epsilon)",
@@ -95,6 +97,39 @@ extension Trainer {
         from directory: String, model: Model, optimizer: AdamW<Scalar>, configuration: TrainerConfiguration<Scalar>,
         examples: [TrainingExample]
     ) throws(TrainingError) -> Trainer {
+        try resume(
+            from: directory, model: model, optimizer: optimizer, configuration: configuration, examples: examples,
+            batchSource: nil)
+    }
+
+    /// Resumes a trainer fed by a ``TrainingBatchSource`` from a checkpoint
+    /// ``saveCheckpoint(to:modelDType:)`` wrote: as
+    /// ``resume(from:model:optimizer:configuration:examples:)``, and step s continues with
+    /// `batchSource.batch(step: s, size:)`, so the same source continues the run bit for bit.
+    ///
+    /// - Parameters:
+    ///   - directory: the checkpoint directory.
+    ///   - model: a model of the checkpoint's configuration (its parameter values are replaced).
+    ///   - optimizer: the optimiser's hyperparameters and groups (its state is replaced).
+    ///   - configuration: batches, schedule and clipping.
+    ///   - batchSource: the source of the interrupted run.
+    /// - Returns: the trainer at the saved step.
+    /// - Throws: as ``resume(from:model:optimizer:configuration:examples:)``, and
+    ///   ``TrainingError/invalidCheckpoint(file:reason:)`` when the state was saved by a trainer
+    ///   that visited an example list.
+    public static func resume(
+        from directory: String, model: Model, optimizer: AdamW<Scalar>, configuration: TrainerConfiguration<Scalar>,
+        batchSource: any TrainingBatchSource
+    ) throws(TrainingError) -> Trainer {
+        try resume(
+            from: directory, model: model, optimizer: optimizer, configuration: configuration, examples: [],
+            batchSource: batchSource)
+    }
+
+    private static func resume(
+        from directory: String, model: Model, optimizer: AdamW<Scalar>, configuration: TrainerConfiguration<Scalar>,
+        examples: [TrainingExample], batchSource: (any TrainingBatchSource)?
+    ) throws(TrainingError) -> Trainer {
         let path = (directory as NSString).appendingPathComponent(stateFileName)
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch { throw .checkpoint(error) }
@@ -131,7 +166,14 @@ extension Trainer {
                     "metadata 'data_seed' is '\(file.metadata["data_seed"] ?? "absent")', expected a 64-bit unsigned integer"
             )
         }
-        guard count == examples.count else {
+        let source = file.metadata["data_source"] ?? "examples"
+        guard source == (batchSource == nil ? "examples" : "batch_source") else {
+            throw .invalidCheckpoint(
+                file: path,
+                reason: "metadata 'data_source' is '\(source)', resuming "
+                    + (batchSource == nil ? "with an example list" : "with a batch source"))
+        }
+        guard batchSource != nil || count == examples.count else {
             throw .invalidCheckpoint(
                 file: path, reason: "the data order was saved for \(count) examples, resuming with \(examples.count)")
         }
@@ -170,7 +212,8 @@ extension Trainer {
             schedule: configuration.schedule, maxGradientNorm: configuration.maxGradientNorm, seed: seed)
         return Trainer(
             model: restoredModel, parameters: stored[0], optimizer: restoredOptimizer,
-            configuration: restoredConfiguration, examples: examples, dataOrder: order, stepsTaken: scheduleStep,
+            configuration: restoredConfiguration, examples: examples, dataOrder: order, batchSource: batchSource,
+            stepsTaken: scheduleStep,
             skippedSteps: skipped)
     }
 }

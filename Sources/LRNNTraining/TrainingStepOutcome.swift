@@ -47,7 +47,8 @@ public struct TrainingStepReport<T: LRNNScalar>: Sendable, Equatable {
     public let learningRate: T
     /// The counted positions of the batch.
     public let countedPositions: Int
-    /// The examples of the batch, by index, in the order they were drawn.
+    /// The examples of the batch, by index, in the order they were drawn (for a trainer fed by a
+    /// ``TrainingBatchSource``, 0..<batchSize: positions in the step's batch).
     public let examples: [Int]
 }
 

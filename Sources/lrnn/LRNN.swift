@@ -22,7 +22,9 @@ struct LRNN: ParsableCommand {
               lrnn tokenize --tokenizer ../shared/golden/tokenizers/byte_level_bpe "Hello world"
               lrnn ptd --n 64 --method optimize
             """,
-        subcommands: [Info.self, Check.self, PTDCommand.self, Generate.self, Tokenize.self, Bench.self]
+        subcommands: [
+            Info.self, Check.self, PTDCommand.self, Generate.self, Tokenize.self, Bench.self, Train.self, Eval.self,
+        ]
     )
 
     /// Parses and runs the command, mapping ArgumentParser's usage-error code (64) to 2 so the

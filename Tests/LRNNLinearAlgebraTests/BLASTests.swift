@@ -36,8 +36,8 @@ struct BLASTests {
         let ab = naiveProduct(aLogical, bLogical)
         var expected = Tensor<Double>(zeros: [m, n])
         for i in 0..<(m * n) { expected.scalars[i] = 1.5 * ab.scalars[i] - 0.5 * Double(c0.scalars[i]) }
-        for ta in [Transpose.none, .transpose, .conjugateTranspose] {
-            for tb in [Transpose.none, .transpose, .conjugateTranspose] {
+        for ta in [BLAS.Transpose.none, .transpose, .conjugateTranspose] {
+            for tb in [BLAS.Transpose.none, .transpose, .conjugateTranspose] {
                 var a = ta == .none ? aLogical : transposed(aLogical)
                 var b = tb == .none ? bLogical : transposed(bLogical)
                 var c = c0
@@ -143,10 +143,10 @@ struct BLASTests {
         var rng = SeededRandom(seed: 5)
         let n = 4
         let (m, p) = (4, 3)
-        for side in [Side.left, .right] {
-            for triangle in [Triangle.upper, .lower] {
-                for trans in [Transpose.none, .transpose] {
-                    for diagonal in [Diagonal.nonUnit, .unit] {
+        for side in [BLAS.Side.left, .right] {
+            for triangle in [BLAS.Triangle.upper, .lower] {
+                for trans in [BLAS.Transpose.none, .transpose] {
+                    for diagonal in [BLAS.Diagonal.nonUnit, .unit] {
                         // A full random matrix: the unreferenced triangle (and, for .unit, the
                         // diagonal) hold values that must not be read.
                         var a: Tensor<T> = randomReal(n, n, &rng)
@@ -197,7 +197,7 @@ struct BLASTests {
         var a = matrix([[1, 2], [3, 4], [5, 6]], as: T.self)
         let aat: [[T]] = [[5, 11, 17], [11, 25, 39], [17, 39, 61]]
         let ata: [[T]] = [[35, 44], [44, 56]]
-        for triangle in [Triangle.upper, .lower] {
+        for triangle in [BLAS.Triangle.upper, .lower] {
             var c = Tensor<T>(shape: [3, 3], repeating: 99)
             a.withMatrixView { av in c.withMatrixView { cv in BLAS.syrk(av, triangle: triangle, into: cv) } }
             for i in 0..<3 {
@@ -270,7 +270,7 @@ struct BLASTests {
         let product = naiveProduct(adjoint(a2), b2)
         let expected = product.map { alpha * $0 + beta }
         // op(A) = a2ᴴ two ways: A = a2 with .conjugateTranspose, and A = conj(a2) with .transpose.
-        for (trans, stored) in [(Transpose.conjugateTranspose, a2), (.transpose, a2.map { $0.conjugate })] {
+        for (trans, stored) in [(BLAS.Transpose.conjugateTranspose, a2), (.transpose, a2.map { $0.conjugate })] {
             var a3 = stored
             var b3 = b2
             var c3 = Tensor<Complex<T>>(shape: [2, 4], repeating: .one)

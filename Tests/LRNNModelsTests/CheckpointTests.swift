@@ -250,6 +250,49 @@ import Testing
         #expect(file == dir + "/config.json" && f == field)
     }
 
+    @Test func choiceFieldOfWrongTypeIsMalformedJSONNamingTheField() throws {
+        let (dir, _) = try tinyCheckpoint()
+        try editConfig(dir) { $0["qk_norm"] = 2 }
+        #expect(
+            loadError(dir) == .malformedJSON(file: dir + "/config.json", reason: "field 'qk_norm': expected String"))
+    }
+
+    @Test func unknownChoiceNamesTheAcceptedSpellings() throws {
+        let (dir, _) = try tinyCheckpoint()
+        try editConfig(dir) { $0["qk_activation"] = "gelu" }
+        #expect(
+            loadError(dir)
+                == .unsupportedConfiguration(
+                    file: dir + "/config.json", field: "qk_activation", value: "gelu",
+                    reason: "expected silu, relu, elu or identity"))
+    }
+
+    @Test func typedConfigurationsRoundTripThroughJSON() throws {
+        let configurations: [MixerConfiguration] = [
+            .deltaNet(DeltaNetConfiguration(numHeads: 2, qkNorm: .sum, qkActivation: .elu, attnMode: .fusedRecurrent)),
+            .gatedDeltaNet(GatedDeltaNetConfiguration(numHeads: 2, headDim: 8, outputGateActivation: .sigmoid)),
+            .gla(GLAConfiguration(numHeads: 2, featureMap: .gelu, attnMode: .fusedChunk)),
+            .s4d(S4DConfiguration(stateSize: 8, initialization: .legs, discretization: .bilinear)),
+        ]
+        for c in configurations {
+            switch c {
+            case let .deltaNet(x):
+                #expect(try JSONDecoder().decode(DeltaNetConfiguration.self, from: JSONEncoder().encode(x)) == x)
+            case let .gatedDeltaNet(x):
+                #expect(try JSONDecoder().decode(GatedDeltaNetConfiguration.self, from: JSONEncoder().encode(x)) == x)
+            case let .gla(x):
+                #expect(try JSONDecoder().decode(GLAConfiguration.self, from: JSONEncoder().encode(x)) == x)
+            case let .s4d(x):
+                #expect(try JSONDecoder().decode(S4DConfiguration.self, from: JSONEncoder().encode(x)) == x)
+            default: Issue.record("unexpected \(c)")
+            }
+        }
+        let json = try JSONEncoder().encode(DeltaNetConfiguration(qkActivation: .relu, attnMode: .fusedRecurrent))
+        let object = try JSONSerialization.jsonObject(with: json) as? [String: Any]
+        #expect(object?["qk_activation"] as? String == "relu")
+        #expect(object?["attn_mode"] as? String == "fused_recurrent")
+    }
+
     @Test func unknownModelTypeIsRefused() throws {
         let (dir, _) = try tinyCheckpoint()
         try editConfig(dir) { $0["model_type"] = "mamba2" }

@@ -14,7 +14,7 @@ import Testing
         b.initializerRange = 0.2
         b.append(TinyModels.paraGRU)
         b.append(TinyModels.paraLSTM, mlp: false)
-        b.append(.paraRNN(ParaRNNConfiguration(cell: "gru", numHeads: 2, useOutputProjection: false, chunkSize: 3)))
+        b.append(.paraRNN(ParaRNNConfiguration(cell: .gru, numHeads: 2, useOutputProjection: false, chunkSize: 3)))
         let m: CausalLM<Double> = try b.build(seed: 4)
         let keys = Set(m.parameters().keys)
         for key in ["A", "B", "b", "o_proj.weight"] { #expect(keys.contains("model.layers.0.attn." + key)) }
@@ -30,20 +30,28 @@ import Testing
     @Test func configurationDecodesWithDefaults() throws {
         let empty = try JSONDecoder().decode(ParaRNNConfiguration.self, from: Data("{}".utf8))
         #expect(empty == ParaRNNConfiguration())
-        #expect(empty.cell == "gru" && empty.numHeads == 4 && empty.stateSize == nil && empty.useOutputProjection)
+        #expect(empty.cell == .gru && empty.numHeads == 4 && empty.stateSize == nil && empty.useOutputProjection)
         #expect(empty.newtonMaxIterations == 40 && empty.chunkSize == 128)
         let json = #"{"cell": "lstm", "num_heads": 2, "state_size": 8, "newton_max_iterations": 5, "chunk_size": 16}"#
         let c = try JSONDecoder().decode(ParaRNNConfiguration.self, from: Data(json.utf8))
         #expect(
-            c == ParaRNNConfiguration(cell: "lstm", numHeads: 2, stateSize: 8, newtonMaxIterations: 5, chunkSize: 16))
+            c == ParaRNNConfiguration(cell: .lstm, numHeads: 2, stateSize: 8, newtonMaxIterations: 5, chunkSize: 16))
         let round = try JSONDecoder().decode(ParaRNNConfiguration.self, from: JSONEncoder().encode(c))
         #expect(round == c)
+    }
+
+    /// An unknown cell is refused while decoding, naming the field and the accepted spellings.
+    @Test func unknownCellIsRefused() {
+        #expect(
+            throws: ConfigurationIssue(field: "cell", value: "rnn", reason: "expected gru or lstm", kind: .unsupported)
+        ) {
+            try JSONDecoder().decode(ParaRNNConfiguration.self, from: Data(#"{"cell": "rnn"}"#.utf8))
+        }
     }
 
     /// Impossible configurations are refused by the builder, naming the field.
     @Test func invalidConfigurationsAreRefused() throws {
         let cases: [(ParaRNNConfiguration, String)] = [
-            (ParaRNNConfiguration(cell: "rnn"), "cell"),
             (ParaRNNConfiguration(numHeads: 3), "hidden_size"),
             (ParaRNNConfiguration(numHeads: 4, stateSize: 6), "state_size"),
             (ParaRNNConfiguration(stateSize: 16, useOutputProjection: false), "use_output_projection"),

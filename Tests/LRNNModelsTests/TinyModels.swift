@@ -9,18 +9,18 @@ enum TinyModels {
 
     static let deltaNet = MixerConfiguration.deltaNet(DeltaNetConfiguration(numHeads: 2, useGate: true))
     static let deltaNetPlain = MixerConfiguration.deltaNet(
-        DeltaNetConfiguration(numHeads: 4, useShortConv: false, useBeta: false, qkNorm: "sum", qkActivation: "elu"))
+        DeltaNetConfiguration(numHeads: 4, useShortConv: false, useBeta: false, qkNorm: .sum, qkActivation: .elu))
     static let gatedDeltaNet = MixerConfiguration.gatedDeltaNet(
-        GatedDeltaNetConfiguration(numHeads: 2, headDim: 8, expandV: 2, numVHeads: 4, outputGateActivation: "sigmoid"))
+        GatedDeltaNetConfiguration(numHeads: 2, headDim: 8, expandV: 2, numVHeads: 4, outputGateActivation: .sigmoid))
     static let gatedDeltaProduct = MixerConfiguration.gatedDeltaProduct(
         GatedDeltaProductConfiguration(
             numHeads: 2, headDim: 16, expandV: 1, numHouseholder: 2, useForgetGate: true, allowNegEigval: true))
     static let gla = MixerConfiguration.gla(
-        GLAConfiguration(numHeads: 4, expandK: 0.5, numKvHeads: 2, featureMap: "relu", useShortConv: true))
+        GLAConfiguration(numHeads: 4, expandK: 0.5, numKvHeads: 2, featureMap: .relu, useShortConv: true))
     static let glaPlain = MixerConfiguration.gla(GLAConfiguration(numHeads: 2, clampMin: -0.2))
     static let glaNoGate = MixerConfiguration.gla(
         GLAConfiguration(numHeads: 2, expandV: 2, useOutputGate: false, elementwiseAffine: false))
-    static let s4d = MixerConfiguration.s4d(S4DConfiguration(stateSize: 16, initialization: "inv"))
+    static let s4d = MixerConfiguration.s4d(S4DConfiguration(stateSize: 16, initialization: .inv))
     /// Global softmax attention with grouped KV heads (4 query heads of 8, 2 KV heads).
     static let attention = MixerConfiguration.attention(AttentionConfiguration(layers: [], numHeads: 4, numKVHeads: 2))
     /// Sliding-window attention (window 7, one KV head, qkv biases, rope_theta 500).
@@ -28,10 +28,10 @@ enum TinyModels {
         AttentionConfiguration(layers: [], numHeads: 2, numKVHeads: 1, qkvBias: true, windowSize: 7, ropeTheta: 500))
 
     /// ParaGRU over the width (D = 32, 4 heads), chunks of 16 tokens.
-    static let paraGRU = MixerConfiguration.paraRNN(ParaRNNConfiguration(cell: "gru", numHeads: 4, chunkSize: 16))
+    static let paraGRU = MixerConfiguration.paraRNN(ParaRNNConfiguration(cell: .gru, numHeads: 4, chunkSize: 16))
     /// ParaLSTM with a narrower state (D = 16, 2 heads), chunks of 8 tokens.
     static let paraLSTM = MixerConfiguration.paraRNN(
-        ParaRNNConfiguration(cell: "lstm", numHeads: 2, stateSize: 16, chunkSize: 8))
+        ParaRNNConfiguration(cell: .lstm, numHeads: 2, stateSize: 16, chunkSize: 8))
 
     /// Every mixer, with a name for test arguments.
     static let all: [(String, MixerConfiguration)] = [

@@ -335,7 +335,7 @@ extension PTD {
 
     /// `op(X)·op(Y)` for complex square matrices, through BLAS `zgemm`.
     static func complexProduct(
-        _ x: Tensor<Complex<Double>>, _ tx: Transpose, _ y: Tensor<Complex<Double>>, _ ty: Transpose
+        _ x: Tensor<Complex<Double>>, _ tx: BLAS.Transpose, _ y: Tensor<Complex<Double>>, _ ty: BLAS.Transpose
     ) -> Tensor<Complex<Double>> {
         let n = x.shape[0]
         var xx = x

@@ -3,7 +3,7 @@ import LRNNLinearAlgebra
 import RealModule
 
 /// How S4D's diagonal state matrix is initialised.
-public enum S4DInitialization: String, Sendable, CaseIterable {
+public enum S4DInitialization: String, Sendable, CaseIterable, Codable {
     /// S4D-Lin: `a_n = −½ + iπn`.
     case lin
     /// S4D-Inv: `a_n = −½ + i·(N/π)·(N/(2n+1) − 1)`.

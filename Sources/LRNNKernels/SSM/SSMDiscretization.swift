@@ -10,7 +10,7 @@ import RealModule
 /// stable mode reaches (`Re a ≤ 0` gives `|1 − Δa/2| ≥ 1`); its pole `dA` is exactly 0 at
 /// `Δa = −2`, which is a regular point of `dA` and `dB` but the branch point of `log dA`, so the
 /// kernels never raise `dA` to a power through its logarithm (0⁰ = 1, 0^l = 0 for l ≥ 1).
-public enum SSMDiscretization: String, Sendable, CaseIterable {
+public enum SSMDiscretization: String, Sendable, CaseIterable, Codable {
     /// Zero-order hold: `dA = exp(Δa)`, `dB = (dA − 1)/a · b`.
     case zoh
     /// Bilinear (Tustin): `dA = (1 + Δa/2)/(1 − Δa/2)`, `dB = Δ/(1 − Δa/2) · b`.

@@ -26,10 +26,10 @@ public enum BLAS {
             "BLAS.gemm: op(A) \(m)×\(k) · op(B) \(k2)×\(n) into C \(c.rows)×\(c.columns)")
         if m == 0 || n == 0 { return }
         if k == 0 {
-            if beta == 0 { c.fill(0) } else if beta != 1 { for i in 0..<m { T.blasScal(n, beta, c.row(i), 1) } }
+            if beta == 0 { c.fill(0) } else if beta != 1 { for i in 0..<m { T._blasScal(n, beta, c.row(i), 1) } }
             return
         }
-        T.blasGemm(
+        T._blasGemm(
             transA, transB, m, n, k, alpha, a.base, a.leadingDimension, b.base, b.leadingDimension,
             beta, c.base, c.leadingDimension)
     }
@@ -64,7 +64,7 @@ public enum BLAS {
             for i in 0..<m { for j in 0..<n { c[i, j] = beta == .zero ? .zero : beta * c[i, j] } }
             return
         }
-        T.blasComplexGemm(
+        T._blasComplexGemm(
             transA, transB, m, n, k, alpha, a.base, a.leadingDimension, b.base, b.leadingDimension,
             beta, c.base, c.leadingDimension)
     }
@@ -95,7 +95,7 @@ public enum BLAS {
             for i in 0..<m { y[i * incy] = beta == 0 ? 0 : beta * y[i * incy] }
             return
         }
-        T.blasGemv(trans, a.rows, a.columns, alpha, a.base, a.leadingDimension, x, incx, beta, y, incy)
+        T._blasGemv(trans, a.rows, a.columns, alpha, a.base, a.leadingDimension, x, incx, beta, y, incy)
     }
 
     /// Rank-1 update `A ← α·x·yᵀ + A`.
@@ -105,7 +105,7 @@ public enum BLAS {
         into a: MatrixView<T>, alpha: T = 1
     ) {
         if a.rows == 0 || a.columns == 0 { return }
-        T.blasGer(a.rows, a.columns, alpha, x, incx, y, incy, a.base, a.leadingDimension)
+        T._blasGer(a.rows, a.columns, alpha, x, incx, y, incy, a.base, a.leadingDimension)
     }
 
     /// Triangular solve in place: B ← α·op(A)⁻¹·B (left) or B ← α·B·op(A)⁻¹ (right).
@@ -121,7 +121,7 @@ public enum BLAS {
             a.rows == a.columns && a.rows == need,
             "BLAS.trsm: A \(a.rows)×\(a.columns) on the \(side) of B \(b.rows)×\(b.columns)")
         if b.rows == 0 || b.columns == 0 { return }
-        T.blasTrsm(
+        T._blasTrsm(
             side, triangle, transA, diagonal, b.rows, b.columns, alpha, a.base, a.leadingDimension,
             b.base, b.leadingDimension)
     }
@@ -139,7 +139,7 @@ public enum BLAS {
             a.rows == a.columns && a.rows == need,
             "BLAS.trmm: A \(a.rows)×\(a.columns) on the \(side) of B \(b.rows)×\(b.columns)")
         if b.rows == 0 || b.columns == 0 { return }
-        T.blasTrmm(
+        T._blasTrmm(
             side, triangle, transA, diagonal, b.rows, b.columns, alpha, a.base, a.leadingDimension,
             b.base, b.leadingDimension)
     }
@@ -158,7 +158,7 @@ public enum BLAS {
             c.rows == n && c.columns == n,
             "BLAS.syrk: op(A) \(n)×\(k) into C \(c.rows)×\(c.columns)")
         if n == 0 { return }
-        T.blasSyrk(triangle, trans, n, k, alpha, a.base, a.leadingDimension, beta, c.base, c.leadingDimension)
+        T._blasSyrk(triangle, trans, n, k, alpha, a.base, a.leadingDimension, beta, c.base, c.leadingDimension)
     }
 
     /// `y ← α·x + y` over `n` elements.
@@ -167,13 +167,13 @@ public enum BLAS {
         _ n: Int, alpha: T, x: UnsafePointer<T>, incx: Int = 1, y: UnsafeMutablePointer<T>,
         incy: Int = 1
     ) {
-        if n > 0 { T.blasAxpy(n, alpha, x, incx, y, incy) }
+        if n > 0 { T._blasAxpy(n, alpha, x, incx, y, incy) }
     }
 
     /// `x ← α·x` over `n` elements.
     @inlinable
     public static func scal<T: LRNNScalar>(_ n: Int, alpha: T, x: UnsafeMutablePointer<T>, incx: Int = 1) {
-        if n > 0 { T.blasScal(n, alpha, x, incx) }
+        if n > 0 { T._blasScal(n, alpha, x, incx) }
     }
 
     /// The dot product `xᵀy` over `n` elements.
@@ -181,7 +181,7 @@ public enum BLAS {
     public static func dot<T: LRNNScalar>(
         _ n: Int, x: UnsafePointer<T>, incx: Int = 1, y: UnsafePointer<T>, incy: Int = 1
     ) -> T {
-        n > 0 ? T.blasDot(n, x, incx, y, incy) : 0
+        n > 0 ? T._blasDot(n, x, incx, y, incy) : 0
     }
 
     /// The Euclidean norm `‖x‖₂` over `n` elements.

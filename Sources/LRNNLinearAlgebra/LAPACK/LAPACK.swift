@@ -37,7 +37,7 @@ public enum LAPACK {
         var vl = [T](repeating: 0, count: left ? n * n : 1)
         var vr = [T](repeating: 0, count: right ? n * n : 1)
         if n == 0 { return EigenDecomposition(values: [], left: nil, right: nil) }
-        let info = T.lapackGeev(left, right, n, &work, n, &wr, &wi, &vl, n, &vr, n)
+        let info = T._lapackGeev(left, right, n, &work, n, &wr, &wi, &vl, n, &vr, n)
         try check(info, T.realPrefix + "geev")
         let values = (0..<n).map { Complex(wr[$0], wi[$0]) }
         func unpack(_ v: [T]) -> Tensor<Complex<T>> {
@@ -74,7 +74,7 @@ public enum LAPACK {
         var w = [Complex<T>](repeating: .zero, count: n)
         var vl = [Complex<T>](repeating: .zero, count: left ? n * n : 1)
         var vr = [Complex<T>](repeating: .zero, count: right ? n * n : 1)
-        let info = T.lapackComplexGeev(left, right, n, &work, n, &w, &vl, n, &vr, n)
+        let info = T._lapackComplexGeev(left, right, n, &work, n, &w, &vl, n, &vr, n)
         try check(info, T.complexPrefix + "geev")
         return EigenDecomposition(
             values: w,
@@ -96,7 +96,7 @@ public enum LAPACK {
         var lu = a.scalars
         var x = b.scalars
         var ipiv = [Int32](repeating: 0, count: n)
-        try check(T.lapackGesv(n, nrhs, &lu, n, &ipiv, &x, nrhs), T.realPrefix + "gesv")
+        try check(T._lapackGesv(n, nrhs, &lu, n, &ipiv, &x, nrhs), T.realPrefix + "gesv")
         return Tensor(shape: b.shape, scalars: x)
     }
 
@@ -114,7 +114,7 @@ public enum LAPACK {
         var lu = a.scalars
         var x = b.scalars
         var ipiv = [Int32](repeating: 0, count: n)
-        try check(T.lapackComplexGesv(n, nrhs, &lu, n, &ipiv, &x, nrhs), T.complexPrefix + "gesv")
+        try check(T._lapackComplexGesv(n, nrhs, &lu, n, &ipiv, &x, nrhs), T.complexPrefix + "gesv")
         return Tensor(shape: b.shape, scalars: x)
     }
 
@@ -131,7 +131,7 @@ public enum LAPACK {
         var lu = a.scalars
         var ipiv = [Int32](repeating: 0, count: Swift.max(1, Swift.min(m, n)))
         if m > 0 && n > 0 {
-            try check(T.lapackGetrf(m, n, &lu, Swift.max(n, 1), &ipiv), T.realPrefix + "getrf")
+            try check(T._lapackGetrf(m, n, &lu, Swift.max(n, 1), &ipiv), T.realPrefix + "getrf")
         }
         return (Tensor(shape: a.shape, scalars: lu), ipiv)
     }
@@ -143,7 +143,7 @@ public enum LAPACK {
         let n = square(a, "inverse")
         if n == 0 { return a }
         var (lu, ipiv) = try luFactorization(a)
-        let info = lu.scalars.withUnsafeMutableBufferPointer { T.lapackGetri(n, $0.baseAddress!, n, ipiv) }
+        let info = lu.scalars.withUnsafeMutableBufferPointer { T._lapackGetri(n, $0.baseAddress!, n, ipiv) }
         try check(info, T.realPrefix + "getri")
         return lu
     }
@@ -159,10 +159,10 @@ public enum LAPACK {
         if n == 0 { return (Tensor(shape: [m, 0], scalars: []), Tensor(shape: [0, 0], scalars: [])) }
         var f = a.scalars
         var tau = [T](repeating: 0, count: n)
-        try check(T.lapackGeqrf(m, n, &f, n, &tau), T.realPrefix + "geqrf")
+        try check(T._lapackGeqrf(m, n, &f, n, &tau), T.realPrefix + "geqrf")
         var r = Tensor<T>(shape: [n, n], repeating: 0)
         for i in 0..<n { for j in i..<n { r.scalars[i * n + j] = f[i * n + j] } }
-        try check(T.lapackOrgqr(m, n, n, &f, n, tau), T.realPrefix + "orgqr")
+        try check(T._lapackOrgqr(m, n, n, &f, n, tau), T.realPrefix + "orgqr")
         return (Tensor(shape: [m, n], scalars: f), r)
     }
 
@@ -181,7 +181,7 @@ public enum LAPACK {
         var u = [T](repeating: 0, count: vectors ? m * k : 1)
         var vt = [T](repeating: 0, count: vectors ? k * n : 1)
         let job = UInt8(ascii: vectors ? "S" : "N")
-        try check(T.lapackGesdd(job, m, n, &f, n, &s, &u, k, &vt, n), T.realPrefix + "gesdd")
+        try check(T._lapackGesdd(job, m, n, &f, n, &s, &u, k, &vt, n), T.realPrefix + "gesdd")
         return vectors
             ? (Tensor(shape: [m, k], scalars: u), s, Tensor(shape: [k, n], scalars: vt))
             : (nil, s, nil)
@@ -201,7 +201,7 @@ public enum LAPACK {
         // U and Vᵀ are not referenced with job "N", but row-major LAPACKE still requires
         // ldvt ≥ n (it rejects ldvt = 1 as argument 11).
         try check(
-            T.lapackComplexGesdd(UInt8(ascii: "N"), m, n, &f, n, &s, &dummy, 1, &dummy2, n),
+            T._lapackComplexGesdd(UInt8(ascii: "N"), m, n, &f, n, &s, &dummy, 1, &dummy2, n),
             T.complexPrefix + "gesdd")
         return s
     }
@@ -216,7 +216,7 @@ public enum LAPACK {
         if n == 0 { return ([], a) }
         var f = a.scalars
         var w = [T](repeating: 0, count: n)
-        try check(T.lapackSyev(true, .lower, n, &f, n, &w), T.realPrefix + "syev")
+        try check(T._lapackSyev(true, .lower, n, &f, n, &w), T.realPrefix + "syev")
         return (w, Tensor(shape: [n, n], scalars: f))
     }
 
@@ -230,7 +230,7 @@ public enum LAPACK {
         if n == 0 { return ([], a) }
         var f = a.scalars
         var w = [T](repeating: 0, count: n)
-        try check(T.lapackHeev(true, .lower, n, &f, n, &w), T.complexPrefix + "heev")
+        try check(T._lapackHeev(true, .lower, n, &f, n, &w), T.complexPrefix + "heev")
         return (w, Tensor(shape: [n, n], scalars: f))
     }
 

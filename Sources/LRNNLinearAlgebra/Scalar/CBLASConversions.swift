@@ -1,7 +1,7 @@
 import CLRNNBLAS
 import CLRNNLAPACKE
 
-extension Transpose {
+extension BLAS.Transpose {
     @inlinable var cblas: CBLAS_TRANSPOSE {
         switch self {
         case .none: CblasNoTrans
@@ -11,16 +11,16 @@ extension Transpose {
     }
 }
 
-extension Side {
+extension BLAS.Side {
     @inlinable var cblas: CBLAS_SIDE { self == .left ? CblasLeft : CblasRight }
 }
 
-extension Triangle {
+extension BLAS.Triangle {
     @inlinable var cblas: CBLAS_UPLO { self == .upper ? CblasUpper : CblasLower }
     @inlinable var lapack: CChar { CChar(UInt8(ascii: self == .upper ? "U" : "L")) }
 }
 
-extension Diagonal {
+extension BLAS.Diagonal {
     @inlinable var cblas: CBLAS_DIAG { self == .unit ? CblasUnit : CblasNonUnit }
 }
 

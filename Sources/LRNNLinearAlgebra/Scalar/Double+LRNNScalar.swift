@@ -8,8 +8,8 @@ extension Double: LRNNScalar {
     public static var precisionName: String { "Float64" }
 
     @inlinable
-    public static func blasGemm(
-        _ transA: Transpose, _ transB: Transpose, _ m: Int, _ n: Int, _ k: Int,
+    public static func _blasGemm(
+        _ transA: BLAS.Transpose, _ transB: BLAS.Transpose, _ m: Int, _ n: Int, _ k: Int,
         _ alpha: Double, _ a: UnsafePointer<Double>, _ lda: Int,
         _ b: UnsafePointer<Double>, _ ldb: Int,
         _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int
@@ -20,8 +20,8 @@ extension Double: LRNNScalar {
     }
 
     @inlinable
-    public static func blasTrsm(
-        _ side: Side, _ triangle: Triangle, _ transA: Transpose, _ diagonal: Diagonal,
+    public static func _blasTrsm(
+        _ side: BLAS.Side, _ triangle: BLAS.Triangle, _ transA: BLAS.Transpose, _ diagonal: BLAS.Diagonal,
         _ m: Int, _ n: Int, _ alpha: Double, _ a: UnsafePointer<Double>, _ lda: Int,
         _ b: UnsafeMutablePointer<Double>, _ ldb: Int
     ) {
@@ -31,8 +31,8 @@ extension Double: LRNNScalar {
     }
 
     @inlinable
-    public static func blasTrmm(
-        _ side: Side, _ triangle: Triangle, _ transA: Transpose, _ diagonal: Diagonal,
+    public static func _blasTrmm(
+        _ side: BLAS.Side, _ triangle: BLAS.Triangle, _ transA: BLAS.Transpose, _ diagonal: BLAS.Diagonal,
         _ m: Int, _ n: Int, _ alpha: Double, _ a: UnsafePointer<Double>, _ lda: Int,
         _ b: UnsafeMutablePointer<Double>, _ ldb: Int
     ) {
@@ -42,8 +42,8 @@ extension Double: LRNNScalar {
     }
 
     @inlinable
-    public static func blasSyrk(
-        _ triangle: Triangle, _ trans: Transpose, _ n: Int, _ k: Int,
+    public static func _blasSyrk(
+        _ triangle: BLAS.Triangle, _ trans: BLAS.Transpose, _ n: Int, _ k: Int,
         _ alpha: Double, _ a: UnsafePointer<Double>, _ lda: Int,
         _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int
     ) {
@@ -53,8 +53,8 @@ extension Double: LRNNScalar {
     }
 
     @inlinable
-    public static func blasGemv(
-        _ trans: Transpose, _ m: Int, _ n: Int, _ alpha: Double,
+    public static func _blasGemv(
+        _ trans: BLAS.Transpose, _ m: Int, _ n: Int, _ alpha: Double,
         _ a: UnsafePointer<Double>, _ lda: Int, _ x: UnsafePointer<Double>, _ incx: Int,
         _ beta: Double, _ y: UnsafeMutablePointer<Double>, _ incy: Int
     ) {
@@ -64,7 +64,7 @@ extension Double: LRNNScalar {
     }
 
     @inlinable
-    public static func blasGer(
+    public static func _blasGer(
         _ m: Int, _ n: Int, _ alpha: Double, _ x: UnsafePointer<Double>, _ incx: Int,
         _ y: UnsafePointer<Double>, _ incy: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int
     ) {
@@ -74,7 +74,7 @@ extension Double: LRNNScalar {
     }
 
     @inlinable
-    public static func blasAxpy(
+    public static func _blasAxpy(
         _ n: Int, _ alpha: Double, _ x: UnsafePointer<Double>, _ incx: Int,
         _ y: UnsafeMutablePointer<Double>, _ incy: Int
     ) {
@@ -82,14 +82,14 @@ extension Double: LRNNScalar {
     }
 
     @inlinable
-    public static func blasScal(
+    public static func _blasScal(
         _ n: Int, _ alpha: Double, _ x: UnsafeMutablePointer<Double>, _ incx: Int
     ) {
         cblas_dscal(blasInt(n), alpha, x, blasInt(incx))
     }
 
     @inlinable
-    public static func blasDot(
+    public static func _blasDot(
         _ n: Int, _ x: UnsafePointer<Double>, _ incx: Int, _ y: UnsafePointer<Double>,
         _ incy: Int
     ) -> Double {
@@ -102,8 +102,8 @@ extension Double: LRNNScalar {
     }
 
     @inlinable
-    public static func blasComplexGemm(
-        _ transA: Transpose, _ transB: Transpose, _ m: Int, _ n: Int, _ k: Int,
+    public static func _blasComplexGemm(
+        _ transA: BLAS.Transpose, _ transB: BLAS.Transpose, _ m: Int, _ n: Int, _ k: Int,
         _ alpha: Complex<Double>, _ a: UnsafePointer<Complex<Double>>, _ lda: Int,
         _ b: UnsafePointer<Complex<Double>>, _ ldb: Int,
         _ beta: Complex<Double>, _ c: UnsafeMutablePointer<Complex<Double>>, _ ldc: Int
@@ -115,7 +115,7 @@ extension Double: LRNNScalar {
             &alpha, a, blasInt(lda), b, blasInt(ldb), &beta, c, blasInt(ldc))
     }
 
-    public static func lapackGeev(
+    public static func _lapackGeev(
         _ jobvl: Bool, _ jobvr: Bool, _ n: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int,
         _ wr: UnsafeMutablePointer<Double>, _ wi: UnsafeMutablePointer<Double>,
         _ vl: UnsafeMutablePointer<Double>?, _ ldvl: Int,
@@ -126,7 +126,7 @@ extension Double: LRNNScalar {
             wr, wi, vl, lapackInt(ldvl), vr, lapackInt(ldvr))
     }
 
-    public static func lapackComplexGeev(
+    public static func _lapackComplexGeev(
         _ jobvl: Bool, _ jobvr: Bool, _ n: Int, _ a: UnsafeMutablePointer<Complex<Double>>,
         _ lda: Int, _ w: UnsafeMutablePointer<Complex<Double>>,
         _ vl: UnsafeMutablePointer<Complex<Double>>?, _ ldvl: Int,
@@ -144,7 +144,7 @@ extension Double: LRNNScalar {
         }
     }
 
-    public static func lapackGesv(
+    public static func _lapackGesv(
         _ n: Int, _ nrhs: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int,
         _ ipiv: UnsafeMutablePointer<Int32>, _ b: UnsafeMutablePointer<Double>, _ ldb: Int
     ) -> Int32 {
@@ -153,7 +153,7 @@ extension Double: LRNNScalar {
             lapackInt(ldb))
     }
 
-    public static func lapackComplexGesv(
+    public static func _lapackComplexGesv(
         _ n: Int, _ nrhs: Int, _ a: UnsafeMutablePointer<Complex<Double>>, _ lda: Int,
         _ ipiv: UnsafeMutablePointer<Int32>, _ b: UnsafeMutablePointer<Complex<Double>>,
         _ ldb: Int
@@ -165,27 +165,27 @@ extension Double: LRNNScalar {
             UnsafeMutableRawPointer(b).assumingMemoryBound(to: Z.self), lapackInt(ldb))
     }
 
-    public static func lapackGetrf(
+    public static func _lapackGetrf(
         _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int,
         _ ipiv: UnsafeMutablePointer<Int32>
     ) -> Int32 {
         LAPACKE_dgetrf(lapackRowMajor, lapackInt(m), lapackInt(n), a, lapackInt(lda), ipiv)
     }
 
-    public static func lapackGetri(
+    public static func _lapackGetri(
         _ n: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int, _ ipiv: UnsafePointer<Int32>
     ) -> Int32 {
         LAPACKE_dgetri(lapackRowMajor, lapackInt(n), a, lapackInt(lda), ipiv)
     }
 
-    public static func lapackGeqrf(
+    public static func _lapackGeqrf(
         _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int,
         _ tau: UnsafeMutablePointer<Double>
     ) -> Int32 {
         LAPACKE_dgeqrf(lapackRowMajor, lapackInt(m), lapackInt(n), a, lapackInt(lda), tau)
     }
 
-    public static func lapackOrgqr(
+    public static func _lapackOrgqr(
         _ m: Int, _ n: Int, _ k: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int,
         _ tau: UnsafePointer<Double>
     ) -> Int32 {
@@ -193,7 +193,7 @@ extension Double: LRNNScalar {
             lapackRowMajor, lapackInt(m), lapackInt(n), lapackInt(k), a, lapackInt(lda), tau)
     }
 
-    public static func lapackGesdd(
+    public static func _lapackGesdd(
         _ job: UInt8, _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int,
         _ s: UnsafeMutablePointer<Double>, _ u: UnsafeMutablePointer<Double>?, _ ldu: Int,
         _ vt: UnsafeMutablePointer<Double>?, _ ldvt: Int
@@ -203,7 +203,7 @@ extension Double: LRNNScalar {
             u, lapackInt(ldu), vt, lapackInt(ldvt))
     }
 
-    public static func lapackComplexGesdd(
+    public static func _lapackComplexGesdd(
         _ job: UInt8, _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Complex<Double>>,
         _ lda: Int, _ s: UnsafeMutablePointer<Double>,
         _ u: UnsafeMutablePointer<Complex<Double>>?, _ ldu: Int,
@@ -217,16 +217,16 @@ extension Double: LRNNScalar {
             UnsafeMutableRawPointer(vt)?.assumingMemoryBound(to: Z.self), lapackInt(ldvt))
     }
 
-    public static func lapackSyev(
-        _ vectors: Bool, _ triangle: Triangle, _ n: Int, _ a: UnsafeMutablePointer<Double>,
+    public static func _lapackSyev(
+        _ vectors: Bool, _ triangle: BLAS.Triangle, _ n: Int, _ a: UnsafeMutablePointer<Double>,
         _ lda: Int, _ w: UnsafeMutablePointer<Double>
     ) -> Int32 {
         LAPACKE_dsyev(
             lapackRowMajor, lapackJob(vectors), triangle.lapack, lapackInt(n), a, lapackInt(lda), w)
     }
 
-    public static func lapackHeev(
-        _ vectors: Bool, _ triangle: Triangle, _ n: Int,
+    public static func _lapackHeev(
+        _ vectors: Bool, _ triangle: BLAS.Triangle, _ n: Int,
         _ a: UnsafeMutablePointer<Complex<Double>>, _ lda: Int, _ w: UnsafeMutablePointer<Double>
     ) -> Int32 {
         typealias Z = lrnn_lapack_complex_double

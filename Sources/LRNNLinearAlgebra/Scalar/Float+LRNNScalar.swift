@@ -8,8 +8,8 @@ extension Float: LRNNScalar {
     public static var precisionName: String { "Float32" }
 
     @inlinable
-    public static func blasGemm(
-        _ transA: Transpose, _ transB: Transpose, _ m: Int, _ n: Int, _ k: Int,
+    public static func _blasGemm(
+        _ transA: BLAS.Transpose, _ transB: BLAS.Transpose, _ m: Int, _ n: Int, _ k: Int,
         _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
         _ b: UnsafePointer<Float>, _ ldb: Int,
         _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
@@ -20,8 +20,8 @@ extension Float: LRNNScalar {
     }
 
     @inlinable
-    public static func blasTrsm(
-        _ side: Side, _ triangle: Triangle, _ transA: Transpose, _ diagonal: Diagonal,
+    public static func _blasTrsm(
+        _ side: BLAS.Side, _ triangle: BLAS.Triangle, _ transA: BLAS.Transpose, _ diagonal: BLAS.Diagonal,
         _ m: Int, _ n: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
         _ b: UnsafeMutablePointer<Float>, _ ldb: Int
     ) {
@@ -31,8 +31,8 @@ extension Float: LRNNScalar {
     }
 
     @inlinable
-    public static func blasTrmm(
-        _ side: Side, _ triangle: Triangle, _ transA: Transpose, _ diagonal: Diagonal,
+    public static func _blasTrmm(
+        _ side: BLAS.Side, _ triangle: BLAS.Triangle, _ transA: BLAS.Transpose, _ diagonal: BLAS.Diagonal,
         _ m: Int, _ n: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
         _ b: UnsafeMutablePointer<Float>, _ ldb: Int
     ) {
@@ -42,8 +42,8 @@ extension Float: LRNNScalar {
     }
 
     @inlinable
-    public static func blasSyrk(
-        _ triangle: Triangle, _ trans: Transpose, _ n: Int, _ k: Int,
+    public static func _blasSyrk(
+        _ triangle: BLAS.Triangle, _ trans: BLAS.Transpose, _ n: Int, _ k: Int,
         _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
         _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
     ) {
@@ -53,8 +53,8 @@ extension Float: LRNNScalar {
     }
 
     @inlinable
-    public static func blasGemv(
-        _ trans: Transpose, _ m: Int, _ n: Int, _ alpha: Float,
+    public static func _blasGemv(
+        _ trans: BLAS.Transpose, _ m: Int, _ n: Int, _ alpha: Float,
         _ a: UnsafePointer<Float>, _ lda: Int, _ x: UnsafePointer<Float>, _ incx: Int,
         _ beta: Float, _ y: UnsafeMutablePointer<Float>, _ incy: Int
     ) {
@@ -64,7 +64,7 @@ extension Float: LRNNScalar {
     }
 
     @inlinable
-    public static func blasGer(
+    public static func _blasGer(
         _ m: Int, _ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ incx: Int,
         _ y: UnsafePointer<Float>, _ incy: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int
     ) {
@@ -74,7 +74,7 @@ extension Float: LRNNScalar {
     }
 
     @inlinable
-    public static func blasAxpy(
+    public static func _blasAxpy(
         _ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ incx: Int,
         _ y: UnsafeMutablePointer<Float>, _ incy: Int
     ) {
@@ -82,14 +82,14 @@ extension Float: LRNNScalar {
     }
 
     @inlinable
-    public static func blasScal(
+    public static func _blasScal(
         _ n: Int, _ alpha: Float, _ x: UnsafeMutablePointer<Float>, _ incx: Int
     ) {
         cblas_sscal(blasInt(n), alpha, x, blasInt(incx))
     }
 
     @inlinable
-    public static func blasDot(
+    public static func _blasDot(
         _ n: Int, _ x: UnsafePointer<Float>, _ incx: Int, _ y: UnsafePointer<Float>,
         _ incy: Int
     ) -> Float {
@@ -102,8 +102,8 @@ extension Float: LRNNScalar {
     }
 
     @inlinable
-    public static func blasComplexGemm(
-        _ transA: Transpose, _ transB: Transpose, _ m: Int, _ n: Int, _ k: Int,
+    public static func _blasComplexGemm(
+        _ transA: BLAS.Transpose, _ transB: BLAS.Transpose, _ m: Int, _ n: Int, _ k: Int,
         _ alpha: Complex<Float>, _ a: UnsafePointer<Complex<Float>>, _ lda: Int,
         _ b: UnsafePointer<Complex<Float>>, _ ldb: Int,
         _ beta: Complex<Float>, _ c: UnsafeMutablePointer<Complex<Float>>, _ ldc: Int
@@ -115,7 +115,7 @@ extension Float: LRNNScalar {
             &alpha, a, blasInt(lda), b, blasInt(ldb), &beta, c, blasInt(ldc))
     }
 
-    public static func lapackGeev(
+    public static func _lapackGeev(
         _ jobvl: Bool, _ jobvr: Bool, _ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int,
         _ wr: UnsafeMutablePointer<Float>, _ wi: UnsafeMutablePointer<Float>,
         _ vl: UnsafeMutablePointer<Float>?, _ ldvl: Int,
@@ -126,7 +126,7 @@ extension Float: LRNNScalar {
             wr, wi, vl, lapackInt(ldvl), vr, lapackInt(ldvr))
     }
 
-    public static func lapackComplexGeev(
+    public static func _lapackComplexGeev(
         _ jobvl: Bool, _ jobvr: Bool, _ n: Int, _ a: UnsafeMutablePointer<Complex<Float>>,
         _ lda: Int, _ w: UnsafeMutablePointer<Complex<Float>>,
         _ vl: UnsafeMutablePointer<Complex<Float>>?, _ ldvl: Int,
@@ -144,7 +144,7 @@ extension Float: LRNNScalar {
         }
     }
 
-    public static func lapackGesv(
+    public static func _lapackGesv(
         _ n: Int, _ nrhs: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int,
         _ ipiv: UnsafeMutablePointer<Int32>, _ b: UnsafeMutablePointer<Float>, _ ldb: Int
     ) -> Int32 {
@@ -153,7 +153,7 @@ extension Float: LRNNScalar {
             lapackInt(ldb))
     }
 
-    public static func lapackComplexGesv(
+    public static func _lapackComplexGesv(
         _ n: Int, _ nrhs: Int, _ a: UnsafeMutablePointer<Complex<Float>>, _ lda: Int,
         _ ipiv: UnsafeMutablePointer<Int32>, _ b: UnsafeMutablePointer<Complex<Float>>,
         _ ldb: Int
@@ -165,27 +165,27 @@ extension Float: LRNNScalar {
             UnsafeMutableRawPointer(b).assumingMemoryBound(to: Z.self), lapackInt(ldb))
     }
 
-    public static func lapackGetrf(
+    public static func _lapackGetrf(
         _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int,
         _ ipiv: UnsafeMutablePointer<Int32>
     ) -> Int32 {
         LAPACKE_sgetrf(lapackRowMajor, lapackInt(m), lapackInt(n), a, lapackInt(lda), ipiv)
     }
 
-    public static func lapackGetri(
+    public static func _lapackGetri(
         _ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int, _ ipiv: UnsafePointer<Int32>
     ) -> Int32 {
         LAPACKE_sgetri(lapackRowMajor, lapackInt(n), a, lapackInt(lda), ipiv)
     }
 
-    public static func lapackGeqrf(
+    public static func _lapackGeqrf(
         _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int,
         _ tau: UnsafeMutablePointer<Float>
     ) -> Int32 {
         LAPACKE_sgeqrf(lapackRowMajor, lapackInt(m), lapackInt(n), a, lapackInt(lda), tau)
     }
 
-    public static func lapackOrgqr(
+    public static func _lapackOrgqr(
         _ m: Int, _ n: Int, _ k: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int,
         _ tau: UnsafePointer<Float>
     ) -> Int32 {
@@ -193,7 +193,7 @@ extension Float: LRNNScalar {
             lapackRowMajor, lapackInt(m), lapackInt(n), lapackInt(k), a, lapackInt(lda), tau)
     }
 
-    public static func lapackGesdd(
+    public static func _lapackGesdd(
         _ job: UInt8, _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int,
         _ s: UnsafeMutablePointer<Float>, _ u: UnsafeMutablePointer<Float>?, _ ldu: Int,
         _ vt: UnsafeMutablePointer<Float>?, _ ldvt: Int
@@ -203,7 +203,7 @@ extension Float: LRNNScalar {
             u, lapackInt(ldu), vt, lapackInt(ldvt))
     }
 
-    public static func lapackComplexGesdd(
+    public static func _lapackComplexGesdd(
         _ job: UInt8, _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Complex<Float>>,
         _ lda: Int, _ s: UnsafeMutablePointer<Float>,
         _ u: UnsafeMutablePointer<Complex<Float>>?, _ ldu: Int,
@@ -217,16 +217,16 @@ extension Float: LRNNScalar {
             UnsafeMutableRawPointer(vt)?.assumingMemoryBound(to: Z.self), lapackInt(ldvt))
     }
 
-    public static func lapackSyev(
-        _ vectors: Bool, _ triangle: Triangle, _ n: Int, _ a: UnsafeMutablePointer<Float>,
+    public static func _lapackSyev(
+        _ vectors: Bool, _ triangle: BLAS.Triangle, _ n: Int, _ a: UnsafeMutablePointer<Float>,
         _ lda: Int, _ w: UnsafeMutablePointer<Float>
     ) -> Int32 {
         LAPACKE_ssyev(
             lapackRowMajor, lapackJob(vectors), triangle.lapack, lapackInt(n), a, lapackInt(lda), w)
     }
 
-    public static func lapackHeev(
-        _ vectors: Bool, _ triangle: Triangle, _ n: Int,
+    public static func _lapackHeev(
+        _ vectors: Bool, _ triangle: BLAS.Triangle, _ n: Int,
         _ a: UnsafeMutablePointer<Complex<Float>>, _ lda: Int, _ w: UnsafeMutablePointer<Float>
     ) -> Int32 {
         typealias Z = lrnn_lapack_complex_float

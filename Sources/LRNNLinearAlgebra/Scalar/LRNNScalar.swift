@@ -4,8 +4,9 @@ import RealModule
 /// A real floating-point type that LinearRNN computes in: `Float` (BLAS `s`, LAPACK `c`
 /// for complex) or `Double` (BLAS `d`, LAPACK `z`).
 ///
-/// The requirements are the raw, row-major BLAS/LAPACK entry points for the type; use the
-/// checked wrappers in ``BLAS`` and ``LAPACK`` rather than calling them directly. Every
+/// The requirements are the raw, row-major BLAS/LAPACK entry points for the type, underscored
+/// hooks in the manner of swift-numerics (`_blasGemm`, `_lapackGeev`, …): call the checked
+/// wrappers in ``BLAS`` and ``LAPACK`` instead. Every
 /// matrix argument is row-major with a leading dimension (the distance between rows).
 public protocol LRNNScalar: Real, BinaryFloatingPoint, Sendable, Codable
 where Magnitude == Self {
@@ -15,53 +16,53 @@ where Magnitude == Self {
     // MARK: BLAS level 3
 
     /// `C ← α·op(A)·op(B) + β·C` with `op(A)` of size m×k and `op(B)` k×n.
-    static func blasGemm(
-        _ transA: Transpose, _ transB: Transpose, _ m: Int, _ n: Int, _ k: Int,
+    static func _blasGemm(
+        _ transA: BLAS.Transpose, _ transB: BLAS.Transpose, _ m: Int, _ n: Int, _ k: Int,
         _ alpha: Self, _ a: UnsafePointer<Self>, _ lda: Int,
         _ b: UnsafePointer<Self>, _ ldb: Int,
         _ beta: Self, _ c: UnsafeMutablePointer<Self>, _ ldc: Int)
 
     /// Solves `op(A)·X = α·B` (left) or `X·op(A) = α·B` (right) for triangular A; X overwrites B (m×n).
-    static func blasTrsm(
-        _ side: Side, _ triangle: Triangle, _ transA: Transpose, _ diagonal: Diagonal,
+    static func _blasTrsm(
+        _ side: BLAS.Side, _ triangle: BLAS.Triangle, _ transA: BLAS.Transpose, _ diagonal: BLAS.Diagonal,
         _ m: Int, _ n: Int, _ alpha: Self, _ a: UnsafePointer<Self>, _ lda: Int,
         _ b: UnsafeMutablePointer<Self>, _ ldb: Int)
 
     /// `B ← α·op(A)·B` (left) or `B ← α·B·op(A)` (right) for triangular A; B is m×n.
-    static func blasTrmm(
-        _ side: Side, _ triangle: Triangle, _ transA: Transpose, _ diagonal: Diagonal,
+    static func _blasTrmm(
+        _ side: BLAS.Side, _ triangle: BLAS.Triangle, _ transA: BLAS.Transpose, _ diagonal: BLAS.Diagonal,
         _ m: Int, _ n: Int, _ alpha: Self, _ a: UnsafePointer<Self>, _ lda: Int,
         _ b: UnsafeMutablePointer<Self>, _ ldb: Int)
 
     /// `C ← α·A·Aᵀ + β·C` (trans = none, A n×k) or `C ← α·Aᵀ·A + β·C` (A k×n), one triangle of C.
-    static func blasSyrk(
-        _ triangle: Triangle, _ trans: Transpose, _ n: Int, _ k: Int,
+    static func _blasSyrk(
+        _ triangle: BLAS.Triangle, _ trans: BLAS.Transpose, _ n: Int, _ k: Int,
         _ alpha: Self, _ a: UnsafePointer<Self>, _ lda: Int,
         _ beta: Self, _ c: UnsafeMutablePointer<Self>, _ ldc: Int)
 
     // MARK: BLAS levels 1 and 2
 
     /// `y ← α·op(A)·x + β·y` for an m×n matrix A.
-    static func blasGemv(
-        _ trans: Transpose, _ m: Int, _ n: Int, _ alpha: Self,
+    static func _blasGemv(
+        _ trans: BLAS.Transpose, _ m: Int, _ n: Int, _ alpha: Self,
         _ a: UnsafePointer<Self>, _ lda: Int, _ x: UnsafePointer<Self>, _ incx: Int,
         _ beta: Self, _ y: UnsafeMutablePointer<Self>, _ incy: Int)
 
     /// `A ← α·x·yᵀ + A` for an m×n matrix A.
-    static func blasGer(
+    static func _blasGer(
         _ m: Int, _ n: Int, _ alpha: Self, _ x: UnsafePointer<Self>, _ incx: Int,
         _ y: UnsafePointer<Self>, _ incy: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int)
 
     /// `y ← α·x + y`.
-    static func blasAxpy(
+    static func _blasAxpy(
         _ n: Int, _ alpha: Self, _ x: UnsafePointer<Self>, _ incx: Int,
         _ y: UnsafeMutablePointer<Self>, _ incy: Int)
 
     /// `x ← α·x`.
-    static func blasScal(_ n: Int, _ alpha: Self, _ x: UnsafeMutablePointer<Self>, _ incx: Int)
+    static func _blasScal(_ n: Int, _ alpha: Self, _ x: UnsafeMutablePointer<Self>, _ incx: Int)
 
     /// `xᵀy`.
-    static func blasDot(
+    static func _blasDot(
         _ n: Int, _ x: UnsafePointer<Self>, _ incx: Int, _ y: UnsafePointer<Self>, _ incy: Int
     ) -> Self
 
@@ -69,8 +70,8 @@ where Magnitude == Self {
     static func blasNrm2(_ n: Int, _ x: UnsafePointer<Self>, _ incx: Int) -> Self
 
     /// `C ← α·op(A)·op(B) + β·C` for complex matrices (BLAS `cgemm` / `zgemm`).
-    static func blasComplexGemm(
-        _ transA: Transpose, _ transB: Transpose, _ m: Int, _ n: Int, _ k: Int,
+    static func _blasComplexGemm(
+        _ transA: BLAS.Transpose, _ transB: BLAS.Transpose, _ m: Int, _ n: Int, _ k: Int,
         _ alpha: Complex<Self>, _ a: UnsafePointer<Complex<Self>>, _ lda: Int,
         _ b: UnsafePointer<Complex<Self>>, _ ldb: Int,
         _ beta: Complex<Self>, _ c: UnsafeMutablePointer<Complex<Self>>, _ ldc: Int)
@@ -79,7 +80,7 @@ where Magnitude == Self {
 
     /// Eigenvalues (`wr + i·wi`) and optionally left/right eigenvectors of a general real n×n
     /// matrix, LAPACK's packed real format for complex pairs (`geev`). A is destroyed.
-    static func lapackGeev(
+    static func _lapackGeev(
         _ jobvl: Bool, _ jobvr: Bool, _ n: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int,
         _ wr: UnsafeMutablePointer<Self>, _ wi: UnsafeMutablePointer<Self>,
         _ vl: UnsafeMutablePointer<Self>?, _ ldvl: Int,
@@ -87,7 +88,7 @@ where Magnitude == Self {
     ) -> Int32
 
     /// Eigenvalues and optionally eigenvectors of a general complex n×n matrix (`cgeev`/`zgeev`).
-    static func lapackComplexGeev(
+    static func _lapackComplexGeev(
         _ jobvl: Bool, _ jobvr: Bool, _ n: Int, _ a: UnsafeMutablePointer<Complex<Self>>,
         _ lda: Int, _ w: UnsafeMutablePointer<Complex<Self>>,
         _ vl: UnsafeMutablePointer<Complex<Self>>?, _ ldvl: Int,
@@ -95,63 +96,63 @@ where Magnitude == Self {
     ) -> Int32
 
     /// Solves `A·X = B` by LU with partial pivoting (`gesv`); A (n×n) is overwritten by its LU factors.
-    static func lapackGesv(
+    static func _lapackGesv(
         _ n: Int, _ nrhs: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int,
         _ ipiv: UnsafeMutablePointer<Int32>, _ b: UnsafeMutablePointer<Self>, _ ldb: Int
     ) -> Int32
 
     /// Solves the complex system `A·X = B` (`cgesv` / `zgesv`).
-    static func lapackComplexGesv(
+    static func _lapackComplexGesv(
         _ n: Int, _ nrhs: Int, _ a: UnsafeMutablePointer<Complex<Self>>, _ lda: Int,
         _ ipiv: UnsafeMutablePointer<Int32>, _ b: UnsafeMutablePointer<Complex<Self>>, _ ldb: Int
     ) -> Int32
 
     /// LU factorisation with partial pivoting of an m×n matrix (`getrf`).
-    static func lapackGetrf(
+    static func _lapackGetrf(
         _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int,
         _ ipiv: UnsafeMutablePointer<Int32>
     ) -> Int32
 
     /// Inverse of an n×n matrix from its `getrf` factors (`getri`).
-    static func lapackGetri(
+    static func _lapackGetri(
         _ n: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int, _ ipiv: UnsafePointer<Int32>
     ) -> Int32
 
     /// QR factorisation `A = Q·R` of an m×n matrix in Householder form (`geqrf`).
-    static func lapackGeqrf(
+    static func _lapackGeqrf(
         _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int,
         _ tau: UnsafeMutablePointer<Self>
     ) -> Int32
 
     /// Forms the m×n matrix Q with orthonormal columns from `geqrf`'s output (`orgqr`).
-    static func lapackOrgqr(
+    static func _lapackOrgqr(
         _ m: Int, _ n: Int, _ k: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int,
         _ tau: UnsafePointer<Self>
     ) -> Int32
 
     /// Singular value decomposition by divide and conquer (`gesdd`); `job` is `"A"`, `"S"` or `"N"`.
-    static func lapackGesdd(
+    static func _lapackGesdd(
         _ job: UInt8, _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int,
         _ s: UnsafeMutablePointer<Self>, _ u: UnsafeMutablePointer<Self>?, _ ldu: Int,
         _ vt: UnsafeMutablePointer<Self>?, _ ldvt: Int
     ) -> Int32
 
     /// Singular values (and optionally vectors) of a complex m×n matrix (`cgesdd` / `zgesdd`).
-    static func lapackComplexGesdd(
+    static func _lapackComplexGesdd(
         _ job: UInt8, _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Complex<Self>>, _ lda: Int,
         _ s: UnsafeMutablePointer<Self>, _ u: UnsafeMutablePointer<Complex<Self>>?, _ ldu: Int,
         _ vt: UnsafeMutablePointer<Complex<Self>>?, _ ldvt: Int
     ) -> Int32
 
     /// Eigenvalues (ascending) and optionally eigenvectors of a symmetric matrix (`syev`).
-    static func lapackSyev(
-        _ vectors: Bool, _ triangle: Triangle, _ n: Int, _ a: UnsafeMutablePointer<Self>,
+    static func _lapackSyev(
+        _ vectors: Bool, _ triangle: BLAS.Triangle, _ n: Int, _ a: UnsafeMutablePointer<Self>,
         _ lda: Int, _ w: UnsafeMutablePointer<Self>
     ) -> Int32
 
     /// Eigenvalues (ascending) and optionally eigenvectors of a Hermitian matrix (`cheev` / `zheev`).
-    static func lapackHeev(
-        _ vectors: Bool, _ triangle: Triangle, _ n: Int, _ a: UnsafeMutablePointer<Complex<Self>>,
+    static func _lapackHeev(
+        _ vectors: Bool, _ triangle: BLAS.Triangle, _ n: Int, _ a: UnsafeMutablePointer<Complex<Self>>,
         _ lda: Int, _ w: UnsafeMutablePointer<Self>
     ) -> Int32
 }

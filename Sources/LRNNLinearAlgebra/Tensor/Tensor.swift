@@ -12,7 +12,10 @@ public struct Tensor<Scalar> {
     /// The extent of each dimension.
     public private(set) var shape: [Int]
     /// The elements in row-major order; `scalars.count == shape.reduce(1, *)`.
-    public var scalars: [Scalar]
+    ///
+    /// Read-only outside this package, so the count always matches the shape: write elements
+    /// through the subscript or ``withUnsafeMutableBufferPointer(_:)``, or make a new tensor.
+    public package(set) var scalars: [Scalar]
 
     /// Creates a tensor from its shape and row-major elements.
     ///
@@ -74,9 +77,8 @@ public struct Tensor<Scalar> {
     }
 
     /// The element at a multi-index.
-    @inlinable
     public subscript(_ indices: Int...) -> Scalar {
-        get { scalars[offset(indices)] }
+        @inlinable get { scalars[offset(indices)] }
         set { scalars[offset(indices)] = newValue }
     }
 
@@ -114,7 +116,6 @@ public struct Tensor<Scalar> {
     ///
     /// - Parameter body: a closure that reads and writes the elements in row-major order; the pointer is valid only inside it.
     /// - Returns: what `body` returns.
-    @inlinable
     public mutating func withUnsafeMutableBufferPointer<R>(
         _ body: (inout UnsafeMutableBufferPointer<Scalar>) throws -> R
     ) rethrows -> R {
@@ -172,7 +173,6 @@ extension Tensor {
     /// - Parameter body: a closure that receives the view; the view is valid only inside it.
     /// - Returns: what `body` returns.
     /// - Precondition: rank ≥ 1 (rank 1 is a single row).
-    @inlinable
     public mutating func withMatrixView<R>(_ body: (MatrixView<Scalar>) throws -> R) rethrows -> R {
         precondition(rank >= 1, "Tensor.withMatrixView: rank-0 tensor")
         let columns = shape.last!

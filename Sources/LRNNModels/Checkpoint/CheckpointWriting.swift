@@ -21,11 +21,9 @@ extension CausalLM {
             if case .attention = $0 { return false }
             return true
         }
-        guard let first = own.first, own.allSatisfy({ $0 == first }) else { return nil }
-        switch first {
-        case .s4d, .paraRNN: return nil
-        default: break
-        }
+        guard let first = own.first, own.allSatisfy({ $0 == first }),
+            let mixerFields = first.registration.flaConfigurationFields()
+        else { return nil }
         guard layers.allSatisfy({ $0.mlp != nil }) else { return nil }
         var c = configuration
         c.modelType = first.modelType
@@ -42,22 +40,8 @@ extension CausalLM {
                 c.attention.append(a)
             }
         }
-        let enc = JSONEncoder()
-        func object<E: Encodable>(_ e: E) -> [String: Any] {
-            guard let d = try? enc.encode(e), let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any]
-            else { return [:] }
-            return o
-        }
-        var json = object(c)
-        let mixer: [String: Any]
-        switch first {
-        case let .deltaNet(m): mixer = object(m)
-        case let .gatedDeltaNet(m): mixer = object(m)
-        case let .gatedDeltaProduct(m): mixer = object(m)
-        case let .gla(m): mixer = object(m)
-        case .s4d, .paraRNN, .attention: return nil
-        }
-        json.merge(mixer) { a, _ in a }
+        var json = encodedObject(c)
+        json.merge(mixerFields) { a, _ in a }
         return try? JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
     }
 

@@ -62,8 +62,9 @@ func requireDivisible(_ field: String, _ value: Int, by divisor: Int, _ what: St
 }
 
 /// Requires the `attn_mode` to be one of fla's modes that compute the same function.
-func requireAttentionMode(_ mode: String, allowed: [String]) throws(ConfigurationIssue) {
+func requireAttentionMode(_ mode: AttentionMode, allowed: [AttentionMode]) throws(ConfigurationIssue) {
     if !allowed.contains(mode) {
-        throw .unsupported("attn_mode", mode, "expected one of \(allowed.joined(separator: ", "))")
+        throw .unsupported(
+            "attn_mode", mode.rawValue, "expected one of \(allowed.map(\.rawValue).joined(separator: ", "))")
     }
 }

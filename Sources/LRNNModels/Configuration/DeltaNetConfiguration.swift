@@ -3,27 +3,28 @@
 /// key_dim = hidden·`expand_k`, value_dim = hidden·`expand_v`, split over `num_heads` heads.
 public struct DeltaNetConfiguration: Codable, Sendable, Equatable {
     /// `attn_mode` (`chunk` or `fused_recurrent`; both compute the same function).
-    public var attnMode: String = "chunk"
-    /// `expand_k` (default 1).
-    public var expandK: Double = 1
-    /// `expand_v` (default 1).
-    public var expandV: Double = 1
-    /// `num_heads` (default 16).
-    public var numHeads: Int = 16
-    /// `use_gate`: gated output norm with `g_proj` (default false).
-    public var useGate: Bool = false
-    /// `use_short_conv` (default true).
-    public var useShortConv: Bool = true
-    /// `conv_size` (default 4).
-    public var convSize: Int = 4
-    /// `use_beta`: β = σ(b_proj x), else β = 1 (default true).
-    public var useBeta: Bool = true
-    /// `allow_neg_eigval`: β is doubled (default false).
-    public var allowNegEigval: Bool = false
-    /// `qk_norm`: `l2` or `sum` (default `l2`).
-    public var qkNorm: String = "l2"
-    /// `qk_activation`: `silu`, `relu`, `elu` (elu+1) or `identity` (default `silu`).
-    public var qkActivation: String = "silu"
+    public var attnMode: AttentionMode
+    /// `expand_k`.
+    public var expandK: Double
+    /// `expand_v`.
+    public var expandV: Double
+    /// `num_heads`.
+    public var numHeads: Int
+    /// `use_gate`: gated output norm with `g_proj`.
+    public var useGate: Bool
+    /// `use_short_conv`.
+    public var useShortConv: Bool
+    /// `conv_size`.
+    public var convSize: Int
+    /// `use_beta`: β = σ(b_proj x), else β = 1.
+    public var useBeta: Bool
+    /// `allow_neg_eigval`: β is doubled, so the transition I − β k kᵀ has an eigenvalue in (−1, 1]
+    /// (Grazzi et al., ICLR 2025).
+    public var allowNegEigval: Bool
+    /// `qk_norm`.
+    public var qkNorm: QKNorm
+    /// `qk_activation`.
+    public var qkActivation: QKActivation
 
     enum CodingKeys: String, CodingKey {
         case attnMode = "attn_mode"
@@ -39,12 +40,14 @@ public struct DeltaNetConfiguration: Codable, Sendable, Equatable {
         case qkActivation = "qk_activation"
     }
 
-    /// Creates a configuration; every argument defaults to fla's default.
+    /// Creates a configuration; every argument defaults to fla 0.6.0's default, and these are the
+    /// only place the defaults are written (decoding starts from them).
     public init(
         numHeads: Int = 16, expandK: Double = 1, expandV: Double = 1, useGate: Bool = false,
         useShortConv: Bool = true, convSize: Int = 4, useBeta: Bool = true, allowNegEigval: Bool = false,
-        qkNorm: String = "l2", qkActivation: String = "silu"
+        qkNorm: QKNorm = .l2, qkActivation: QKActivation = .silu, attnMode: AttentionMode = .chunk
     ) {
+        self.attnMode = attnMode
         self.numHeads = numHeads
         self.expandK = expandK
         self.expandV = expandV
@@ -57,20 +60,24 @@ public struct DeltaNetConfiguration: Codable, Sendable, Equatable {
         self.qkActivation = qkActivation
     }
 
-    /// Decodes with fla's defaults for absent fields.
+    /// Decodes with fla's defaults for absent or null fields.
+    ///
+    /// - Throws: `DecodingError` for a field of the wrong type; ``ConfigurationIssue`` for an
+    ///   unknown `attn_mode`, `qk_norm` or `qk_activation`.
     public init(from decoder: Decoder) throws {
+        self.init()
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        attnMode = try c.decodeIfPresent(String.self, forKey: .attnMode) ?? "chunk"
-        expandK = try c.decodeIfPresent(Double.self, forKey: .expandK) ?? 1
-        expandV = try c.decodeIfPresent(Double.self, forKey: .expandV) ?? 1
-        numHeads = try c.decodeIfPresent(Int.self, forKey: .numHeads) ?? 16
-        useGate = try c.decodeIfPresent(Bool.self, forKey: .useGate) ?? false
-        useShortConv = try c.decodeIfPresent(Bool.self, forKey: .useShortConv) ?? true
-        convSize = try c.decodeIfPresent(Int.self, forKey: .convSize) ?? 4
-        useBeta = try c.decodeIfPresent(Bool.self, forKey: .useBeta) ?? true
-        allowNegEigval = try c.decodeIfPresent(Bool.self, forKey: .allowNegEigval) ?? false
-        qkNorm = try c.decodeIfPresent(String.self, forKey: .qkNorm) ?? "l2"
-        qkActivation = try c.decodeIfPresent(String.self, forKey: .qkActivation) ?? "silu"
+        try c.updateChoice(&attnMode, .attnMode)
+        try c.update(&expandK, .expandK)
+        try c.update(&expandV, .expandV)
+        try c.update(&numHeads, .numHeads)
+        try c.update(&useGate, .useGate)
+        try c.update(&useShortConv, .useShortConv)
+        try c.update(&convSize, .convSize)
+        try c.update(&useBeta, .useBeta)
+        try c.update(&allowNegEigval, .allowNegEigval)
+        try c.updateChoice(&qkNorm, .qkNorm)
+        try c.updateChoice(&qkActivation, .qkActivation)
     }
 
     /// The key dimension over all heads, `hidden·expand_k`.
@@ -81,7 +88,7 @@ public struct DeltaNetConfiguration: Codable, Sendable, Equatable {
     /// Refuses unsupported or impossible values.
     /// - Throws: ``ConfigurationIssue`` naming the field.
     public func validate(hiddenSize: Int) throws(ConfigurationIssue) {
-        try requireAttentionMode(attnMode, allowed: ["chunk", "fused_recurrent"])
+        try requireAttentionMode(attnMode, allowed: [.chunk, .fusedRecurrent])
         try requirePositive("num_heads", numHeads)
         guard let kd = integral(Double(hiddenSize) * expandK), kd > 0 else {
             throw .invalid("expand_k", expandK, "hidden_size·expand_k must be a positive integer")
@@ -92,9 +99,5 @@ public struct DeltaNetConfiguration: Codable, Sendable, Equatable {
         try requireDivisible("key dim (hidden_size·expand_k)", kd, by: numHeads, "num_heads")
         try requireDivisible("value dim (hidden_size·expand_v)", vd, by: numHeads, "num_heads")
         if useShortConv { try requirePositive("conv_size", convSize) }
-        if !["l2", "sum"].contains(qkNorm) { throw .unsupported("qk_norm", qkNorm, "expected l2 or sum") }
-        if !["silu", "relu", "elu", "identity"].contains(qkActivation) {
-            throw .unsupported("qk_activation", qkActivation, "expected silu, relu, elu or identity")
-        }
     }
 }

@@ -5,28 +5,27 @@
 /// The decay projection has fla's fixed low rank 16 and logit normaliser 16.
 public struct GLAConfiguration: Codable, Sendable, Equatable {
     /// `attn_mode` (`chunk`, `fused_recurrent` or `fused_chunk`; all compute the same function).
-    public var attnMode: String = "chunk"
-    /// `expand_k` (default 0.5).
-    public var expandK: Double = 0.5
-    /// `expand_v` (default 1).
-    public var expandV: Double = 1
-    /// `num_heads` (default 4).
-    public var numHeads: Int = 4
-    /// `num_kv_heads` (default null = `num_heads`).
-    public var numKvHeads: Int? = nil
-    /// `feature_map` applied to q and k (default null; `relu`, `silu`/`swish`, `sigmoid`, `tanh`,
-    /// `gelu` are implemented).
-    public var featureMap: String? = nil
-    /// `use_short_conv` (default false).
-    public var useShortConv: Bool = false
-    /// `conv_size` (default 4).
-    public var convSize: Int = 4
-    /// `use_output_gate` (default true).
-    public var useOutputGate: Bool = true
-    /// `clamp_min`: lower bound of the log decay (default null).
-    public var clampMin: Double? = nil
-    /// `elementwise_affine`: the output norm has a weight (default true; null means false).
-    public var elementwiseAffine: Bool = true
+    public var attnMode: AttentionMode
+    /// `expand_k`.
+    public var expandK: Double
+    /// `expand_v`.
+    public var expandV: Double
+    /// `num_heads`.
+    public var numHeads: Int
+    /// `num_kv_heads` (null = `num_heads`).
+    public var numKvHeads: Int?
+    /// `feature_map` applied to q and k (null: none).
+    public var featureMap: GLAFeatureMap?
+    /// `use_short_conv`.
+    public var useShortConv: Bool
+    /// `conv_size`.
+    public var convSize: Int
+    /// `use_output_gate`.
+    public var useOutputGate: Bool
+    /// `clamp_min`: lower bound of the log decay (null: none).
+    public var clampMin: Double?
+    /// `elementwise_affine`: the output norm has a weight (null in the file means false).
+    public var elementwiseAffine: Bool
     /// The decay projection's inner rank (fla's fixed `gate_low_rank_dim`).
     public var gateLowRankDim: Int = 16
     /// The divisor of the log-sigmoid decay (fla's fixed `gate_logit_normalizer`).
@@ -46,12 +45,14 @@ public struct GLAConfiguration: Codable, Sendable, Equatable {
         case elementwiseAffine = "elementwise_affine"
     }
 
-    /// Creates a configuration; every argument defaults to fla's default.
+    /// Creates a configuration; every argument defaults to fla 0.6.0's default, and these are the
+    /// only place the defaults are written (decoding starts from them).
     public init(
         numHeads: Int = 4, expandK: Double = 0.5, expandV: Double = 1, numKvHeads: Int? = nil,
-        featureMap: String? = nil, useShortConv: Bool = false, convSize: Int = 4, useOutputGate: Bool = true,
-        clampMin: Double? = nil, elementwiseAffine: Bool = true
+        featureMap: GLAFeatureMap? = nil, useShortConv: Bool = false, convSize: Int = 4, useOutputGate: Bool = true,
+        clampMin: Double? = nil, elementwiseAffine: Bool = true, attnMode: AttentionMode = .chunk
     ) {
+        self.attnMode = attnMode
         self.numHeads = numHeads
         self.expandK = expandK
         self.expandV = expandV
@@ -65,22 +66,24 @@ public struct GLAConfiguration: Codable, Sendable, Equatable {
     }
 
     /// Decodes with fla's defaults for absent fields.
+    ///
+    /// - Throws: `DecodingError` for a field of the wrong type; ``ConfigurationIssue`` for an
+    ///   unknown `attn_mode` or `feature_map`.
     public init(from decoder: Decoder) throws {
+        self.init()
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        attnMode = try c.decodeIfPresent(String.self, forKey: .attnMode) ?? "chunk"
-        expandK = try c.decodeIfPresent(Double.self, forKey: .expandK) ?? 0.5
-        expandV = try c.decodeIfPresent(Double.self, forKey: .expandV) ?? 1
-        numHeads = try c.decodeIfPresent(Int.self, forKey: .numHeads) ?? 4
+        try c.updateChoice(&attnMode, .attnMode)
+        try c.update(&expandK, .expandK)
+        try c.update(&expandV, .expandV)
+        try c.update(&numHeads, .numHeads)
         numKvHeads = try c.decodeIfPresent(Int.self, forKey: .numKvHeads)
-        featureMap = try c.decodeIfPresent(String.self, forKey: .featureMap)
-        useShortConv = try c.decodeIfPresent(Bool.self, forKey: .useShortConv) ?? false
-        convSize = try c.decodeIfPresent(Int.self, forKey: .convSize) ?? 4
-        useOutputGate = try c.decodeIfPresent(Bool.self, forKey: .useOutputGate) ?? true
+        try c.updateChoice(&featureMap, .featureMap)
+        try c.update(&useShortConv, .useShortConv)
+        try c.update(&convSize, .convSize)
+        try c.update(&useOutputGate, .useOutputGate)
         clampMin = try c.decodeIfPresent(Double.self, forKey: .clampMin)
         if c.contains(.elementwiseAffine) {
             elementwiseAffine = try c.decodeIfPresent(Bool.self, forKey: .elementwiseAffine) ?? false
-        } else {
-            elementwiseAffine = true
         }
     }
 
@@ -91,13 +94,10 @@ public struct GLAConfiguration: Codable, Sendable, Equatable {
     /// The value dimension over all query heads, `hidden·expand_v`.
     public func valueDim(hiddenSize: Int) -> Int { integral(Double(hiddenSize) * expandV) ?? 0 }
 
-    /// The feature maps implemented for `feature_map`.
-    public static let supportedFeatureMaps = ["relu", "silu", "swish", "sigmoid", "tanh", "gelu"]
-
     /// Refuses unsupported or impossible values.
     /// - Throws: ``ConfigurationIssue`` naming the field.
     public func validate(hiddenSize: Int) throws(ConfigurationIssue) {
-        try requireAttentionMode(attnMode, allowed: ["chunk", "fused_recurrent", "fused_chunk"])
+        try requireAttentionMode(attnMode, allowed: [.chunk, .fusedRecurrent, .fusedChunk])
         try requirePositive("num_heads", numHeads)
         try requirePositive("num_kv_heads", kvHeads)
         try requireDivisible("num_heads", numHeads, by: kvHeads, "num_kv_heads")
@@ -110,10 +110,6 @@ public struct GLAConfiguration: Codable, Sendable, Equatable {
         try requireDivisible("key dim (hidden_size·expand_k)", kd, by: numHeads, "num_heads")
         try requireDivisible("value dim (hidden_size·expand_v)", vd, by: numHeads, "num_heads")
         if useShortConv { try requirePositive("conv_size", convSize) }
-        if let f = featureMap, !Self.supportedFeatureMaps.contains(f) {
-            throw .unsupported(
-                "feature_map", f, "expected null or one of \(Self.supportedFeatureMaps.joined(separator: ", "))")
-        }
         if let m = clampMin, !m.isFinite { throw .invalid("clamp_min", m, "must be finite") }
     }
 }

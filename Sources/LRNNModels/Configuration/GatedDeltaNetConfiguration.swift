@@ -4,25 +4,26 @@
 /// `num_v_heads` value heads (grouped value attention when larger).
 public struct GatedDeltaNetConfiguration: Codable, Sendable, Equatable {
     /// `attn_mode` (`chunk` or `fused_recurrent`; both compute the same function).
-    public var attnMode: String = "chunk"
-    /// `expand_v` (default 2).
-    public var expandV: Double = 2
-    /// `head_dim` (default 256).
-    public var headDim: Int = 256
-    /// `num_heads` (default 6).
-    public var numHeads: Int = 6
-    /// `num_v_heads` (default null = `num_heads`).
-    public var numVHeads: Int? = nil
-    /// `use_gate`: gated output norm with `g_proj` (default true).
-    public var useGate: Bool = true
-    /// `use_short_conv` (default true).
-    public var useShortConv: Bool = true
-    /// `conv_size` (default 4).
-    public var convSize: Int = 4
-    /// `allow_neg_eigval`: β is doubled (default false).
-    public var allowNegEigval: Bool = false
-    /// `output_gate_activation`: `swish`, `silu` or `sigmoid` (default `swish`).
-    public var outputGateActivation: String = "swish"
+    public var attnMode: AttentionMode
+    /// `expand_v`.
+    public var expandV: Double
+    /// `head_dim`.
+    public var headDim: Int
+    /// `num_heads`.
+    public var numHeads: Int
+    /// `num_v_heads` (null = `num_heads`).
+    public var numVHeads: Int?
+    /// `use_gate`: gated output norm with `g_proj`.
+    public var useGate: Bool
+    /// `use_short_conv`.
+    public var useShortConv: Bool
+    /// `conv_size`.
+    public var convSize: Int
+    /// `allow_neg_eigval`: β is doubled, so the transition α(I − β k kᵀ) has an eigenvalue in
+    /// (−α, α] (Grazzi et al., ICLR 2025).
+    public var allowNegEigval: Bool
+    /// `output_gate_activation`.
+    public var outputGateActivation: OutputGateActivation
 
     enum CodingKeys: String, CodingKey {
         case attnMode = "attn_mode"
@@ -37,12 +38,14 @@ public struct GatedDeltaNetConfiguration: Codable, Sendable, Equatable {
         case outputGateActivation = "output_gate_activation"
     }
 
-    /// Creates a configuration; every argument defaults to fla's default.
+    /// Creates a configuration; every argument defaults to fla 0.6.0's default, and these are the
+    /// only place the defaults are written (decoding starts from them).
     public init(
         numHeads: Int = 6, headDim: Int = 256, expandV: Double = 2, numVHeads: Int? = nil, useGate: Bool = true,
         useShortConv: Bool = true, convSize: Int = 4, allowNegEigval: Bool = false,
-        outputGateActivation: String = "swish"
+        outputGateActivation: OutputGateActivation = .swish, attnMode: AttentionMode = .chunk
     ) {
+        self.attnMode = attnMode
         self.numHeads = numHeads
         self.headDim = headDim
         self.expandV = expandV
@@ -54,19 +57,23 @@ public struct GatedDeltaNetConfiguration: Codable, Sendable, Equatable {
         self.outputGateActivation = outputGateActivation
     }
 
-    /// Decodes with fla's defaults for absent fields.
+    /// Decodes with fla's defaults for absent or null fields.
+    ///
+    /// - Throws: `DecodingError` for a field of the wrong type; ``ConfigurationIssue`` for an
+    ///   unknown `attn_mode` or `output_gate_activation`.
     public init(from decoder: Decoder) throws {
+        self.init()
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        attnMode = try c.decodeIfPresent(String.self, forKey: .attnMode) ?? "chunk"
-        expandV = try c.decodeIfPresent(Double.self, forKey: .expandV) ?? 2
-        headDim = try c.decodeIfPresent(Int.self, forKey: .headDim) ?? 256
-        numHeads = try c.decodeIfPresent(Int.self, forKey: .numHeads) ?? 6
+        try c.updateChoice(&attnMode, .attnMode)
+        try c.update(&expandV, .expandV)
+        try c.update(&headDim, .headDim)
+        try c.update(&numHeads, .numHeads)
         numVHeads = try c.decodeIfPresent(Int.self, forKey: .numVHeads)
-        useGate = try c.decodeIfPresent(Bool.self, forKey: .useGate) ?? true
-        useShortConv = try c.decodeIfPresent(Bool.self, forKey: .useShortConv) ?? true
-        convSize = try c.decodeIfPresent(Int.self, forKey: .convSize) ?? 4
-        allowNegEigval = try c.decodeIfPresent(Bool.self, forKey: .allowNegEigval) ?? false
-        outputGateActivation = try c.decodeIfPresent(String.self, forKey: .outputGateActivation) ?? "swish"
+        try c.update(&useGate, .useGate)
+        try c.update(&useShortConv, .useShortConv)
+        try c.update(&convSize, .convSize)
+        try c.update(&allowNegEigval, .allowNegEigval)
+        try c.updateChoice(&outputGateActivation, .outputGateActivation)
     }
 
     /// The number of value heads (`num_v_heads`, or `num_heads` when null).
@@ -77,7 +84,7 @@ public struct GatedDeltaNetConfiguration: Codable, Sendable, Equatable {
     /// Refuses unsupported or impossible values.
     /// - Throws: ``ConfigurationIssue`` naming the field.
     public func validate(hiddenSize: Int) throws(ConfigurationIssue) {
-        try requireAttentionMode(attnMode, allowed: ["chunk", "fused_recurrent"])
+        try requireAttentionMode(attnMode, allowed: [.chunk, .fusedRecurrent])
         try requirePositive("num_heads", numHeads)
         try requirePositive("head_dim", headDim)
         try requirePositive("num_v_heads", valueHeads)
@@ -89,8 +96,5 @@ public struct GatedDeltaNetConfiguration: Codable, Sendable, Equatable {
             throw .invalid("num_v_heads", valueHeads, "must be a multiple of num_heads = \(numHeads)")
         }
         if useShortConv { try requirePositive("conv_size", convSize) }
-        if !["swish", "silu", "sigmoid"].contains(outputGateActivation) {
-            throw .unsupported("output_gate_activation", outputGateActivation, "expected swish, silu or sigmoid")
-        }
     }
 }

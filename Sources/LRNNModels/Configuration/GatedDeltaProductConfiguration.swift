@@ -4,25 +4,27 @@
 /// does not pass `num_v_heads`, so value heads equal `num_heads`.
 public struct GatedDeltaProductConfiguration: Codable, Sendable, Equatable {
     /// `attn_mode` (`chunk` or `fused_recurrent`; both compute the same function).
-    public var attnMode: String = "chunk"
-    /// `expand_v` (default 2).
-    public var expandV: Double = 2
-    /// `head_dim` (default 256).
-    public var headDim: Int = 256
-    /// `num_heads` (default 6).
-    public var numHeads: Int = 6
-    /// `use_output_gate`: gated output norm with `g_proj`, else plain RMSNorm (default true).
-    public var useOutputGate: Bool = true
-    /// `use_short_conv` (default true).
-    public var useShortConv: Bool = true
-    /// `conv_size` (default 4).
-    public var convSize: Int = 4
-    /// `use_forget_gate`: per-token decay g from `a_proj`, `A_log`, `dt_bias` (default false).
-    public var useForgetGate: Bool = false
-    /// `allow_neg_eigval`: β is doubled (default false).
-    public var allowNegEigval: Bool = false
-    /// `num_householder`: delta-rule steps per token (default 1).
-    public var numHouseholder: Int = 1
+    public var attnMode: AttentionMode
+    /// `expand_v`.
+    public var expandV: Double
+    /// `head_dim`.
+    public var headDim: Int
+    /// `num_heads`.
+    public var numHeads: Int
+    /// `use_output_gate`: gated output norm with `g_proj`, else plain RMSNorm.
+    public var useOutputGate: Bool
+    /// `use_short_conv`.
+    public var useShortConv: Bool
+    /// `conv_size`.
+    public var convSize: Int
+    /// `use_forget_gate`: per-token decay g from `a_proj`, `A_log`, `dt_bias`.
+    public var useForgetGate: Bool
+    /// `allow_neg_eigval`: β is doubled, so each Householder factor has an eigenvalue in (−1, 1]
+    /// (Grazzi et al., ICLR 2025).
+    public var allowNegEigval: Bool
+    /// `num_householder`: delta-rule steps (generalised Householder factors) per token, n_h of
+    /// Siems et al. (DeltaProduct).
+    public var numHouseholder: Int
 
     enum CodingKeys: String, CodingKey {
         case attnMode = "attn_mode"
@@ -37,12 +39,14 @@ public struct GatedDeltaProductConfiguration: Codable, Sendable, Equatable {
         case numHouseholder = "num_householder"
     }
 
-    /// Creates a configuration; every argument defaults to fla's configuration default.
+    /// Creates a configuration; every argument defaults to fla 0.6.0's configuration default, and
+    /// these are the only place the defaults are written (decoding starts from them).
     public init(
         numHeads: Int = 6, headDim: Int = 256, expandV: Double = 2, numHouseholder: Int = 1,
         useForgetGate: Bool = false, useOutputGate: Bool = true, useShortConv: Bool = true, convSize: Int = 4,
-        allowNegEigval: Bool = false
+        allowNegEigval: Bool = false, attnMode: AttentionMode = .chunk
     ) {
+        self.attnMode = attnMode
         self.numHeads = numHeads
         self.headDim = headDim
         self.expandV = expandV
@@ -54,19 +58,23 @@ public struct GatedDeltaProductConfiguration: Codable, Sendable, Equatable {
         self.allowNegEigval = allowNegEigval
     }
 
-    /// Decodes with fla's defaults for absent fields.
+    /// Decodes with fla's defaults for absent or null fields.
+    ///
+    /// - Throws: `DecodingError` for a field of the wrong type; ``ConfigurationIssue`` for an
+    ///   unknown `attn_mode`.
     public init(from decoder: Decoder) throws {
+        self.init()
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        attnMode = try c.decodeIfPresent(String.self, forKey: .attnMode) ?? "chunk"
-        expandV = try c.decodeIfPresent(Double.self, forKey: .expandV) ?? 2
-        headDim = try c.decodeIfPresent(Int.self, forKey: .headDim) ?? 256
-        numHeads = try c.decodeIfPresent(Int.self, forKey: .numHeads) ?? 6
-        useOutputGate = try c.decodeIfPresent(Bool.self, forKey: .useOutputGate) ?? true
-        useShortConv = try c.decodeIfPresent(Bool.self, forKey: .useShortConv) ?? true
-        convSize = try c.decodeIfPresent(Int.self, forKey: .convSize) ?? 4
-        useForgetGate = try c.decodeIfPresent(Bool.self, forKey: .useForgetGate) ?? false
-        allowNegEigval = try c.decodeIfPresent(Bool.self, forKey: .allowNegEigval) ?? false
-        numHouseholder = try c.decodeIfPresent(Int.self, forKey: .numHouseholder) ?? 1
+        try c.updateChoice(&attnMode, .attnMode)
+        try c.update(&expandV, .expandV)
+        try c.update(&headDim, .headDim)
+        try c.update(&numHeads, .numHeads)
+        try c.update(&useOutputGate, .useOutputGate)
+        try c.update(&useShortConv, .useShortConv)
+        try c.update(&convSize, .convSize)
+        try c.update(&useForgetGate, .useForgetGate)
+        try c.update(&allowNegEigval, .allowNegEigval)
+        try c.update(&numHouseholder, .numHouseholder)
     }
 
     /// The value dimension of one head, `head_dim·expand_v`.
@@ -75,7 +83,7 @@ public struct GatedDeltaProductConfiguration: Codable, Sendable, Equatable {
     /// Refuses unsupported or impossible values.
     /// - Throws: ``ConfigurationIssue`` naming the field.
     public func validate(hiddenSize: Int) throws(ConfigurationIssue) {
-        try requireAttentionMode(attnMode, allowed: ["chunk", "fused_recurrent"])
+        try requireAttentionMode(attnMode, allowed: [.chunk, .fusedRecurrent])
         try requirePositive("num_heads", numHeads)
         try requirePositive("head_dim", headDim)
         try requirePositive("num_householder", numHouseholder)

@@ -5,8 +5,9 @@ import Foundation
 ///
 /// Decoding follows fla 0.6.0's defaults for absent fields. `attn` (softmax-attention layers in
 /// place of the model's own mixer) is decoded into ``attention``. Fields that would change the
-/// math but are not implemented (`attnres_block_size`, `use_l2warp`, a `hidden_act` other than
-/// `swish`, an unknown field inside `attn`) are decoded so that ``validate()`` can refuse them.
+/// math but are not implemented (`attnres_block_size`, `use_l2warp`, an unknown field inside
+/// `attn`) are decoded so that ``validate()`` can refuse them; a `hidden_act` other than `swish`
+/// or `silu` is refused while decoding (``HiddenActivation``).
 public struct LanguageModelConfiguration: Codable, Sendable, Equatable {
     /// `model_type`: `delta_net`, `gated_deltanet`, `gated_deltaproduct` or `gla`.
     public var modelType: String
@@ -20,8 +21,8 @@ public struct LanguageModelConfiguration: Codable, Sendable, Equatable {
     public var hiddenRatio: Double?
     /// `intermediate_size` (null: derived from `hidden_ratio`, see ``resolvedIntermediateSize``).
     public var intermediateSize: Int?
-    /// `hidden_act` of the gated MLP (and GLA's output gate); only `swish` is implemented.
-    public var hiddenAct: String
+    /// `hidden_act` of the gated MLP (and GLA's output gate).
+    public var hiddenAct: HiddenActivation
     /// `norm_eps` of every RMSNorm (default 1e-6).
     public var normEps: Double
     /// `tie_word_embeddings`: the head reuses the embedding matrix (default false).
@@ -73,7 +74,7 @@ public struct LanguageModelConfiguration: Codable, Sendable, Equatable {
         self.numHiddenLayers = numHiddenLayers
         self.hiddenRatio = hiddenRatio
         self.intermediateSize = intermediateSize
-        self.hiddenAct = "swish"
+        self.hiddenAct = .swish
         self.normEps = normEps
         self.tieWordEmbeddings = tieWordEmbeddings
         self.bosTokenId = bosTokenId
@@ -99,7 +100,8 @@ public struct LanguageModelConfiguration: Codable, Sendable, Equatable {
             hiddenRatio = 4
         }
         intermediateSize = try c.decodeIfPresent(Int.self, forKey: .intermediateSize)
-        hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? "swish"
+        hiddenAct = .swish
+        try c.updateChoice(&hiddenAct, .hiddenAct)
         normEps = try c.decodeIfPresent(Double.self, forKey: .normEps) ?? 1e-6
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
         bosTokenId = c.contains(.bosTokenId) ? try c.decodeIfPresent(Int.self, forKey: .bosTokenId) : 1
@@ -174,9 +176,6 @@ public struct LanguageModelConfiguration: Codable, Sendable, Equatable {
             throw .unsupported("attnres_block_size", b, "attention residuals are not implemented")
         }
         if useL2warp { throw .unsupported("use_l2warp", true, "L2-warp is not implemented") }
-        if hiddenAct != "swish" && hiddenAct != "silu" {
-            throw .unsupported("hidden_act", hiddenAct, "only swish (SwiGLU MLP) is implemented")
-        }
         try requirePositive("vocab_size", vocabSize)
         try requirePositive("hidden_size", hiddenSize)
         if numHiddenLayers < 0 { throw .invalid("num_hidden_layers", numHiddenLayers, "must be ≥ 0") }

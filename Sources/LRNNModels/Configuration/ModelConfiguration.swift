@@ -19,38 +19,48 @@ public enum MixerConfiguration: Sendable, Equatable {
     /// configuration names); its `layers` field is not used here.
     case attention(AttentionConfiguration)
 
-    /// fla's `model_type` for a model made of this mixer.
-    public var modelType: String {
+    /// The mixer's registration: the one place a mixer type is listed (with
+    /// ``flaModelTypes`` for an fla model type). Everything else dispatches through it.
+    var registration: any MixerRegistration {
         switch self {
-        case .deltaNet: "delta_net"
-        case .gatedDeltaNet: "gated_deltanet"
-        case .gatedDeltaProduct: "gated_deltaproduct"
-        case .gla: "gla"
-        case .s4d: "s4d"
-        case .paraRNN: "pararnn"
-        case .attention: "attn"
+        case let .deltaNet(c): c
+        case let .gatedDeltaNet(c): c
+        case let .gatedDeltaProduct(c): c
+        case let .gla(c): c
+        case let .s4d(c): c
+        case let .paraRNN(c): c
+        case let .attention(c): c
         }
     }
 
+    /// The fla model types this engine loads, each with the decoder of its mixer fields.
+    static let flaModelTypes: [String: @Sendable (JSONDecoder, Data) throws -> MixerConfiguration] = [
+        DeltaNetConfiguration.modelType: { .deltaNet(try $0.decode(DeltaNetConfiguration.self, from: $1)) },
+        GatedDeltaNetConfiguration.modelType: {
+            .gatedDeltaNet(try $0.decode(GatedDeltaNetConfiguration.self, from: $1))
+        },
+        GatedDeltaProductConfiguration.modelType: {
+            .gatedDeltaProduct(try $0.decode(GatedDeltaProductConfiguration.self, from: $1))
+        },
+        GLAConfiguration.modelType: { .gla(try $0.decode(GLAConfiguration.self, from: $1)) },
+    ]
+
+    /// fla's `model_type` for a model made of this mixer (`s4d` and `attn` for the two mixers fla
+    /// has no model class for).
+    public var modelType: String { type(of: registration).modelType }
+
     /// Refuses unsupported or impossible values of the mixer's fields.
+    /// - Parameter hiddenSize: the model width.
     /// - Throws: ``ConfigurationIssue`` naming the field.
     public func validate(hiddenSize: Int) throws(ConfigurationIssue) {
-        switch self {
-        case let .deltaNet(c): try c.validate(hiddenSize: hiddenSize)
-        case let .gatedDeltaNet(c): try c.validate(hiddenSize: hiddenSize)
-        case let .gatedDeltaProduct(c): try c.validate(hiddenSize: hiddenSize)
-        case let .gla(c): try c.validate(hiddenSize: hiddenSize)
-        case let .s4d(c): try c.validate(hiddenSize: hiddenSize)
-        case let .paraRNN(c): try c.validate(hiddenSize: hiddenSize)
-        case let .attention(c): try c.validateLayer(hiddenSize: hiddenSize)
-        }
+        try registration.validate(hiddenSize: hiddenSize)
     }
 }
 
 /// A whole fla `config.json`: the shared language-model fields and the token mixer of every layer.
 public struct ModelConfiguration: Sendable, Equatable {
     /// The model types this engine loads.
-    public static let supportedModelTypes = ["delta_net", "gated_deltanet", "gated_deltaproduct", "gla"]
+    public static let supportedModelTypes = MixerConfiguration.flaModelTypes.keys.sorted()
 
     /// The shared fields (embedding, MLP, norms, head, special tokens).
     public var model: LanguageModelConfiguration
@@ -96,19 +106,15 @@ public struct ModelConfiguration: Sendable, Equatable {
         let mixer: MixerConfiguration
         do {
             model = try decoder.decode(LanguageModelConfiguration.self, from: data)
-            switch model.modelType {
-            case "delta_net": mixer = .deltaNet(try decoder.decode(DeltaNetConfiguration.self, from: data))
-            case "gated_deltanet":
-                mixer = .gatedDeltaNet(try decoder.decode(GatedDeltaNetConfiguration.self, from: data))
-            case "gated_deltaproduct":
-                mixer = .gatedDeltaProduct(try decoder.decode(GatedDeltaProductConfiguration.self, from: data))
-            case "gla": mixer = .gla(try decoder.decode(GLAConfiguration.self, from: data))
-            default:
+            guard let decodeMixer = MixerConfiguration.flaModelTypes[model.modelType] else {
                 throw ModelLoadError.unsupportedModelType(
                     file: file, modelType: model.modelType.isEmpty ? "<missing>" : model.modelType)
             }
+            mixer = try decodeMixer(decoder, data)
         } catch let e as ModelLoadError {
             throw e
+        } catch let e as ConfigurationIssue {
+            throw .unsupportedConfiguration(file: file, field: e.field, value: e.value, reason: e.reason)
         } catch let e as DecodingError {
             throw .malformedJSON(file: file, reason: describe(e))
         } catch {

@@ -1,23 +1,24 @@
 import LRNNKernels
+import LRNNLinearAlgebra
 
 /// A ParaRNN token mixer for stacks assembled in code (fla has no ParaRNN model type): ParaRNN's
 /// diagonal multi-head GRU or CIFG LSTM over the hidden states, then an output projection.
 ///
 /// Source: ParaRNN (Danieli et al., 2025), its `GRUDiagMH` / `LSTMCIFGDiagMH` cells.
 public struct ParaRNNConfiguration: Codable, Sendable, Equatable {
-    /// The cell: `gru` (ParaGRU) or `lstm` (ParaLSTM). Default `gru`.
-    public var cell: String = "gru"
-    /// The heads Hh of the block-diagonal input matrix B (dividing the width and the state size). Default 4.
-    public var numHeads: Int = 4
-    /// The state size D; nil (the default) means the model width.
-    public var stateSize: Int? = nil
+    /// The cell: ``ParaRNNCell/gru`` (ParaGRU) or ``ParaRNNCell/lstm`` (ParaLSTM).
+    public var cell: ParaRNNCell
+    /// The heads Hh of the block-diagonal input matrix B (dividing the width and the state size).
+    public var numHeads: Int
+    /// The state size D; nil means the model width.
+    public var stateSize: Int?
     /// Whether the states go through `o_proj` `[hidden, D]` back to the model width (required when
-    /// D ≠ hidden). Default true.
-    public var useOutputProjection: Bool = true
-    /// The Newton solver's iteration cap before the sequential fallback. Default 40.
-    public var newtonMaxIterations: Int = 40
-    /// Tokens per chunk of the Newton scans. Default 128.
-    public var chunkSize: Int = 128
+    /// D ≠ hidden).
+    public var useOutputProjection: Bool
+    /// The Newton solver's iteration cap before the sequential fallback.
+    public var newtonMaxIterations: Int
+    /// Tokens per chunk of the Newton scans.
+    public var chunkSize: Int
 
     enum CodingKeys: String, CodingKey {
         case cell
@@ -28,17 +29,17 @@ public struct ParaRNNConfiguration: Codable, Sendable, Equatable {
         case chunkSize = "chunk_size"
     }
 
-    /// Creates a configuration.
+    /// Creates a configuration; decoding starts from these defaults.
     ///
     /// - Parameters:
-    ///   - cell: `gru` or `lstm`.
-    ///   - numHeads: the heads of the input matrix.
-    ///   - stateSize: the state size D, or nil for the model width.
-    ///   - useOutputProjection: whether `o_proj` maps the states back to the width.
-    ///   - newtonMaxIterations: the Newton iteration cap.
-    ///   - chunkSize: tokens per chunk of the Newton scans.
+    ///   - cell: the cell (default GRU).
+    ///   - numHeads: the heads of the input matrix (default 4).
+    ///   - stateSize: the state size D, or nil (the default) for the model width.
+    ///   - useOutputProjection: whether `o_proj` maps the states back to the width (default true).
+    ///   - newtonMaxIterations: the Newton iteration cap (default 40).
+    ///   - chunkSize: tokens per chunk of the Newton scans (default 128).
     public init(
-        cell: String = "gru", numHeads: Int = 4, stateSize: Int? = nil, useOutputProjection: Bool = true,
+        cell: ParaRNNCell = .gru, numHeads: Int = 4, stateSize: Int? = nil, useOutputProjection: Bool = true,
         newtonMaxIterations: Int = 40, chunkSize: Int = 128
     ) {
         self.cell = cell
@@ -52,31 +53,31 @@ public struct ParaRNNConfiguration: Codable, Sendable, Equatable {
     /// Decodes with the defaults above for absent fields.
     ///
     /// - Parameter decoder: the decoder.
-    /// - Throws: `DecodingError` for a field of the wrong type.
+    /// - Throws: `DecodingError` for a field of the wrong type; ``ConfigurationIssue`` for an unknown `cell`.
     public init(from decoder: Decoder) throws {
+        self.init()
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        cell = try c.decodeIfPresent(String.self, forKey: .cell) ?? "gru"
-        numHeads = try c.decodeIfPresent(Int.self, forKey: .numHeads) ?? 4
+        try c.updateChoice(&cell, .cell)
+        try c.update(&numHeads, .numHeads)
         stateSize = try c.decodeIfPresent(Int.self, forKey: .stateSize)
-        useOutputProjection = try c.decodeIfPresent(Bool.self, forKey: .useOutputProjection) ?? true
-        newtonMaxIterations = try c.decodeIfPresent(Int.self, forKey: .newtonMaxIterations) ?? 40
-        chunkSize = try c.decodeIfPresent(Int.self, forKey: .chunkSize) ?? 128
+        try c.update(&useOutputProjection, .useOutputProjection)
+        try c.update(&newtonMaxIterations, .newtonMaxIterations)
+        try c.update(&chunkSize, .chunkSize)
     }
 
     /// Whether the cell is the LSTM.
-    var isLSTM: Bool { cell == "lstm" }
+    var isLSTM: Bool { cell == .lstm }
 
     /// The state size D for a model of width `hiddenSize`.
     ///
     /// - Parameter hiddenSize: the model width.
     public func resolvedStateSize(hiddenSize: Int) -> Int { stateSize ?? hiddenSize }
 
-    /// Refuses unsupported or impossible values.
+    /// Refuses impossible values.
     ///
     /// - Parameter hiddenSize: the model width.
     /// - Throws: ``ConfigurationIssue`` naming the field.
     public func validate(hiddenSize: Int) throws(ConfigurationIssue) {
-        guard cell == "gru" || cell == "lstm" else { throw .unsupported("cell", cell, "expected gru or lstm") }
         try requirePositive("num_heads", numHeads)
         let d = resolvedStateSize(hiddenSize: hiddenSize)
         try requirePositive("state_size", d)
@@ -87,5 +88,21 @@ public struct ParaRNNConfiguration: Codable, Sendable, Equatable {
         }
         if newtonMaxIterations < 0 { throw .invalid("newton_max_iterations", newtonMaxIterations, "must be ≥ 0") }
         try requirePositive("chunk_size", chunkSize)
+    }
+}
+
+/// ParaRNN's cell (`cell`): the diagonal multi-head GRU or the CIFG LSTM with peepholes.
+public enum ParaRNNCell: String, ConfigurationChoice {
+    /// ParaGRU (``/LRNNKernels/ParaGRU``).
+    case gru
+    /// ParaLSTM (``/LRNNKernels/ParaLSTM``).
+    case lstm
+}
+
+extension ParaRNNConfiguration: MixerRegistration {
+    static let modelType = "pararnn"
+    static let isFLAModelType = false
+    func makeMixer<T: LRNNScalar>(_ x: MixerContext<T>) throws(ModelLoadError) -> any TokenMixer<T> {
+        try ParaRNNMixer(self, hiddenSize: x.hiddenSize, prefix: x.prefix, store: x.store, initStd: x.initStd)
     }
 }

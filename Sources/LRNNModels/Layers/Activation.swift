@@ -18,22 +18,6 @@ public enum Activation: String, Sendable, Equatable, CaseIterable {
     /// `gelu(x) = x·Φ(x) = x·(1 + erf(x/√2))/2` (exact form).
     case gelu
 
-    /// The activation named `name` in fla / transformers (`swish` and `silu` are the same).
-    ///
-    /// - Parameter name: the name in a `config.json` (e.g. `"swish"`).
-    public init?(flaName name: String) {
-        switch name {
-        case "identity": self = .identity
-        case "silu", "swish": self = .silu
-        case "sigmoid": self = .sigmoid
-        case "relu": self = .relu
-        case "elu": self = .eluPlusOne
-        case "tanh": self = .tanh
-        case "gelu": self = .gelu
-        default: return nil
-        }
-    }
-
     /// The function at one point.
     ///
     /// - Parameter x: the argument.

@@ -49,8 +49,8 @@ public struct DeltaNetMixer<T: LRNNScalar>: TokenMixer {
         kProj = try linear("k_proj", kd, hiddenSize)
         vProj = try linear("v_proj", vd, hiddenSize)
         bProj = c.useBeta ? try linear("b_proj", c.numHeads, hiddenSize) : nil
-        let silu = c.qkActivation == "silu"
-        qkActivation = Activation(flaName: c.qkActivation) ?? .identity
+        let silu = c.qkActivation == .silu
+        qkActivation = c.qkActivation.activation
         if c.useShortConv {
             func conv(_ name: String, _ d: Int, _ act: Activation) throws(ModelLoadError) -> ShortConvolution<T> {
                 let w = try store.tensor(
@@ -87,7 +87,7 @@ public struct DeltaNetMixer<T: LRNNScalar>: TokenMixer {
     private func inputs(
         _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
     ) -> (Tensor<T>, Tensor<T>, Tensor<T>, Tensor<T>) {
-        let qkFallback: Activation = configuration.qkActivation == "silu" ? .silu : .identity
+        let qkFallback: Activation = configuration.qkActivation == .silu ? .silu : .identity
         var q = projectAndConvolve(
             x, projection: qProj, conv: qConv1d, activationWithoutConv: qkFallback, layout: layout, state: &state,
             slot: 0)
@@ -96,11 +96,11 @@ public struct DeltaNetMixer<T: LRNNScalar>: TokenMixer {
             slot: 1)
         let v = projectAndConvolve(
             x, projection: vProj, conv: vConv1d, activationWithoutConv: .silu, layout: layout, state: &state, slot: 2)
-        if configuration.qkActivation != "silu" {
+        if configuration.qkActivation != .silu {
             qkActivation.apply(&q)
             qkActivation.apply(&k)
         }
-        if configuration.qkNorm == "l2" {
+        if configuration.qkNorm == .l2 {
             l2Normalize(&q, groupSize: headKDim)
             l2Normalize(&k, groupSize: headKDim)
         } else {

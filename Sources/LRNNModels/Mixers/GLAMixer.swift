@@ -89,7 +89,7 @@ public struct GLAMixer<T: LRNNScalar>: TokenMixer {
         } else {
             oNorm = .plain(norm)
         }
-        featureMap = c.featureMap.flatMap { Activation(flaName: $0) }
+        featureMap = c.featureMap?.activation
     }
 
     /// Zero convolution windows and a zero `[N, H, K, V]` state.

@@ -47,7 +47,7 @@ public struct GatedDeltaMixer<T: LRNNScalar>: TokenMixer {
         try self.init(
             hiddenSize: hiddenSize, heads: c.numHeads, valueHeads: c.valueHeads, headKDim: c.headDim,
             headVDim: c.headVDim, householder: 1, forgetGate: true, outputGate: c.useGate,
-            outputGateActivation: Activation(flaName: c.outputGateActivation) ?? .silu,
+            outputGateActivation: c.outputGateActivation.activation,
             shortConv: c.useShortConv ? c.convSize : nil, allowNegEigval: c.allowNegEigval, normEps: normEps,
             prefix: p, store: store, initStd: initStd)
     }

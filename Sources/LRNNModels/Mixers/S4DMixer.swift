@@ -29,7 +29,7 @@ public struct S4DMixer<T: LRNNScalar>: TokenMixer {
     {
         configuration = c
         hiddenSize = h
-        discretization = SSMDiscretization(rawValue: c.discretization) ?? .zoh
+        discretization = c.discretization
         let n2 = c.stateSize / 2
         var initial: S4DParameters<T>? = nil
         let seed = store.nextSeed()
@@ -38,7 +38,7 @@ public struct S4DMixer<T: LRNNScalar>: TokenMixer {
             do {
                 initial = try S4DParameters<T>.initialized(
                     channels: h, stateSize: c.stateSize,
-                    initialization: S4DInitialization(rawValue: c.initialization) ?? .lin, seed: seed)
+                    initialization: c.initialization, seed: seed)
             } catch {
                 preconditionFailure("S4DMixer: initialisation failed for a validated configuration: \(error)")
             }

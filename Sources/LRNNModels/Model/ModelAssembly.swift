@@ -34,28 +34,10 @@ extension CausalLM {
         for (i, spec) in blocks.enumerated() {
             let p = "model.layers.\(i)."
             let attnNorm = RMSNorm(weight: try store.tensor(p + "attn_norm.weight", [d], .ones), dimension: d, eps: eps)
-            let mixer: any TokenMixer<T>
-            switch spec.mixer {
-            case let .deltaNet(c):
-                mixer = try DeltaNetMixer(
-                    c, hiddenSize: d, normEps: config.normEps, prefix: p + "attn.", store: store, initStd: std)
-            case let .gatedDeltaNet(c):
-                mixer = try GatedDeltaMixer(
-                    c, hiddenSize: d, normEps: config.normEps, prefix: p + "attn.", store: store, initStd: std)
-            case let .gatedDeltaProduct(c):
-                mixer = try GatedDeltaMixer(
-                    c, hiddenSize: d, normEps: config.normEps, prefix: p + "attn.", store: store, initStd: std)
-            case let .gla(c):
-                mixer = try GLAMixer(
-                    c, hiddenSize: d, normEps: config.normEps, fuseNorm: config.fuseNorm, prefix: p + "attn.",
-                    store: store, initStd: std)
-            case let .s4d(c):
-                mixer = try S4DMixer(c, hiddenSize: d, prefix: p + "attn.", store: store, initStd: std)
-            case let .paraRNN(c):
-                mixer = try ParaRNNMixer(c, hiddenSize: d, prefix: p + "attn.", store: store, initStd: std)
-            case let .attention(c):
-                mixer = try AttentionMixer(c, hiddenSize: d, prefix: p + "attn.", store: store, initStd: std)
-            }
+            let mixer = try spec.mixer.registration.makeMixer(
+                MixerContext(
+                    hiddenSize: d, normEps: config.normEps, fuseNorm: config.fuseNorm, prefix: p + "attn.",
+                    store: store, initStd: std))
             var mlpNorm: RMSNorm<T>? = nil
             var mlp: SwiGLUMLP<T>? = nil
             if spec.hasMLP {

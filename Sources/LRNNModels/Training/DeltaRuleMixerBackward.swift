@@ -55,7 +55,7 @@ extension DeltaNetMixer: DifferentiableTokenMixer {
         let (qa, qs) = qf.forward(x, layout: layout)
         let (ka, ks) = kf.forward(x, layout: layout)
         let (v, vs) = vf.forward(x, layout: layout)
-        let l2 = configuration.qkNorm == "l2"
+        let l2 = configuration.qkNorm == .l2
         var q = qa
         var k = ka
         if l2 {

@@ -30,7 +30,7 @@ public enum GEMMBenchmark {
                     for r in 0...repeats {
                         let t0 = DispatchTime.now().uptimeNanoseconds
                         Threading.parallelFor(workers) { w in
-                            T.blasGemm(
+                            T._blasGemm(
                                 .none, .none, n, n, n, 1, ap.pointer, n, bp.pointer, n, 0, cp.pointer + w * n * n, n)
                         }
                         let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9

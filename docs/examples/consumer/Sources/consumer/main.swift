@@ -78,12 +78,12 @@ do {
 extension Tensor where Scalar == Double {
     /// Each run of `width` scalars scaled to unit Euclidean norm (keys of the delta rule).
     func l2NormalizedRows(width: Int) -> Tensor {
-        var copy = self
+        var normalized = scalars
         for start in stride(from: 0, to: count, by: width) {
             let row = scalars[start..<(start + width)]
             let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            for i in row.indices { copy.scalars[i] = scalars[i] / norm }
+            for i in row.indices { normalized[i] = scalars[i] / norm }
         }
-        return copy
+        return Tensor(shape: shape, scalars: normalized)
     }
 }
