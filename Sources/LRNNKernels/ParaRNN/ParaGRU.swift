@@ -59,7 +59,7 @@ public enum ParaGRU {
         }
     }
 
-    /// The Newton-parallel forward pass: the projection as one GEMM per head and gate over all tokens,
+    /// The Newton-parallel forward pass: the projection as one GEMM per head over all tokens,
     /// the initial guess `h_t = f(0, x_t)` (the first token of a sequence from its initial state), then
     /// Newton iterations, each a chunked parallel scan of `d_t = J_t·d_{t−1} + r_t` (per-chunk solves in
     /// parallel, the carries across chunks, the fix-up in parallel) and `h ← h + d`, until the residual
@@ -89,7 +89,7 @@ public enum ParaGRU {
         return (r.h.reshaped([p.batch, p.tokens, p.stateSize]), finalState(p, r.h, inputs.initialState), r.report)
     }
 
-    /// The sequential solve after the batched projection: one GEMM per head and gate over all tokens,
+    /// The sequential solve after the batched projection: one GEMM per head over all tokens,
     /// then the cell token by token, in parallel over sequences and groups of channels (the fast
     /// sequential path Newton is measured against).
     ///

@@ -17,6 +17,7 @@ extension ParaGRU {
         outputGradient: Tensor<T>?, finalStateGradient: Tensor<T>?
     ) -> Inputs<T> {
         let d = p.stateSize
+        let (dh, offsets) = (p.headState, p.gateOffsets)
         let u = ParaRNNProjection.forward(x: x.x, B: x.B, b: x.b, p)
         let h = newtonSolve(p, u: u, A: x.A, h0: x.initialState, chunkSize: chunkSize, options: newton).h
         let (chunks, perSequence) = p.chunks(chunkSize)
@@ -74,7 +75,8 @@ extension ParaGRU {
                                                         let uu = up + row * 3 * d
                                                         for n in 0..<d {
                                                             let j = ParaGRUCell.valueAndJacobian(
-                                                                prev[n], uu[n], uu[d + n], uu[2 * d + n], a[n],
+                                                                prev[n], uu[offsets[n]], uu[offsets[n] + dh],
+                                                                uu[offsets[n] + 2 * dh], a[n],
                                                                 a[d + n], a[2 * d + n]
                                                             ).jacobian
                                                             let lambda = seed(c, row, n) + acc[n]
@@ -114,12 +116,13 @@ extension ParaGRU {
                                                         for n in 0..<d {
                                                             let lambda = seed(c, row, n) + acc[n]
                                                             let g = ParaGRUCell.adjoint(
-                                                                lambda, prev[n], uu[n], uu[d + n], uu[2 * d + n], a[n],
+                                                                lambda, prev[n], uu[offsets[n]], uu[offsets[n] + dh],
+                                                                uu[offsets[n] + 2 * dh], a[n],
                                                                 a[d + n],
                                                                 a[2 * d + n])
-                                                            du[n] = g.du0
-                                                            du[d + n] = g.du1
-                                                            du[2 * d + n] = g.du2
+                                                            du[offsets[n]] = g.du0
+                                                            du[offsets[n] + dh] = g.du1
+                                                            du[offsets[n] + 2 * dh] = g.du2
                                                             part[n] += g.du0 * prev[n]
                                                             part[d + n] += g.du1 * prev[n]
                                                             part[2 * d + n] += g.du2 * g.hr

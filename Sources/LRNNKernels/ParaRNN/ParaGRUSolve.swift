@@ -1,7 +1,7 @@
 import LRNNLinearAlgebra
 
 extension ParaGRU {
-    /// The sequential solve on projected inputs `u [rows, 3, D]`: the cell token by token, work items
+    /// The sequential solve on projected inputs `u [rows, Hh, 3, D/Hh]`: the cell token by token, work items
     /// (sequence, group of channels), the channels being independent recurrences.
     ///
     /// - Returns: `h [rows, D]` (rows of no sequence are zero).
@@ -11,6 +11,7 @@ extension ParaGRU {
         _ p: ParaRNNProblem, u: Tensor<T>, A: Tensor<T>, h0: Tensor<T>?
     ) -> Tensor<T> {
         let d = p.stateSize
+        let (dh, offsets) = (p.headState, p.gateOffsets)
         var h = Tensor<T>.zeros([p.rows, d])
         let groups = paraRNNChannelGroups(d, sequences: p.stateCount)
         let initialStates = h0?.scalars ?? [T](repeating: 0, count: p.stateCount * d)
@@ -39,7 +40,8 @@ extension ParaGRU {
                                         prev = out[n - d]
                                     }
                                     out[n] = ParaGRUCell.value(
-                                        prev, uu[n], uu[d + n], uu[2 * d + n], a[n], a[d + n], a[2 * d + n])
+                                        prev, uu[offsets[n]], uu[offsets[n] + dh], uu[offsets[n] + 2 * dh], a[n],
+                                        a[d + n], a[2 * d + n])
                                 }
                             }
                         }
@@ -50,7 +52,7 @@ extension ParaGRU {
         return h
     }
 
-    /// The Newton-parallel solve on projected inputs `u [rows, 3, D]` (see
+    /// The Newton-parallel solve on projected inputs `u [rows, Hh, 3, D/Hh]` (see
     /// ``chunked(_:newton:sequences:chunkSize:)``), falling back to ``sequentialSolve(_:u:A:h0:)``.
     ///
     /// Workspaces, allocated once per call: `J`, `r` `[rows, D]`, and per chunk the aggregates `P`, `E`
@@ -62,6 +64,7 @@ extension ParaGRU {
         options: ParaRNN.NewtonOptions
     ) -> (h: Tensor<T>, report: ParaRNN.NewtonReport) {
         let d = p.stateSize
+        let (dh, offsets) = (p.headState, p.gateOffsets)
         let (chunks, perSequence) = p.chunks(chunkSize)
         let nc = chunks.count
         let tolerance = options.tolerance ?? ParaRNN.defaultTolerance(for: T.self, scale: paraRNNMaxAbs(h0))
@@ -108,7 +111,8 @@ extension ParaGRU {
                                                     let (out, uu) = (hp + row * d, up + row * 3 * d)
                                                     for n in 0..<d {
                                                         out[n] = ParaGRUCell.value(
-                                                            prev[n], uu[n], uu[d + n], uu[2 * d + n], a[n], a[d + n],
+                                                            prev[n], uu[offsets[n]], uu[offsets[n] + dh],
+                                                            uu[offsets[n] + 2 * dh], a[n], a[d + n],
                                                             a[2 * d + n])
                                                     }
                                                 }
@@ -130,7 +134,8 @@ extension ParaGRU {
                                                         let (jj, rr) = (jp + row * d, rp + row * d)
                                                         for n in 0..<d {
                                                             let (f, j0) = ParaGRUCell.valueAndJacobian(
-                                                                prev[n], uu[n], uu[d + n], uu[2 * d + n], a[n],
+                                                                prev[n], uu[offsets[n]], uu[offsets[n] + dh],
+                                                                uu[offsets[n] + 2 * dh], a[n],
                                                                 a[d + n], a[2 * d + n])
                                                             let j = first ? 0 : j0
                                                             let r = f - hh[n]

@@ -15,6 +15,7 @@ extension ParaLSTM {
         outputGradient: Tensor<T>?, finalStateGradient: State<T>?
     ) -> Inputs<T> {
         let d = p.stateSize
+        let (dh, offsets) = (p.headState, p.gateOffsets)
         let u = ParaRNNProjection.forward(x: x.x, B: x.B, b: x.b, p)
         let (c, h, _) = newtonSolve(p, u: u, x, chunkSize: chunkSize, options: newton)
         let (chunks, perSequence) = p.chunks(chunkSize)
@@ -103,8 +104,9 @@ extension ParaLSTM {
                                                                         let uu = up + row * 3 * d
                                                                         for n in 0..<d {
                                                                             let v = ParaLSTMCell.valueAndJacobian(
-                                                                                cPrev[n], hPrev[n], uu[n], uu[d + n],
-                                                                                uu[2 * d + n], w[n], w[d + n],
+                                                                                cPrev[n], hPrev[n], uu[offsets[n]],
+                                                                                uu[offsets[n] + dh],
+                                                                                uu[offsets[n] + 2 * dh], w[n], w[d + n],
                                                                                 w[2 * d + n], w[3 * d + n], w[4 * d + n]
                                                                             )
                                                                             let (gc, gh) = seed(ch, row, n)
@@ -167,13 +169,14 @@ extension ParaLSTM {
                                                                             let (gc, gh) = seed(ch, row, n)
                                                                             let r = ParaLSTMCell.adjoint(
                                                                                 gc + ac[n], gh + ah[n], cPrev[n],
-                                                                                hPrev[n], uu[n], uu[d + n],
-                                                                                uu[2 * d + n],
+                                                                                hPrev[n], uu[offsets[n]],
+                                                                                uu[offsets[n] + dh],
+                                                                                uu[offsets[n] + 2 * dh],
                                                                                 w[n], w[d + n], w[2 * d + n],
                                                                                 w[3 * d + n], w[4 * d + n])
-                                                                            du[n] = r.du0
-                                                                            du[d + n] = r.du1
-                                                                            du[2 * d + n] = r.du2
+                                                                            du[offsets[n]] = r.du0
+                                                                            du[offsets[n] + dh] = r.du1
+                                                                            du[offsets[n] + 2 * dh] = r.du2
                                                                             part[n] += r.du0 * hPrev[n]
                                                                             part[d + n] += r.du1 * hPrev[n]
                                                                             part[2 * d + n] += r.du2 * hPrev[n]

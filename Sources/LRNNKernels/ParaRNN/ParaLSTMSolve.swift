@@ -1,7 +1,7 @@
 import LRNNLinearAlgebra
 
 extension ParaLSTM {
-    /// The sequential solve on projected inputs `u [rows, 3, D]`: work items (sequence, group of channels).
+    /// The sequential solve on projected inputs `u [rows, Hh, 3, D/Hh]`: work items (sequence, group of channels).
     ///
     /// - Returns: `c`, `h` `[rows, D]` (rows of no sequence are zero).
     @_specialize(where T == Float)
@@ -10,6 +10,7 @@ extension ParaLSTM {
         _ p: ParaRNNProblem, u: Tensor<T>, _ x: Inputs<T>
     ) -> (c: Tensor<T>, h: Tensor<T>) {
         let d = p.stateSize
+        let (dh, offsets) = (p.headState, p.gateOffsets)
         var c = Tensor<T>.zeros([p.rows, d])
         var h = Tensor<T>.zeros([p.rows, d])
         let groups = paraRNNChannelGroups(d, sequences: p.stateCount)
@@ -40,7 +41,8 @@ extension ParaLSTM {
                                         let uu = up + row * 3 * d
                                         for n in channels {
                                             let v = ParaLSTMCell.value(
-                                                cPrev[n], hPrev[n], uu[n], uu[d + n], uu[2 * d + n], w[n], w[d + n],
+                                                cPrev[n], hPrev[n], uu[offsets[n]], uu[offsets[n] + dh],
+                                                uu[offsets[n] + 2 * dh], w[n], w[d + n],
                                                 w[2 * d + n], w[3 * d + n], w[4 * d + n])
                                             cp[row * d + n] = v.c
                                             hp[row * d + n] = v.h
@@ -56,7 +58,7 @@ extension ParaLSTM {
         return (c, h)
     }
 
-    /// The Newton-parallel solve on projected inputs `u [rows, 3, D]`, falling back to
+    /// The Newton-parallel solve on projected inputs `u [rows, Hh, 3, D/Hh]`, falling back to
     /// ``sequentialSolve(_:u:_:)``.
     ///
     /// Each iteration: pass 1 linearises every chunk in parallel (the 2×2 Jacobians `J`, the residuals
@@ -70,6 +72,7 @@ extension ParaLSTM {
         _ p: ParaRNNProblem, u: Tensor<T>, _ x: Inputs<T>, chunkSize: Int, options: ParaRNN.NewtonOptions
     ) -> (c: Tensor<T>, h: Tensor<T>, report: ParaRNN.NewtonReport) {
         let d = p.stateSize
+        let (dh, offsets) = (p.headState, p.gateOffsets)
         let (chunks, perSequence) = p.chunks(chunkSize)
         let nc = chunks.count
         let scale = Swift.max(paraRNNMaxAbs(x.initialState?.c), paraRNNMaxAbs(x.initialState?.h))
@@ -128,7 +131,8 @@ extension ParaLSTM {
                                                         let uu = up + row * 3 * d
                                                         for n in 0..<d {
                                                             let v = ParaLSTMCell.value(
-                                                                cPrev[n], hPrev[n], uu[n], uu[d + n], uu[2 * d + n],
+                                                                cPrev[n], hPrev[n], uu[offsets[n]], uu[offsets[n] + dh],
+                                                                uu[offsets[n] + 2 * dh],
                                                                 w[n], w[d + n],
                                                                 w[2 * d + n], w[3 * d + n], w[4 * d + n])
                                                             cp[row * d + n] = v.c
@@ -161,7 +165,8 @@ extension ParaLSTM {
                                                             let o = row * d
                                                             for n in 0..<d {
                                                                 let v = ParaLSTMCell.valueAndJacobian(
-                                                                    cPrev[n], hPrev[n], uu[n], uu[d + n], uu[2 * d + n],
+                                                                    cPrev[n], hPrev[n], uu[offsets[n]],
+                                                                    uu[offsets[n] + dh], uu[offsets[n] + 2 * dh],
                                                                     w[n], w[d + n],
                                                                     w[2 * d + n], w[3 * d + n], w[4 * d + n])
                                                                 let (jcc, jch, jhc, jhh) =

@@ -4,7 +4,8 @@ import LRNNLinearAlgebra
 /// `B [Hh, Din/Hh, 3, D/Hh]`, `b [3, D]`, the cell's extra tensors and states `[N, D]`.
 ///
 /// Rows: token t of batch entry e is row `e·T + t` of every `[B, T, ·]` tensor. The projection `u`
-/// is stored gate-major, `[rows, 3, D]`.
+/// is stored head-major, `[rows, Hh, 3, D/Hh]` (one GEMM per head writes a head's three gates): gate g
+/// of channel n = e·D/Hh + j is column `e·3·D/Hh + g·D/Hh + j` = `gateOffsets[n] + g·D/Hh`.
 struct ParaRNNProblem {
     let batch: Int
     let tokens: Int
@@ -21,6 +22,9 @@ struct ParaRNNProblem {
     var rows: Int { batch * tokens }
     /// N.
     var stateCount: Int { sequences.count }
+    /// The column of gate 0 of every channel n in a row of `u`: `n + 2·(D/Hh)·⌊n / (D/Hh)⌋` (gate g
+    /// adds `g·D/Hh`).
+    var gateOffsets: [Int] { (0..<stateSize).map { $0 + 2 * headState * ($0 / headState) } }
 
     /// Checks the shapes of `x`, `A`, `B`, `b` and the sequence boundaries, then the values of all four.
     ///

@@ -1,11 +1,13 @@
 import LRNNLinearAlgebra
 
-/// The input projections of ParaRNN's cells as GEMMs over all tokens at once: per head e and gate g,
-/// `U[:, g, e] = X[:, e] · B[e, :, g, :] + b[g, e]`, and its transposes for the gradients.
+/// The input projections of ParaRNN's cells as GEMMs over all tokens at once: per head e,
+/// `U[:, e] = X[:, e] · B[e] + b[:, e]` (one GEMM: `[rows, Din/Hh]·[Din/Hh, 3·D/Hh]`), and its transposes
+/// for the gradients.
 ///
 /// Layouts: `X [rows, Din]` (head e's columns `e·Din/Hh ..< (e+1)·Din/Hh`), `B [Hh, Din/Hh, 3, D/Hh]`
-/// (head e's block a `Din/Hh × 3·D/Hh` matrix), `U [rows, 3, D]` gate-major. Work items are output
-/// tiles (head, gate, row block), each one single-threaded GEMM.
+/// (head e's block a contiguous `Din/Hh × 3·D/Hh` matrix), `U [rows, Hh, 3, D/Hh]` head-major (see
+/// `ParaRNNProblem.gateOffsets`). Work items are output tiles (head, row block), each one
+/// single-threaded GEMM.
 ///
 /// Source: ParaRNN's `GRUDiagMH` / `LSTMCIFGDiagMH` input projection (a block-diagonal `einsum` over
 /// the heads).
@@ -18,14 +20,14 @@ enum ParaRNNProjection {
         return stride(from: 0, to: rows, by: size).map { $0..<Swift.min($0 + size, rows) }
     }
 
-    /// `U = X·B + b` (gate-major `[rows, 3, D]`).
+    /// `U = X·B + b` (head-major `[rows, Hh, 3, D/Hh]`).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     static func forward<T: LRNNScalar>(x: Tensor<T>, B: Tensor<T>, b: Tensor<T>, _ p: ParaRNNProblem) -> Tensor<T> {
         let rows = x.count / p.inputSize
         var u = Tensor<T>.zeros([rows, 3 * p.stateSize])
         let (d, dh, dhi, hh) = (p.stateSize, p.headState, p.headInput, p.heads)
-        let blocks = rowBlocks(rows, items: 3 * hh)
+        let blocks = rowBlocks(rows, items: hh)
         x.withUnsafeBufferPointer { xb in
             B.withUnsafeBufferPointer { bb in
                 b.withUnsafeBufferPointer { biasb in
@@ -34,23 +36,22 @@ enum ParaRNNProjection {
                         let bp = UnsafeMutablePointer(mutating: bb.baseAddress!)
                         let up = ub.baseAddress!
                         let bias = biasb.baseAddress!
-                        Threading.parallelFor(3 * hh * blocks.count) { item in
+                        Threading.parallelFor(hh * blocks.count) { item in
                             let block = blocks[item % blocks.count]
-                            let g = (item / blocks.count) % 3
-                            let e = item / (3 * blocks.count)
+                            let e = item / blocks.count
                             let xv = MatrixView(
                                 xp + block.lowerBound * p.inputSize + e * dhi, rows: block.count, columns: dhi,
                                 leadingDimension: p.inputSize)
-                            let bv = MatrixView(
-                                bp + e * dhi * 3 * dh + g * dh, rows: dhi, columns: dh, leadingDimension: 3 * dh)
-                            let col = g * d + e * dh
+                            let bv = MatrixView(bp + e * dhi * 3 * dh, rows: dhi, columns: 3 * dh)
                             let uv = MatrixView(
-                                up + block.lowerBound * 3 * d + col, rows: block.count, columns: dh,
+                                up + block.lowerBound * 3 * d + e * 3 * dh, rows: block.count, columns: 3 * dh,
                                 leadingDimension: 3 * d)
                             BLAS.gemm(xv, bv, into: uv)
                             for r in 0..<block.count {
                                 let row = uv.row(r)
-                                for j in 0..<dh { row[j] += bias[col + j] }
+                                for g in 0..<3 {
+                                    for j in 0..<dh { row[g * dh + j] += bias[g * d + e * dh + j] }
+                                }
                             }
                         }
                     }
@@ -60,8 +61,8 @@ enum ParaRNNProjection {
         return u
     }
 
-    /// The gradients of the projection given `dU [rows, 3, D]`: `dx = Σ_g dU[:, g, e]·B[e, :, g, :]ᵀ`,
-    /// `dB[e, :, g, :] = X[:, e]ᵀ·dU[:, g, e]`, `db = Σ_rows dU`.
+    /// The gradients of the projection given `dU [rows, Hh, 3, D/Hh]`: `dx[:, e] = dU[:, e]·B[e]ᵀ`,
+    /// `dB[e] = X[:, e]ᵀ·dU[:, e]` (one GEMM per head, tiled over rows for dx), `db = Σ_rows dU`.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     static func backward<T: LRNNScalar>(
@@ -86,42 +87,36 @@ enum ParaRNNProjection {
                                 let dxp = dxb.baseAddress!
                                 let dBp = dBb.baseAddress!
                                 let dbp = dbb.baseAddress!
-                                // dx: tiles (head, row block), three accumulating GEMMs each.
+                                // dx: tiles (head, row block); dB: one item per head; db: one item per head.
                                 let dxItems = hh * blocks.count
-                                // dB: one item per (head, gate); db: one item per gate.
-                                Threading.parallelFor(dxItems + 3 * hh + 3) { item in
+                                Threading.parallelFor(dxItems + 2 * hh) { item in
                                     if item < dxItems {
                                         let block = blocks[item % blocks.count]
                                         let e = item / blocks.count
                                         let out = MatrixView(
                                             dxp + block.lowerBound * p.inputSize + e * dhi, rows: block.count,
                                             columns: dhi, leadingDimension: p.inputSize)
-                                        for g in 0..<3 {
-                                            let gv = MatrixView(
-                                                gp + block.lowerBound * 3 * d + g * d + e * dh, rows: block.count,
-                                                columns: dh, leadingDimension: 3 * d)
-                                            let bv = MatrixView(
-                                                bp + e * dhi * 3 * dh + g * dh, rows: dhi, columns: dh,
-                                                leadingDimension: 3 * dh)
-                                            BLAS.gemm(gv, .none, bv, .transpose, into: out, beta: g == 0 ? 0 : 1)
-                                        }
-                                    } else if item < dxItems + 3 * hh {
-                                        let k = item - dxItems
-                                        let (e, g) = (k / 3, k % 3)
+                                        let gv = MatrixView(
+                                            gp + block.lowerBound * 3 * d + e * 3 * dh, rows: block.count,
+                                            columns: 3 * dh, leadingDimension: 3 * d)
+                                        let bv = MatrixView(bp + e * dhi * 3 * dh, rows: dhi, columns: 3 * dh)
+                                        BLAS.gemm(gv, .none, bv, .transpose, into: out)
+                                    } else if item < dxItems + hh {
+                                        let e = item - dxItems
                                         let xv = MatrixView(
                                             xp + e * dhi, rows: rows, columns: dhi, leadingDimension: p.inputSize)
                                         let gv = MatrixView(
-                                            gp + g * d + e * dh, rows: rows, columns: dh, leadingDimension: 3 * d)
-                                        let out = MatrixView(
-                                            dBp + e * dhi * 3 * dh + g * dh, rows: dhi, columns: dh,
-                                            leadingDimension: 3 * dh)
+                                            gp + e * 3 * dh, rows: rows, columns: 3 * dh, leadingDimension: 3 * d)
+                                        let out = MatrixView(dBp + e * dhi * 3 * dh, rows: dhi, columns: 3 * dh)
                                         BLAS.gemm(xv, .transpose, gv, .none, into: out)
                                     } else {
-                                        let g = item - dxItems - 3 * hh
-                                        let out = dbp + g * d
+                                        let e = item - dxItems - hh
                                         for r in 0..<rows {
-                                            let row = gp + r * 3 * d + g * d
-                                            for n in 0..<d { out[n] += row[n] }
+                                            let row = gp + r * 3 * d + e * 3 * dh
+                                            for g in 0..<3 {
+                                                let out = dbp + g * d + e * dh
+                                                for j in 0..<dh { out[j] += row[g * dh + j] }
+                                            }
                                         }
                                     }
                                 }
