@@ -64,6 +64,47 @@ extension DeltaRule {
             finalStateGradient: finalStateGradient)
     }
 
+    /// ``backward(_:scale:numHouseholder:sequences:chunkSize:outputGradient:finalStateGradient:)``
+    /// into caller-owned gradients, with a caller-owned workspace: the form for loops that run
+    /// the backward again and again (training, benchmarks).
+    ///
+    /// Each tensor of `gradients` that already has the shape of its input is overwritten in
+    /// place (every element is written); one of any other shape, or a missing `g` or
+    /// `initialState`, is replaced by a new tensor, and `g` and `initialState` are set to nil
+    /// when the inputs have none. The gradients' storage is reused only when the caller holds no
+    /// other copy of those tensors (otherwise Swift's copy-on-write copies it first). The results
+    /// are bit-identical to the allocating form's.
+    ///
+    /// - Parameters:
+    ///   - inputs: the forward's inputs, as for the allocating form.
+    ///   - scale: the query scale; `nil` means `1/√K`.
+    ///   - numHouseholder: n ≥ 1, the Householder steps per token.
+    ///   - sequences: optional packed-sequence boundaries over tokens (B must be 1).
+    ///   - chunkSize: Householder steps per chunk.
+    ///   - outputGradient: dL/d(output) `[B, T, H, V]`, or nil for zero.
+    ///   - finalStateGradient: dL/d(finalState) `[N, H, K, V]`, or nil for zero.
+    ///   - workspace: the scratch memory kept between calls (``/LRNNKernels/BackwardWorkspace``).
+    ///   - gradients: receives dL/d(inputs), shaped as for the allocating form.
+    /// - Throws: the errors of the allocating form, before any work; `gradients` is then unchanged.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
+    public static func backward<T: LRNNScalar>(
+        _ inputs: Inputs<T>, scale: T? = nil, numHouseholder: Int = 1, sequences: SequenceBoundaries? = nil,
+        chunkSize: Int = DeltaRule.defaultChunkSize, outputGradient: Tensor<T>?, finalStateGradient: Tensor<T>?,
+        workspace: BackwardWorkspace<T>, gradients: inout Inputs<T>
+    ) throws(KernelError) {
+        guard chunkSize >= 1 else {
+            throw .invalidArgument(name: "chunkSize", reason: "must be at least 1, got \(chunkSize)")
+        }
+        let p = try validateBackward(
+            inputs, numHouseholder: numHouseholder, sequences: sequences, outputGradient: outputGradient,
+            finalStateGradient: finalStateGradient)
+        let scale = try DeltaRuleProblem.resolveScale(scale, keyDim: p.keyDim)
+        runBackward(
+            p, inputs, scale: scale, chunkSize: chunkSize, outputGradient: outputGradient,
+            finalStateGradient: finalStateGradient, into: &gradients, workspace: workspace)
+    }
+
     /// Validates a backward call: the forward's checks (`DeltaRuleProblem.validate`) and the
     /// cotangents' shapes and values.
     ///

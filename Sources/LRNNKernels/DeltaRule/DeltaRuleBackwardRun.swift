@@ -9,22 +9,41 @@ extension DeltaRule {
     /// The most heads one backward work item runs together (its store grows with them).
     static let backwardGroupHeads = 4
 
-    /// The validated backward problem through `DeltaRuleBackwardKernel`, one (sequence, head group)
-    /// work item at a time on each worker, each worker with one workspace taken up front (from
-    /// the store of an earlier call when there is one); `stateBudget` (scalars of stored chunk
-    /// states per worker and head) is lowered by tests to reach the segmented path on small
-    /// problems.
+    /// The validated backward problem through `DeltaRuleBackwardKernel` into new gradient tensors
+    /// and a workspace of this call's own (see the in-place form below); `stateBudget` (scalars of
+    /// stored chunk states per worker and head) is lowered by tests to reach the segmented path on
+    /// small problems.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     static func runBackward<T: LRNNScalar>(
         _ p: DeltaRuleProblem, _ x: Inputs<T>, scale: T, chunkSize: Int, outputGradient: Tensor<T>?,
         finalStateGradient: Tensor<T>?, stateBudget: Int = backwardStateBudget
     ) -> Inputs<T> {
+        var grad = Inputs<T>(
+            q: Tensor(zeros: [0]), k: Tensor(zeros: [0]), v: Tensor(zeros: [0]), beta: Tensor(zeros: [0]))
+        runBackward(
+            p, x, scale: scale, chunkSize: chunkSize, outputGradient: outputGradient,
+            finalStateGradient: finalStateGradient, into: &grad, workspace: nil, stateBudget: stateBudget)
+        return grad
+    }
+
+    /// The validated backward problem through `DeltaRuleBackwardKernel`, one (sequence, head group)
+    /// work item at a time on each worker, each worker with one part of a workspace taken up front:
+    /// `workspace`'s buffer when it is given and free, otherwise one allocated for this call. Each
+    /// tensor of `grad` with its input's shape is overwritten in place, any other is replaced by a
+    /// new (uninitialised) tensor; every element is then written by exactly one work item.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    static func runBackward<T: LRNNScalar>(
+        _ p: DeltaRuleProblem, _ x: Inputs<T>, scale: T, chunkSize: Int, outputGradient: Tensor<T>?,
+        finalStateGradient: Tensor<T>?, into grad: inout Inputs<T>, workspace: BackwardWorkspace<T>?,
+        stateBudget: Int = backwardStateBudget
+    ) {
         if p.sequences.isEmpty || p.heads == 0 || x.q.count == 0 {
             // No tokens: every sequence is empty, dh0 = dht.
-            var grad = zeroGradients(like: x)
+            grad = zeroGradients(like: x)
             if let dht = finalStateGradient, grad.initialState != nil { grad.initialState = dht }
-            return grad
+            return
         }
         // Every gradient element is written by exactly one work item: no zero fill.
         func uninitialized(_ shape: [Int]) -> Tensor<T> {
@@ -39,10 +58,22 @@ extension DeltaRule {
                     initialized = count
                 })
         }
-        var grad = Inputs(
-            q: uninitialized(x.q.shape), k: uninitialized(x.k.shape), v: uninitialized(x.v.shape),
-            beta: uninitialized(x.beta.shape), g: x.g.map { uninitialized($0.shape) },
-            initialState: x.initialState.map { uninitialized($0.shape) })
+        func reuse(_ t: inout Tensor<T>, _ shape: [Int]) {
+            if t.shape != shape { t = uninitialized(shape) }
+        }
+        func reuse(_ t: inout Tensor<T>?, _ shape: [Int]?) {
+            guard let shape else {
+                t = nil
+                return
+            }
+            if t?.shape != shape { t = uninitialized(shape) }
+        }
+        reuse(&grad.q, x.q.shape)
+        reuse(&grad.k, x.k.shape)
+        reuse(&grad.v, x.v.shape)
+        reuse(&grad.beta, x.beta.shape)
+        reuse(&grad.g, x.g?.shape)
+        reuse(&grad.initialState, x.initialState?.shape)
         let longest = p.sequences.map { $0.end - $0.start }.max() ?? 0
         let chunkTokens = Swift.max(1, Swift.min(chunkSize / p.householder, longest))
         let chunks = (longest + chunkTokens - 1) / chunkTokens
@@ -81,9 +112,17 @@ extension DeltaRule {
                                                 chunkTokens: chunkTokens, segmentChunks: segmentChunks,
                                                 checkpoints: checkpoints, headGroups: groups)
                                             let perWorker = kernel.workspaceCount
-                                            let storage = DeltaRuleBackwardMemory.allocate(
-                                                T.self, count: perWorker * workers)
-                                            defer { DeltaRuleBackwardMemory.deallocate(storage) }
+                                            let count = perWorker * workers
+                                            let held = workspace?.acquire(count: count)
+                                            let storage =
+                                                held ?? DeltaRuleBackwardMemory.allocate(T.self, count: count)
+                                            defer {
+                                                if held != nil {
+                                                    workspace?.release()
+                                                } else {
+                                                    DeltaRuleBackwardMemory.deallocate(storage)
+                                                }
+                                            }
                                             let spaces = (0..<workers).map {
                                                 kernel.workspace(at: storage + $0 * perWorker)
                                             }
@@ -101,7 +140,6 @@ extension DeltaRule {
                 }
             }
         }
-        return grad
     }
 }
 

@@ -54,6 +54,44 @@ extension GLA {
             finalStateGradient: finalStateGradient)
     }
 
+    /// ``backward(_:scale:sequences:chunkSize:subChunkSize:outputGradient:finalStateGradient:)`` into
+    /// caller-owned gradients, with a caller-owned workspace: the form for loops that run the backward
+    /// again and again (training, benchmarks).
+    ///
+    /// Each tensor of `gradients` that already has the shape of its input is overwritten in place
+    /// (every element is written); one of any other shape, or a missing `initialState`, is replaced by
+    /// a new tensor, and `initialState` is set to nil when the inputs have none. The storage is reused
+    /// only when the caller holds no other copy of those tensors (otherwise Swift's copy-on-write
+    /// copies it first). The results are bit-identical to the allocating form's.
+    ///
+    /// - Parameters:
+    ///   - inputs: As for the allocating form.
+    ///   - scale: The query scale; `nil` means `1/√K`.
+    ///   - sequences: Packed sequence boundaries (fla's `cu_seqlens`); requires B = 1 and must end at T.
+    ///   - chunkSize: Tokens per chunk (≥ 1).
+    ///   - subChunkSize: Tokens per sub-chunk (≥ 1; clamped to `chunkSize`).
+    ///   - outputGradient: dL/d(output) `[B, T, H, V]`, or nil for zero.
+    ///   - finalStateGradient: dL/d(finalState) `[N, H, K, V]`, or nil for zero.
+    ///   - workspace: The scratch memory kept between calls (``/LRNNKernels/BackwardWorkspace``).
+    ///   - gradients: Receives dL/d(inputs), shaped as for the allocating form.
+    /// - Throws: The errors of the allocating form, before any work; `gradients` is then unchanged.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func backward<T: LRNNScalar>(
+        _ inputs: Inputs<T>, scale: T? = nil, sequences: SequenceBoundaries? = nil,
+        chunkSize: Int = GLA.defaultChunkSize, subChunkSize: Int = GLA.defaultSubChunkSize,
+        outputGradient: Tensor<T>?, finalStateGradient: Tensor<T>?, workspace: BackwardWorkspace<T>,
+        gradients: inout Inputs<T>
+    ) throws(KernelError) {
+        let problem = try backwardProblem(
+            inputs, scale: scale, sequences: sequences, outputGradient: outputGradient,
+            finalStateGradient: finalStateGradient, chunking: (chunkSize, subChunkSize))
+        let (c, sub) = try validateChunking(chunkSize, subChunkSize)
+        runChunkedBackward(
+            problem, inputs, chunkSize: c, subChunkSize: sub, outputGradient: outputGradient,
+            finalStateGradient: finalStateGradient, into: &gradients, workspace: workspace)
+    }
+
     /// The same gradients as
     /// ``backward(_:scale:sequences:chunkSize:subChunkSize:outputGradient:finalStateGradient:)`` by
     /// differentiating the naive recurrence token by token: the backward's test oracle.

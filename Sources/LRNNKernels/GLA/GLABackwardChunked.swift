@@ -8,6 +8,22 @@ extension GLA {
         _ p: Problem<T>, _ x: Inputs<T>, chunkSize: Int, subChunkSize: Int, outputGradient: Tensor<T>?,
         finalStateGradient: Tensor<T>?
     ) -> Inputs<T> {
+        var grad = Inputs<T>(
+            q: Tensor(zeros: [0]), k: Tensor(zeros: [0]), v: Tensor(zeros: [0]), gk: Tensor(zeros: [0]))
+        runChunkedBackward(
+            p, x, chunkSize: chunkSize, subChunkSize: subChunkSize, outputGradient: outputGradient,
+            finalStateGradient: finalStateGradient, into: &grad, workspace: nil)
+        return grad
+    }
+
+    /// The chunked backward into `grad`: each of its tensors with its input's shape is overwritten
+    /// in place (every row is written exactly once), any other replaced by a new uninitialised
+    /// tensor (`initialState` set to nil when the inputs have none). The per-worker scratch is
+    /// `workspace`'s buffer when it is given and free, otherwise allocated for this call.
+    static func runChunkedBackward<T: LRNNScalar>(
+        _ p: Problem<T>, _ x: Inputs<T>, chunkSize: Int, subChunkSize: Int, outputGradient: Tensor<T>?,
+        finalStateGradient: Tensor<T>?, into grad: inout Inputs<T>, workspace: BackwardWorkspace<T>?
+    ) {
         let (tokens, heads, dk, dv) = (p.tokens, p.heads, p.keyDim, p.valueDim)
         let segments = p.segments
         // A chunk longer than the longest sequence only enlarges the workspaces (a caller may pass
@@ -15,11 +31,16 @@ extension GLA {
         let chunkSize = Swift.min(chunkSize, Swift.max(1, segments.map(\.length).max() ?? 0))
         let subChunkSize = Swift.min(subChunkSize, chunkSize)
         let scale = p.scale
-        var gradQ: Tensor<T> = uninitialized(x.q.shape)
-        var gradK: Tensor<T> = uninitialized(x.k.shape)
-        var gradV: Tensor<T> = uninitialized(x.v.shape)
-        var gradGK: Tensor<T> = uninitialized(x.gk.shape)
-        var gradH0: Tensor<T> = uninitialized([p.stateCount, heads, dk, dv])
+        func reuse(_ t: Tensor<T>, _ shape: [Int]) -> Tensor<T> { t.shape == shape ? t : uninitialized(shape) }
+        // Moved out of `grad` (no copy-on-write copy: each array keeps one owner), back at the end.
+        let empty = Tensor<T>(zeros: [0])
+        var gradQ = reuse(grad.q, x.q.shape)
+        var gradK = reuse(grad.k, x.k.shape)
+        var gradV = reuse(grad.v, x.v.shape)
+        var gradGK = reuse(grad.gk, x.gk.shape)
+        let storeH0 = x.initialState != nil
+        var gradH0 = storeH0 ? reuse(grad.initialState ?? empty, [p.stateCount, heads, dk, dv]) : empty
+        grad = Inputs(q: empty, k: empty, v: empty, gk: empty)
         let longest = segments.map(\.length).max() ?? 0
         let kernel = BackwardKernel<T>(
             keyDim: dk, valueDim: dv, chunkSize: chunkSize, subChunkSize: subChunkSize,
@@ -27,10 +48,17 @@ extension GLA {
         let items = segments.count * heads
         let workers = Swift.max(1, Swift.min(Threading.workerCount, items))
         let workspaceCount = kernel.workspaceCount
-        // Allocated once per worker, uninitialised: the kernel writes before it reads.
-        let workspaces = UnsafeMutablePointer<T>.allocate(capacity: workers * workspaceCount)
-        defer { workspaces.deallocate() }
-        let storeH0 = x.initialState != nil
+        // Allocated once per worker (or the caller's kept buffer), uninitialised: the kernel writes
+        // before it reads.
+        let held = workspace?.acquire(count: workers * workspaceCount)
+        let workspaces = held ?? UnsafeMutablePointer<T>.allocate(capacity: workers * workspaceCount)
+        defer {
+            if held != nil {
+                workspace?.release()
+            } else {
+                workspaces.deallocate()
+            }
+        }
         withPointers(x, outputGradient, finalStateGradient) { q, k, v, gk, h0, dO, dht in
             gradQ.withUnsafeMutableBufferPointer { gq in
                 gradK.withUnsafeMutableBufferPointer { gkk in
@@ -39,7 +67,7 @@ extension GLA {
                             gradH0.withUnsafeMutableBufferPointer { gh in
                                 let out = BackwardKernel<T>.Gradients(
                                     q: gq.baseAddress, k: gkk.baseAddress, v: gv.baseAddress,
-                                    gk: gg.baseAddress, h0: gh.baseAddress)
+                                    gk: gg.baseAddress, h0: storeH0 ? gh.baseAddress : nil)
                                 Threading.parallelFor(items, workers: workers) { item, worker in
                                     let n = item / heads
                                     let h = item % heads
@@ -62,7 +90,7 @@ extension GLA {
                 }
             }
         }
-        return Inputs(q: gradQ, k: gradK, v: gradV, gk: gradGK, initialState: storeH0 ? gradH0 : nil)
+        grad = Inputs(q: gradQ, k: gradK, v: gradV, gk: gradGK, initialState: storeH0 ? gradH0 : nil)
     }
 
     /// A tensor whose elements the caller writes before anyone reads them.

@@ -75,7 +75,7 @@ public enum KernelCatalog {
         let paths =
             "chunk: DeltaRule.chunked\(gated ? " with g" : "")\(n > 1 ? ", numHouseholder: \(n)" : ""), into reused output buffers; "
             + "step: DeltaRule.step per token; naive: DeltaRule.reference; "
-            + "forward + backward: the chunk path, then DeltaRule.backward"
+            + "forward + backward: the chunk path, then DeltaRule.backward into a kept workspace and gradients"
         return BenchKernel(
             name: name, batch: 1, heads: h, keyDim: d, valueDim: d, flopFormula: formula, pathsDescription: paths,
             effectiveFlops: { t in Double(t * n * h) * perStep },
@@ -128,13 +128,20 @@ public enum KernelCatalog {
                         let dOutput = rng.tensor(output.shape) { $0.normal() }
                         let dState = rng.tensor(state.shape) { $0.normal() }
                         let inputs = DeltaRule.Inputs(q: q, k: k, v: v, beta: beta, g: g)
+                        // Caller-owned workspace and gradients, kept across calls like the forward's
+                        // output buffers.
+                        let workspace = BackwardWorkspace<Float>()
+                        var gradients = DeltaRule.Inputs<Float>(
+                            q: Tensor(zeros: [0]), k: Tensor(zeros: [0]), v: Tensor(zeros: [0]),
+                            beta: Tensor(zeros: [0]))
                         return {
                             mustSucceed(name) {
                                 try DeltaRule.chunked(
                                     q: q, k: k, v: v, beta: beta, g: g, numHouseholder: n, output: &output,
                                     finalState: &state)
-                                _ = try DeltaRule.backward(
-                                    inputs, numHouseholder: n, outputGradient: dOutput, finalStateGradient: dState)
+                                try DeltaRule.backward(
+                                    inputs, numHouseholder: n, outputGradient: dOutput, finalStateGradient: dState,
+                                    workspace: workspace, gradients: &gradients)
                             }
                         }
                     },
@@ -152,7 +159,7 @@ public enum KernelCatalog {
             flopFormula: "T·H·(4·K·V + 2·64·K + 2·64·V)  [= (4·64·K·V + 2·64²·K + 2·64²·V) per 64 tokens per head]",
             pathsDescription:
                 "chunk: GLA.chunked into reused output buffers; step: GLA.step per token; naive: GLA.reference; "
-                + "forward + backward: the chunk path, then GLA.backward",
+                + "forward + backward: the chunk path, then GLA.backward into a kept workspace and gradients",
             effectiveFlops: { t in Double(t * h) * perToken },
             prepare: { t, seed in
                 var rng = BenchRandom(seed: seed)
@@ -194,10 +201,18 @@ public enum KernelCatalog {
                         let dOutput = rng.tensor(output.shape) { $0.normal() }
                         let dState = rng.tensor(state.shape) { $0.normal() }
                         let inputs = GLA.Inputs(q: q, k: k, v: v, gk: gk)
+                        // Caller-owned workspace and gradients, kept across calls like the forward's
+                        // output buffers.
+                        let workspace = BackwardWorkspace<Float>()
+                        var gradients = GLA.Inputs<Float>(
+                            q: Tensor(zeros: [0]), k: Tensor(zeros: [0]), v: Tensor(zeros: [0]),
+                            gk: Tensor(zeros: [0]))
                         return {
                             mustSucceed("gla") {
                                 try GLA.chunked(q: q, k: k, v: v, gk: gk, output: &output, finalState: &state)
-                                _ = try GLA.backward(inputs, outputGradient: dOutput, finalStateGradient: dState)
+                                try GLA.backward(
+                                    inputs, outputGradient: dOutput, finalStateGradient: dState, workspace: workspace,
+                                    gradients: &gradients)
                             }
                         }
                     },
