@@ -10,7 +10,8 @@ struct Bench: ParsableCommand {
         discussion: """
             Kernel mode (default) measures the sgemm peaks, then every kernel at its standard shape \
             (B = 1, H = 8, K = V = 128, T = 4,096; s4d_conv H = 256, N = 64; s5 H = 256, P = 128; \
-            Float32): the chunk path's time, effective GFLOP/s against the all-thread sgemm peak, the \
+            pararnn_gru, pararnn_lstm D = Din = 1,024 in 8 heads, quick: D = 256, their chunk path \
+            Newton's, their step path the sequential solve, with the Newton iterations; Float32): the chunk path's time, effective GFLOP/s against the all-thread sgemm peak, the \
             speed-up over the token-by-token step path and over the naive reference, one forward + one \
             backward call against the forward (seeded random output and final-state gradients), the peak \
             RSS of a child process running the chunk path once and of one running forward + backward once \
@@ -50,7 +51,7 @@ struct Bench: ParsableCommand {
             """
     )
 
-    @Flag(help: "Fewer repeats; scaling up to T = 16,384; memory probed at T = 4,096.")
+    @Flag(help: "Fewer repeats; scaling up to T = 16,384; memory probed at T = 4,096; ParaRNN at D = 256.")
     var quick = false
 
     @Flag(help: "Print one JSON object instead of tables.")
@@ -178,7 +179,8 @@ struct Bench: ParsableCommand {
         if let name = memoryProbe, let t = probeLength {
             guard
                 let r = BenchSuite.probeInProcess(
-                    KernelCatalog.all, kernel: name, length: t, repeats: probeRepeats, backward: probeBackward)
+                    KernelCatalog.all(quick: quick), kernel: name, length: t, repeats: probeRepeats,
+                    backward: probeBackward)
             else {
                 throw ExitCode(2)
             }
@@ -274,7 +276,7 @@ struct Bench: ParsableCommand {
         }
         let options = BenchSuite.Options(
             quick: quick, kernels: kernels, threads: threads, probeExecutable: Self.executablePath())
-        let report = BenchSuite.run(KernelCatalog.all, options: options, log: log)
+        let report = BenchSuite.run(KernelCatalog.all(quick: quick), options: options, log: log)
         Progress.finish()
         if let svg { try writeSVG(report, to: svg) }
         print(json ? report.json() : report.text(), terminator: json ? "\n" : "")

@@ -27,16 +27,25 @@ enum TinyModels {
     static let attentionWindow = MixerConfiguration.attention(
         AttentionConfiguration(layers: [], numHeads: 2, numKVHeads: 1, qkvBias: true, windowSize: 7, ropeTheta: 500))
 
+    /// ParaGRU over the width (D = 32, 4 heads), chunks of 16 tokens.
+    static let paraGRU = MixerConfiguration.paraRNN(ParaRNNConfiguration(cell: .gru, numHeads: 4, chunkSize: 16))
+    /// ParaLSTM with a narrower state (D = 16, 2 heads), chunks of 8 tokens.
+    static let paraLSTM = MixerConfiguration.paraRNN(
+        ParaRNNConfiguration(cell: .lstm, numHeads: 2, stateSize: 16, chunkSize: 8))
+
     /// Every mixer, with a name for test arguments.
     static let all: [(String, MixerConfiguration)] = [
         ("delta_net", deltaNet), ("delta_net_plain", deltaNetPlain), ("gated_deltanet", gatedDeltaNet),
         ("gated_deltaproduct", gatedDeltaProduct), ("gla", gla), ("gla_plain", glaPlain),
         ("gla_no_gate", glaNoGate), ("s4d", s4d), ("attention", attention), ("attention_window", attentionWindow),
+        ("pararnn_gru", paraGRU), ("pararnn_lstm", paraLSTM),
     ]
 
-    /// The mixers an fla model type is made of (all but S4D and softmax attention, which fla
+    /// The mixers an fla model type is made of (all but S4D, ParaRNN and softmax attention, which fla
     /// places only in the layers a hybrid's `attn` names).
-    static let fla = all.filter { !["s4d", "attention", "attention_window"].contains($0.0) }
+    static let fla = all.filter {
+        !["s4d", "attention", "attention_window", "pararnn_gru", "pararnn_lstm"].contains($0.0)
+    }
 
     static func mixer(_ name: String) -> MixerConfiguration { all.first { $0.0 == name }!.1 }
 

@@ -29,11 +29,12 @@ struct BenchTests {
         #expect(catalog["s5"]!.effectiveFlops(t) == Double(t * s5PerToken))
     }
 
-    @Test func catalogHasTheSixKernelsAtTheirStandardShapes() {
+    @Test func catalogHasTheEightKernelsAtTheirStandardShapes() {
         let names = KernelCatalog.names
         #expect(
             names == [
                 "delta_rule", "gated_delta_rule", "delta_product", "gla", "s4d_conv", "s5", "plstm_1d", "plstm_2d",
+                "pararnn_gru", "pararnn_lstm",
             ])
         for k in KernelCatalog.all.prefix(4) {
             #expect((k.batch, k.heads, k.keyDim, k.valueDim) == (1, 8, 128, 128))
@@ -46,6 +47,36 @@ struct BenchTests {
         // pLSTM 2-D: a 64 × 64 grid (T = 4,096 cells) with 4 heads of 32.
         #expect((KernelCatalog.all[7].heads, KernelCatalog.all[7].keyDim, KernelCatalog.all[7].valueDim) == (4, 32, 32))
         #expect(KernelCatalog.all[7].effectiveFlops(4096) == Double(4096 * 4 * 12 * 32 * 32))
+        // ParaRNN: B = 1, 8 heads of 128 (D = Din = 1,024); the projection's GEMMs 6·T·Din·D/Hh; the
+        // sequential solve is swept in T beside the Newton path.
+        for k in KernelCatalog.all.suffix(2) {
+            #expect((k.batch, k.heads, k.keyDim, k.valueDim) == (1, 8, 128, 128))
+            #expect(k.effectiveFlops(4096) == 6 * 4096 * 1024 * 128)
+            #expect(k.sweptStepPath == "sequential")
+        }
+        #expect(KernelCatalog.all.prefix(6).allSatisfy { $0.sweptStepPath == nil })
+        // Quick mode: ParaRNN at D = 256 (8 heads of 32), the other kernels unchanged.
+        let quick = KernelCatalog.all(quick: true)
+        #expect(quick.map(\.name) == names)
+        for k in quick.suffix(2) { #expect((k.heads, k.keyDim, k.valueDim) == (8, 32, 32)) }
+        for (a, b) in zip(quick.prefix(6), KernelCatalog.all.prefix(6)) {
+            #expect((a.heads, a.keyDim, a.valueDim) == (b.heads, b.keyDim, b.valueDim))
+        }
+    }
+
+    /// A ParaRNN row reports the Newton iterations of its chunk path, the other kernels none.
+    @Test func paraRNNRowsReportNewtonIterations() throws {
+        for k in KernelCatalog.all where ["pararnn_gru", "s5"].contains(k.name) {
+            let row = BenchSuite.measure(k, prepared: k.prepare(32, 8), length: 32, quick: true, peak: 100)
+            if k.name == "s5" {
+                #expect(row.newton_iterations == nil)
+            } else {
+                let its = try #require(row.newton_iterations)
+                #expect(its >= 1 && its <= 40)
+                let text = BenchReport(machine: [:], sgemm_gflops: [:], kernels: [row], scaling: []).text()
+                #expect(text.contains("pararnn_gru: chunk = Newton-parallel forward, \(its) Newton iterations"))
+            }
+        }
     }
 
     @Test func preparedKernelsRunAllFourPathsOnShortSequences() {

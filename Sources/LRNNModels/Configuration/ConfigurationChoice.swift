@@ -1,7 +1,7 @@
 /// A configuration field whose value is one of a fixed set of spellings: a `String`-backed enum
 /// whose raw values are the spellings of fla's `config.json`.
 ///
-/// Decoding through ``Swift/KeyedDecodingContainer/updateChoice(_:_:)`` refuses any other
+/// Decoding through `KeyedDecodingContainer.updateChoice(_:_:)` refuses any other
 /// spelling with a ``ConfigurationIssue`` naming the field and the accepted spellings, which
 /// ``ModelConfiguration/parse(_:file:)`` reports as
 /// ``ModelLoadError/unsupportedConfiguration(file:field:value:reason:)``.

@@ -13,6 +13,8 @@ public enum MixerConfiguration: Sendable, Equatable {
     case gla(GLAConfiguration)
     /// An S4D block (S4D convolution, GELU, GLU output projection); not an fla model type.
     case s4d(S4DConfiguration)
+    /// A ParaRNN block (ParaGRU or ParaLSTM, solved by Newton's method, then `o_proj`); not an fla model type.
+    case paraRNN(ParaRNNConfiguration)
     /// Softmax attention with rotary embedding (fla's `Attention` layer, the layers an `attn`
     /// configuration names); its `layers` field is not used here.
     case attention(AttentionConfiguration)
@@ -28,6 +30,7 @@ public enum MixerConfiguration: Sendable, Equatable {
         case let .gatedDeltaProduct(c): c
         case let .gla(c): c
         case let .s4d(c): c
+        case let .paraRNN(c): c
         case let .attention(c): c
         case let .pLSTM1D(c): c
         }

@@ -22,6 +22,9 @@ public struct BenchKernel: Sendable {
     public var effectiveFlops: @Sendable (_ tokens: Int) -> Double
     /// Makes inputs for length T and returns the runnable paths.
     public var prepare: @Sendable (_ tokens: Int, _ seed: UInt64) -> PreparedBenchKernel
+    /// When set, the scaling sweep also times the step path at every T under this path name (ParaRNN:
+    /// `sequential`, the solve Newton is measured against); nil for the other kernels.
+    public var sweptStepPath: String? = nil
 
     /// Creates a kernel description.
     public init(
@@ -60,6 +63,8 @@ public struct PreparedBenchKernel {
     public var makeBackward: () -> () -> Void
     /// Bytes of the kernel's inputs and outputs (the memory target's yardstick).
     public var ioBytes: Int
+    /// The Newton iterations of the last ``chunk`` call (ParaRNN); nil for the other kernels.
+    public var newtonIterations: (() -> Int)? = nil
 
     /// Creates a prepared kernel.
     ///

@@ -55,6 +55,8 @@ public struct KernelBenchResult: Codable, Sendable {
     /// `backward_peak_rss_mb / peak_rss_mb`: forward + backward peak memory over the forward's,
     /// both at `memory_T`.
     public var backward_rss_ratio: Double? = nil
+    /// The Newton iterations of the chunk path (ParaRNN's Newton-parallel forward); nil for the other kernels.
+    public var newton_iterations: Int? = nil
 }
 
 /// One point of the scaling sweep.
@@ -67,6 +69,8 @@ public struct ScalingPoint: Codable, Sendable {
     public var T: Int
     /// Nanoseconds per token (all heads).
     public var ns_per_token: Double
+    /// The Newton iterations of a ParaRNN chunk point; nil otherwise.
+    public var newton_iterations: Int? = nil
 }
 
 /// One performance target of the issue, evaluated on a report.
@@ -218,6 +222,11 @@ public struct BenchReport: Codable, Sendable {
             ])
         }
         out += Self.alignedTable(rows)
+        for k in kernels {
+            guard let its = k.newton_iterations else { continue }
+            out += "\(k.name): chunk = Newton-parallel forward, \(its) Newton iterations; vs step = the sequential "
+            out += String(format: "solve's time over Newton's (%.1f ms)\n", k.step_seconds * 1e3)
+        }
         if kernels.contains(where: { $0.backward_seconds != nil }) {
             var brows = [
                 ["forward + backward", "T", "ms", "vs forward", "GFLOP/s (3x)", "peak", "RSS MB", "vs forward RSS"]
@@ -255,6 +264,14 @@ public struct BenchReport: Codable, Sendable {
                 srows.append(row)
             }
             out += "\n" + Self.alignedTable(srows)
+            for key in keys {
+                let parts = key.split(separator: "|").map(String.init)
+                let its = lengths.compactMap { t -> String? in
+                    scaling.first { $0.name == parts[0] && $0.path == parts[1] && $0.T == t }?.newton_iterations
+                        .map { "\($0) at T=\(t)" }
+                }
+                if !its.isEmpty { out += "\(parts[0]) Newton iterations: " + its.joined(separator: ", ") + "\n" }
+            }
         }
         if !targets.isEmpty {
             var trows = [["target", "value", "bound", "met"]]

@@ -65,13 +65,15 @@ public enum BenchSuite {
             if let exe = options.probeExecutable {
                 let memT = memoryLength(quick: quick, standardLength: standardLength)
                 log("\(k.name): memory probe at T = \(memT)")
-                if let probe = memoryProbe(executable: exe, kernel: k.name, length: memT, threads: threads) {
+                if let probe = memoryProbe(
+                    executable: exe, kernel: k.name, length: memT, threads: threads, quick: quick)
+                {
                     row.peak_rss_mb = probe.peakMB
                     row.io_mb = probe.ioMB
                     row.memory_T = memT
                     log("\(k.name): forward + backward memory probe at T = \(memT)")
                     if let b = memoryProbe(
-                        executable: exe, kernel: k.name, length: memT, threads: threads, backward: true)
+                        executable: exe, kernel: k.name, length: memT, threads: threads, quick: quick, backward: true)
                     {
                         row.backward_peak_rss_mb = b.peakMB
                         row.backward_rss_ratio = b.peakMB / probe.peakMB
@@ -94,7 +96,16 @@ public enum BenchSuite {
                 // lengths on a noisy machine).
                 let tc = BenchTimer.best(repeats: quick ? 1 : 5, warmup: !quick || t <= standardLength, q.chunk)
                 scaling.append(
-                    ScalingPoint(name: k.name, path: "chunk", T: t, ns_per_token: tc * 1e9 / Double(k.batch * t)))
+                    ScalingPoint(
+                        name: k.name, path: "chunk", T: t, ns_per_token: tc * 1e9 / Double(k.batch * t),
+                        newton_iterations: q.newtonIterations?()))
+                if let label = k.sweptStepPath {
+                    log("\(k.name): scaling T = \(t), \(label)")
+                    let run = q.makeStep()
+                    let ts = BenchTimer.best(repeats: quick ? 1 : 5, warmup: !quick || t <= standardLength, run)
+                    scaling.append(
+                        ScalingPoint(name: k.name, path: label, T: t, ns_per_token: ts * 1e9 / Double(k.batch * t)))
+                }
                 let tn: Double?
                 if t == standardLength {
                     tn = tNaive
@@ -164,6 +175,7 @@ public enum BenchSuite {
         stepRun = nil
         log("\(k.name): naive reference")
         let tNaive = BenchTimer.best(repeats: 1, warmup: false, p.naive)
+        let iterations = p.newtonIterations?()
         let flops = k.effectiveFlops(length)
         let gflops = flops / tChunk / 1e9
         return KernelBenchResult(
@@ -173,7 +185,7 @@ public enum BenchSuite {
             peak_fraction: gflops / peak, step_speedup: tStep / tChunk, naive_speedup: tNaive / tChunk,
             peak_rss_mb: nil, io_mb: nil, memory_T: nil, step_seconds: tStep, naive_seconds: tNaive,
             flop_formula: k.flopFormula, backward_seconds: tBackward, backward_ratio: tBackward / tChunk,
-            backward_peak_fraction: backwardFlopFactor * flops / tBackward / 1e9 / peak)
+            backward_peak_fraction: backwardFlopFactor * flops / tBackward / 1e9 / peak, newton_iterations: iterations)
     }
 
     /// The fixed work of one forward + backward call, in multiples of the forward's effective
@@ -216,13 +228,13 @@ public enum BenchSuite {
     }
 
     static func memoryProbe(
-        executable: String, kernel: String, length: Int, threads: Int, backward: Bool = false
+        executable: String, kernel: String, length: Int, threads: Int, quick: Bool = false, backward: Bool = false
     ) -> MemoryProbeResult? {
         let proc = Process()
         proc.executableURL = URL(fileURLWithPath: executable)
         proc.arguments =
             ["bench", "--memory-probe", kernel, "--probe-length", "\(length)", "--threads", "\(threads)"]
-            + (backward ? ["--probe-backward"] : [])
+            + (backward ? ["--probe-backward"] : []) + (quick ? ["--quick"] : [])
         let pipe = Pipe()
         proc.standardOutput = pipe
         proc.standardError = FileHandle.nullDevice

@@ -28,13 +28,20 @@ public enum KernelCatalog {
     /// DeltaProduct's Householder steps per token.
     public static let householder = 2
 
-    /// All kernels, in report order.
-    public static var all: [BenchKernel] {
+    /// All kernels, in report order, at their standard shapes.
+    public static var all: [BenchKernel] { all(quick: false) }
+
+    /// All kernels, in report order; in quick mode the ParaRNN kernels are narrower (D = 256 instead of
+    /// 1,024), the other kernels keep their standard shapes.
+    ///
+    /// - Parameter quick: whether `lrnn bench --quick` runs.
+    public static func all(quick: Bool) -> [BenchKernel] {
         [
             deltaFamily(name: "delta_rule", gated: false, n: 1),
             deltaFamily(name: "gated_delta_rule", gated: true, n: 1),
             deltaFamily(name: "delta_product", gated: true, n: householder),
-            gla, s4dConvolution, s5, plstm1D, plstm2D,
+            gla, s4dConvolution, s5, plstm1D, plstm2D, paraRNN(lstm: false, quick: quick),
+            paraRNN(lstm: true, quick: quick),
         ]
     }
 

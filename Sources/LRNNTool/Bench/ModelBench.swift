@@ -166,6 +166,9 @@ public enum ModelBench {
         case let .s4d(c):
             // The s4d_conv count with H = the model width: 2·64 + 4·N per channel.
             return hidden * (2 * KernelCatalog.flopChunk + 4 * Double(c.stateSize))
+        case let .paraRNN(c):
+            // The projection's GEMMs, 6·hidden·D/Hh (the kernel row's count).
+            return 6 * hidden * Double(c.resolvedStateSize(hiddenSize: d)) / Double(c.numHeads)
         case let .attention(c):
             // q·kᵀ and p·v over the keys a query sees, averaged over the prefill length T = 2,048
             // (1,024 keys for global attention; the window when it is shorter).

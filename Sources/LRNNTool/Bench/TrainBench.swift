@@ -166,7 +166,7 @@ public enum TrainBench {
         case let .gla(c):
             let h = Double(c.numHeads)
             return h * (hidden * c.expandK / h) * (hidden * c.expandV / h)
-        case .s4d, .attention: return 0
+        case .s4d, .paraRNN, .attention: return 0
         case let .pLSTM1D(c): return Double(c.numHeads * c.keyDim * c.valueDim * c.transitionStates)
         }
     }

@@ -28,6 +28,9 @@ public struct CheckLine: Codable, Sendable, Equatable {
     public var status: Status
     /// Extra information: which output was worst, why a case was skipped or failed.
     public var note: String?
+    /// What the path reports about its own run whatever the verdict (the Newton iterations a
+    /// ParaRNN line used), printed after the result; nil for most lines.
+    public var info: String? = nil
 
     /// Creates a line.
     public init(
@@ -82,6 +85,7 @@ public struct CheckReport: Codable, Sendable {
             let tol = l.tolerance.map { String(format: "%.0e", $0) } ?? "-"
             var status = l.status.rawValue
             if l.status == .fail, let n = l.note { status += " (\(n))" }
+            if let i = l.info { status += " [\(i)]" }
             rows.append([l.name, l.op, l.precision, l.path, err, tol, status])
         }
         let header = ["case", "op", "precision", "path", "err", "tol", "result"]

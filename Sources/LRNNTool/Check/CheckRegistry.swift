@@ -21,6 +21,8 @@ public enum CheckRegistry {
         "model_train": ModelTrainCheck.check,
         "plstm_1d": PLSTMCheck.check1D,
         "plstm_2d": PLSTMCheck.check2D,
+        "pararnn_gru": ParaRNNCheck.gru,
+        "pararnn_lstm": ParaRNNCheck.lstm,
     ]
 
     /// The checker for model directories, once the model layer supports them.
