@@ -5,15 +5,15 @@ import RealModule
 
 /// Seeded random inputs for the benchmarks, generated straight into Float32 storage (no
 /// temporaries, so a memory probe sees only the tensors themselves).
-public struct BenchRandom: Sendable {
+package struct BenchRandom: Sendable {
     private var state: UInt64
 
     /// A generator for `seed` (splitmix64).
-    public init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 &+ 0x632B_E59B_D9B4_E019 }
+    package init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 &+ 0x632B_E59B_D9B4_E019 }
 
     /// The next 64 random bits.
     @inline(__always)
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -23,17 +23,17 @@ public struct BenchRandom: Sendable {
 
     /// Uniform in `[0, 1)`.
     @inline(__always)
-    public mutating func unit() -> Float { Float(next() >> 40) * 0x1p-24 }
+    package mutating func unit() -> Float { Float(next() >> 40) * 0x1p-24 }
 
     /// Approximately standard normal (sum of four uniforms, rescaled: mean 0, variance 1).
     @inline(__always)
-    public mutating func normal() -> Float {
+    package mutating func normal() -> Float {
         let s = unit() + unit() + unit() + unit()
         return (s - 2) * 1.732_050_8
     }
 
     /// A tensor of `count` values drawn by `draw`.
-    public mutating func tensor(_ shape: [Int], _ draw: (inout BenchRandom) -> Float) -> Tensor<Float> {
+    package mutating func tensor(_ shape: [Int], _ draw: (inout BenchRandom) -> Float) -> Tensor<Float> {
         let n = shape.reduce(1, *)
         var g = self
         let scalars = [Float](unsafeUninitializedCapacity: n) { buf, count in
@@ -46,7 +46,7 @@ public struct BenchRandom: Sendable {
 
     /// A complex tensor whose real and imaginary parts are independent standard normal draws
     /// (a cotangent of a complex state).
-    public mutating func complexTensor(_ shape: [Int]) -> Tensor<Complex<Float>> {
+    package mutating func complexTensor(_ shape: [Int]) -> Tensor<Complex<Float>> {
         let n = shape.reduce(1, *)
         var g = self
         let scalars = (0..<n).map { _ in Complex(g.normal(), g.normal()) }
@@ -56,7 +56,7 @@ public struct BenchRandom: Sendable {
 
     /// A tensor whose last axis holds unit vectors (L2-normalised normal draws), as the models
     /// feed q and k to the delta rule.
-    public mutating func unitRows(_ shape: [Int]) -> Tensor<Float> {
+    package mutating func unitRows(_ shape: [Int]) -> Tensor<Float> {
         var t = tensor(shape) { $0.normal() }
         let d = shape.last ?? 1
         t.withUnsafeMutableBufferPointer { b in

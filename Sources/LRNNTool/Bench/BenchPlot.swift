@@ -2,9 +2,9 @@ import Foundation
 
 /// Draws the scaling sweep as an SVG: tokens/s against T (log–log), one colour per
 /// kernel, solid for the chunk path and dashed for the naive recurrence.
-public enum BenchPlot {
+package enum BenchPlot {
     /// The SVG document for `points`.
-    public static func svg(_ points: [ScalingPoint], title: String = "LinearRNN throughput against sequence length")
+    package static func svg(_ points: [ScalingPoint], title: String = "LinearRNN throughput against sequence length")
         -> String
     {
         let w = 800.0, h = 480.0, left = 80.0, right = 230.0, top = 40.0, bottom = 60.0

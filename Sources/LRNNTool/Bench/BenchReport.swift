@@ -1,105 +1,105 @@
 import Foundation
 
 /// One kernel's row of the `lrnn bench` table.
-public struct KernelBenchResult: Codable, Sendable {
+package struct KernelBenchResult: Codable, Sendable {
     /// Kernel name.
-    public var name: String
+    package var name: String
     /// Batch size.
-    public var B: Int
+    package var B: Int
     /// Sequence length.
-    public var T: Int
+    package var T: Int
     /// Heads / channels.
-    public var H: Int
+    package var H: Int
     /// Key / state dimension.
-    public var K: Int
+    package var K: Int
     /// Value dimension.
-    public var V: Int
+    package var V: Int
     /// `"Float32"` or `"Float64"`.
-    public var precision: String
+    package var precision: String
     /// Seconds of the chunk path (best of the repeats).
-    public var seconds: Double
+    package var seconds: Double
     /// `B·T / seconds`.
-    public var tokens_per_s: Double
+    package var tokens_per_s: Double
     /// Effective GFLOP/s: the fixed flop count divided by the time.
-    public var gflops: Double
+    package var gflops: Double
     /// `gflops` over the all-thread sgemm peak measured in the same run.
-    public var peak_fraction: Double
+    package var peak_fraction: Double
     /// Time of the token-by-token step path over the chunk path's.
-    public var step_speedup: Double
+    package var step_speedup: Double
     /// Time of the naive reference over the chunk path's.
-    public var naive_speedup: Double
+    package var naive_speedup: Double
     /// Peak resident memory (MB) of a separate process running the chunk path once.
-    public var peak_rss_mb: Double?
+    package var peak_rss_mb: Double?
     /// Bytes of inputs and outputs at `memory_T`, in MB.
-    public var io_mb: Double?
+    package var io_mb: Double?
     /// The sequence length at which `peak_rss_mb` and `io_mb` were measured.
-    public var memory_T: Int?
+    package var memory_T: Int?
     /// Seconds of the step path (best of the repeats) (the decoding step run token by token).
-    public var step_seconds: Double
+    package var step_seconds: Double
     /// Seconds of the naive reference.
-    public var naive_seconds: Double
+    package var naive_seconds: Double
     /// The effective flop count's definition.
-    public var flop_formula: String
+    package var flop_formula: String
     /// Seconds of one forward call (the chunk path) followed by one `backward` call with seeded
     /// random cotangents (best of the same repeats as `seconds`); nil in reports saved before
     /// the backward was measured.
-    public var backward_seconds: Double? = nil
+    package var backward_seconds: Double? = nil
     /// `backward_seconds / seconds`: the cost of a training step's kernel work against the forward's.
-    public var backward_ratio: Double? = nil
+    package var backward_ratio: Double? = nil
     /// A fixed work of 3 × the forward's effective flops (`BenchSuite.backwardFlopFactor`), divided by `backward_seconds` and the
     /// all-thread sgemm peak of the same run.
-    public var backward_peak_fraction: Double? = nil
+    package var backward_peak_fraction: Double? = nil
     /// Peak resident memory (MB) of a separate process running one forward and one backward
     /// call at `memory_T`.
-    public var backward_peak_rss_mb: Double? = nil
+    package var backward_peak_rss_mb: Double? = nil
     /// `backward_peak_rss_mb / peak_rss_mb`: forward + backward peak memory over the forward's,
     /// both at `memory_T`.
-    public var backward_rss_ratio: Double? = nil
+    package var backward_rss_ratio: Double? = nil
     /// The Newton iterations of the chunk path (ParaRNN's Newton-parallel forward); nil for the other kernels.
-    public var newton_iterations: Int? = nil
+    package var newton_iterations: Int? = nil
 }
 
 /// One point of the scaling sweep.
-public struct ScalingPoint: Codable, Sendable {
+package struct ScalingPoint: Codable, Sendable {
     /// Kernel name.
-    public var name: String
+    package var name: String
     /// `"chunk"` or `"naive"`.
-    public var path: String
+    package var path: String
     /// Sequence length.
-    public var T: Int
+    package var T: Int
     /// Nanoseconds per token (all heads).
-    public var ns_per_token: Double
+    package var ns_per_token: Double
     /// The Newton iterations of a ParaRNN chunk point; nil otherwise.
-    public var newton_iterations: Int? = nil
+    package var newton_iterations: Int? = nil
 }
 
 /// One performance target of the issue, evaluated on a report.
-public struct BenchTarget: Codable, Sendable {
+package struct BenchTarget: Codable, Sendable {
     /// What is required, in words.
-    public var target: String
+    package var target: String
     /// The measured value.
-    public var value: Double
+    package var value: Double
     /// The bound it is compared with.
-    public var bound: Double
+    package var bound: Double
     /// Whether `value` is on the right side of `bound`.
-    public var met: Bool
+    package var met: Bool
 }
 
 /// The whole `lrnn bench` report; `--json` prints exactly this object.
-public struct BenchReport: Codable, Sendable {
+package struct BenchReport: Codable, Sendable {
     /// The machine (OpenBLAS core, threads).
-    public var machine: [String: String]
+    package var machine: [String: String]
     /// sgemm GFLOP/s at n = 2048: `{"1": x, "all": y}`.
-    public var sgemm_gflops: [String: Double]
+    package var sgemm_gflops: [String: Double]
     /// One row per kernel at its standard shape.
-    public var kernels: [KernelBenchResult]
+    package var kernels: [KernelBenchResult]
     /// ns per token against T.
-    public var scaling: [ScalingPoint]
+    package var scaling: [ScalingPoint]
     /// The performance targets that the measured kernels and lengths allow to evaluate.
-    public var targets: [BenchTarget] = []
+    package var targets: [BenchTarget] = []
 
     /// Creates a report and evaluates the targets on it.
-    public init(
+    package init(
         machine: [String: String], sgemm_gflops: [String: Double], kernels: [KernelBenchResult], scaling: [ScalingPoint]
     ) {
         self.machine = machine
@@ -116,7 +116,7 @@ public struct BenchReport: Codable, Sendable {
     /// `backward_ratio` ≤ 3.5 for delta_rule, gated_delta_rule and gla, `backward_peak_fraction`
     /// ≥ 0.45 for delta_rule and gated_delta_rule, and the forward + backward peak RSS at 64k ≤
     /// 2.5 × the forward's, every kernel.
-    public func evaluateTargets() -> [BenchTarget] {
+    package func evaluateTargets() -> [BenchTarget] {
         var out: [BenchTarget] = []
         func row(_ n: String) -> KernelBenchResult? { kernels.first { $0.name == n } }
         for n in ["delta_rule", "gated_delta_rule"] {
@@ -194,14 +194,14 @@ public struct BenchReport: Codable, Sendable {
     }
 
     /// The report as pretty-printed JSON with sorted keys.
-    public func json() -> String {
+    package func json() -> String {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         return String(decoding: (try? enc.encode(self)) ?? Data(), as: UTF8.self)
     }
 
     /// The aligned text tables.
-    public func text() -> String {
+    package func text() -> String {
         var out = "machine: " + machine.keys.sorted().map { "\($0)=\(machine[$0]!)" }.joined(separator: "  ") + "\n"
         out += String(
             format: "sgemm n=2048: %.1f GFLOP/s (1 thread), %.1f GFLOP/s (all threads)\n\n",
@@ -286,7 +286,7 @@ public struct BenchReport: Codable, Sendable {
     }
 
     /// Rows as columns padded to a common width (first column left-aligned, others right-aligned).
-    public static func alignedTable(_ rows: [[String]]) -> String {
+    package static func alignedTable(_ rows: [[String]]) -> String {
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
         return rows.map { r in
             r.enumerated().map { i, s in

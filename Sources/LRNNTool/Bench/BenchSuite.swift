@@ -3,20 +3,20 @@ import LRNNLinearAlgebra
 
 /// Runs `lrnn bench`: the machine's GEMM peaks, every kernel at its standard shape, and the
 /// scaling sweep, all in one process so every figure is a ratio measured in one sitting.
-public enum BenchSuite {
+package enum BenchSuite {
     /// What to measure.
-    public struct Options: Sendable {
+    package struct Options: Sendable {
         /// Quick mode: fewer repeats, scaling stops at T = 16k, memory probed at the standard T.
-        public var quick: Bool
+        package var quick: Bool
         /// Only these kernels (all when empty).
-        public var kernels: [String]
+        package var kernels: [String]
         /// Worker threads (nil: all cores).
-        public var threads: Int?
+        package var threads: Int?
         /// The executable to re-run for per-kernel memory probes (nil: no probe).
-        public var probeExecutable: String?
+        package var probeExecutable: String?
 
         /// Creates options.
-        public init(quick: Bool = false, kernels: [String] = [], threads: Int? = nil, probeExecutable: String? = nil) {
+        package init(quick: Bool = false, kernels: [String] = [], threads: Int? = nil, probeExecutable: String? = nil) {
             self.quick = quick
             self.kernels = kernels
             self.threads = threads
@@ -25,17 +25,17 @@ public enum BenchSuite {
     }
 
     /// The sequence lengths of the scaling sweep.
-    public static func scalingLengths(quick: Bool) -> [Int] {
+    package static func scalingLengths(quick: Bool) -> [Int] {
         quick ? [1024, 4096, 16384] : [1024, 4096, 16384, 65536]
     }
 
     /// The longest a single naive-reference scaling point may be predicted to take (seconds,
     /// from the previous point scaled linearly in T); longer points are skipped and left out
     /// of the report.
-    public static func naiveBudget(quick: Bool) -> Double { quick ? 4 : 60 }
+    package static func naiveBudget(quick: Bool) -> Double { quick ? 4 : 60 }
 
     /// The machine description of a report.
-    public static func machine(threads: Int) -> [String: String] {
+    package static func machine(threads: Int) -> [String: String] {
         [
             "core": Threading.blasCoreName, "threads": "\(threads)", "blas_threading": Threading.blasParallelism,
             "cpu": cpuModel(),
@@ -43,7 +43,7 @@ public enum BenchSuite {
     }
 
     /// Runs the benchmark; `log` receives progress lines (e.g. for stderr).
-    public static func run(
+    package static func run(
         _ catalog: [BenchKernel], standardLength: Int = 4096, options: Options, log: (String) -> Void = { _ in }
     ) -> BenchReport {
         let threads = options.threads ?? Threading.workerCount
@@ -155,7 +155,7 @@ public enum BenchSuite {
     ///   - peak: the all-thread sgemm peak of this run, GFLOP/s.
     ///   - log: receives progress lines.
     /// - Returns: the row, with `backward_seconds`, `backward_ratio` and `backward_peak_fraction`.
-    public static func measure(
+    package static func measure(
         _ k: BenchKernel, prepared p: PreparedBenchKernel, length: Int, quick: Bool, peak: Double,
         log: (String) -> Void = { _ in }
     ) -> KernelBenchResult {
@@ -190,20 +190,20 @@ public enum BenchSuite {
 
     /// The fixed work of one forward + backward call, in multiples of the forward's effective
     /// flops (the forward once, the backward counted as twice the forward).
-    public static let backwardFlopFactor = 3.0
+    package static let backwardFlopFactor = 3.0
 
     /// The sequence length of the memory probes: T = 65,536, or the standard length in quick mode
     /// (the forward's and the forward + backward's probes use the same length).
-    public static func memoryLength(quick: Bool, standardLength: Int = 4096) -> Int {
+    package static func memoryLength(quick: Bool, standardLength: Int = 4096) -> Int {
         quick ? standardLength : 65536
     }
 
     /// The result of running one kernel's chunk path (or its forward + backward) once in a fresh process.
-    public struct MemoryProbeResult: Codable, Sendable {
+    package struct MemoryProbeResult: Codable, Sendable {
         /// Peak resident memory of the probe process, MB.
-        public var peakMB: Double
+        package var peakMB: Double
         /// Bytes of the kernel's inputs and outputs, MB.
-        public var ioMB: Double
+        package var ioMB: Double
     }
 
     /// Runs the chunk path of `kernel` once at length T in this process and returns the peak RSS
@@ -217,7 +217,7 @@ public enum BenchSuite {
     ///   - backward: runs one forward and one backward call (with the seeded cotangents, which
     ///     the peak then includes) instead of the forward alone.
     /// - Returns: the peak RSS and the forward's I/O size, or nil for an unknown kernel.
-    public static func probeInProcess(
+    package static func probeInProcess(
         _ catalog: [BenchKernel], kernel: String, length: Int, repeats: Int = 1, backward: Bool = false
     ) -> MemoryProbeResult? {
         guard let k = catalog.first(where: { $0.name == kernel }) else { return nil }

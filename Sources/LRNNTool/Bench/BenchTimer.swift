@@ -1,12 +1,12 @@
 import Dispatch
 
 /// Wall-clock timing helpers for benchmarks.
-public enum BenchTimer {
+package enum BenchTimer {
     /// Monotonic seconds (for differences).
-    public static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+    package static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 
     /// Seconds taken by one call of `body`.
-    public static func seconds(_ body: () -> Void) -> Double {
+    package static func seconds(_ body: () -> Void) -> Double {
         let t0 = DispatchTime.now().uptimeNanoseconds
         body()
         return Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
@@ -14,7 +14,7 @@ public enum BenchTimer {
 
     /// The median of `repeats` timed calls after one untimed warm-up; stops early once
     /// `budget` seconds have been spent (at least one timed call is always made).
-    public static func median(repeats: Int, budget: Double = .infinity, warmup: Bool = true, _ body: () -> Void)
+    package static func median(repeats: Int, budget: Double = .infinity, warmup: Bool = true, _ body: () -> Void)
         -> Double
     {
         if warmup { body() }
@@ -34,7 +34,8 @@ public enum BenchTimer {
     /// The fastest of `repeats` timed calls after an optional untimed warm-up, stopping early
     /// once `budget` seconds have been spent (at least one timed call is always made). On a
     /// shared machine the minimum is the least disturbed run, the robust estimate of the cost.
-    public static func best(repeats: Int, budget: Double = .infinity, warmup: Bool = true, _ body: () -> Void) -> Double
+    package static func best(repeats: Int, budget: Double = .infinity, warmup: Bool = true, _ body: () -> Void)
+        -> Double
     {
         if warmup { body() }
         var best = Double.infinity

@@ -10,32 +10,32 @@ import LRNNLinearAlgebra
 /// flop count is that of the dense chunk algorithm at C = 64 (masked products counted in
 /// full), whatever chunk size and shortcuts the kernel really uses, so GFLOP/s compare
 /// implementations doing the same job.
-public enum KernelCatalog {
+package enum KernelCatalog {
     /// Heads of the attention-like kernels' standard shape.
-    public static let heads = 8
+    package static let heads = 8
     /// Key and value dimension of the attention-like kernels' standard shape.
-    public static let headDim = 128
+    package static let headDim = 128
     /// The chunk length the effective flop counts assume.
-    public static let flopChunk = 64.0
+    package static let flopChunk = 64.0
     /// S4D channels and state size N (N/2 complex modes per channel).
-    public static let s4dChannels = 256
+    package static let s4dChannels = 256
     /// S4D state size N.
-    public static let s4dState = 64
+    package static let s4dState = 64
     /// S5 channels H.
-    public static let s5Channels = 256
+    package static let s5Channels = 256
     /// S5 complex states P.
-    public static let s5States = 128
+    package static let s5States = 128
     /// DeltaProduct's Householder steps per token.
-    public static let householder = 2
+    package static let householder = 2
 
     /// All kernels, in report order, at their standard shapes.
-    public static var all: [BenchKernel] { all(quick: false) }
+    package static var all: [BenchKernel] { all(quick: false) }
 
     /// All kernels, in report order; in quick mode the ParaRNN kernels are narrower (D = 256 instead of
     /// 1,024), the other kernels keep their standard shapes.
     ///
     /// - Parameter quick: whether `lrnn bench --quick` runs.
-    public static func all(quick: Bool) -> [BenchKernel] {
+    package static func all(quick: Bool) -> [BenchKernel] {
         [
             deltaFamily(name: "delta_rule", gated: false, n: 1),
             deltaFamily(name: "gated_delta_rule", gated: true, n: 1),
@@ -46,12 +46,12 @@ public enum KernelCatalog {
     }
 
     /// The kernel names, in report order.
-    public static var names: [String] { all.map(\.name) }
+    package static var names: [String] { all.map(\.name) }
 
     /// Delta-rule flops per step and head of the dense chunk algorithm at C = 64:
     /// `(6·C·K·V + 6·C²·K + 4·C²·V) / C` — W·S, Q·S and Kᵀ·U' (2·C·K·V each); K·Kᵀ, Q·Kᵀ and the
     /// triangular solve for W (2·C²·K each); the solve for U and P·U' (2·C²·V each).
-    public static func deltaFlopsPerStep(keyDim k: Double, valueDim v: Double) -> Double {
+    package static func deltaFlopsPerStep(keyDim k: Double, valueDim v: Double) -> Double {
         let c = flopChunk
         return (6 * c * k * v + 6 * c * c * k + 4 * c * c * v) / c
     }
@@ -59,7 +59,7 @@ public enum KernelCatalog {
     /// GLA flops per token and head of the dense chunk algorithm at C = 64:
     /// `(4·C·K·V + 2·C²·K + 2·C²·V) / C` — (Q⊙Γ)·S and (K⊙Γ')ᵀ·V (2·C·K·V each), the decayed
     /// Q·Kᵀ (2·C²·K) and P·V (2·C²·V).
-    public static func glaFlopsPerToken(keyDim k: Double, valueDim v: Double) -> Double {
+    package static func glaFlopsPerToken(keyDim k: Double, valueDim v: Double) -> Double {
         let c = flopChunk
         return (4 * c * k * v + 2 * c * c * k + 2 * c * c * v) / c
     }

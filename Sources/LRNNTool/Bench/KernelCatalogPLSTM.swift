@@ -4,9 +4,9 @@ import LRNNLinearAlgebra
 
 extension KernelCatalog {
     /// pLSTM 2-D heads of the standard shape (64 × 64 grid, 4 heads of 32).
-    public static let plstm2DHeads = 4
+    package static let plstm2DHeads = 4
     /// pLSTM 2-D key and value size of the standard shape.
-    public static let plstm2DHeadDim = 32
+    package static let plstm2DHeadDim = 32
 
     /// Random pLSTM gates as their layer makes them (JT = JV = JK = JQ = JO = 1): S, M, D sigmoids
     /// of N(0, 1), T = tanh(5 e) with e ~ N(0.5, 0.1²) (transitions ≈ 0.95–0.99, a long memory).

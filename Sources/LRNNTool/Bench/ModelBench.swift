@@ -3,63 +3,63 @@ import LRNNLinearAlgebra
 import LRNNModels
 
 /// One model's figures in `lrnn bench --preset/--model`.
-public struct ModelBenchResult: Codable, Sendable {
+package struct ModelBenchResult: Codable, Sendable {
     /// The preset name or the model directory.
-    public var name: String
+    package var name: String
     /// fla's `model_type`.
-    public var model_type: String
+    package var model_type: String
     /// All parameters (embedding and head counted once each; a tied head not again).
-    public var parameters: Int
+    package var parameters: Int
     /// Parameters outside the embedding table and the LM head.
-    public var non_embedding_parameters: Int
+    package var non_embedding_parameters: Int
     /// Effective kernel flops per token summed over the layers (the `lrnn bench` kernel counts).
-    public var kernel_flops_per_token: Double
+    package var kernel_flops_per_token: Double
     /// Prefill sequence length.
-    public var prefill_T: Int
+    package var prefill_T: Int
     /// Tokens of context the batch-1 sequence holds before its timed decoding steps (`--context`;
     /// batch 8 always decodes after 16 tokens, since its prefill would be 8 times as long).
-    public var decode_b1_context: Int
+    package var decode_b1_context: Int
     /// Prefill tokens/s (one sequence of `prefill_T` tokens, last-token logits).
-    public var prefill_tokens_per_s: Double
+    package var prefill_tokens_per_s: Double
     /// The prefill target: half the rate the all-thread sgemm peak implies,
     /// `0.5 · peak / (2·non_embedding_parameters + kernel_flops_per_token)`.
-    public var prefill_target_tokens_per_s: Double
+    package var prefill_target_tokens_per_s: Double
     /// Decode tokens/s with one sequence.
-    public var decode_b1_tokens_per_s: Double
+    package var decode_b1_tokens_per_s: Double
     /// Decode tokens/s with 8 sequences (tokens of all sequences per second).
-    public var decode_b8_tokens_per_s: Double
+    package var decode_b8_tokens_per_s: Double
     /// Bytes of weights one decoding step reads (every weight once, the head included; one
     /// embedding row per sequence is negligible and not counted).
-    public var decode_weight_bytes: Double
+    package var decode_weight_bytes: Double
     /// The decode target: half the rate the measured bandwidth implies,
     /// `0.5 · bandwidth / decode_weight_bytes`.
-    public var decode_target_tokens_per_s: Double
+    package var decode_target_tokens_per_s: Double
     /// Peak resident memory while building and running this model, MB.
-    public var peak_rss_mb: Double
+    package var peak_rss_mb: Double
     /// Seconds to build (random weights) or load the model.
-    public var load_seconds: Double
+    package var load_seconds: Double
 }
 
 /// The report of `lrnn bench --preset/--model`; `--json` prints exactly this object.
-public struct ModelBenchReport: Codable, Sendable {
+package struct ModelBenchReport: Codable, Sendable {
     /// The machine (OpenBLAS core, threads, CPU).
-    public var machine: [String: String]
+    package var machine: [String: String]
     /// sgemm GFLOP/s at n = 2048: `{"1": x, "all": y}`.
-    public var sgemm_gflops: [String: Double]
+    package var sgemm_gflops: [String: Double]
     /// Memory bandwidth (STREAM-style triad, all threads), GB/s.
-    public var memory_bandwidth_gbs: Double
+    package var memory_bandwidth_gbs: Double
     /// One entry per model.
-    public var models: [ModelBenchResult]
+    package var models: [ModelBenchResult]
 
     /// Pretty-printed JSON with sorted keys.
-    public func json() -> String {
+    package func json() -> String {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         return String(decoding: (try? enc.encode(self)) ?? Data(), as: UTF8.self)
     }
 
     /// Aligned text table.
-    public func text() -> String {
+    package func text() -> String {
         var out = "machine: " + machine.keys.sorted().map { "\($0)=\(machine[$0]!)" }.joined(separator: "  ") + "\n"
         out += String(
             format: "sgemm n=2048: %.1f GFLOP/s (1 thread), %.1f GFLOP/s (all threads); memory bandwidth %.1f GB/s\n\n",
@@ -86,9 +86,9 @@ public struct ModelBenchReport: Codable, Sendable {
 }
 
 /// `lrnn bench --preset/--model`: prefill and decode throughput of whole models.
-public enum ModelBench {
+package enum ModelBench {
     /// Where a model comes from.
-    public enum Source: Sendable {
+    package enum Source: Sendable {
         /// A built-in random-weight preset.
         case preset(String)
         /// An fla model directory.
@@ -97,12 +97,12 @@ public enum ModelBench {
 
     /// The presets' names: one per model type, shaped like fla's published 340M models, and a
     /// Gated DeltaNet hybrid with sliding-window softmax attention.
-    public static let presetNames = [
+    package static let presetNames = [
         "delta_net", "gated_deltanet", "gated_deltaproduct", "gla", "gated_deltanet_hybrid",
     ]
 
     /// The layers of the hybrid preset that use attention: every 4th (3, 7, 11, 15, 19 of 21).
-    public static func hybridAttentionLayers(_ layers: Int) -> [Int] { (0..<layers).filter { $0 % 4 == 3 } }
+    package static func hybridAttentionLayers(_ layers: Int) -> [Int] { (0..<layers).filter { $0 % 4 == 3 } }
 
     /// The builder of preset `name` (vocabulary 32,000, width 1,024, MLP from hidden_ratio 4):
     /// - `delta_net`: 24 layers, 8 heads, expand_k = expand_v = 1, short convolutions, no output gate;
@@ -114,7 +114,7 @@ public enum ModelBench {
     ///   window 2,048, rope_theta 10,000).
     ///
     /// - Parameter name: one of ``presetNames``.
-    public static func preset(_ name: String) -> ModelBuilder? {
+    package static func preset(_ name: String) -> ModelBuilder? {
         if name == "gated_deltanet_hybrid" {
             guard var b = preset("gated_deltanet") else { return nil }
             let attention = AttentionConfiguration(
@@ -148,7 +148,7 @@ public enum ModelBench {
     }
 
     /// Effective kernel flops per token of one layer's mixer (the `lrnn bench` counts).
-    public static func kernelFlopsPerToken(_ mixer: MixerConfiguration, hiddenSize d: Int) -> Double {
+    package static func kernelFlopsPerToken(_ mixer: MixerConfiguration, hiddenSize d: Int) -> Double {
         let hidden = Double(d)
         switch mixer {
         case let .deltaNet(c):
@@ -182,9 +182,9 @@ public enum ModelBench {
     }
 
     /// An error of the model benchmark (unknown preset, a model that fails to load or run).
-    public struct Failure: Error, CustomStringConvertible {
+    package struct Failure: Error, CustomStringConvertible {
         /// What went wrong.
-        public var description: String
+        package var description: String
     }
 
     /// Runs every source: prefill at T = 2,048 (batch 1), decode at batch 1 and 8.
@@ -198,7 +198,7 @@ public enum ModelBench {
     ///   - log: progress messages.
     /// - Returns: the report.
     /// - Throws: ``Failure`` for an unknown preset or a model that fails to load or run.
-    public static func run(
+    package static func run(
         _ sources: [Source], quick: Bool, decodeContext: Int = 16, log: (String) -> Void = { _ in }
     ) throws -> ModelBenchReport {
         let threads = Threading.workerCount

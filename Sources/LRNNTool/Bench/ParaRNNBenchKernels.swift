@@ -4,12 +4,12 @@ import LRNNLinearAlgebra
 
 extension KernelCatalog {
     /// ParaRNN's heads Hh at the standard shape (D = Din = 1,024: 8 heads of 128).
-    public static let paraRNNHeads = 8
+    package static let paraRNNHeads = 8
     /// ParaRNN's state size D/Hh (= input size Din/Hh) per head: 128 at the standard shape, 32 in quick
     /// mode (D = 256).
     ///
     /// - Parameter quick: whether `lrnn bench --quick` runs.
-    public static func paraRNNHeadSize(quick: Bool) -> Int { quick ? 32 : 128 }
+    package static func paraRNNHeadSize(quick: Bool) -> Int { quick ? 32 : 128 }
 
     /// A ParaRNN cell (``/LRNNKernels/ParaGRU`` or ``/LRNNKernels/ParaLSTM``) as `lrnn bench` measures it:
     /// B = 1, Hh = 8 heads of D/Hh = Din/Hh = 128 (quick: 32) in the `H`, `K`, `V` columns.

@@ -3,18 +3,18 @@ import LRNNLinearAlgebra
 import LRNNTokenizers
 
 /// `lrnn bench --tokenizer DIR`: the tokenizer's encoding throughput on a 1 MB text, single-threaded.
-public enum TokenizerBench {
+package enum TokenizerBench {
     /// The size of the benchmark text in UTF-8 bytes.
-    public static let textBytes = 1 << 20
+    package static let textBytes = 1 << 20
 
     /// The throughput target (issue 16): 5 MB/s single-threaded.
-    public static let targetMBPerSecond = 5.0
+    package static let targetMBPerSecond = 5.0
 
     /// The benchmark text: lines of ``corpus`` drawn with a fixed seed until ``textBytes`` bytes
     /// (English prose, source code, numbers, a little non-Latin script and emoji, the mix of a
     /// prompt), cut at a line end. The same on every run and machine, so that another tokenizer
     /// implementation can be measured on it (`lrnn bench --tokenizer DIR --write-text FILE`).
-    public static func text() -> String {
+    package static func text() -> String {
         let lines = corpus.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         var generator = SeededGenerator(seed: 16)
         var out = ""
@@ -35,23 +35,23 @@ public enum TokenizerBench {
     }
 
     /// One measurement.
-    public struct Result: Sendable, Codable, Equatable {
+    package struct Result: Sendable, Codable, Equatable {
         /// The tokenizer directory.
-        public var tokenizer: String
+        package var tokenizer: String
         /// The text's size in bytes.
-        public var bytes: Int
+        package var bytes: Int
         /// Tokens of the text (no special tokens added).
-        public var tokens: Int
+        package var tokens: Int
         /// The best time of the repeats, in seconds.
-        public var seconds: Double
+        package var seconds: Double
         /// `bytes / 1e6 / seconds`.
-        public var megabytesPerSecond: Double
+        package var megabytesPerSecond: Double
         /// Tokens per second.
-        public var tokensPerSecond: Double
+        package var tokensPerSecond: Double
         /// The target in MB/s.
-        public var target: Double
+        package var target: Double
         /// Whether the target is met.
-        public var met: Bool
+        package var met: Bool
 
         enum CodingKeys: String, CodingKey {
             case tokenizer, bytes, tokens, seconds, target, met
@@ -67,7 +67,7 @@ public enum TokenizerBench {
     ///   - repeats: timed calls (at least 1).
     ///   - text: the text (default ``text()``).
     /// - Throws: ``TokenizeToolError`` when the tokenizer cannot be loaded.
-    public static func run(directory: String, repeats: Int = 3, text: String = TokenizerBench.text())
+    package static func run(directory: String, repeats: Int = 3, text: String = TokenizerBench.text())
         throws(TokenizeToolError) -> Result
     {
         let tokenizer = try TokenizeTool.load(directory)
@@ -88,7 +88,7 @@ public enum TokenizerBench {
     /// The text report of one measurement.
     ///
     /// - Parameter r: the measurement.
-    public static func text(_ r: Result) -> String {
+    package static func text(_ r: Result) -> String {
         String(
             format:
                 "tokenizer %@: %d bytes, %d tokens in %.4f s: %.2f MB/s, %.0f tokens/s (1 thread)\ntarget: ≥ %.0f MB/s  %@\n",
@@ -99,7 +99,7 @@ public enum TokenizerBench {
     /// The `--json` object of one measurement.
     ///
     /// - Parameter r: the measurement.
-    public static func json(_ r: Result) -> String {
+    package static func json(_ r: Result) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(r)) ?? Data(), as: UTF8.self)

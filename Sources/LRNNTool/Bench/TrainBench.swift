@@ -4,63 +4,63 @@ import LRNNModels
 import LRNNTraining
 
 /// One model type's row of `lrnn bench --train`.
-public struct TrainBenchResult: Codable, Sendable {
+package struct TrainBenchResult: Codable, Sendable {
     /// fla's `model_type`.
-    public var model_type: String
+    package var model_type: String
     /// The model width (`hidden_size`).
-    public var hidden_size: Int
+    package var hidden_size: Int
     /// The number of blocks (`num_hidden_layers`).
-    public var layers: Int
+    package var layers: Int
     /// The vocabulary size.
-    public var vocab_size: Int
+    package var vocab_size: Int
     /// Tokens per sequence of the training batch.
-    public var T: Int
+    package var T: Int
     /// Sequences per batch.
-    public var batch: Int
+    package var batch: Int
     /// All parameters (embedding and untied LM head included).
-    public var parameters: Int
+    package var parameters: Int
     /// The effective flops of one step:
     /// `6 · parameters · tokens + 3 · (mixers' forward effective kernel flops)`.
-    public var train_flops: Double
+    package var train_flops: Double
     /// Seconds of one training step (loss, gradients, clipping and the AdamW update), best of the repeats.
-    public var train_step_seconds: Double
+    package var train_step_seconds: Double
     /// `batch · T / train_step_seconds`.
-    public var train_tokens_per_s: Double
+    package var train_tokens_per_s: Double
     /// `train_flops / train_step_seconds` over the all-thread sgemm peak of the same run.
-    public var train_peak_fraction: Double
+    package var train_peak_fraction: Double
     /// Activations counted in the memory budget (floats; ``TrainBench/activationFloats(_:tokens:)``).
-    public var activation_floats: Double
+    package var activation_floats: Double
     /// `4 · 4 bytes · (parameters + 2 · parameters of AdamW state + activation_floats)`, in MB.
-    public var train_rss_budget_mb: Double
+    package var train_rss_budget_mb: Double
     /// Peak resident memory (MB) of one training step: a fresh child process that builds the model
     /// and takes one step (or, without a child, this process's peak after resetting it).
-    public var train_peak_rss_mb: Double
+    package var train_peak_rss_mb: Double
     /// Whether `train_peak_rss_mb` was measured in a child process.
-    public var train_peak_rss_in_child: Bool
+    package var train_peak_rss_in_child: Bool
     /// The timed steps the best was taken of (after one untimed warm-up step).
-    public var repeats: Int
+    package var repeats: Int
 }
 
 /// The report of `lrnn bench --train`; `--json` prints exactly this object.
-public struct TrainBenchReport: Codable, Sendable {
+package struct TrainBenchReport: Codable, Sendable {
     /// The machine (OpenBLAS core, threads, CPU, 1-minute load average).
-    public var machine: [String: String]
+    package var machine: [String: String]
     /// sgemm GFLOP/s at n = 2048: `{"1": x, "all": y}`.
-    public var sgemm_gflops: [String: Double]
+    package var sgemm_gflops: [String: Double]
     /// One row per model type.
-    public var models: [TrainBenchResult]
+    package var models: [TrainBenchResult]
     /// `train_peak_fraction` ≥ 0.35 and peak RSS ≤ budget, per model type.
-    public var targets: [BenchTarget]
+    package var targets: [BenchTarget]
 
     /// Pretty-printed JSON with sorted keys.
-    public func json() -> String {
+    package func json() -> String {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         return String(decoding: (try? enc.encode(self)) ?? Data(), as: UTF8.self)
     }
 
     /// Aligned text tables: the models, then the targets.
-    public func text() -> String {
+    package func text() -> String {
         var out = "machine: " + machine.keys.sorted().map { "\($0)=\(machine[$0]!)" }.joined(separator: "  ") + "\n"
         out += String(
             format: "sgemm n=2048: %.1f GFLOP/s (1 thread), %.1f GFLOP/s (all threads)\n\n",
@@ -96,28 +96,28 @@ public struct TrainBenchReport: Codable, Sendable {
 }
 
 /// `lrnn bench --train`: one training step (loss, gradients, AdamW) of random-weight models.
-public enum TrainBench {
+package enum TrainBench {
     /// The model types measured, in order.
-    public static let modelTypes = ["delta_net", "gated_deltanet", "gated_deltaproduct", "gla"]
+    package static let modelTypes = ["delta_net", "gated_deltanet", "gated_deltaproduct", "gla"]
 
     /// The shape of the benchmarked models and batch.
-    public struct Configuration: Sendable {
+    package struct Configuration: Sendable {
         /// The model width.
-        public var hiddenSize = 512
+        package var hiddenSize = 512
         /// The number of blocks.
-        public var layers = 4
+        package var layers = 4
         /// The vocabulary size (fla's presets' 32,000).
-        public var vocabSize = 32000
+        package var vocabSize = 32000
         /// Tokens per sequence.
-        public var length = 2048
+        package var length = 2048
         /// Timed steps after the warm-up step (the best is reported).
-        public var repeats = 3
+        package var repeats = 3
 
         /// The standard configuration (hidden 512, 4 layers, vocabulary 32,000, T = 2,048, 3
         /// repeats), or with `quick` T = 512 and 2 repeats.
         ///
         /// - Parameter quick: the shorter, faster variant.
-        public init(quick: Bool = false) {
+        package init(quick: Bool = false) {
             if quick { (length, repeats) = (512, 2) }
         }
     }
@@ -132,7 +132,7 @@ public enum TrainBench {
     ///   - modelType: one of ``modelTypes``.
     ///   - configuration: width, depth and vocabulary.
     /// - Returns: the builder, or nil for an unknown type.
-    public static func builder(_ modelType: String, configuration: Configuration) -> ModelBuilder? {
+    package static func builder(_ modelType: String, configuration: Configuration) -> ModelBuilder? {
         let mixer: MixerConfiguration
         switch modelType {
         case "delta_net": mixer = .deltaNet(DeltaNetConfiguration())
@@ -154,7 +154,7 @@ public enum TrainBench {
     ///   - mixer: the layer's mixer.
     ///   - hiddenSize: the model width d.
     /// - Returns: H·K·V at the mixer's head shapes (0 for mixers without a matrix state).
-    public static func stateFloats(_ mixer: MixerConfiguration, hiddenSize d: Int) -> Double {
+    package static func stateFloats(_ mixer: MixerConfiguration, hiddenSize d: Int) -> Double {
         let hidden = Double(d)
         switch mixer {
         case let .deltaNet(c):
@@ -181,7 +181,7 @@ public enum TrainBench {
     ///   - model: the model.
     ///   - tokens: the tokens of the batch (B·T).
     /// - Returns: the number of floats.
-    public static func activationFloats<T: LRNNScalar>(_ model: CausalLM<T>, tokens: Int) -> Double {
+    package static func activationFloats<T: LRNNScalar>(_ model: CausalLM<T>, tokens: Int) -> Double {
         var perToken = 3 * Double(model.hiddenSize) + 2 * Double(model.vocabSize)
         for (key, p) in model.parameters() where key.hasPrefix("model.layers.") {
             switch p.shape.count {
@@ -202,7 +202,7 @@ public enum TrainBench {
     ///   - parameters: the parameter count.
     ///   - activations: ``activationFloats(_:tokens:)``.
     /// - Returns: the budget, MB (2²⁰ bytes).
-    public static func budgetMB(parameters: Int, activations: Double) -> Double {
+    package static func budgetMB(parameters: Int, activations: Double) -> Double {
         4 * 4 * (3 * Double(parameters) + activations) / 1_048_576
     }
 
@@ -215,7 +215,7 @@ public enum TrainBench {
     ///   - model: the model.
     ///   - tokens: the tokens of the batch.
     /// - Returns: flops.
-    public static func stepFlops<T: LRNNScalar>(_ model: CausalLM<T>, tokens: Int) -> Double {
+    package static func stepFlops<T: LRNNScalar>(_ model: CausalLM<T>, tokens: Int) -> Double {
         let parameters = model.parameters().values.reduce(0) { $0 + $1.count }
         let kernel = model.mixers.reduce(0.0) {
             $0 + ModelBench.kernelFlopsPerToken($1, hiddenSize: model.hiddenSize)
@@ -231,7 +231,7 @@ public enum TrainBench {
     ///   - length: tokens of the sequence (≥ 2).
     /// - Returns: the trainer.
     /// - Throws: `TrainingError` if the trainer refuses the example.
-    public static func makeTrainer(_ model: CausalLM<Float>, length: Int) throws -> Trainer<CausalLM<Float>> {
+    package static func makeTrainer(_ model: CausalLM<Float>, length: Int) throws -> Trainer<CausalLM<Float>> {
         var rng = BenchRandom(seed: 17)
         let ids = (0...length).map { _ in Int(rng.next() % UInt64(model.vocabSize)) }
         let example = try TrainingExample(inputIDs: Array(ids[0..<length]), labels: Array(ids[1...length]))
@@ -242,9 +242,9 @@ public enum TrainBench {
     }
 
     /// An error of the training benchmark (an unknown model type, a step that fails).
-    public struct Failure: Error, CustomStringConvertible {
+    package struct Failure: Error, CustomStringConvertible {
         /// What went wrong.
-        public var description: String
+        package var description: String
     }
 
     /// Builds `modelType` and takes one training step in this process, returning the peak RSS
@@ -255,7 +255,7 @@ public enum TrainBench {
     ///   - configuration: the model and batch shape.
     /// - Returns: the peak resident memory, MB.
     /// - Throws: ``Failure`` for an unknown type or a failing step.
-    public static func probeInProcess(_ modelType: String, configuration: Configuration) throws -> Double {
+    package static func probeInProcess(_ modelType: String, configuration: Configuration) throws -> Double {
         var trainer = try makeTrainer(build(modelType, configuration: configuration), length: configuration.length)
         do { _ = try trainer.step() } catch { throw Failure(description: "\(modelType): training step: \(error)") }
         return PeakMemory.peakMB
@@ -282,7 +282,7 @@ public enum TrainBench {
     ///   - log: progress messages.
     /// - Returns: the report with its targets.
     /// - Throws: ``Failure`` for an unknown type or a failing step.
-    public static func run(
+    package static func run(
         _ modelTypes: [String], configuration: Configuration, probeExecutable: String?,
         log: (String) -> Void = { _ in }
     ) throws -> TrainBenchReport {
@@ -337,7 +337,7 @@ public enum TrainBench {
     ///
     /// - Parameter rows: the measured rows.
     /// - Returns: two targets per row.
-    public static func targets(_ rows: [TrainBenchResult]) -> [BenchTarget] {
+    package static func targets(_ rows: [TrainBenchResult]) -> [BenchTarget] {
         rows.flatMap { r in
             [
                 BenchTarget(

@@ -1,9 +1,9 @@
 import Foundation
 
 /// The outcome of one golden case on one path in one precision.
-public struct CheckLine: Codable, Sendable, Equatable {
+package struct CheckLine: Codable, Sendable, Equatable {
     /// Whether the line passed, failed or was skipped.
-    public enum Status: String, Codable, Sendable {
+    package enum Status: String, Codable, Sendable {
         /// Error within tolerance (or an exact match where exactness is required).
         case pass = "PASS"
         /// Error above tolerance, or the case could not be evaluated.
@@ -13,27 +13,27 @@ public struct CheckLine: Codable, Sendable, Equatable {
     }
 
     /// The case name (file stem or model directory name).
-    public var name: String
+    package var name: String
     /// The golden op (`delta_rule`, `gla`, `model`, …).
-    public var op: String
+    package var op: String
     /// `"Float64"` or `"Float32"` (`"-"` for skipped lines).
-    public var precision: String
+    package var precision: String
     /// The code path evaluated: `chunk`, `recurrent`, `naive`, `direct`, `generate`, …
-    public var path: String
+    package var path: String
     /// The relative error `max|x − ref| / max|ref|` (largest over the outputs), if measured.
-    public var error: Double?
+    package var error: Double?
     /// The tolerance the error was held to.
-    public var tolerance: Double?
+    package var tolerance: Double?
     /// The verdict.
-    public var status: Status
+    package var status: Status
     /// Extra information: which output was worst, why a case was skipped or failed.
-    public var note: String?
+    package var note: String?
     /// What the path reports about its own run whatever the verdict (the Newton iterations a
     /// ParaRNN line used), printed after the result; nil for most lines.
-    public var info: String? = nil
+    package var info: String? = nil
 
     /// Creates a line.
-    public init(
+    package init(
         name: String, op: String, precision: String, path: String, error: Double?,
         tolerance: Double?, status: Status, note: String? = nil
     ) {
@@ -48,7 +48,7 @@ public struct CheckLine: Codable, Sendable, Equatable {
     }
 
     /// A measured line: PASS when `error ≤ tolerance` (NaN fails).
-    public static func measured(
+    package static func measured(
         name: String, op: String, precision: String, path: String, error: Double,
         tolerance: Double, note: String? = nil
     ) -> CheckLine {
@@ -59,22 +59,22 @@ public struct CheckLine: Codable, Sendable, Equatable {
 }
 
 /// The lines of a whole `lrnn check` run and their totals.
-public struct CheckReport: Codable, Sendable {
+package struct CheckReport: Codable, Sendable {
     /// Every line, in the order evaluated.
-    public var lines: [CheckLine]
+    package var lines: [CheckLine]
     /// Lines that passed.
-    public var passed: Int { lines.filter { $0.status == .pass }.count }
+    package var passed: Int { lines.filter { $0.status == .pass }.count }
     /// Lines that failed.
-    public var failed: Int { lines.filter { $0.status == .fail }.count }
+    package var failed: Int { lines.filter { $0.status == .fail }.count }
     /// Lines that were skipped.
-    public var skipped: Int { lines.filter { $0.status == .skip }.count }
+    package var skipped: Int { lines.filter { $0.status == .skip }.count }
 
     /// Creates a report from lines.
-    public init(lines: [CheckLine]) { self.lines = lines }
+    package init(lines: [CheckLine]) { self.lines = lines }
 
     /// The aligned text table, one line per case and path, then `K skipped` when lines were
     /// skipped, and always ending with the line `N passed, M failed`.
-    public func text() -> String {
+    package func text() -> String {
         var rows: [[String]] = []
         for l in lines {
             if l.status == .skip {
@@ -104,7 +104,7 @@ public struct CheckReport: Codable, Sendable {
 
     /// The report as one JSON object: `{"lines": [...], "passed": N, "failed": M, "skipped": K}`.
     /// A non-finite error is written as the string `"NaN"`, `"Infinity"` or `"-Infinity"`.
-    public func json() -> String {
+    package func json() -> String {
         struct Payload: Encodable {
             let lines: [CheckLine]
             let passed: Int

@@ -1,8 +1,8 @@
 /// The golden ops `lrnn check` can evaluate, by the `op` name in a case's metadata.
 /// Ops absent here are reported as `skipped (unsupported op: X)`.
-public enum CheckRegistry {
+package enum CheckRegistry {
     /// Op checkers by op name.
-    public static let ops: [String: GoldenOpChecker] = [
+    package static let ops: [String: GoldenOpChecker] = [
         "gla": GLACheck.check,
         "gla_backward": GLABackwardCheck.check,
         "s4d_kernel": SSMCheck.s4dKernel,
@@ -26,9 +26,9 @@ public enum CheckRegistry {
     ]
 
     /// The checker for model directories, once the model layer supports them.
-    public static let model: GoldenModelChecker? = ModelCheck.check
+    package static let model: GoldenModelChecker? = ModelCheck.check
 
     /// The checker for tokenizer directories (`tokenizer.json` with its case files): one line
     /// per case file.
-    public static let tokenizer: GoldenModelChecker? = TokenizerCheck.check
+    package static let tokenizer: GoldenModelChecker? = TokenizerCheck.check
 }

@@ -11,9 +11,9 @@ import LRNNLinearAlgebra
 /// The cotangents are the case's `do` and optional `dht`. A line's error is the largest golden
 /// error over `o`, `ht` and every gradient (`dq`, `dk`, `dv`, `dbeta`, `dg` when `g` is present,
 /// `dh0` when `h0` is), held to ``GoldenCheck/opTolerance(_:)``.
-public enum DeltaRuleBackwardCheck {
+package enum DeltaRuleBackwardCheck {
     /// The golden op names this checker handles.
-    public static let ops = ["delta_rule_backward", "gated_delta_rule_backward", "delta_product_backward"]
+    package static let ops = ["delta_rule_backward", "gated_delta_rule_backward", "delta_product_backward"]
 
     /// Checks one case: four lines (Float64/Float32 × chunk/naive).
     ///
@@ -24,7 +24,7 @@ public enum DeltaRuleBackwardCheck {
     /// - Throws: ``SafeTensorsError`` when an input, cotangent or expected tensor is missing or
     ///   unreadable, ``GoldenCaseError`` when `num_householder` is not an integer in 1...64, `scale`
     ///   not a finite number, or a gated op lacks `g`.
-    public static func check(_ file: SafeTensorsFile, name: String) throws -> [CheckLine] {
+    package static func check(_ file: SafeTensorsFile, name: String) throws -> [CheckLine] {
         let op = file.metadata["op"] ?? "delta_rule_backward"
         let n = try file.metadataInteger("num_householder", in: 1...64) ?? 1
         let scale = try file.metadataFiniteNumber("scale")

@@ -8,15 +8,15 @@ import LRNNLinearAlgebra
 /// (``DeltaRule/recurrent(_:scale:numHouseholder:sequences:)``: the step token by token, one packed
 /// sequence at a time with `cu_seqlens`). A line's error is the larger of the golden
 /// errors of `o` and `ht`, held to ``GoldenCheck/opTolerance(_:)``.
-public enum DeltaRuleCheck {
+package enum DeltaRuleCheck {
     /// The golden op names this checker handles.
-    public static let ops = ["delta_rule", "gated_delta_rule", "delta_product"]
+    package static let ops = ["delta_rule", "gated_delta_rule", "delta_product"]
 
     /// Checks one case: four lines (Float64/Float32 × chunk/recurrent).
     ///
     /// - Throws: ``SafeTensorsError`` when an input or expected tensor is missing or unreadable,
     ///   ``GoldenCaseError`` when `num_householder` is not an integer in 1...64 or `scale` not a finite number.
-    public static func check(_ file: SafeTensorsFile, name: String) throws -> [CheckLine] {
+    package static func check(_ file: SafeTensorsFile, name: String) throws -> [CheckLine] {
         let op = file.metadata["op"] ?? "delta_rule"
         let expectedO = try file.tensor("o", as: Double.self)
         let expectedH = try file.tensor("ht", as: Double.self)

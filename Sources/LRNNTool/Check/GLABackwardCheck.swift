@@ -11,9 +11,9 @@ import LRNNLinearAlgebra
 /// ``/LRNNKernels/GLA/referenceBackward(_:scale:sequences:outputGradient:finalStateGradient:)``), in
 /// Float64 and Float32: one line per path and precision, whose error is the largest golden error of
 /// `o`, `ht` and every gradient.
-public enum GLABackwardCheck {
+package enum GLABackwardCheck {
     /// The checker registered for op `gla_backward`.
-    public static let check: GoldenOpChecker = { file, name in
+    package static let check: GoldenOpChecker = { file, name in
         try lines(Double.self, file, name) + lines(Float.self, file, name)
     }
 

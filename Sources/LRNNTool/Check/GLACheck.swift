@@ -7,9 +7,9 @@ import LRNNLinearAlgebra
 /// Each case runs ``GLA/chunked(_:scale:sequences:chunkSize:subChunkSize:)`` (`chunk`) and
 /// ``GLA/recurrent(_:scale:sequences:)`` (`recurrent`: the step token by token), in Float64 and Float32: one line per path and precision, whose error is
 /// the larger of the golden errors of `o` and `ht`.
-public enum GLACheck {
+package enum GLACheck {
     /// The checker registered for op `gla`.
-    public static let check: GoldenOpChecker = { file, name in
+    package static let check: GoldenOpChecker = { file, name in
         try lines(Double.self, file, name) + lines(Float.self, file, name)
     }
 

@@ -2,7 +2,7 @@ import Foundation
 import LRNNLinearAlgebra
 
 /// One golden case: a safetensors file holding an op case, or a model directory.
-public enum GoldenCase: Sendable, Equatable {
+package enum GoldenCase: Sendable, Equatable {
     /// A `.safetensors` file whose `__metadata__` names its `op`.
     case file(path: String)
     /// A directory holding `config.json` (op `model`).
@@ -11,7 +11,7 @@ public enum GoldenCase: Sendable, Equatable {
     case tokenizerDirectory(path: String)
 
     /// The case name: the file stem or the directory name.
-    public var name: String {
+    package var name: String {
         switch self {
         case let .file(p): URL(fileURLWithPath: p).deletingPathExtension().lastPathComponent
         case let .modelDirectory(p), let .tokenizerDirectory(p): URL(fileURLWithPath: p).lastPathComponent
@@ -19,7 +19,7 @@ public enum GoldenCase: Sendable, Equatable {
     }
 
     /// The path on disk.
-    public var path: String {
+    package var path: String {
         switch self {
         case let .file(p), let .modelDirectory(p), let .tokenizerDirectory(p): p
         }
@@ -27,22 +27,22 @@ public enum GoldenCase: Sendable, Equatable {
 }
 
 /// Why golden cases could not be found.
-public struct GoldenDiscoveryError: Error, CustomStringConvertible, Sendable {
+package struct GoldenDiscoveryError: Error, CustomStringConvertible, Sendable {
     /// The path that does not exist or is not a case.
-    public let path: String
+    package let path: String
     /// What is wrong with it.
-    public let reason: String
+    package let reason: String
     /// `"<path>: <reason>"`.
-    public var description: String { "\(path): \(reason)" }
+    package var description: String { "\(path): \(reason)" }
 }
 
 /// Finds golden cases below paths, per the golden FORMAT: a directory with `config.json`
 /// is one model case (its safetensors are not op cases), a directory with `tokenizer.json` one
 /// tokenizer case; other directories are searched recursively for `*.safetensors` files.
-public enum GoldenDiscovery {
+package enum GoldenDiscovery {
     /// The cases below `paths`, sorted by path within each argument.
     /// - Throws: ``GoldenDiscoveryError`` when a path does not exist.
-    public static func cases(in paths: [String]) throws -> [GoldenCase] {
+    package static func cases(in paths: [String]) throws -> [GoldenCase] {
         var out: [GoldenCase] = []
         let fm = FileManager.default
         for p in paths {

@@ -3,16 +3,16 @@ import LRNNLinearAlgebra
 
 /// Evaluates one golden op case: given the opened file and the case name, returns one
 /// line per path and precision.
-public typealias GoldenOpChecker = @Sendable (_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine]
+package typealias GoldenOpChecker = @Sendable (_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine]
 
 /// Evaluates one model or tokenizer directory case.
-public typealias GoldenModelChecker = @Sendable (_ directory: String, _ name: String) throws -> [CheckLine]
+package typealias GoldenModelChecker = @Sendable (_ directory: String, _ name: String) throws -> [CheckLine]
 
 /// Runs golden cases: dispatches each file on its `op` metadata to the registered checker.
-public enum GoldenCheck {
+package enum GoldenCheck {
     /// Runs every case and returns the report. A case that cannot be read or throws yields a
     /// FAIL line carrying the error; an op with no checker yields a SKIP line.
-    public static func run(_ cases: [GoldenCase], progress: ((Int, Int, String) -> Void)? = nil) -> CheckReport {
+    package static func run(_ cases: [GoldenCase], progress: ((Int, Int, String) -> Void)? = nil) -> CheckReport {
         var lines: [CheckLine] = []
         for (i, c) in cases.enumerated() {
             progress?(i, cases.count, c.name)
@@ -22,7 +22,7 @@ public enum GoldenCheck {
     }
 
     /// Runs one case.
-    public static func run(_ c: GoldenCase) -> [CheckLine] {
+    package static func run(_ c: GoldenCase) -> [CheckLine] {
         switch c {
         case let .modelDirectory(dir):
             var lines: [CheckLine]
@@ -126,42 +126,42 @@ public enum GoldenCheck {
     }
 
     /// The golden tolerance for a precision (FORMAT.md): 1e-9 in Float64, 1e-4 in Float32.
-    public static func opTolerance(_ precision: String) -> Double {
+    package static func opTolerance(_ precision: String) -> Double {
         precision == "Float64" ? 1e-9 : 1e-4
     }
 }
 
 /// A computed tensor whose shape differs from the golden tensor it is compared with: the case
 /// FAILs with this message instead of comparing elements that do not correspond.
-public struct GoldenShapeMismatch: Error, Equatable, Sendable, CustomStringConvertible {
+package struct GoldenShapeMismatch: Error, Equatable, Sendable, CustomStringConvertible {
     /// The golden tensor's name (`o`, `ht`, `K`, `y`, `logits`, …).
-    public let tensor: String
+    package let tensor: String
     /// The shape the engine computed.
-    public let computed: [Int]
+    package let computed: [Int]
     /// The shape stored in the golden file.
-    public let expected: [Int]
+    package let expected: [Int]
 
     /// Creates a mismatch record.
-    public init(tensor: String, computed: [Int], expected: [Int]) {
+    package init(tensor: String, computed: [Int], expected: [Int]) {
         self.tensor = tensor
         self.computed = computed
         self.expected = expected
     }
 
     /// `tensor 'K': computed shape [1, 10], golden shape [1, 11]`.
-    public var description: String {
+    package var description: String {
         "tensor '\(tensor)': computed shape \(computed), golden shape \(expected)"
     }
 }
 
 /// Why a golden case cannot be evaluated as its file states it: a missing or impossible
 /// metadata value, a golden tensor of the wrong rank. The case FAILs with this message.
-public struct GoldenCaseError: Error, Equatable, Sendable, CustomStringConvertible {
+package struct GoldenCaseError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What is wrong with the case.
-    public let description: String
+    package let description: String
 
     /// Creates an error with its message.
-    public init(_ description: String) { self.description = description }
+    package init(_ description: String) { self.description = description }
 }
 
 /// Relative error of `x` against a Float64 reference, per FORMAT.md:
@@ -174,7 +174,7 @@ public struct GoldenCaseError: Error, Equatable, Sendable, CustomStringConvertib
 ///   - ref: the golden tensor.
 ///   - tensor: the golden tensor's name, for the error.
 /// - Throws: ``GoldenShapeMismatch`` naming the tensor and both shapes when they differ.
-public func goldenError<T: BinaryFloatingPoint>(
+package func goldenError<T: BinaryFloatingPoint>(
     _ x: Tensor<T>, _ ref: Tensor<Double>, tensor: String
 ) throws(GoldenShapeMismatch) -> Double {
     guard x.shape == ref.shape else {
@@ -204,7 +204,7 @@ extension GoldenCheck {
     ///   - tolerance: the tolerance the error is held to.
     ///   - body: computes `(tensor name, computed, golden)` triples.
     /// - Returns: the line; its note names the worst tensor when there are several.
-    public static func measure<T: BinaryFloatingPoint>(
+    package static func measure<T: BinaryFloatingPoint>(
         name: String, op: String, precision: String, path: String, tolerance: Double,
         _ body: () throws -> [(String, Tensor<T>, Tensor<Double>)]
     ) -> CheckLine {

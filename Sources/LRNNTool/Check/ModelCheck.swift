@@ -9,21 +9,21 @@ import LRNNModels
 /// - `cache`: the same logits fed one token at a time through the decoding path;
 /// - `generate`: greedy generation from `prompt_ids` (12 new tokens or EOS included) through
 ///   the cache, which must equal `generated_ids` exactly.
-public enum ModelCheck {
+package enum ModelCheck {
     /// The logits tolerance of a precision: 1e-5 in Float64 (the golden itself is float32), 1e-4 in Float32.
-    public static func logitsTolerance(_ precision: String) -> Double {
+    package static func logitsTolerance(_ precision: String) -> Double {
         precision == "Float64" ? 1e-5 : 1e-4
     }
 
     /// New tokens generated for a golden case.
-    public static let maxNewTokens = 12
+    package static let maxNewTokens = 12
 
     /// The checker registered for model directories, hybrids with softmax-attention layers (fla's
     /// `attn`) included. A directory whose configuration uses a feature this engine does not
     /// implement (a ``/LRNNModels/ModelLoadError/unsupportedConfiguration(file:field:value:reason:)``,
     /// such as `use_l2warp` or an unknown field inside `attn`) gives one SKIP line with the reason;
     /// any other load error is a FAIL line.
-    public static let check: GoldenModelChecker = { directory, name in
+    package static let check: GoldenModelChecker = { directory, name in
         let golden = try SafeTensorsFile(path: (directory as NSString).appendingPathComponent("golden.safetensors"))
         /// The lines of one precision; a load error is a FAIL line of that precision only (a
         /// weight may be finite in Float64 and overflow Float32).

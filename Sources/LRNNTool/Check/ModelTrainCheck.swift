@@ -13,14 +13,14 @@ import LRNNTraining
 /// case's `grad.` keys must be exactly the model's parameter keys. Per precision, the
 /// `trajectory` line runs the case's AdamW steps with clipping (``TrainCheck``) and compares the
 /// loss and gradient-norm trajectories (tolerance 1e-8 in Float64, 1e-4 in Float32).
-public enum ModelTrainCheck {
+package enum ModelTrainCheck {
     /// The tolerance of the loss and gradients: 1e-8 in Float64, 1e-4 in Float32.
-    public static func tolerance(_ precision: String) -> Double {
+    package static func tolerance(_ precision: String) -> Double {
         precision == "Float64" ? 1e-8 : 1e-4
     }
 
     /// The checker registered for op `model_train`.
-    public static let check: GoldenOpChecker = { file, name in
+    package static let check: GoldenOpChecker = { file, name in
         let directory = (file.path as NSString).deletingLastPathComponent
         let batch = Result { try batchRows(file) }
         return [

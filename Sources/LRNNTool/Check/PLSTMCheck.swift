@@ -8,14 +8,14 @@ import LRNNLinearAlgebra
 /// ``/LRNNKernels/PLSTM2D/backward(_:scale:chunkSize:outputGradient:finalStateGradient:)``) and the naive
 /// one (`naive`: `reference` and `referenceBackward`), in Float64 and Float32: one line per path and
 /// precision, whose error is the largest golden error over the outputs and every gradient.
-public enum PLSTMCheck {
+package enum PLSTMCheck {
     /// The checker registered for op `plstm_1d`.
-    public static let check1D: GoldenOpChecker = { file, name in
+    package static let check1D: GoldenOpChecker = { file, name in
         try lines1D(Double.self, file, name) + lines1D(Float.self, file, name)
     }
 
     /// The checker registered for op `plstm_2d`.
-    public static let check2D: GoldenOpChecker = { file, name in
+    package static let check2D: GoldenOpChecker = { file, name in
         try lines2D(Double.self, file, name) + lines2D(Float.self, file, name)
     }
 

@@ -12,14 +12,14 @@ import LRNNLinearAlgebra
 /// `referenceBackward`), in Float64 and Float32: one line per path and precision, whose error is the
 /// largest golden error of the outputs and every gradient. A Newton line's note gives the iterations
 /// used (``/LRNNTool/CheckLine/info``); a Newton forward that did not converge (and fell back to the sequential solve) fails its line.
-public enum ParaRNNCheck {
+package enum ParaRNNCheck {
     /// The checker registered for op `pararnn_gru`.
-    public static let gru: GoldenOpChecker = { file, name in
+    package static let gru: GoldenOpChecker = { file, name in
         try gruLines(Double.self, file, name) + gruLines(Float.self, file, name)
     }
 
     /// The checker registered for op `pararnn_lstm`.
-    public static let lstm: GoldenOpChecker = { file, name in
+    package static let lstm: GoldenOpChecker = { file, name in
         try lstmLines(Double.self, file, name) + lstmLines(Float.self, file, name)
     }
 

@@ -7,7 +7,7 @@ import LRNNLinearAlgebra
 /// precision, the chunked backward ("chunk", with the chunked forward for `y`) and the reference
 /// backward ("naive", with the reference forward), one line each; the error is the largest over
 /// `y` and every gradient the case stores.
-public enum SSMBackwardCheck {
+package enum SSMBackwardCheck {
     /// The gradient tensors of an `s4d_conv_backward` case, by the field of ``S4DParameters`` they
     /// hold (FORMAT.md, "Backward cases").
     static let s4dGradients = ["dlog_dt", "dA_re", "dA_im", "dB_re", "dB_im", "dC_re", "dC_im", "dD"]
@@ -24,7 +24,7 @@ public enum SSMBackwardCheck {
     ///   - name: the case name.
     /// - Returns: four lines (chunk and naive, Float64 and Float32).
     /// - Throws: ``SSMCheck/CaseError`` for a missing or unknown discretisation.
-    public static func s4dConvBackward(_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
+    package static func s4dConvBackward(_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
         let disc = try SSMCheck.discretization(file)
         func run<T: LRNNScalar>(_: T.Type, path: String) -> CheckLine {
             SSMCheck.line(name, "s4d_conv_backward", T.precisionName, path) {
@@ -63,7 +63,7 @@ public enum SSMBackwardCheck {
     ///   - name: the case name.
     /// - Returns: four lines (chunk and naive, Float64 and Float32).
     /// - Throws: ``SSMCheck/CaseError`` for a missing or unknown discretisation.
-    public static func s5Backward(_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
+    package static func s5Backward(_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
         let disc = try SSMCheck.discretization(file)
         func run<T: LRNNScalar>(_: T.Type, path: String) -> CheckLine {
             SSMCheck.line(name, "s5_backward", T.precisionName, path) {

@@ -4,11 +4,11 @@ import LRNNKernels
 import LRNNLinearAlgebra
 
 /// Golden checkers for the state-space ops: `s4d_kernel`, `s4d_conv`, `s5`, `hippo`, `ptd`.
-public enum SSMCheck {
+package enum SSMCheck {
     /// Why a state-space golden case cannot be evaluated.
-    public struct CaseError: Error, CustomStringConvertible {
+    package struct CaseError: Error, CustomStringConvertible {
         /// What is wrong with the case.
-        public let description: String
+        package let description: String
     }
 
     static let precisions = ["Float64", "Float32"]
@@ -48,7 +48,7 @@ public enum SSMCheck {
     static let maxKernelLength = 1 << 24
 
     /// `s4d_kernel`: the factored-Vandermonde kernel against `K`.
-    public static func s4dKernel(_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
+    package static func s4dKernel(_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
         let disc = try discretization(file)
         guard let l = try file.metadataInteger("L", in: 0...maxKernelLength) else {
             throw CaseError(description: "metadata 'L' missing")
@@ -75,7 +75,7 @@ public enum SSMCheck {
     }
 
     /// `s4d_conv`: the chunked convolution and the recurrent path against `y`.
-    public static func s4dConv(_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
+    package static func s4dConv(_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
         let disc = try discretization(file)
         let ref = try file.tensor("y", as: Double.self)
         func run<T: LRNNScalar>(_: T.Type) -> [CheckLine] {
@@ -99,7 +99,7 @@ public enum SSMCheck {
     }
 
     /// `s5`: the chunked GEMM path and the recurrent step against `y`.
-    public static func s5(_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
+    package static func s5(_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
         let disc = try discretization(file)
         let ref = try file.tensor("y", as: Double.self)
         func run<T: LRNNScalar>(_: T.Type) -> [CheckLine] {
@@ -125,7 +125,7 @@ public enum SSMCheck {
     }
 
     /// `hippo`: the transition matrix A and input vector B (worst of the two).
-    public static func hippo(_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
+    package static func hippo(_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
         let raw = file.metadata["measure"] ?? ""
         guard let measure = HiPPOMeasure(rawValue: raw) else {
             throw CaseError(description: "metadata 'measure' is '\(raw)', expected legs, legt, lagt or fout")
@@ -151,7 +151,7 @@ public enum SSMCheck {
     /// `ptd` (Float64 only, tolerance 1e-8): the eigenvalues of `A + E` as a multiset (each
     /// reference eigenvalue paired with the nearest unused computed one), `G_perturbed` from the
     /// diagonalised system `Σ C̃_n·B̃_n/(iω − λ_n)`, and `G_hippo` from solves `(iωI − A)x = B`.
-    public static func ptd(_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
+    package static func ptd(_ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
         let a = try file.tensor("A", as: Double.self)
         let e = try file.tensor("E", as: Double.self)
         let b = try file.tensor("B", as: Double.self).scalars

@@ -10,12 +10,12 @@ import LRNNTokenizers
 ///   tokens skipped) and `decoded_with_special`;
 /// - `decode_cases.json`: `text` of `ids` with its `skip_special_tokens`, and `tokens`;
 /// - `chat_cases.json`: the chat template's `text` and its `ids` (encoded without special tokens).
-public enum TokenizerCheck {
+package enum TokenizerCheck {
     /// The case files, in the order checked.
-    public static let caseFiles = ["cases.json", "decode_cases.json", "chat_cases.json"]
+    package static let caseFiles = ["cases.json", "decode_cases.json", "chat_cases.json"]
 
     /// The checker registered for tokenizer directories.
-    public static let check: GoldenModelChecker = { directory, name in
+    package static let check: GoldenModelChecker = { directory, name in
         let tokenizer = try Tokenizer.load(directory: directory)
         var lines: [CheckLine] = []
         for file in caseFiles {

@@ -9,34 +9,34 @@ import LRNNTraining
 /// ``/LRNNTraining/AdamW`` (weight decay on every parameter, no groups, constant learning rate).
 /// The hyperparameters come from the case's metadata: `adamw_steps`, `adamw_lr`, `adamw_beta1`,
 /// `adamw_beta2`, `adamw_eps`, `adamw_weight_decay`, `clip_grad_norm`.
-public enum TrainCheck {
+package enum TrainCheck {
     /// The tolerance of the trajectories: 1e-8 in Float64, 1e-4 in Float32.
-    public static func tolerance(_ precision: String) -> Double {
+    package static func tolerance(_ precision: String) -> Double {
         precision == "Float64" ? 1e-8 : 1e-4
     }
 
     /// The hyperparameters of a case's trajectory, read from its metadata.
-    public struct Hyperparameters: Sendable, Equatable {
+    package struct Hyperparameters: Sendable, Equatable {
         /// S, the number of optimiser steps (1…1000).
-        public var steps: Int
+        package var steps: Int
         /// The learning rate.
-        public var learningRate: Double
+        package var learningRate: Double
         /// β1.
-        public var beta1: Double
+        package var beta1: Double
         /// β2.
-        public var beta2: Double
+        package var beta2: Double
         /// ε.
-        public var epsilon: Double
+        package var epsilon: Double
         /// The decoupled weight decay.
-        public var weightDecay: Double
+        package var weightDecay: Double
         /// c of global-norm clipping.
-        public var clipNorm: Double
+        package var clipNorm: Double
 
         /// Reads and validates the metadata of a training case.
         ///
         /// - Parameter file: the case file.
         /// - Throws: ``GoldenCaseError`` naming a missing or malformed metadata value.
-        public init(_ file: SafeTensorsFile) throws(GoldenCaseError) {
+        package init(_ file: SafeTensorsFile) throws(GoldenCaseError) {
             func number(_ key: String) throws(GoldenCaseError) -> Double {
                 guard let d = try file.metadataFiniteNumber(key) else {
                     throw GoldenCaseError("\(file.path): no metadata '\(key)'")
@@ -67,7 +67,7 @@ public enum TrainCheck {
     ///   `gradNorm [S]` (the global norm before clipping at each step).
     /// - Throws: the model's `ModelError`, or ``/LRNNTraining/TrainingError`` for settings out of
     ///   range or parameters the model refuses.
-    public static func trajectory<M: TrainableModel>(
+    package static func trajectory<M: TrainableModel>(
         _ model: M, inputIDs: [[Int]], labels: [[Int]], hyperparameters h: Hyperparameters
     ) throws -> (loss: Tensor<M.Scalar>, gradNorm: Tensor<M.Scalar>) {
         typealias T = M.Scalar
@@ -98,7 +98,7 @@ public enum TrainCheck {
     ///   - labels: the batch's labels.
     ///   - model: builds the model at the case's stored parameters, in the line's precision.
     /// - Returns: a measured line (path `trajectory`), or a FAIL line carrying the error.
-    public static func trajectoryLine<M: TrainableModel>(
+    package static func trajectoryLine<M: TrainableModel>(
         _ file: SafeTensorsFile, name: String, inputIDs: [[Int]], labels: [[Int]], model: () throws -> M
     ) -> CheckLine {
         let precision = M.Scalar.precisionName

@@ -10,7 +10,7 @@ extension GenerateTool {
     ///   - request: what was asked for (the model directory and precision are echoed).
     ///   - result: the generated tokens and timings.
     ///   - text: the decoded text of each prompt's new tokens, for a text prompt.
-    public static func json(request: GenerateRequest, result: GenerationResult, text: [String]? = nil) -> String {
+    package static func json(request: GenerateRequest, result: GenerationResult, text: [String]? = nil) -> String {
         let payload = GenerateJSON(
             model: request.modelDirectory, precision: request.precision, tokens: result.tokens,
             promptIds: text == nil ? nil : request.prompts, text: text,

@@ -3,16 +3,16 @@ import LRNNLinearAlgebra
 import LRNNModels
 
 /// What `lrnn generate` asks for.
-public struct GenerateRequest: Sendable, Equatable {
+package struct GenerateRequest: Sendable, Equatable {
     /// The model directory (fla layout).
-    public var modelDirectory: String
+    package var modelDirectory: String
     /// One prompt per sequence.
-    public var prompts: [[Int]]
+    package var prompts: [[Int]]
     /// The sampling and stopping options set by the caller, over the model's
     /// `generation_config.json` defaults.
-    public var overrides: GenerationOverrides
+    package var overrides: GenerationOverrides
     /// `"f32"` or `"f64"`.
-    public var precision: String
+    package var precision: String
 
     /// Creates a request whose unset options come from the model directory's
     /// `generation_config.json` (``/LRNNModels/CausalLM/defaultGenerationOptions``).
@@ -22,7 +22,7 @@ public struct GenerateRequest: Sendable, Equatable {
     ///   - prompts: one prompt per sequence.
     ///   - overrides: the options the caller sets.
     ///   - precision: `"f32"` or `"f64"`.
-    public init(modelDirectory: String, prompts: [[Int]], overrides: GenerationOverrides, precision: String) {
+    package init(modelDirectory: String, prompts: [[Int]], overrides: GenerationOverrides, precision: String) {
         self.modelDirectory = modelDirectory
         self.prompts = prompts
         self.overrides = overrides
@@ -37,7 +37,7 @@ public struct GenerateRequest: Sendable, Equatable {
     ///   - prompts: one prompt per sequence.
     ///   - options: the sampling and stopping options.
     ///   - precision: `"f32"` or `"f64"`.
-    public init(modelDirectory: String, prompts: [[Int]], options: GenerationOptions, precision: String) {
+    package init(modelDirectory: String, prompts: [[Int]], options: GenerationOptions, precision: String) {
         self.init(
             modelDirectory: modelDirectory, prompts: prompts, overrides: GenerationOverrides(options),
             precision: precision)
@@ -45,17 +45,17 @@ public struct GenerateRequest: Sendable, Equatable {
 }
 
 /// A problem `lrnn generate` reports on one line before exiting with code 2.
-public struct GenerateToolError: Error, CustomStringConvertible, Sendable {
+package struct GenerateToolError: Error, CustomStringConvertible, Sendable {
     /// The message.
-    public let description: String
+    package let description: String
 }
 
 /// The library half of `lrnn generate`: parses prompt ids, loads the model, generates and
 /// formats the report.
-public enum GenerateTool {
+package enum GenerateTool {
     /// Parses `"1,2,3"` (spaces allowed) into token ids.
     /// - Throws: ``GenerateToolError`` naming the bad entry.
-    public static func parseIds(_ text: String) throws(GenerateToolError) -> [Int] {
+    package static func parseIds(_ text: String) throws(GenerateToolError) -> [Int] {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces) }
         var ids: [Int] = []
@@ -75,7 +75,7 @@ public enum GenerateTool {
     ///   - onToken: called with the sequence index and token as each token is chosen (for
     ///     streaming); nil by default.
     /// - Throws: ``GenerateToolError`` carrying the load or model error's one-line message.
-    public static func run(_ r: GenerateRequest, onToken: ((_ sequence: Int, _ token: Int) -> Void)? = nil)
+    package static func run(_ r: GenerateRequest, onToken: ((_ sequence: Int, _ token: Int) -> Void)? = nil)
         throws(GenerateToolError) -> GenerationResult
     {
         switch r.precision {
@@ -100,7 +100,7 @@ public enum GenerateTool {
 
     /// The report: one line of comma-separated new ids per prompt, then the prefill and decode
     /// throughput lines.
-    public static func report(_ g: GenerationResult) -> String {
+    package static func report(_ g: GenerationResult) -> String {
         var out = ""
         for t in g.tokens { out += t.map(String.init).joined(separator: ",") + "\n" }
         return out + throughput(g)
@@ -108,7 +108,7 @@ public enum GenerateTool {
 
     /// The prefill and decode throughput lines (`prefill: N tokens in S s, R tokens/s`, then the
     /// same for decode).
-    public static func throughput(_ g: GenerationResult) -> String {
+    package static func throughput(_ g: GenerationResult) -> String {
         var out = ""
         out += String(
             format: "prefill: %d tokens in %.4f s, %.1f tokens/s\n", g.prefillTokenCount, g.prefillSeconds,

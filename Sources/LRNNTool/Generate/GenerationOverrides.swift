@@ -3,20 +3,20 @@ import LRNNModels
 /// The generation options a caller sets explicitly (the command line's), laid over a model's
 /// own defaults (``/LRNNModels/CausalLM/defaultGenerationOptions``, from its
 /// `generation_config.json`): every non-nil field replaces the default, every nil one keeps it.
-public struct GenerationOverrides: Sendable, Equatable {
+package struct GenerationOverrides: Sendable, Equatable {
     /// The most new tokens per sequence.
-    public var maxNewTokens: Int?
+    package var maxNewTokens: Int?
     /// Sampling temperature (0 = greedy).
-    public var temperature: Double?
+    package var temperature: Double?
     /// Keep only the k most likely tokens; 0 switches the filter off (as `top_k: 0` does in
     /// transformers), so that a caller can undo a `generation_config.json`'s `top_k`.
-    public var topK: Int?
+    package var topK: Int?
     /// Keep the most likely tokens whose probability reaches p.
-    public var topP: Double?
+    package var topP: Double?
     /// The sampling seed.
-    public var seed: UInt64?
+    package var seed: UInt64?
     /// The ids that end a sequence (`[]`: never stop early).
-    public var eosTokenIds: [Int]?
+    package var eosTokenIds: [Int]?
 
     /// Creates overrides; every field defaults to "keep the model's default".
     ///
@@ -27,7 +27,7 @@ public struct GenerationOverrides: Sendable, Equatable {
     ///   - topP: the top-p filter.
     ///   - seed: the sampling seed.
     ///   - eosTokenIds: the ids that stop a sequence.
-    public init(
+    package init(
         maxNewTokens: Int? = nil, temperature: Double? = nil, topK: Int? = nil, topP: Double? = nil,
         seed: UInt64? = nil, eosTokenIds: [Int]? = nil
     ) {
@@ -43,7 +43,7 @@ public struct GenerationOverrides: Sendable, Equatable {
     /// except its end-of-sequence ids when `options.eosTokenIds` is nil).
     ///
     /// - Parameter options: fully specified options.
-    public init(_ options: GenerationOptions) {
+    package init(_ options: GenerationOptions) {
         self.init(
             maxNewTokens: options.maxNewTokens, temperature: options.temperature, topK: options.topK,
             topP: options.topP, seed: options.seed, eosTokenIds: options.eosTokenIds)
@@ -62,7 +62,7 @@ public struct GenerationOverrides: Sendable, Equatable {
     ///
     /// - Parameter base: the model's defaults.
     /// - Returns: the options to generate with.
-    public func applied(to base: GenerationOptions) -> GenerationOptions {
+    package func applied(to base: GenerationOptions) -> GenerationOptions {
         var o = base
         if let maxNewTokens {
             // As in transformers, an explicit max_new_tokens replaces the file's max_length.

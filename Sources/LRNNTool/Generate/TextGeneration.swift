@@ -3,18 +3,18 @@ import LRNNTokenizers
 
 /// The text side of `lrnn generate --prompt`: the prompt's ids from a tokenizer, and the
 /// generated ids streamed back as text.
-public struct TextGeneration: Sendable {
+package struct TextGeneration: Sendable {
     /// The tokenizer.
-    public let tokenizer: Tokenizer
+    package let tokenizer: Tokenizer
     /// The tokenizer's directory.
-    public let directory: String
+    package let directory: String
 
     /// Loads the tokenizer of `directory` (a model directory holding `tokenizer.json`, or a
     /// tokenizer directory).
     ///
     /// - Parameter directory: the directory.
     /// - Throws: ``TokenizeToolError`` carrying the load error's message.
-    public init(directory: String) throws(TokenizeToolError) {
+    package init(directory: String) throws(TokenizeToolError) {
         tokenizer = try TokenizeTool.load(directory)
         self.directory = directory
     }
@@ -28,7 +28,7 @@ public struct TextGeneration: Sendable {
     ///   - chat: whether to apply the chat template.
     /// - Throws: ``TokenizeToolError`` for a chat template that cannot be rendered, or a prompt
     ///   that encodes to no token.
-    public func promptIds(_ text: String, chat: Bool) throws(TokenizeToolError) -> [Int] {
+    package func promptIds(_ text: String, chat: Bool) throws(TokenizeToolError) -> [Int] {
         var ids: [Int]
         if chat {
             do {
@@ -46,10 +46,10 @@ public struct TextGeneration: Sendable {
     }
 
     /// A stream that turns generated ids into text (special tokens left out).
-    public func stream() -> DecodeStream { DecodeStream(tokenizer: tokenizer, skipSpecialTokens: true) }
+    package func stream() -> DecodeStream { DecodeStream(tokenizer: tokenizer, skipSpecialTokens: true) }
 
     /// The whole text of generated ids (special tokens left out).
     ///
     /// - Parameter ids: the generated ids.
-    public func text(_ ids: [Int]) -> String { tokenizer.decode(ids, skipSpecialTokens: true) }
+    package func text(_ ids: [Int]) -> String { tokenizer.decode(ids, skipSpecialTokens: true) }
 }

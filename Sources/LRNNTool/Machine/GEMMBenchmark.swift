@@ -2,7 +2,7 @@ import Foundation
 import LRNNLinearAlgebra
 
 /// Measures the machine's GEMM throughput: the peaks every other figure is compared to.
-public enum GEMMBenchmark {
+package enum GEMMBenchmark {
     /// GFLOP/s of `C ← A·B` for square n×n matrices in precision `T` on `threads` threads, best
     /// of `repeats` timed calls after one warm-up (`2n³` flops per product).
     ///
@@ -10,7 +10,7 @@ public enum GEMMBenchmark {
     /// is what LinearRNN's own parallelism reaches: `threads` products of the same size at once,
     /// one per worker (``/LRNNLinearAlgebra/Threading/parallelFor(_:_:)``), each single-threaded —
     /// the work pattern of the kernels' parallel work items.
-    public static func gflops<T: LRNNScalar>(_ type: T.Type, n: Int = 2048, threads: Int, repeats: Int = 3) -> Double {
+    package static func gflops<T: LRNNScalar>(_ type: T.Type, n: Int = 2048, threads: Int, repeats: Int = 3) -> Double {
         let workers = Swift.max(1, threads)
         var a = [T](repeating: 0, count: n * n)
         var b = [T](repeating: 0, count: n * n)

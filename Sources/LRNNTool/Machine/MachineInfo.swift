@@ -2,23 +2,23 @@ import Foundation
 import LRNNLinearAlgebra
 
 /// The machine as `lrnn info` and `lrnn bench` report it.
-public struct MachineInfo: Codable, Sendable {
+package struct MachineInfo: Codable, Sendable {
     /// OpenBLAS's selected core (e.g. `Cooperlake`).
-    public var core: String
+    package var core: String
     /// The core OpenBLAS had fallen back to before LinearRNN replaced it, if it did.
-    public var replacedCore: String?
+    package var replacedCore: String?
     /// OpenBLAS's configuration string.
-    public var configuration: String
+    package var configuration: String
     /// OpenBLAS's threading model.
-    public var parallelism: String
+    package var parallelism: String
     /// Worker threads LinearRNN uses.
-    public var threads: Int
+    package var threads: Int
     /// The GEMM size measured.
-    public var n: Int
+    package var n: Int
     /// sgemm GFLOP/s with one thread and with all threads.
-    public var sgemm: [String: Double]
+    package var sgemm: [String: Double]
     /// dgemm GFLOP/s with one thread and with all threads.
-    public var dgemm: [String: Double]
+    package var dgemm: [String: Double]
 
     /// JSON keys in snake_case, like every other `--json` output of the tool.
     enum CodingKeys: String, CodingKey {
@@ -27,7 +27,7 @@ public struct MachineInfo: Codable, Sendable {
     }
 
     /// Measures GEMM at size n (with 1 and all threads) and reads OpenBLAS's configuration.
-    public static func measure(n: Int = 2048) -> MachineInfo {
+    package static func measure(n: Int = 2048) -> MachineInfo {
         let all = Threading.workerCount
         return MachineInfo(
             core: Threading.blasCoreName, replacedCore: Threading.replacedBLASCore,
@@ -44,7 +44,7 @@ public struct MachineInfo: Codable, Sendable {
     }
 
     /// The aligned text report.
-    public func text() -> String {
+    package func text() -> String {
         func f(_ x: Double?) -> String { String(format: "%8.1f", x ?? .nan) }
         let replaced = replacedCore.map { " (selected by LinearRNN; OpenBLAS had fallen back to \($0))" } ?? ""
         return """
@@ -59,7 +59,7 @@ public struct MachineInfo: Codable, Sendable {
     }
 
     /// The report as one JSON object.
-    public func json() -> String {
+    package func json() -> String {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         return String(decoding: (try? enc.encode(self)) ?? Data(), as: UTF8.self)

@@ -2,11 +2,11 @@ import Dispatch
 import LRNNLinearAlgebra
 
 /// Measures the machine's memory bandwidth with a STREAM-style triad in Swift.
-public enum MemoryBandwidth {
+package enum MemoryBandwidth {
     /// GB/s (10⁹ bytes) of `a[i] = b[i] + s·c[i]` over three Float arrays of `megabytes` MB
     /// each (far larger than the caches), split over ``Threading/workerCount`` work items;
     /// 12 bytes moved per element (two reads, one write), best of `repeats` after a warm-up.
-    public static func triadGBs(megabytes: Int = 128, repeats: Int = 5) -> Double {
+    package static func triadGBs(megabytes: Int = 128, repeats: Int = 5) -> Double {
         let n = megabytes * 1_048_576 / 4
         var a = [Float](repeating: 0, count: n)
         let b = [Float](repeating: 1, count: n)

@@ -3,7 +3,7 @@ import Foundation
 extension PTDReport {
     /// A log-log SVG plot of `|G(iω)|` for HiPPO-LegS, S4D-LegS and the chosen PTD (first output
     /// vector), hand-written: axes with decade ticks, three polylines and a legend.
-    public func svg() -> String {
+    package func svg() -> String {
         let (w, h) = (720.0, 460.0)
         let (left, right, top, bottom) = (70.0, 20.0, 30.0, 50.0)
         let omega = curves.omega

@@ -4,7 +4,7 @@ import LRNNKernels
 import LRNNLinearAlgebra
 
 /// How `lrnn ptd` chooses the perturbation of its "ptd" variant.
-public enum PTDMethod: String, Sendable, CaseIterable {
+package enum PTDMethod: String, Sendable, CaseIterable {
     /// Minimise `cond₂(V)² + λ‖E‖_F` under `‖E‖₂ ≤ ε‖A‖₂` (``PTD/optimizedPerturbation(a:options:)``).
     case optimize
     /// A seeded Gaussian E with `‖E‖₂ = ε‖A‖₂`.
@@ -14,39 +14,39 @@ public enum PTDMethod: String, Sendable, CaseIterable {
 }
 
 /// The figures of one diagonalised variant of HiPPO-LegS.
-public struct PTDVariantFigures: Sendable, Equatable {
+package struct PTDVariantFigures: Sendable, Equatable {
     /// `cond₂(V)`.
-    public var cond: Double
+    package var cond: Double
     /// `‖E‖₂/‖A‖₂`.
-    public var perturbationRatio: Double
+    package var perturbationRatio: Double
     /// The largest real part of the eigenvalues.
-    public var maxRealEig: Double
+    package var maxRealEig: Double
     /// The mean relative transfer error over the seeded output vectors.
-    public var transferError: Double
+    package var transferError: Double
 }
 
 /// The comparison `lrnn ptd` prints: S4D-LegS (normal part), random PTD and the chosen PTD on
 /// HiPPO-LegS of size N, judged by the relative transfer error
 /// `sup_ω |G_diag − G_A| / sup_ω |G_A|` on `ω ∈ {0} ∪ logspace(−2, 5)`, averaged over five
 /// seeded random unit output vectors C (B is LegS's B).
-public struct PTDReport: Sendable {
+package struct PTDReport: Sendable {
     /// N.
-    public var n: Int
+    package var n: Int
     /// The chosen method.
-    public var method: PTDMethod
+    package var method: PTDMethod
     /// The perturbation size ε (random variant; the bound of the optimised one).
-    public var eps: Double
+    package var eps: Double
     /// The seed.
-    public var seed: UInt64
+    package var seed: UInt64
     /// Wall-clock seconds for the whole report.
-    public var seconds: Double
+    package var seconds: Double
     /// Gradient evaluations of the optimisation (0 for other methods).
-    public var iterations: Int
+    package var iterations: Int
     /// Figures in order: `s4d_legs`, `random`, `ptd`.
-    public var variants: [(key: String, figures: PTDVariantFigures)]
+    package var variants: [(key: String, figures: PTDVariantFigures)]
     /// `|G(iω)|` for the first output vector on the ω > 0 grid: frequencies and the curves
     /// `hippo`, `s4d_legs`, `ptd`.
-    public var curves: (omega: [Double], hippo: [Double], s4dLegS: [Double], ptd: [Double])
+    package var curves: (omega: [Double], hippo: [Double], s4dLegS: [Double], ptd: [Double])
 
     /// Computes the report.
     /// - Parameters:
@@ -56,7 +56,7 @@ public struct PTDReport: Sendable {
     ///   - seed: seeds the random E, the optimiser's start and the output vectors.
     ///   - options: optimiser settings (its `maxRatio` and `seed` are set from ε and seed).
     /// - Throws: ``PTD/Failure`` on bad arguments or a LAPACK failure.
-    public static func run(
+    package static func run(
         n: Int, method: PTDMethod, eps: Double, seed: UInt64,
         options: PTDOptimizationOptions = PTDOptimizationOptions()
     ) throws -> PTDReport {
@@ -118,7 +118,7 @@ public struct PTDReport: Sendable {
     }
 
     /// The side-by-side table.
-    public func text() -> String {
+    package func text() -> String {
         let labels = ["s4d_legs": "S4D-LegS (normal part)", "random": "random PTD", "ptd": "PTD (\(method.rawValue))"]
         var rows = [["variant", "cond2(V)", "|E|/|A|", "max Re(lambda)", "transfer error"]]
         for (k, f) in variants {
@@ -147,7 +147,7 @@ public struct PTDReport: Sendable {
     /// One JSON object, pretty-printed with sorted keys like the other subcommands' `--json`:
     /// `{"n", "method", "eps", "seed", "seconds", "iterations", "variants": {name: {cond,
     /// perturbation_ratio, max_real_eig, transfer_error}}}` (non-finite numbers as `null`).
-    public func json() -> String {
+    package func json() -> String {
         func num(_ x: Double) -> Any { x.isFinite ? x : NSNull() }
         var vs: [String: Any] = [:]
         for (name, f) in variants {

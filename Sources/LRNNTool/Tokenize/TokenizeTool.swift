@@ -3,21 +3,21 @@ import LRNNTokenizers
 
 /// A problem `lrnn tokenize` (or the text side of `lrnn generate`) reports on one line before
 /// exiting with code 2.
-public struct TokenizeToolError: Error, CustomStringConvertible, Sendable {
+package struct TokenizeToolError: Error, CustomStringConvertible, Sendable {
     /// The message.
-    public let description: String
+    package let description: String
 }
 
 /// The result of `lrnn tokenize`: the ids of a text and their token strings.
-public struct TokenizeResult: Sendable, Equatable, Encodable {
+package struct TokenizeResult: Sendable, Equatable, Encodable {
     /// The tokenizer directory.
-    public var tokenizer: String
+    package var tokenizer: String
     /// Whether the post-processor's special tokens were added.
-    public var addSpecialTokens: Bool
+    package var addSpecialTokens: Bool
     /// The token ids.
-    public var ids: [Int]
+    package var ids: [Int]
     /// The token string of each id (byte-level tokens in GPT-2's byte alphabet, `Ġ` = space).
-    public var tokens: [String]
+    package var tokens: [String]
 
     enum CodingKeys: String, CodingKey {
         case tokenizer, ids, tokens
@@ -26,12 +26,12 @@ public struct TokenizeResult: Sendable, Equatable, Encodable {
 }
 
 /// The library half of `lrnn tokenize`.
-public enum TokenizeTool {
+package enum TokenizeTool {
     /// Loads the tokenizer of a directory, with the load error as a one-line message.
     ///
     /// - Parameter directory: a directory holding `tokenizer.json`.
     /// - Throws: ``TokenizeToolError`` carrying the ``/LRNNTokenizers/TokenizerError`` message.
-    public static func load(_ directory: String) throws(TokenizeToolError) -> Tokenizer {
+    package static func load(_ directory: String) throws(TokenizeToolError) -> Tokenizer {
         do { return try Tokenizer.load(directory: directory) } catch {
             throw TokenizeToolError(description: error.description)
         }
@@ -44,7 +44,7 @@ public enum TokenizeTool {
     ///   - text: the text.
     ///   - addSpecialTokens: whether to apply the post-processor.
     /// - Throws: ``TokenizeToolError`` when the tokenizer cannot be loaded.
-    public static func run(directory: String, text: String, addSpecialTokens: Bool) throws(TokenizeToolError)
+    package static func run(directory: String, text: String, addSpecialTokens: Bool) throws(TokenizeToolError)
         -> TokenizeResult
     {
         let tokenizer = try load(directory)
@@ -58,7 +58,7 @@ public enum TokenizeTool {
     /// as a JSON string literal so that spaces and control characters show), then the count.
     ///
     /// - Parameter r: the result.
-    public static func text(_ r: TokenizeResult) -> String {
+    package static func text(_ r: TokenizeResult) -> String {
         var out = "ids: " + r.ids.map(String.init).joined(separator: ",") + "\n"
         for (id, token) in zip(r.ids, r.tokens) { out += "\(id)\t\(jsonString(token))\n" }
         return out + "\(r.ids.count) tokens\n"
@@ -67,7 +67,7 @@ public enum TokenizeTool {
     /// The `--json` object: `tokenizer`, `add_special_tokens`, `ids`, `tokens`.
     ///
     /// - Parameter r: the result.
-    public static func json(_ r: TokenizeResult) -> String {
+    package static func json(_ r: TokenizeResult) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(r)) ?? Data(), as: UTF8.self)

@@ -23,7 +23,7 @@ extension TrainTool {
     ///   ``TrainToolError/file(path:reason:)`` for a malformed `run.json`,
     ///   ``TrainToolError/modelLoad(_:)`` for a missing or malformed model directory;
     ///   ``TrainToolError/training(_:)`` when the model does not fit the task.
-    public static func evaluate(
+    package static func evaluate(
         directory: String, task: String, testLengths: String? = nil, seed: UInt64? = nil, precision: String? = nil
     ) throws(TrainToolError) -> TrainEvaluationRecord {
         guard let t = StateTrackingTask(name: task) else {

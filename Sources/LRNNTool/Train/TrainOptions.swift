@@ -3,64 +3,64 @@ import LRNNTraining
 
 /// A `lrnn train` or `lrnn eval` argument that is out of range or does not fit the others: the
 /// flag and what was expected (exit code 2).
-public struct TrainUsageError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct TrainUsageError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The flag, with its dashes (`--householder`).
-    public let flag: String
+    package let flag: String
     /// What is wrong and what was expected.
-    public let message: String
+    package let message: String
 
     /// Creates an error.
     ///
     /// - Parameters:
     ///   - flag: the flag.
     ///   - message: what is wrong.
-    public init(flag: String, message: String) {
+    package init(flag: String, message: String) {
         self.flag = flag
         self.message = message
     }
 
     /// `--flag: message`.
-    public var description: String { "\(flag): \(message)" }
+    package var description: String { "\(flag): \(message)" }
 }
 
 /// The flags of `lrnn train` as given (nil: the task's default, ``TrainSettings/defaults(for:)``).
-public struct TrainOptions: Sendable, Equatable {
+package struct TrainOptions: Sendable, Equatable {
     /// `--task`.
-    public var task: String?
+    package var task: String?
     /// `--model`.
-    public var model: String?
+    package var model: String?
     /// `--eigenvalues`.
-    public var eigenvalues: String?
+    package var eigenvalues: String?
     /// `--householder`.
-    public var householder: Int?
+    package var householder: Int?
     /// `--layers`.
-    public var layers: Int?
+    package var layers: Int?
     /// `--hidden`.
-    public var hidden: Int?
+    package var hidden: Int?
     /// `--heads`.
-    public var heads: Int?
+    package var heads: Int?
     /// `--steps`.
-    public var steps: Int?
+    package var steps: Int?
     /// `--batch`.
-    public var batch: Int?
+    package var batch: Int?
     /// `--lr`.
-    public var lr: Double?
+    package var lr: Double?
     /// `--seed`.
-    public var seed: UInt64?
+    package var seed: UInt64?
     /// `--precision`.
-    public var precision: String?
+    package var precision: String?
     /// `--eval-every`.
-    public var evalEvery: Int?
+    package var evalEvery: Int?
     /// `--train-lengths`.
-    public var trainLengths: String?
+    package var trainLengths: String?
     /// `--test-lengths`.
-    public var testLengths: String?
+    package var testLengths: String?
 
     /// No flags.
-    public init() {}
+    package init() {}
 
     /// Whether any setting flag is given (`--resume` takes every setting from the run).
-    public var isEmpty: Bool { self == TrainOptions() }
+    package var isEmpty: Bool { self == TrainOptions() }
 
     /// The settings of a new run: the task's defaults with the given flags applied, checked.
     ///
@@ -69,7 +69,7 @@ public struct TrainOptions: Sendable, Equatable {
     ///   incompatible with another (`--eigenvalues negative` with `--model gla`, whose gates are
     ///   positive by construction; `--householder` > 1 with a model other than
     ///   `gated_deltaproduct`; `--heads` not dividing `--hidden`, …).
-    public func resolve() throws(TrainUsageError) -> TrainSettings {
+    package func resolve() throws(TrainUsageError) -> TrainSettings {
         guard let name = task else {
             throw TrainUsageError(flag: "--task", message: "missing; expected one of \(Self.taskList)")
         }
@@ -102,7 +102,7 @@ public struct TrainOptions: Sendable, Equatable {
     ///
     /// - Parameter s: the settings.
     /// - Throws: ``TrainUsageError`` naming the first bad flag.
-    public static func check(_ s: TrainSettings) throws(TrainUsageError) {
+    package static func check(_ s: TrainSettings) throws(TrainUsageError) {
         guard StateTrackingTask(name: s.task) != nil else {
             throw TrainUsageError(flag: "--task", message: "'\(s.task)' is not a task; expected one of \(taskList)")
         }

@@ -2,20 +2,20 @@ import Foundation
 
 /// Line plots as SVG for `lrnn train --out`: the loss against the step and the accuracy against
 /// the length.
-public enum TrainPlot {
+package enum TrainPlot {
     /// One polyline of a plot.
-    public struct Series: Sendable {
+    package struct Series: Sendable {
         /// The legend text.
-        public var name: String
+        package var name: String
         /// The points (x, y).
-        public var points: [(Double, Double)]
+        package var points: [(Double, Double)]
 
         /// Creates a series.
         ///
         /// - Parameters:
         ///   - name: the legend text.
         ///   - points: the points.
-        public init(name: String, points: [(Double, Double)]) {
+        package init(name: String, points: [(Double, Double)]) {
             self.name = name
             self.points = points
         }
@@ -31,7 +31,7 @@ public enum TrainPlot {
     ///   - logY: whether y is drawn on a log10 scale.
     ///   - yRange: fixed y limits (in data units), or nil to fit the data.
     /// - Returns: the document.
-    public static func svg(
+    package static func svg(
         _ series: [Series], title: String, xLabel: String, yLabel: String, logY: Bool = false,
         yRange: (Double, Double)? = nil
     ) -> String {

@@ -4,60 +4,60 @@ import LRNNTraining
 
 /// The complete settings of a `lrnn train` run, as stored in `run.json` of its output directory
 /// (so `--resume` continues it exactly).
-public struct TrainSettings: Codable, Sendable, Equatable {
+package struct TrainSettings: Codable, Sendable, Equatable {
     /// The task's command-line name (``/LRNNTraining/StateTrackingTask/names``).
-    public var task: String
+    package var task: String
     /// fla's model type: `delta_net`, `gated_deltanet`, `gated_deltaproduct` or `gla`.
-    public var model: String
+    package var model: String
     /// `negative` (β ∈ (0, 2), fla's `allow_neg_eigval`) or `positive` (β ∈ (0, 1)).
-    public var eigenvalues: String
+    package var eigenvalues: String
     /// Householder products per token (`num_householder`; > 1 only for `gated_deltaproduct`).
-    public var householder: Int
+    package var householder: Int
     /// The number of blocks.
-    public var layers: Int
+    package var layers: Int
     /// The model width d_model.
-    public var hidden: Int
+    package var hidden: Int
     /// The number of heads (dividing `hidden`).
-    public var heads: Int
+    package var heads: Int
     /// The optimiser steps of the whole run.
-    public var steps: Int
+    package var steps: Int
     /// Examples per step.
-    public var batch: Int
+    package var batch: Int
     /// The peak learning rate.
-    public var lr: Double
+    package var lr: Double
     /// The seed of the model's initial weights, the training batches and the evaluation set.
-    public var seed: UInt64
+    package var seed: UInt64
     /// `float32` or `float64`.
-    public var precision: String
+    package var precision: String
     /// Evaluate every this many steps (and after the last).
-    public var eval_every: Int
+    package var eval_every: Int
     /// The training lengths `a-b`.
-    public var train_lengths: String
+    package var train_lengths: String
     /// The test lengths `a-b`.
-    public var test_lengths: String
+    package var test_lengths: String
     /// Linear warm-up steps of the schedule (then a cosine to `lr_floor_ratio · lr` at `steps`).
-    public var warmup_steps: Int
+    package var warmup_steps: Int
     /// The floor of the cosine as a fraction of `lr`.
-    public var lr_floor_ratio: Double
+    package var lr_floor_ratio: Double
     /// AdamW's weight decay (norms, biases and embeddings exempt).
-    public var weight_decay: Double
+    package var weight_decay: Double
     /// Global-norm clipping.
-    public var clip_grad_norm: Double
+    package var clip_grad_norm: Double
     /// The most length buckets of an evaluation.
-    public var eval_buckets: Int
+    package var eval_buckets: Int
     /// Evaluation examples in all, shared equally by the buckets.
-    public var eval_examples: Int
+    package var eval_examples: Int
 
     /// The parsed task.
-    public var stateTrackingTask: StateTrackingTask { StateTrackingTask(name: task)! }
+    package var stateTrackingTask: StateTrackingTask { StateTrackingTask(name: task)! }
     /// The parsed training lengths.
-    public var trainLengthRange: LengthRange { try! LengthRange(parsing: train_lengths) }
+    package var trainLengthRange: LengthRange { try! LengthRange(parsing: train_lengths) }
     /// The parsed test lengths.
-    public var testLengthRange: LengthRange { try! LengthRange(parsing: test_lengths) }
+    package var testLengthRange: LengthRange { try! LengthRange(parsing: test_lengths) }
 
     /// The evaluation set of the run: ``eval_examples`` examples over the test lengths, in at
     /// most ``eval_buckets`` buckets, seeded by ``seed``.
-    public var evaluationSet: [EvaluationExample] {
+    package var evaluationSet: [EvaluationExample] {
         let range = testLengthRange
         let buckets = Swift.max(1, Swift.min(eval_buckets, range.count))
         return StateTrackingData(task: stateTrackingTask, lengths: trainLengthRange, seed: seed)
@@ -65,16 +65,16 @@ public struct TrainSettings: Codable, Sendable, Equatable {
     }
 
     /// The model types `--model` accepts.
-    public static let modelTypes = ["delta_net", "gated_deltanet", "gated_deltaproduct", "gla"]
+    package static let modelTypes = ["delta_net", "gated_deltanet", "gated_deltaproduct", "gla"]
 
     /// The group tasks' CPU-sized training length k (test length 4k).
-    public static let groupTrainLength = 32
+    package static let groupTrainLength = 32
 
     /// The CPU-sized defaults of a task (docs/experiments.md).
     ///
     /// - Parameter task: the task.
     /// - Returns: its default settings.
-    public static func defaults(for task: StateTrackingTask) -> TrainSettings {
+    package static func defaults(for task: StateTrackingTask) -> TrainSettings {
         let k = groupTrainLength
         switch task {
         case .parity, .modArithmetic:
@@ -93,7 +93,7 @@ public struct TrainSettings: Codable, Sendable, Equatable {
     }
 
     /// The token mixer of every block.
-    public var mixer: MixerConfiguration {
+    package var mixer: MixerConfiguration {
         let negative = eigenvalues == "negative"
         switch model {
         case "delta_net":
@@ -113,7 +113,7 @@ public struct TrainSettings: Codable, Sendable, Equatable {
     }
 
     /// The model builder: the task's vocabulary, `layers` blocks of ``mixer`` with SwiGLU MLPs.
-    public var builder: ModelBuilder {
+    package var builder: ModelBuilder {
         var b = ModelBuilder(vocabSize: stateTrackingTask.vocabSize, hiddenSize: hidden)
         for _ in 0..<layers { b.append(mixer) }
         return b

@@ -5,7 +5,7 @@ extension TrainTool {
     ///
     /// - Parameter options: the flags given with `--resume`.
     /// - Returns: the flag, or nil when none conflicts.
-    public static func resumeConflict(_ options: TrainOptions) -> String? {
+    package static func resumeConflict(_ options: TrainOptions) -> String? {
         let flags: [(String, Bool)] = [
             ("--task", options.task != nil), ("--model", options.model != nil),
             ("--eigenvalues", options.eigenvalues != nil), ("--householder", options.householder != nil),
@@ -22,7 +22,7 @@ extension TrainTool {
     ///
     /// - Parameter r: the evaluation.
     /// - Returns: the lines.
-    public static func text(_ r: TrainEvaluationRecord) -> String {
+    package static func text(_ r: TrainEvaluationRecord) -> String {
         var out = String(
             format: "%@ %@ (%@ eigenvalues, householder %d, seed %llu): step %d, %.1f s\n", r.task, r.model,
             r.eigenvalues, r.householder, r.seed, r.steps, r.seconds)

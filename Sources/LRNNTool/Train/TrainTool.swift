@@ -4,7 +4,7 @@ import LRNNModels
 import LRNNTraining
 
 /// Why `lrnn train` or `lrnn eval` stopped.
-public enum TrainToolError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum TrainToolError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A flag is out of range or does not fit the others (exit 2).
     case usage(TrainUsageError)
     /// A run or model directory cannot be read, or an output cannot be written (exit 2).
@@ -15,7 +15,7 @@ public enum TrainToolError: Error, Sendable, Equatable, CustomStringConvertible 
     case modelLoad(ModelLoadError)
 
     /// One sentence naming the flag, file or computation.
-    public var description: String {
+    package var description: String {
         switch self {
         case let .usage(e): e.description
         case let .file(p, r): "\(p): \(r)"
@@ -26,20 +26,20 @@ public enum TrainToolError: Error, Sendable, Equatable, CustomStringConvertible 
 }
 
 /// What one `lrnn train` process did.
-public struct TrainOutcome: Sendable, Equatable {
+package struct TrainOutcome: Sendable, Equatable {
     /// The last evaluation.
-    public var final: TrainEvaluationRecord
+    package var final: TrainEvaluationRecord
     /// The steps this process took.
-    public var steps: Int
+    package var steps: Int
     /// The tokens of those steps' batches.
-    public var tokens: Int
+    package var tokens: Int
     /// Seconds spent in those steps (forward, backward, update; evaluations excluded).
-    public var trainingSeconds: Double
+    package var trainingSeconds: Double
     /// Wall-clock seconds of this process's run, evaluations and checkpoints included.
-    public var seconds: Double
+    package var seconds: Double
 
     /// Training tokens per second of this process.
-    public var tokensPerSecond: Double { trainingSeconds > 0 ? Double(tokens) / trainingSeconds : 0 }
+    package var tokensPerSecond: Double { trainingSeconds > 0 ? Double(tokens) / trainingSeconds : 0 }
 }
 
 /// `lrnn train` and `lrnn eval`: training a model on a state-tracking task from seeded fresh
@@ -50,11 +50,11 @@ public struct TrainOutcome: Sendable, Equatable {
 /// the trainer state (`trainer_state.safetensors`: parameters in the training precision, AdamW's
 /// moments, the step), `run.json` (``TrainSettings``), `history.json` (``TrainHistory``), and the
 /// plots `loss.svg` and `accuracy.svg`. It is written at every evaluation and at the end.
-public enum TrainTool {
+package enum TrainTool {
     /// The settings file of a run directory.
-    public static let settingsFileName = "run.json"
+    package static let settingsFileName = "run.json"
     /// The history file of a run directory.
-    public static let historyFileName = "history.json"
+    package static let historyFileName = "history.json"
 
     /// Trains a new run, or continues one.
     ///
@@ -68,7 +68,7 @@ public enum TrainTool {
     ///   - evaluation: called with every evaluation.
     /// - Returns: the last evaluation and this process's training throughput.
     /// - Throws: ``TrainToolError``.
-    public static func train(
+    package static func train(
         settings: TrainSettings, output: String?, resume: String? = nil, stopAfter: Int? = nil,
         progress: (TrainStepProgress) -> Void = { _ in }, evaluation: (TrainEvaluationRecord) -> Void = { _ in }
     ) throws(TrainToolError) -> TrainOutcome {
@@ -89,7 +89,7 @@ public enum TrainTool {
     /// - Returns: its settings.
     /// - Throws: ``TrainToolError/file(path:reason:)`` for a missing or malformed `run.json`,
     ///   ``TrainToolError/usage(_:)`` for settings out of range.
-    public static func settings(ofRun directory: String) throws(TrainToolError) -> TrainSettings {
+    package static func settings(ofRun directory: String) throws(TrainToolError) -> TrainSettings {
         let path = (directory as NSString).appendingPathComponent(settingsFileName)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .file(path: path, reason: "cannot be read; expected the run.json of a lrnn train --out directory")
