@@ -223,3 +223,20 @@ struct StateTrackingTaskTests {
         #expect(try LengthRange(5, 6).buckets(maximum: 8) == [LengthRange(5, 5), LengthRange(6, 6)])
     }
 }
+
+@Suite struct StateTrackingGroupShortcutTests {
+    /// Z_n's directly built table is the one composing its permutations gives.
+    @Test(arguments: [1, 2, 7, 12, 60])
+    func cyclicTableMatchesComposition(_ n: Int) {
+        let composed = PermutationGroup(elements: (0..<n).map { k in (0..<n).map { ($0 + k) % n } })
+        #expect(PermutationGroup.cyclic(n) == composed)
+    }
+
+    /// The vocabulary and class counts that skip building the group agree with the group.
+    @Test func countsAgreeWithTheGroups() {
+        for task in [StateTrackingTask.cyclic(9), .s3, .s4, .a5, .s5, .s5Swaps] {
+            let g = task.group!
+            #expect(task.vocabSize == g.order && task.classCount == g.order && task.vocabulary.count == g.order)
+        }
+    }
+}

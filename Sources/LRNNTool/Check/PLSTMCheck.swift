@@ -19,8 +19,13 @@ package enum PLSTMCheck {
         try lines2D(Double.self, file, name) + lines2D(Float.self, file, name)
     }
 
-    /// The states a case asks for stay within the bound of every golden case (the kernels allocate
-    /// them from the inputs' extents).
+    /// The most state elements a case may make the kernels hold at once (256 MB in Float64): far
+    /// above every golden case, and low enough that a file cannot make `lrnn check` allocate
+    /// gigabytes.
+    static let maxStateElements = 1 << 25
+
+    /// The states a case asks for stay within ``maxStateElements`` (the kernels allocate them from
+    /// the inputs' extents: `count` states of DK × DV × JT at once).
     static func requireBoundedStates(count: Int, q: Tensor<some Any>, v: Tensor<some Any>, jt: Int) throws(KernelError)
     {
         guard q.rank >= 2, v.rank >= 2 else { return }
@@ -33,9 +38,9 @@ package enum PLSTMCheck {
             total = p
             overflow = overflow || o
         }
-        if overflow || total > maxCheckElements {
+        if overflow || total > maxStateElements {
             throw .invalidArgument(
-                name: "shapes", reason: "states of \(count) × \(dk) × \(dv) × \(jt) exceed \(maxCheckElements) elements"
+                name: "shapes", reason: "states of \(count) × \(dk) × \(dv) × \(jt) exceed \(maxStateElements) elements"
             )
         }
     }
@@ -52,7 +57,11 @@ package enum PLSTMCheck {
         let dy = try optional("dy")
         let dC = try optional("dC_last")
         if x.q.rank == 5, x.T.rank == 5 {
-            try requireBoundedStates(count: x.q.shape[0] * x.q.shape[2], q: x.q, v: x.v, jt: x.T.shape[3])
+            // One state per sequence and head for every chunk start (the backward keeps them), plus
+            // the running ones.
+            let chunks = (x.q.shape[1] + PLSTM1D.defaultChunkSize - 1) / PLSTM1D.defaultChunkSize
+            try requireBoundedStates(
+                count: x.q.shape[0] * x.q.shape[2] * (chunks + 4), q: x.q, v: x.v, jt: x.T.shape[3])
         }
         var names = ["y", "C_last", "dq", "dk", "dv", "dS", "dT", "dM", "dD"]
         if file.contains("dC0") || x.C0 != nil { names.append("dC0") }

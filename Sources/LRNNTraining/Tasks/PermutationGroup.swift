@@ -80,7 +80,18 @@ public struct PermutationGroup: Sendable, Equatable {
     /// - Returns: the group.
     public static func cyclic(_ n: Int) -> PermutationGroup {
         precondition(n >= 1 && n <= 1024, "PermutationGroup.cyclic: n = \(n), expected 1...1024")
-        return PermutationGroup(elements: (0..<n).map { k in (0..<n).map { ($0 + k) % n } })
+        // The table is (a + b) mod n: built directly, not by composing n² permutations.
+        var table = [Int](repeating: 0, count: n * n)
+        for a in 0..<n { for b in 0..<n { table[a * n + b] = (a + b) % n } }
+        return PermutationGroup(
+            degree: n, elements: (0..<n).map { k in (0..<n).map { ($0 + k) % n } }, table: table)
+    }
+
+    /// A group from its parts, already known to be consistent.
+    private init(degree: Int, elements: [[Int]], table: [Int]) {
+        self.degree = degree
+        self.elements = elements
+        self.table = table
     }
 
     /// The indices of the transpositions (permutations that swap exactly two points).

@@ -109,13 +109,25 @@ public enum StateTrackingTask: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The order of the word problem's group without building it (0 for parity and arithmetic).
+    var groupOrder: Int {
+        switch self {
+        case .parity, .modArithmetic: 0
+        case let .cyclic(n): n
+        case .s3: 6
+        case .s4: 24
+        case .a5: 60
+        case .s5, .s5Swaps: 120
+        }
+    }
+
     /// The token names, by id: the class tokens first (class k = id k), then the other symbols.
     public var vocabulary: [String] {
         switch self {
         case .parity: ["0", "1", "=", "<pad>"]
         case let .modArithmetic(b): ["0", "1", "2", "3", "4", "+", "-", "*", "="] + (b ? ["(", ")"] : []) + ["<pad>"]
-        case .cyclic:
-            group!.elements.indices.map(String.init)
+        case let .cyclic(n):
+            (0..<n).map(String.init)
         default:
             group!.elements.map { "[" + $0.map(String.init).joined(separator: " ") + "]" }
         }
@@ -126,7 +138,7 @@ public enum StateTrackingTask: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .parity: 4
         case let .modArithmetic(b): b ? 12 : 10
-        default: group!.order
+        default: groupOrder
         }
     }
 
@@ -136,7 +148,7 @@ public enum StateTrackingTask: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .parity: 2
         case .modArithmetic: ModularArithmetic.modulus
-        default: group!.order
+        default: groupOrder
         }
     }
 
