@@ -63,6 +63,11 @@ extension Trainer {
         }
         let path = (directory as NSString).appendingPathComponent(Self.stateFileName)
         let temporary = path + ".partial"
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            // Only a previous state file is replaced; a directory of that name is never removed.
+            throw .fileSystem(path: path, reason: "is a directory, expected the trainer state file or nothing")
+        }
         do {
             try w.write(to: temporary)
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }

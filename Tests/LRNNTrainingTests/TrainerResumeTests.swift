@@ -55,6 +55,21 @@ struct TrainerResumeTests {
         try resumeIsExact(Float.self, split: 5, total: 9, dtype: .bfloat16)
     }
 
+    @Test func aDirectoryInPlaceOfTheStateFileIsRefusedAndKept() throws {
+        let examples = toyExamples(count: 6, vocabSize: 13, seed: 73)
+        let trainer = try toyTrainer(Double.self, examples: examples)
+        let dir = Self.temporaryDirectory("state-dir")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let state = dir + "/trainer_state.safetensors"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: state + "/note.txt"))
+        #expect(
+            throws: TrainingError.fileSystem(
+                path: state, reason: "is a directory, expected the trainer state file or nothing")
+        ) { try trainer.saveCheckpoint(to: dir) }
+        #expect(FileManager.default.fileExists(atPath: state + "/note.txt"))
+    }
+
     @Test func resumeRefusesAnotherPrecisionOrExampleCount() throws {
         let examples = toyExamples(count: 6, vocabSize: 13, seed: 72)
         var trainer = try toyTrainer(Double.self, examples: examples)
