@@ -166,6 +166,25 @@ struct TrainToolTests {
         #expect(evaluated.model == "delta_net" && evaluated.eigenvalues == "negative")
     }
 
+    @Test func resumeRefusesAMissingHistoryOrState() throws {
+        let s = try Self.tiny(steps: 4)
+        let dir = Self.directory("resume-missing")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try TrainTool.train(settings: s, output: dir, stopAfter: 2)
+        try FileManager.default.removeItem(atPath: dir + "/history.json")
+        #expect(
+            throws: TrainToolError.file(
+                path: dir + "/history.json", reason: "missing: --out writes it with the checkpoint")
+        ) { try TrainTool.train(settings: s, output: dir, resume: dir) }
+        try FileManager.default.removeItem(atPath: dir + "/trainer_state.safetensors")
+        do {
+            _ = try TrainTool.train(settings: s, output: dir, resume: dir)
+            Issue.record("resumed without a trainer state")
+        } catch let TrainToolError.file(path, _) {
+            #expect(path == dir)
+        }
+    }
+
     @Test func evalRefusesWhatItCannotRead() throws {
         #expect(
             throws: TrainToolError.usage(

@@ -128,17 +128,24 @@ package enum TrainTool {
             let model: CausalLM<T>
             do { model = try s.builder.build(seed: s.seed) } catch { throw TrainingError.model(error) }
             if let resume {
-                trainer = try Trainer.resume(
-                    from: resume, model: model, optimizer: try optimizer(s), configuration: try configuration(s),
-                    batchSource: data)
-                let path = (resume as NSString).appendingPathComponent(historyFileName)
-                if let raw = FileManager.default.contents(atPath: path) {
-                    do { history = try JSONDecoder().decode(TrainHistory.self, from: raw) } catch {
-                        throw TrainToolError.file(path: path, reason: "malformed: \(error)")
-                    }
-                    history.losses = Array(history.losses.prefix(trainer.stepsTaken))
-                    history.evaluations = history.evaluations.filter { $0.steps <= trainer.stepsTaken }
+                // Whatever in the run directory does not fit its run.json is bad input (exit 2).
+                do {
+                    let opt: AdamW<T> = try optimizer(s)
+                    let conf: TrainerConfiguration<T> = try configuration(s)
+                    trainer = try Trainer.resume(
+                        from: resume, model: model, optimizer: opt, configuration: conf, batchSource: data)
+                } catch {
+                    throw TrainToolError.file(path: resume, reason: error.description)
                 }
+                let path = (resume as NSString).appendingPathComponent(historyFileName)
+                guard let raw = FileManager.default.contents(atPath: path) else {
+                    throw TrainToolError.file(path: path, reason: "missing: --out writes it with the checkpoint")
+                }
+                do { history = try JSONDecoder().decode(TrainHistory.self, from: raw) } catch {
+                    throw TrainToolError.file(path: path, reason: "malformed: \(error)")
+                }
+                history.losses = Array(history.losses.prefix(trainer.stepsTaken))
+                history.evaluations = history.evaluations.filter { $0.steps <= trainer.stepsTaken }
             } else {
                 trainer = Trainer(
                     model: model, optimizer: try optimizer(s), configuration: try configuration(s), batchSource: data)
