@@ -162,6 +162,10 @@ struct TrainToolTests {
         // lrnn eval on the saved model reproduces the run's last evaluation.
         let evaluated = try TrainTool.evaluate(directory: split, task: "cyclic-2")
         #expect(evaluated.eval == second.final.eval)
+        #expect(
+            throws: TrainToolError.usage(
+                TrainUsageError(flag: "--task", message: "'s3' has 6 token ids, the model in \(split) has 2"))
+        ) { try TrainTool.evaluate(directory: split, task: "s3") }
         #expect(evaluated.steps == 6)
         #expect(evaluated.model == "delta_net" && evaluated.eigenvalues == "negative")
     }

@@ -43,7 +43,8 @@ extension TrainTool {
                 steps = h.losses.count
             }
             if s.task != task {
-                // Another task on the same vocabulary: the task's own test lengths.
+                // Another task (its vocabulary must be the model's, checked on loading): that
+                // task's own test lengths.
                 let d = TrainSettings.defaults(for: t)
                 s.task = task
                 s.test_lengths = d.test_lengths
@@ -77,6 +78,15 @@ extension TrainTool {
         let clock = Date()
         let model: CausalLM<T>
         do { model = try CausalLM<T>.load(directory: directory) } catch { throw .modelLoad(error) }
+        // Token ids mean the task's symbols: a model of another vocabulary would be scored silently
+        // on ids that mean something else.
+        guard model.configuration.vocabSize == task.vocabSize else {
+            throw .usage(
+                TrainUsageError(
+                    flag: "--task",
+                    message: "'\(settings.task)' has \(task.vocabSize) token ids, the model in \(directory) has "
+                        + "\(model.configuration.vocabSize)"))
+        }
         var s = settings
         if let mixer = model.mixers.first {
             s.model = mixer.modelType
