@@ -189,6 +189,21 @@ struct TrainToolTests {
         }
     }
 
+    @Test func anEditedRunJSONIsBlamedOnItself() throws {
+        let s = try Self.tiny(steps: 2)
+        let dir = Self.directory("edited-run")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try TrainTool.train(settings: s, output: dir)
+        let path = dir + "/run.json"
+        var object = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        object["eval_examples"] = 0
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
+        #expect(throws: TrainToolError.file(path: path, reason: "eval_examples 0, expected 1...100000")) {
+            try TrainTool.settings(ofRun: dir)
+        }
+    }
+
     @Test func evalRefusesWhatItCannotRead() throws {
         #expect(
             throws: TrainToolError.usage(

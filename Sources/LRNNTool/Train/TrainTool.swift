@@ -98,7 +98,16 @@ package enum TrainTool {
         do { s = try JSONDecoder().decode(TrainSettings.self, from: data) } catch {
             throw .file(path: path, reason: "malformed: \(error)")
         }
-        do { try TrainOptions.check(s) } catch { throw .usage(error) }
+        // The values were checked when the run began; a run.json edited since is blamed on itself.
+        do { try TrainOptions.check(s) } catch {
+            throw .file(path: path, reason: "the value behind \(error.flag): \(error.message)")
+        }
+        guard (1...64).contains(s.eval_buckets) else {
+            throw .file(path: path, reason: "eval_buckets \(s.eval_buckets), expected 1...64")
+        }
+        guard (1...100_000).contains(s.eval_examples) else {
+            throw .file(path: path, reason: "eval_examples \(s.eval_examples), expected 1...100000")
+        }
         return s
     }
 
