@@ -92,6 +92,9 @@ struct Train: ParsableCommand {
             throw ValidationError("--threads must be in 1...1024, got \(threads)")
         }
         if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be ≥ 1, got \(stopAfter)") }
+        if stopAfter != nil, out == nil, resume == nil {
+            throw ValidationError("--stop-after needs --out DIR: the stopped run is continued from it with --resume")
+        }
         if let resume {
             if let flag = TrainTool.resumeConflict(options) {
                 throw ValidationError("\(flag): --resume \(resume) takes every setting from its run.json")
