@@ -7,9 +7,19 @@ import Testing
 /// The pLSTM 2-D layer: gradients against central finite differences in both modes, and its errors.
 @Suite struct PLSTM2DLayerTests {
     static let configurations: [(String, PLSTM2DConfiguration)] = [
-        ("P", PLSTM2DConfiguration(mode: "P", numHeads: 2, keyDim: 2, valueDim: 2, valueStates: 2, outputStates: 2)),
-        ("D-L", PLSTM2DConfiguration(mode: "D", chirality: "L", numHeads: 2, keyDim: 2, valueDim: 2, queryStates: 2)),
-        ("D-R", PLSTM2DConfiguration(mode: "D", chirality: "R", numHeads: 1, keyDim: 3, valueDim: 2, keyStates: 2)),
+        (
+            "P",
+            PLSTM2DConfiguration(mode: .directed, numHeads: 2, keyDim: 2, valueDim: 2, valueStates: 2, outputStates: 2)
+        ),
+        (
+            "D-L",
+            PLSTM2DConfiguration(
+                mode: .diffusive, chirality: .left, numHeads: 2, keyDim: 2, valueDim: 2, queryStates: 2)
+        ),
+        (
+            "D-R",
+            PLSTM2DConfiguration(mode: .diffusive, chirality: .right, numHeads: 1, keyDim: 3, valueDim: 2, keyStates: 2)
+        ),
     ]
 
     /// dL/dx and dL/d(every parameter) of `L = Σ layer(x) ⊙ dy` element by element (Float64, step 1e-5).
@@ -52,8 +62,8 @@ import Testing
 
     /// Bad configurations, parameters and inputs are refused with the error naming them.
     @Test func errors() throws {
-        #expect(throws: ModelError.invalidConfiguration(field: "mode", reason: "Q: expected P or D")) {
-            _ = try PLSTM2DLayer<Double>(PLSTM2DConfiguration(mode: "Q"), features: 4, seed: 1)
+        #expect(throws: ModelError.invalidConfiguration(field: "num_heads", reason: "0: must be ≥ 1")) {
+            _ = try PLSTM2DLayer<Double>(PLSTM2DConfiguration(numHeads: 0), features: 4, seed: 1)
         }
         let layer = try PLSTM2DLayer<Double>(
             PLSTM2DConfiguration(numHeads: 1, keyDim: 2, valueDim: 2), features: 4, seed: 1)

@@ -8,10 +8,10 @@
 /// and `T_rl`, `T_du` and one cross transition (tanh), used as `T_ru` (chirality L) or `T_dl`
 /// (chirality R). In both, `D = σ(W_D x + b_D)`. Only JT = 1 is built.
 public struct PLSTM2DConfiguration: Codable, Sendable, Equatable {
-    /// `P` or `D`.
-    public var mode: String = "P"
-    /// D-mode's chirality: `L` (cross transition `T_ru`) or `R` (`T_dl`).
-    public var chirality: String = "L"
+    /// The propagation mode.
+    public var mode: PLSTM2DMode = .directed
+    /// D-mode's chirality.
+    public var chirality: PLSTM2DChirality = .left
     /// The number of heads H.
     public var numHeads: Int = 4
     /// The key and query size per head, DK.
@@ -48,8 +48,8 @@ public struct PLSTM2DConfiguration: Codable, Sendable, Equatable {
     /// Creates a configuration; every field has its default.
     ///
     /// - Parameters:
-    ///   - mode: `P` or `D`.
-    ///   - chirality: D-mode's `L` or `R`.
+    ///   - mode: P-mode (directed) or D-mode (diffusive).
+    ///   - chirality: D-mode's chirality.
     ///   - numHeads: the number of heads H.
     ///   - keyDim: DK per head.
     ///   - valueDim: DV per head.
@@ -60,7 +60,8 @@ public struct PLSTM2DConfiguration: Codable, Sendable, Equatable {
     ///   - transitionStates: JT (must be 1).
     ///   - transitionFactor: the factor inside the transitions' tanh.
     public init(
-        mode: String = "P", chirality: String = "L", numHeads: Int = 4, keyDim: Int = 16, valueDim: Int = 16,
+        mode: PLSTM2DMode = .directed, chirality: PLSTM2DChirality = .left, numHeads: Int = 4, keyDim: Int = 16,
+        valueDim: Int = 16,
         queryStates: Int = 1, keyStates: Int = 1, valueStates: Int = 1, outputStates: Int = 1,
         transitionStates: Int = 1, transitionFactor: Double = 5
     ) {
@@ -81,8 +82,6 @@ public struct PLSTM2DConfiguration: Codable, Sendable, Equatable {
     ///
     /// - Throws: ``ConfigurationIssue`` naming the field.
     public func validate() throws(ConfigurationIssue) {
-        if mode != "P" && mode != "D" { throw .unsupported("mode", mode, "expected P or D") }
-        if chirality != "L" && chirality != "R" { throw .unsupported("dmode_chirality", chirality, "expected L or R") }
         for (field, value) in [
             ("num_heads", numHeads), ("DK", keyDim), ("DV", valueDim), ("JQ", queryStates), ("JK", keyStates),
             ("JV", valueStates), ("JO", outputStates),
@@ -98,4 +97,20 @@ public struct PLSTM2DConfiguration: Codable, Sendable, Equatable {
             throw .invalid("transition_factor", transitionFactor, "must be finite and > 0")
         }
     }
+}
+
+/// pLSTM's 2-D propagation mode (Pöppel et al., 2025), spelled as their layer's `mode`.
+public enum PLSTM2DMode: String, ConfigurationChoice {
+    /// P-mode (`P`): directed propagation, the incoming state split between the two outgoing edges.
+    case directed = "P"
+    /// D-mode (`D`): diffusive distribution, independent gates with one cross transition.
+    case diffusive = "D"
+}
+
+/// D-mode's chirality: which cross transition its line graph keeps (a multitree either way).
+public enum PLSTM2DChirality: String, ConfigurationChoice {
+    /// `L`: the cross transition is `T_ru` (from above to the right edge).
+    case left = "L"
+    /// `R`: the cross transition is `T_dl` (from the left to the down edge).
+    case right = "R"
 }

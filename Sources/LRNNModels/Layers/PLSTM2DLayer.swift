@@ -29,7 +29,7 @@ public struct PLSTM2DLayer<T: LRNNScalar>: Sendable {
         let transition = h * c.transitionStates * c.transitionStates
         let mark = h * c.outputStates * c.queryStates * c.transitionStates
         let direct = h * c.outputStates * c.queryStates * c.keyStates * c.valueStates
-        if c.mode == "P" {
+        if c.mode == .directed {
             return [
                 ("orientation_proj", h, false), ("source_proj", source, false), ("transition_proj", transition, true),
                 ("mark_proj", mark, false), ("direct_proj", direct, false),
@@ -183,7 +183,7 @@ public struct PLSTM2DLayer<T: LRNNScalar>: Sendable {
         let k = linear("k_proj")(x2).reshaped(lead + [h, c.keyDim, c.keyStates])
         let v = linear("v_proj")(x2).reshaped(lead + [h, c.valueDim, c.valueStates])
         let d = g["direct_proj"]!.reshaped(lead + [h, c.outputStates, c.queryStates, c.keyStates, c.valueStates])
-        if c.mode == "P" {
+        if c.mode == .directed {
             let o = g["orientation_proj"]!
             let sr = Self.headScaled(o, g["source_proj"]!, heads: h)
             let tr = Self.headScaled(o, g["transition_proj"]!, heads: h)
@@ -203,7 +203,7 @@ public struct PLSTM2DLayer<T: LRNNScalar>: Sendable {
             PLSTM2D.Inputs(
                 q: q, k: k, v: v, S_r: g["source_r_proj"]!.reshaped(sShape), S_d: g["source_d_proj"]!.reshaped(sShape),
                 T_rl: g["transition_r_proj"]!.reshaped(tShape), T_du: g["transition_d_proj"]!.reshaped(tShape),
-                T_ru: c.chirality == "L" ? cross : nil, T_dl: c.chirality == "R" ? cross : nil,
+                T_ru: c.chirality == .left ? cross : nil, T_dl: c.chirality == .right ? cross : nil,
                 M_l: g["mark_l_proj"]!.reshaped(mShape), M_u: g["mark_u_proj"]!.reshaped(mShape), D: d),
             g
         )
@@ -252,7 +252,7 @@ public struct PLSTM2DLayer<T: LRNNScalar>: Sendable {
         func flat(_ t: Tensor<T>) -> Tensor<T> { t.reshaped([rows, t.count / Swift.max(rows, 1)]) }
         // dL/d(gate value) per projection.
         var dGate: [String: Tensor<T>] = [:]
-        if c.mode == "P" {
+        if c.mode == .directed {
             let o = g["orientation_proj"]!, s = g["source_proj"]!, t = g["transition_proj"]!
             let gs = Tensor(shape: s.shape, scalars: zip(flat(d.S_r).scalars, flat(d.S_d).scalars).map { $0 - $1 })
             var gtScalars = flat(d.T_rl).scalars
@@ -288,7 +288,7 @@ public struct PLSTM2DLayer<T: LRNNScalar>: Sendable {
             dGate["source_d_proj"] = flat(d.S_d)
             dGate["transition_r_proj"] = flat(d.T_rl)
             dGate["transition_d_proj"] = flat(d.T_du)
-            dGate["transition_rd_proj"] = flat(c.chirality == "L" ? d.T_ru! : d.T_dl!)
+            dGate["transition_rd_proj"] = flat(c.chirality == .left ? d.T_ru! : d.T_dl!)
             dGate["mark_l_proj"] = flat(d.M_l)
             dGate["mark_u_proj"] = flat(d.M_u)
         }
