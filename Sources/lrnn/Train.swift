@@ -116,6 +116,9 @@ struct Train: ParsableCommand {
             fail(e.description, code: 2)
         }
         let directory = resume ?? out
+        if resume == nil, let out {
+            do { try TrainTool.checkNewOutput(out) } catch { fail(error.description, code: 2) }
+        }
         if let directory {
             do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
                 fail("--out \(directory): \((error as NSError).localizedDescription)", code: 2)

@@ -189,6 +189,31 @@ struct TrainToolTests {
         }
     }
 
+    @Test func aNewRunRefusesADirectoryHoldingARun() throws {
+        let s = try Self.tiny(steps: 2)
+        let dir = Self.directory("new-over-old")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try TrainTool.checkNewOutput(dir)  // absent: accepted
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try TrainTool.checkNewOutput(dir)  // empty: accepted
+        _ = try TrainTool.train(settings: s, output: dir)
+        #expect(
+            throws: TrainToolError.file(
+                path: dir + "/run.json",
+                reason:
+                    "exists: \(dir) already holds a run; continue it with --resume \(dir), or give --out a new directory"
+            )
+        ) { try TrainTool.checkNewOutput(dir) }
+        try FileManager.default.removeItem(atPath: dir + "/run.json")
+        #expect(
+            throws: TrainToolError.file(
+                path: dir + "/trainer_state.safetensors",
+                reason:
+                    "exists: \(dir) already holds a run; continue it with --resume \(dir), or give --out a new directory"
+            )
+        ) { try TrainTool.checkNewOutput(dir) }
+    }
+
     @Test func anEditedRunJSONIsBlamedOnItself() throws {
         let s = try Self.tiny(steps: 2)
         let dir = Self.directory("edited-run")

@@ -83,6 +83,25 @@ package enum TrainTool {
             evaluation: evaluation)
     }
 
+    /// Refuses to start a new run in a directory that already holds one: its checkpoint, state
+    /// and history would be overwritten. An absent or empty directory, or one without any of a
+    /// run's files, is accepted.
+    ///
+    /// - Parameter directory: the `--out` directory of a new run.
+    /// - Throws: ``TrainToolError/file(path:reason:)`` naming the first run file found
+    ///   (`run.json`, `trainer_state.safetensors`, `model.safetensors` or `history.json`).
+    package static func checkNewOutput(_ directory: String) throws(TrainToolError) {
+        for name in [settingsFileName, "trainer_state.safetensors", "model.safetensors", historyFileName] {
+            let path = (directory as NSString).appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: path) {
+                throw .file(
+                    path: path,
+                    reason: "exists: \(directory) already holds a run; continue it with --resume \(directory), "
+                        + "or give --out a new directory")
+            }
+        }
+    }
+
     /// Reads a run directory's settings.
     ///
     /// - Parameter directory: the run directory.
