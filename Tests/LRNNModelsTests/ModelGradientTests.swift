@@ -139,14 +139,41 @@ import Testing
         }
     }
 
-    @Test(arguments: [("attention", "attn"), ("s4d", "s4d")])
-    func layersWithoutBackward(_ mixer: String, _ type: String) throws {
-        let m: CausalLM<Double> = try TinyModels.model([TinyModels.deltaNet, TinyModels.mixer(mixer)])
-        #expect(throws: ModelError.notDifferentiable(layer: 1, mixer: type)) {
-            try m.lossAndGradients(inputIDs: Self.ids, labels: Self.labels)
-        }
-        // The loss alone runs every mixer.
-        let loss = try m.loss(inputIDs: Self.ids, labels: Self.labels)
-        #expect(loss.isFinite && loss > 0)
+    // MARK: S4D and softmax attention
+
+    /// A hybrid stack: delta_net, S4D (zoh, no MLP), grouped-KV attention, S4D (bilinear),
+    /// windowed attention with biases, on packed rows (one of 70 tokens: two attention blocks).
+    @Test func hybridStackWithS4DAndAttention() throws {
+        var b = ModelBuilder(vocabSize: TinyModels.vocab, hiddenSize: TinyModels.hidden, intermediateSize: 48)
+        b.initializerRange = 0.2
+        b.append(TinyModels.deltaNet)
+        b.append(TinyModels.s4d, mlp: false)
+        b.append(TinyModels.attention)
+        b.append(MixerGradientTests.s4dBilinear)
+        b.append(TinyModels.attentionWindow)
+        let m: CausalLM<Double> = try b.build(seed: 8)
+        let long = TinyModels.ids(70, seed: 9)
+        let ids = Self.ids + [long]
+        let labels = Self.labels + [long.enumerated().map { $0.offset % 5 == 0 ? -100 : long[($0.offset + 1) % 70] }]
+        let err = try directionalError(m, ids: ids, labels: labels, seed: 10)
+        #expect(err <= 1e-7, "\(err)")
+    }
+
+    @Test func hybridFloat32AgreesWithFloat64() throws {
+        let mixers = [TinyModels.s4d, TinyModels.attentionWindow, MixerGradientTests.s4dBilinear]
+        let m64: CausalLM<Double> = try TinyModels.model(mixers)
+        let m32: CausalLM<Float> = try TinyModels.model(mixers)
+        let m64r = try m64.updating(parameters: m32.parameters().mapValues { $0.converted(to: Double.self) })
+        let (l64, g64) = try m64r.lossAndGradients(inputIDs: Self.ids, labels: Self.labels)
+        let (l32, g32) = try m32.lossAndGradients(inputIDs: Self.ids, labels: Self.labels)
+        #expect(abs(Double(l32) - l64) <= 1e-5 * l64)
+        for (k, g) in g64 { #expect(g32[k]!.converted(to: Double.self).relativeError(to: g) <= 1e-4, "\(k)") }
+    }
+
+    @Test(arguments: ["s4d", "attention", "attention_window"])
+    func twoLayersOfOneMixer(_ name: String) throws {
+        let m: CausalLM<Double> = try TinyModels.model([TinyModels.mixer(name), TinyModels.mixer(name)])
+        let err = try directionalError(m, ids: Self.ids, labels: Self.labels, seed: 12)
+        #expect(err <= 1e-7, "\(name): \(err)")
     }
 }

@@ -53,6 +53,17 @@ public struct RotaryEmbedding<T: LRNNScalar>: Sendable {
     public func apply(
         q: inout Tensor<T>, qHeads: Int, k: inout Tensor<T>, kHeads: Int, boundaries: [Int], offsets: [Int]
     ) {
+        rotate(q: &q, qHeads: qHeads, k: &k, kHeads: kHeads, boundaries: boundaries, offsets: offsets, inverse: false)
+    }
+
+    /// Rotates q and k in place by θ, or by −θ when `inverse` (the transpose of the rotation:
+    /// the backward of ``apply(q:qHeads:k:kHeads:boundaries:offsets:)``); arguments as there.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    func rotate(
+        q: inout Tensor<T>, qHeads: Int, k: inout Tensor<T>, kHeads: Int, boundaries: [Int], offsets: [Int],
+        inverse: Bool
+    ) {
         let d = headDim
         let half = d / 2
         let rows = boundaries.last ?? 0
@@ -77,7 +88,7 @@ public struct RotaryEmbedding<T: LRNNScalar>: Sendable {
                         for i in 0..<half {
                             let angle = Double(p * freqs[i])
                             cos[i] = T(Foundation.cos(angle))
-                            sin[i] = T(Foundation.sin(angle))
+                            sin[i] = T(inverse ? -Foundation.sin(angle) : Foundation.sin(angle))
                         }
                         for h in 0..<qHeads { Self.rotate(qp + (r * qHeads + h) * d, half, cos, sin) }
                         for h in 0..<kHeads { Self.rotate(kp + (r * kHeads + h) * d, half, cos, sin) }

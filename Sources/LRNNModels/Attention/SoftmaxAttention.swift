@@ -230,10 +230,13 @@ struct AttentionProblem {
     }
 
     /// Runs the blocked attention: work items are (sequence, query block, key/value head).
+    /// With `logSumExp` (`[query rows, H]`) it also writes each query and head's
+    /// `log Σ_j exp(s_ij)` over the keys it sees, what the backward needs to rebuild the probabilities.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     func run<T: LRNNScalar>(
-        scale: T, q: UnsafePointer<T>, k: UnsafePointer<T>, v: UnsafePointer<T>, out: UnsafeMutablePointer<T>
+        scale: T, q: UnsafePointer<T>, k: UnsafePointer<T>, v: UnsafePointer<T>, out: UnsafeMutablePointer<T>,
+        logSumExp: UnsafeMutablePointer<T>? = nil
     ) {
         var blocks: [(sequence: Int, first: Int)] = []
         for n in 0..<qStart.count {
@@ -279,7 +282,8 @@ struct AttentionProblem {
                 }
                 ws.finish(
                     into: out + (qStart[n] + first) * h * d + kvHead * g * d, tokens: count, rowStride: h * d,
-                    width: g * d)
+                    width: g * d, logSumExp: logSumExp.map { $0 + (qStart[n] + first) * h + kvHead * g },
+                    logSumExpStride: h)
             }
         }
     }
@@ -385,10 +389,15 @@ struct AttentionWorkspace<T: LRNNScalar> {
             .none, into: MatrixView(output, rows: rows, columns: d), beta: 1)
     }
 
-    /// Writes the normalised output rows back as `tokens` rows of `width` elements.
+    /// Writes the normalised output rows back as `tokens` rows of `width` elements, and with
+    /// `logSumExp` each row's `maximum + log(sum)` (`tokens` rows of `width / D` entries,
+    /// `logSumExpStride` apart).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    func finish(into out: UnsafeMutablePointer<T>, tokens: Int, rowStride: Int, width: Int) {
+    func finish(
+        into out: UnsafeMutablePointer<T>, tokens: Int, rowStride: Int, width: Int,
+        logSumExp: UnsafeMutablePointer<T>? = nil, logSumExpStride: Int = 0
+    ) {
         let perToken = width / headDim
         for t in 0..<tokens {
             let dst = out + t * rowStride
@@ -397,6 +406,7 @@ struct AttentionWorkspace<T: LRNNScalar> {
                 let inv = 1 / sum[row]
                 let o = output + row * headDim
                 for c in 0..<headDim { dst[hh * headDim + c] = o[c] * inv }
+                if let logSumExp { logSumExp[t * logSumExpStride + hh] = maximum[row] + T.log(sum[row]) }
             }
         }
     }

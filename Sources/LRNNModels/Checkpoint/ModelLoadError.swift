@@ -86,6 +86,9 @@ public enum ModelLoadError: Error, Sendable, Equatable, CustomStringConvertible 
     case badDType(file: String, keys: [KeyDType])
     /// Weights holding NaN or ±∞ (after conversion to the run precision).
     case nonFiniteWeights(file: String, keys: [String])
+    /// A parameter whose values are outside the domain its layer is defined on (an S4D `A_re`
+    /// with a positive real part, a `log_dt` whose step overflows), with the layer's reason.
+    case invalidParameterValue(file: String, key: String, reason: String)
 
     /// One sentence naming the file, the field or keys, and what was expected.
     public var description: String {
@@ -108,6 +111,7 @@ public enum ModelLoadError: Error, Sendable, Equatable, CustomStringConvertible 
         case let .unexpectedKeys(f, ks): return "\(f): \(ks.count) unexpected key(s): \(list(ks))"
         case let .badDType(f, ks): return "\(f): \(ks.count) key(s) with a non-float dtype: \(list(ks))"
         case let .nonFiniteWeights(f, ks): return "\(f): \(ks.count) key(s) holding NaN or infinity: \(list(ks))"
+        case let .invalidParameterValue(f, k, r): return "\(f): parameter '\(k)': \(r)"
         }
     }
 }

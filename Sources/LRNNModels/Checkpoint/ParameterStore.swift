@@ -69,7 +69,8 @@ final class ParameterStore<T: LRNNScalar> {
     }
 
     /// The name problems are reported against.
-    private var sourceName: String { checkpoint?.displayName ?? "parameters" }
+    /// The file problems are reported against (`parameters` for tensors given in memory).
+    var sourceName: String { checkpoint?.displayName ?? "parameters" }
 
     /// Whether parameters come from a checkpoint or from given tensors (not drawn at random).
     private var isVerified: Bool { checkpoint != nil || given != nil }

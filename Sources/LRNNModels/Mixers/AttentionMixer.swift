@@ -70,7 +70,7 @@ public struct AttentionMixer<T: LRNNScalar>: TokenMixer {
     /// Projections and rotary embedding of `x [tokens, hidden]`, positions from `offsets`.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    private func inputs(
+    func inputs(
         _ x: Tensor<T>, boundaries: [Int], offsets: [Int]
     ) throws(KernelError) -> (q: Tensor<T>, k: Tensor<T>, v: Tensor<T>) {
         var q = qProj(x)

@@ -10,7 +10,8 @@ import LRNNLinearAlgebra
 ///
 /// Prefill runs the chunked S4D convolution, decoding the S4D recurrence. Parameters sit under
 /// `model.layers.{i}.attn.`: `log_dt [H]`, `A_re`, `A_im`, `B_re`, `B_im`, `C_re`, `C_im`
-/// `[H, N/2]`, `D [H]`, `output_linear.weight [2H, H]`, `output_linear.bias [2H]`.
+/// `[H, N/2]`, `D [H]`, `output_linear.weight [2H, H]`, `output_linear.bias [2H]`; `A_re` must be
+/// ≤ 0 (``ModelLoadError/invalidParameterValue(file:key:reason:)`` otherwise).
 public struct S4DMixer<T: LRNNScalar>: TokenMixer {
     /// The configuration.
     public let configuration: S4DConfiguration
@@ -56,7 +57,14 @@ public struct S4DMixer<T: LRNNScalar>: TokenMixer {
             parameters = try S4DParameters(
                 logDt: logDt, aRe: aRe, aIm: aIm, bRe: bRe, bIm: bIm, cRe: cRe, cIm: cIm, d: d)
         } catch {
-            preconditionFailure("S4DMixer: invalid parameters: \(error)")
+            // Shapes are the store's (verified, or placeholders); values come from a checkpoint
+            // or an optimiser step and may leave the domain S4D is defined on.
+            switch error {
+            case let .nonFinite(name): throw .nonFiniteWeights(file: store.sourceName, keys: [p + name])
+            case let .invalidArgument(name, reason):
+                throw .invalidParameterValue(file: store.sourceName, key: p + name, reason: reason)
+            default: preconditionFailure("S4DMixer: invalid parameters: \(error)")
+            }
         }
         recurrence = S4DRecurrence(parameters, discretization: discretization)
         outputLinear = Linear(

@@ -16,7 +16,10 @@ extension CausalLM {
     /// pre-activations, the kernels' inputs; the kernels' backward passes recompute their own
     /// chunk states), then the backward runs the chunked kernel backward passes
     /// (``/LRNNKernels/DeltaRule/backward(_:scale:numHouseholder:sequences:chunkSize:outputGradient:finalStateGradient:)``,
-    /// ``/LRNNKernels/GLA/backward(_:scale:sequences:chunkSize:subChunkSize:outputGradient:finalStateGradient:)``)
+    /// ``/LRNNKernels/GLA/backward(_:scale:sequences:chunkSize:subChunkSize:outputGradient:finalStateGradient:)``,
+    /// ``/LRNNKernels/S4D/backward(_:discretization:sequences:chunkSize:outputGradient:finalStateGradient:)``,
+    /// the blocked softmax-attention backward
+    /// ``SoftmaxAttention/backward(q:k:v:outputGradient:cuSeqlensQ:cuSeqlensK:windowSize:scale:blockSize:)``, …)
     /// and every layer's backward in reverse. The head runs on the counted positions only.
     /// Gradients are taken with respect to the stored tensors themselves (`A_log`, `dt_bias`,
     /// norm weights, biases, convolution weights); with tied embeddings the one matrix gets the
@@ -30,7 +33,8 @@ extension CausalLM {
     /// - Throws: ``ModelError/invalidArgument(name:reason:)`` for an empty batch, labels of
     ///   another count or length than the ids, a label neither −100 nor a token id, or no counted
     ///   position; ``ModelError/tokenOutOfRange(token:vocabSize:)``;
-    ///   ``ModelError/notDifferentiable(layer:mixer:)`` for a softmax-attention or S4D layer;
+    ///   ``ModelError/notDifferentiable(layer:mixer:)`` for a token mixer without a training path
+    ///   (every mixer `ModelBuilder` composes has one: softmax attention and S4D included);
     ///   ``ModelError/kernel(layer:_:)`` when a kernel refuses its inputs (non-finite activations).
     public func lossAndGradients(inputIDs: [[Int]], labels: [[Int]]) throws(ModelError)
         -> (loss: T, gradients: [String: Tensor<T>])
@@ -47,7 +51,7 @@ extension CausalLM {
     }
 
     /// The loss of ``lossAndGradients(inputIDs:labels:)`` alone, through the inference forward
-    /// pass (no activations kept, every mixer type, softmax attention and S4D included).
+    /// pass (no activations kept).
     ///
     /// - Parameters:
     ///   - inputIDs: B ≥ 1 sequences of token ids in `0..<vocabSize`.
