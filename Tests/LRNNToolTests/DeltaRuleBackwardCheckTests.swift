@@ -5,12 +5,12 @@ import LRNNTestSupport
 import LRNNTool
 import Testing
 
-/// `lrnn check` for the delta-rule backward cases: four lines per case (Float64/Float32 ×
-/// chunk/naive), real verdicts, failures reported.
+/// `lrnn check` for the delta-rule backward cases: six lines per case (Float64/Float32 ×
+/// chunk/saved/naive), real verdicts, failures reported.
 @Suite("delta-rule backward golden checker")
 struct DeltaRuleBackwardCheckTests {
     @Test(
-        "every delta-family backward golden passes on both paths in both precisions",
+        "every delta-family backward golden passes on all three paths in both precisions",
         .enabled(if: Golden.isAvailable, Golden.skipMessage))
     func goldens() throws {
         var seen = 0
@@ -21,8 +21,9 @@ struct DeltaRuleBackwardCheckTests {
             let lines = GoldenCheck.run(.file(path: Golden.path(name)))
             #expect(
                 Set(lines.map { "\($0.precision)/\($0.path)" }) == [
-                    "Float64/chunk", "Float64/naive", "Float32/chunk", "Float32/naive",
-                ] && lines.count == 4, "\(name)")
+                    "Float64/chunk", "Float64/saved", "Float64/naive", "Float32/chunk", "Float32/saved",
+                    "Float32/naive",
+                ] && lines.count == 6, "\(name)")
             for l in lines {
                 #expect(l.status == .pass, "\(name) \(l.precision) \(l.path): error \(l.error ?? .nan)")
                 #expect(l.op == op && l.tolerance == GoldenCheck.opTolerance(l.precision))
@@ -68,7 +69,7 @@ struct DeltaRuleBackwardCheckTests {
             let bad = d.path("bad_\(tensor).safetensors")
             try Self.writeCase(at: bad, corrupt: tensor)
             let lines = GoldenCheck.run(.file(path: bad))
-            #expect(lines.count == 4 && lines.allSatisfy { $0.status == .fail }, "\(tensor)")
+            #expect(lines.count == 6 && lines.allSatisfy { $0.status == .fail }, "\(tensor)")
         }
         let missing = d.path("missing_do.safetensors")
         try Self.writeCase(at: missing, drop: "do")

@@ -198,16 +198,15 @@ public enum DeltaRule {
     /// problem's shapes).
     static func run<T: LRNNScalar>(
         _ p: DeltaRuleProblem, q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>?,
-        scale: T?, initialState: Tensor<T>?, chunkSize: Int, output: inout Tensor<T>, finalState: inout Tensor<T>
+        scale: T?, initialState: Tensor<T>?, chunkSize: Int, output: inout Tensor<T>, finalState: inout Tensor<T>,
+        saving: (plan: DeltaRuleSavePlan, base: UnsafeMutablePointer<T>)? = nil
     ) throws(KernelError) {
         let scale = try DeltaRuleProblem.resolveScale(scale, keyDim: p.keyDim)
-        // Tokens per chunk, never more than the longest sequence (bounds the workspace).
-        let longest = p.sequences.map { $0.end - $0.start }.max() ?? 0
-        let chunkTokens = Swift.max(1, Swift.min(chunkSize / p.householder, longest))
+        let chunkTokens = Self.chunkTokens(p, chunkSize: chunkSize)
         finalState.resetState(from: initialState)
         let nonFinite = runChunked(
             p, q: q, k: k, v: v, beta: beta, g: g, scale: scale, chunkTokens: chunkTokens, output: &output,
-            state: &finalState)
+            state: &finalState, saving: saving)
         // q, k and v were scanned for NaN/±∞ by the kernel as it read them (every row exactly once).
         if nonFinite & DeltaRuleChunkKernel<T>.nonFiniteQ != 0 { throw .nonFinite(tensor: "q") }
         if nonFinite & DeltaRuleChunkKernel<T>.nonFiniteK != 0 { throw .nonFinite(tensor: "k") }
@@ -220,7 +219,8 @@ public enum DeltaRule {
     @_specialize(where T == Double)
     static func runChunked<T: LRNNScalar>(
         _ p: DeltaRuleProblem, q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, beta: Tensor<T>, g: Tensor<T>?,
-        scale: T, chunkTokens: Int, output: inout Tensor<T>, state: inout Tensor<T>
+        scale: T, chunkTokens: Int, output: inout Tensor<T>, state: inout Tensor<T>,
+        saving: (plan: DeltaRuleSavePlan, base: UnsafeMutablePointer<T>)? = nil
     ) -> UInt8 {
         if output.count == 0 { return 0 }
         let gScalars = g?.scalars ?? []
@@ -244,7 +244,8 @@ public enum DeltaRule {
                                         beta: .init(mutating: bb.baseAddress!),
                                         g: p.gated ? .init(mutating: gb.baseAddress!) : nil,
                                         output: ob.baseAddress!, state: sb.baseAddress!, scale: scale,
-                                        chunkTokens: chunkTokens, headGroups: groups)
+                                        chunkTokens: chunkTokens, headGroups: groups, saved: saving?.base,
+                                        plan: saving?.plan)
                                     // One workspace per worker, allocated here once for all work items.
                                     let slots = Swift.max(1, Swift.min(items, workers))
                                     let perWorker = kernel.workspaceCount
@@ -265,5 +266,12 @@ public enum DeltaRule {
             }
         }
         return flags.reduce(0) { $0 | $1 }
+    }
+
+    /// Tokens per chunk for `chunkSize` Householder steps, never more than the longest sequence
+    /// (bounds the workspaces): the forward's and the backward's chunks are the same.
+    static func chunkTokens(_ p: DeltaRuleProblem, chunkSize: Int) -> Int {
+        let longest = p.sequences.map { $0.end - $0.start }.max() ?? 0
+        return Swift.max(1, Swift.min(chunkSize / p.householder, longest))
     }
 }

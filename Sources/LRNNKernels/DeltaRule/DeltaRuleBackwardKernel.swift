@@ -40,6 +40,16 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
     let checkpoints: Int
     /// Head groups per sequence: work item `s·G + j` runs heads `j·H/G ..< (j+1)·H/G` of sequence s.
     let headGroups: Int
+    /// A training forward's saved values (`DeltaRule.Saved`), laid out by `plan`, or nil.
+    var saved: UnsafeMutablePointer<T>? = nil
+    /// The saved values' plan (its chunks and segments are this kernel's), or nil.
+    var plan: DeltaRuleSavePlan? = nil
+
+    /// Segment slots the workspace holds per head: none when every chunk is saved.
+    var workspaceSlots: Int { plan.map { $0.needsSweep ? segmentChunks : 0 } ?? segmentChunks }
+
+    /// Checkpoints the workspace holds per head: none when they are saved.
+    var workspaceCheckpoints: Int { plan == nil ? checkpoints : 0 }
 
     /// The most heads a group holds (the workspace keeps states and slots for each).
     var groupHeads: Int { (problem.heads + headGroups - 1) / headGroups }
@@ -53,7 +63,8 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
     var workspaceCount: Int {
         let (ct, dk, dv) = (chunkTokens, problem.keyDim, problem.valueDim)
         let r = ct + cs
-        return groupHeads * (segmentChunks * slotCount + checkpoints * kv + 2 * kv) + 2 * r * dk + 3 * r * dv + dv * cs
+        return groupHeads * (workspaceSlots * slotCount + workspaceCheckpoints * kv + 2 * kv) + 2 * r * dk + 3 * r * dv
+            + dv * cs
             + 2 * dk * r
             + dk * cs + r * cs + 2 * cs * ct + 2 * cs * cs + cs * dv + cs * dk + cs * dv + 6 * cs
     }
@@ -103,7 +114,8 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
             return p
         }
         let ws = Workspace(
-            slots: take(groupHeads * segmentChunks * slotCount), checkpoints: take(groupHeads * checkpoints * kv),
+            slots: take(groupHeads * workspaceSlots * slotCount),
+            checkpoints: take(groupHeads * workspaceCheckpoints * kv),
             qk: take(r * dk),
             qkT: take(dk * r), stack: take(r * dv), stackT: take(dv * r), utr: take(dv * cs), x: take(dk * r),
             dkT: take(dk * cs), pa2: take(r * cs), pT: take(cs * ct), dpT: take(cs * ct), ab: take(cs * cs),
@@ -121,8 +133,14 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
     func slot(_ slot: Int, _ local: Int, _ ws: Workspace) -> (
         s: MatrixView<T>, u: MatrixView<T>, t: MatrixView<T>, pa: MatrixView<T>
     ) {
+        slotViews(ws.slots + (slot * groupHeads + local) * slotCount)
+    }
+
+    /// The views of the slot at `base` (a workspace slot or a saved one: the same layout).
+    func slotViews(_ base: UnsafeMutablePointer<T>) -> (
+        s: MatrixView<T>, u: MatrixView<T>, t: MatrixView<T>, pa: MatrixView<T>
+    ) {
         let (ct, dk, dv) = (chunkTokens, problem.keyDim, problem.valueDim)
-        let base = ws.slots + (slot * groupHeads + local) * slotCount
         return (
             MatrixView(base, rows: dk, columns: dv), MatrixView(base + kv, rows: cs, columns: dv),
             MatrixView(base + kv + cs * dv, rows: cs, columns: cs),
@@ -134,7 +152,8 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
     func run(item: Int, workspace ws: Workspace) {
         let p = problem
         let (hh, kv) = (p.heads, kv)
-        let seq = p.sequences[item / headGroups]
+        let seqIndex = item / headGroups
+        let seq = p.sequences[seqIndex]
         let group = item % headGroups
         let heads = (group * hh / headGroups)..<((group + 1) * hh / headGroups)
         let h0 = heads.lowerBound
@@ -159,11 +178,15 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
             }
         }
         func checkpoint(_ index: Int, _ local: Int) -> UnsafeMutablePointer<T> {
-            ws.checkpoints + (index * groupHeads + local) * kv
+            if let saved, let plan { return saved + plan.checkpoint(seqIndex, head: h0 + local, index: index) }
+            return ws.checkpoints + (index * groupHeads + local) * kv
         }
+        // Chunks from `firstSaved` on come from the saved values (all in the last segment), and so do
+        // the checkpoints: no checkpoint sweep, and the last segment sweeps only up to `firstSaved`.
+        let firstSaved = plan?.firstSaved[seqIndex] ?? chunks
         if chunks > 0 {
             let segments = (chunks + segmentChunks - 1) / segmentChunks
-            if segments > 1 {
+            if segments > 1 && saved == nil {
                 // Checkpoints: the states at every segment start (slot 0 serves as scratch).
                 precondition(segments <= checkpoints, "DeltaRuleBackwardKernel: \(segments) segments > \(checkpoints)")
                 loadInitial()
@@ -179,12 +202,15 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
             for segment in (0..<segments).reversed() {
                 let first = segment * segmentChunks
                 let last = Swift.min(chunks, first + segmentChunks)
-                if segments > 1 {
-                    for h in heads { cur(ws, h - h0).update(from: checkpoint(segment, h - h0), count: kv) }
-                } else {
-                    loadInitial()
+                let sweepEnd = Swift.min(last, firstSaved)
+                if first < sweepEnd {
+                    if segments > 1 {
+                        for h in heads { cur(ws, h - h0).update(from: checkpoint(segment, h - h0), count: kv) }
+                    } else {
+                        loadInitial()
+                    }
                 }
-                for c in first..<last {
+                for c in first..<sweepEnd {
                     if c + 1 < chunks { ws.dbc[0] = touch(chunk: c + 1, seq: seq, heads: heads, withOutput: false) }
                     for h in heads {
                         sweep(chunk: c, seq: seq, head: h, local: h - h0, slot: c - first, workspace: ws)
@@ -193,7 +219,11 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
                 for c in (first..<last).reversed() {
                     if c > 0 { ws.dbc[0] = touch(chunk: c - 1, seq: seq, heads: heads, withOutput: true) }
                     for h in heads {
-                        reverse(chunk: c, seq: seq, head: h, local: h - h0, slot: c - first, workspace: ws)
+                        let st =
+                            c >= firstSaved
+                            ? slotViews(saved! + plan!.slot(seqIndex, head: h, chunk: c))
+                            : slot(c - first, h - h0, ws)
+                        reverse(chunk: c, seq: seq, head: h, local: h - h0, slot: st, workspace: ws)
                     }
                 }
             }
@@ -368,7 +398,8 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
     /// K and Q are accumulated transposed (dKᵀ, dQᵀ), and the small transposes (Pᵀ, U'ᵀ, the
     /// stacked [dO; dR]ᵀ) are formed explicitly.
     func reverse(
-        chunk c: Int, seq: DeltaRuleProblem.Sequence, head h: Int, local: Int, slot sl: Int, workspace ws: Workspace
+        chunk c: Int, seq: DeltaRuleProblem.Sequence, head h: Int, local: Int,
+        slot st: (s: MatrixView<T>, u: MatrixView<T>, t: MatrixView<T>, pa: MatrixView<T>), workspace ws: Workspace
     ) {
         let p = problem
         let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
@@ -379,7 +410,6 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         let ldr = chunkTokens + cs
         let gated = g != nil
         let stateDecay = gather(row0: row0, tokens: nt, head: h, workspace: ws)
-        let st = slot(sl, local, ws)
         let sv = st.s
         let dsp = ds(ws, local)
         let u = MatrixView(st.u.base, rows: ns, columns: dv)

@@ -37,7 +37,7 @@ extension DeltaRule {
     static func runBackward<T: LRNNScalar>(
         _ p: DeltaRuleProblem, _ x: Inputs<T>, scale: T, chunkSize: Int, outputGradient: Tensor<T>?,
         finalStateGradient: Tensor<T>?, into grad: inout Inputs<T>, workspace: BackwardWorkspace<T>?,
-        stateBudget: Int = backwardStateBudget
+        stateBudget: Int = backwardStateBudget, saved: (plan: DeltaRuleSavePlan, base: UnsafeMutablePointer<T>)? = nil
     ) {
         if p.sequences.isEmpty || p.heads == 0 || x.q.count == 0 {
             // No tokens: every sequence is empty, dh0 = dht.
@@ -75,7 +75,7 @@ extension DeltaRule {
         reuse(&grad.g, x.g?.shape)
         reuse(&grad.initialState, x.initialState?.shape)
         let longest = p.sequences.map { $0.end - $0.start }.max() ?? 0
-        let chunkTokens = Swift.max(1, Swift.min(chunkSize / p.householder, longest))
+        let chunkTokens = Self.chunkTokens(p, chunkSize: chunkSize)
         let chunks = (longest + chunkTokens - 1) / chunkTokens
         let kv = p.keyDim * p.valueDim
         let segmentChunks = Swift.max(1, Swift.min(chunks, stateBudget / Swift.max(kv, 1)))
@@ -110,7 +110,8 @@ extension DeltaRule {
                                                 finalStateGradient: finalStateGradient != nil ? dhtb.baseAddress : nil,
                                                 dq: dq, dk: dk, dv: dv, dbeta: dbeta, dg: dg, dh0: dh0, scale: scale,
                                                 chunkTokens: chunkTokens, segmentChunks: segmentChunks,
-                                                checkpoints: checkpoints, headGroups: groups)
+                                                checkpoints: checkpoints, headGroups: groups, saved: saved?.base,
+                                                plan: saved?.plan)
                                             let perWorker = kernel.workspaceCount
                                             let count = perWorker * workers
                                             let held = workspace?.acquire(count: count)

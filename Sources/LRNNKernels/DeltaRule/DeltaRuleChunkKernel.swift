@@ -43,12 +43,16 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
     let chunkTokens: Int
     /// Head groups per sequence: work item `s·G + j` runs heads `j·H/G ..< (j+1)·H/G` of sequence s.
     let headGroups: Int
+    /// The training forward's saved values (`DeltaRule.Saved`), laid out by `plan`; nil for inference.
+    var saved: UnsafeMutablePointer<T>? = nil
+    /// Where the saved values go (nil for inference).
+    var plan: DeltaRuleSavePlan? = nil
 
     /// The scalars of workspace one work item needs: the panel X, [P; A], the decay matrix and γ.
     var workspaceCount: Int {
         let cs = chunkTokens * problem.householder
         let panel = (2 * cs + chunkTokens) * panelLeadingDimension
-        return panel + (chunkTokens + cs) * cs + 2 * cs * cs + cs * problem.valueDim + problem.keyDim * cs + 4 * cs
+        return panel + (chunkTokens + cs) * cs + 3 * cs * cs + cs * problem.valueDim + problem.keyDim * cs + 4 * cs
             + 1
     }
 
@@ -79,7 +83,8 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
     func run(item: Int, workspace ws: UnsafeMutablePointer<T>) -> UInt8 {
         let p = problem
         let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
-        let seq = p.sequences[item / headGroups]
+        let seqIndex = item / headGroups
+        let seq = p.sequences[seqIndex]
         let group = item % headGroups
         let hLo = group * hh / headGroups
         let hHi = (group + 1) * hh / headGroups
@@ -109,8 +114,19 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
                 for c in stride(from: 0, to: (hHi - hLo) * dv, by: lineScalars) { ospan[c] = 0 }
             }
             ws[workspaceCount - 1] = touched  // keeps the loads (the workspace's last slot is scratch)
+            let c = (t0 - seq.start) / chunkTokens
             for h in hLo..<hHi {
-                flags |= chunk(head: h, state: seq.index(p, head: h), row0: row0, tokens: nt, workspace: ws)
+                var slot: UnsafeMutablePointer<T>? = nil
+                var checkpoint: UnsafeMutablePointer<T>? = nil
+                if let saved, let plan {
+                    if c >= plan.firstSaved[seqIndex] { slot = saved + plan.slot(seqIndex, head: h, chunk: c) }
+                    if plan.checkpoints[seqIndex] > 0 && c % plan.segmentChunks == 0 {
+                        checkpoint = saved + plan.checkpoint(seqIndex, head: h, index: c / plan.segmentChunks)
+                    }
+                }
+                flags |= chunk(
+                    head: h, state: seq.index(p, head: h), row0: row0, tokens: nt, workspace: ws, slot: slot,
+                    checkpoint: checkpoint)
             }
             t0 += nt
         }
@@ -120,9 +136,10 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
     /// One chunk of `tokens` tokens starting at packed row `row0`, for one head whose state is
     /// `[stateIndex]` of the final-state tensor; returns the non-finite flags of the rows it read.
     @inline(__always)
-    func chunk(head h: Int, state stateIndex: Int, row0: Int, tokens nt: Int, workspace ws: UnsafeMutablePointer<T>)
-        -> UInt8
-    {
+    func chunk(
+        head h: Int, state stateIndex: Int, row0: Int, tokens nt: Int, workspace ws: UnsafeMutablePointer<T>,
+        slot: UnsafeMutablePointer<T>? = nil, checkpoint: UnsafeMutablePointer<T>? = nil
+    ) -> UInt8 {
         let p = problem
         let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
         var flags: UInt8 = 0
@@ -138,6 +155,7 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
         let einv = egam + cs
         let segStart = einv + cs
         let ktBase = segStart + cs
+        let abBase = ktBase + dk * cs
         let sv = MatrixView(state + stateIndex * dk * dv, rows: dk, columns: dv)
         let ldk = hh * dk
         let ldv = hh * dv
@@ -154,12 +172,21 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             let y = x.block(rows: 0..<ns, columns: dk..<(dk + dv))
             let qx = x.block(rows: ns..<(ns + nt), columns: 0..<dk)
             let kx = x.block(rows: (ns + nt)..<(2 * ns + nt), columns: 0..<dk)
-            let pa = MatrixView(paBase, rows: nt + ns, columns: ns)
+            // A training forward computes [P; Ã], T and U' straight into the chunk's saved slot
+            // (S, U', T, [P; Ã] as the backward's sweep stores them: `DeltaRuleBackwardKernel.slot`).
+            let kv = dk * dv
+            let pa =
+                slot.map { MatrixView($0 + kv + cs * dv + cs * cs, rows: nt + ns, columns: ns, leadingDimension: cs) }
+                ?? MatrixView(paBase, rows: nt + ns, columns: ns)
             let pm = pa.block(rows: 0..<nt, columns: 0..<ns)
             let a = pa.block(rows: nt..<(nt + ns), columns: 0..<ns)
             let d = MatrixView(dBase, rows: ns, columns: ns)
-            let tm = MatrixView(tBase, rows: ns, columns: ns)
-            let u = MatrixView(upBase, rows: ns, columns: dv)
+            let tm =
+                slot.map { MatrixView($0 + kv + cs * dv, rows: ns, columns: ns, leadingDimension: cs) }
+                ?? MatrixView(tBase, rows: ns, columns: ns)
+            let u = slot.map { MatrixView($0 + kv, rows: ns, columns: dv) } ?? MatrixView(upBase, rows: ns, columns: dv)
+            if let checkpoint { checkpoint.update(from: sv.base, count: kv) }
+            if let slot { slot.update(from: sv.base, count: kv) }
             let kt = MatrixView(ktBase, rows: dk, columns: ns, leadingDimension: cs)
             let betaAt = { (i: Int) -> T in beta[(step0 + i) * hh + h] }
 
@@ -278,7 +305,27 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
 
             // [P; A] = [Q; K]·Kᵀ, then A ← strictly-lower(diag(β)·A ⊙ D), P ← P ⊙ D_pos ⊙ M.
             BLAS.gemm(x.block(rows: ns..<(2 * ns + nt), columns: 0..<dk), kt, into: pa)
-            for i in 1..<Swift.max(ns, 1) {
+            // Saving: Ã (decayed, strictly lower, zero above) stays in the slot and A = diag(β)·Ã
+            // goes to its own buffer, as the backward's sweep forms them.
+            let ab = MatrixView(abBase, rows: ns, columns: ns, leadingDimension: cs)
+            if slot != nil {
+                for i in 0..<ns {
+                    let row = a.row(i)
+                    let arow = ab.row(i)
+                    let bi = betaAt(i)
+                    if g != nil {
+                        let drow = d.row(i)
+                        for j in 0..<i {
+                            row[j] *= drow[j]
+                            arow[j] = bi * row[j]
+                        }
+                    } else {
+                        for j in 0..<i { arow[j] = bi * row[j] }
+                    }
+                    for j in i..<ns { row[j] = 0 }
+                }
+            }
+            for i in 1..<Swift.max(ns, 1) where slot == nil {
                 let arow = a.row(i)
                 let bi = betaAt(i)
                 if g != nil {
@@ -301,7 +348,7 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             // T = (I + A)⁻¹: a unit-lower solve on the identity (A's diagonal and upper part unread).
             tm.fill(0)
             for i in 0..<ns { tm[i, i] = 1 }
-            BLAS.trsm(a, side: .left, triangle: .lower, diagonal: .unit, tm)
+            BLAS.trsm(slot != nil ? ab : a, side: .left, triangle: .lower, diagonal: .unit, tm)
 
             // Y ← Y − W₀·S, then U' = T·Y.
             BLAS.gemm(w, sv, into: y, alpha: -1, beta: 1)
@@ -319,18 +366,22 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             BLAS.gemm(pm, u, into: oc, alpha: scale, beta: 1)
 
             // S ← exp(γ_c)·S + Kᵀ·diag(exp(γ_c − γ))·U'.
+            // (A saved U' stays unscaled: the scaled rows go to the workspace's U' buffer.)
             var stateDecay: T = 1
+            var uu = u
             if g != nil {
                 let last = gam[ns - 1]
                 stateDecay = egam[ns - 1]  // 0 after a reset
                 let reset = firstReset < ns
+                if slot != nil { uu = MatrixView(upBase, rows: ns, columns: dv) }
                 for j in 0..<ns {
                     let f = reset ? einv[j] : factored ? stateDecay * einv[j] : T.exp(last - gam[j])
                     let urow = u.row(j)
-                    for c in 0..<dv { urow[c] *= f }
+                    let dst = uu.row(j)
+                    for c in 0..<dv { dst[c] = f * urow[c] }
                 }
             }
-            BLAS.gemm(kt, u, into: sv, alpha: 1, beta: stateDecay)
+            BLAS.gemm(kt, uu, into: sv, alpha: 1, beta: stateDecay)
         }
         return flags
     }

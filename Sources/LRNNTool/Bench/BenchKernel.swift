@@ -57,8 +57,9 @@ package struct PreparedBenchKernel {
     /// Builds the training path: draws seeded random cotangents (untimed) — an output gradient
     /// of the output's shape and a final-state gradient of the state's shape, both standard
     /// normal — and returns the closure that runs one forward call (the chunk path, into the
-    /// same reused output and state buffers as ``chunk``) and one call of the kernel's
-    /// `backward` with those cotangents (timed). Kept lazy so that the forward's memory probe
+    /// same reused output and state buffers as ``chunk``; for the delta-rule family its training
+    /// form, which keeps the backward's values in a kept `DeltaRule.Saved`) and one call of the
+    /// kernel's `backward` with those cotangents (from those values) (timed): a training step. Kept lazy so that the forward's memory probe
     /// never holds the cotangents.
     package var makeBackward: () -> () -> Void
     /// Bytes of the kernel's inputs and outputs (the memory target's yardstick).

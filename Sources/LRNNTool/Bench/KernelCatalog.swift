@@ -76,7 +76,8 @@ package enum KernelCatalog {
         let paths =
             "chunk: DeltaRule.chunked\(gated ? " with g" : "")\(n > 1 ? ", numHouseholder: \(n)" : ""), into reused output buffers; "
             + "step: DeltaRule.step per token; naive: DeltaRule.reference; "
-            + "forward + backward: the chunk path, then DeltaRule.backward into a kept workspace and gradients"
+            + "forward + backward: the training forward (the chunk path that also keeps the backward's values in a "
+            + "kept DeltaRule.Saved), then DeltaRule.backward from them into a kept workspace and gradients"
         return BenchKernel(
             name: name, batch: 1, heads: h, keyDim: d, valueDim: d, flopFormula: formula, pathsDescription: paths,
             effectiveFlops: { t in Double(t * n * h) * perStep },
@@ -132,17 +133,19 @@ package enum KernelCatalog {
                         // Caller-owned workspace and gradients, kept across calls like the forward's
                         // output buffers.
                         let workspace = BackwardWorkspace<Float>()
+                        let saved = DeltaRule.Saved<Float>()
                         var gradients = DeltaRule.Inputs<Float>(
                             q: Tensor(zeros: [0]), k: Tensor(zeros: [0]), v: Tensor(zeros: [0]),
                             beta: Tensor(zeros: [0]))
                         return {
                             mustSucceed(name) {
+                                // A training step: the training forward keeps the values the backward
+                                // would recompute, the backward reads them.
                                 try DeltaRule.chunked(
-                                    q: q, k: k, v: v, beta: beta, g: g, numHouseholder: n, output: &output,
-                                    finalState: &state)
+                                    inputs, numHouseholder: n, output: &output, finalState: &state, saving: saved)
                                 try DeltaRule.backward(
                                     inputs, numHouseholder: n, outputGradient: dOutput, finalStateGradient: dState,
-                                    workspace: workspace, gradients: &gradients)
+                                    workspace: workspace, gradients: &gradients, saved: saved)
                             }
                         }
                     },

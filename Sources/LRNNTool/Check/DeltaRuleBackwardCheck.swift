@@ -4,8 +4,12 @@ import LRNNLinearAlgebra
 /// Golden checks for the delta-rule family's backward cases (`delta_rule_backward`,
 /// `gated_delta_rule_backward`, `delta_product_backward`; FORMAT.md, "Backward cases").
 ///
-/// Each case runs in Float64 and Float32 on two paths: `chunk` (the chunked forward and
-/// ``DeltaRule/backward(_:scale:numHouseholder:sequences:chunkSize:outputGradient:finalStateGradient:)``)
+/// Each case runs in Float64 and Float32 on three paths: `chunk` (the chunked forward and
+/// ``DeltaRule/backward(_:scale:numHouseholder:sequences:chunkSize:outputGradient:finalStateGradient:)``),
+/// `saved` (the training forward
+/// ``DeltaRule/chunked(_:scale:numHouseholder:sequences:chunkSize:output:finalState:saving:)`` and
+/// the backward from its saved values,
+/// ``DeltaRule/backward(_:scale:numHouseholder:sequences:chunkSize:outputGradient:finalStateGradient:workspace:gradients:saved:)``)
 /// and `naive` (the reference forward and
 /// ``DeltaRule/referenceBackward(_:scale:numHouseholder:sequences:outputGradient:finalStateGradient:)``).
 /// The cotangents are the case's `do` and optional `dht`. A line's error is the largest golden
@@ -15,12 +19,12 @@ package enum DeltaRuleBackwardCheck {
     /// The golden op names this checker handles.
     package static let ops = ["delta_rule_backward", "gated_delta_rule_backward", "delta_product_backward"]
 
-    /// Checks one case: four lines (Float64/Float32 × chunk/naive).
+    /// Checks one case: six lines (Float64/Float32 × chunk/saved/naive).
     ///
     /// - Parameters:
     ///   - file: the case file.
     ///   - name: the case name printed on its lines.
-    /// - Returns: the case's four lines.
+    /// - Returns: the case's six lines.
     /// - Throws: ``SafeTensorsError`` when an input, cotangent or expected tensor is missing or
     ///   unreadable, ``GoldenCaseError`` when `num_householder` is not an integer in 1...64, `scale`
     ///   not a finite number, or a gated op lacks `g`.
@@ -43,7 +47,7 @@ package enum DeltaRuleBackwardCheck {
             + lines(file, Float.self, n: n, scale: scale, cu: cu, name: name, op: op, expected)
     }
 
-    /// The two lines (chunk, naive) of one precision.
+    /// The three lines (chunk, saved, naive) of one precision.
     static func lines<T: LRNNScalar>(
         _ file: SafeTensorsFile, _: T.Type, n: Int, scale: Double?, cu: [Int]?, name: String, op: String,
         _ expected: [(String, Tensor<Double>)]
@@ -58,7 +62,7 @@ package enum DeltaRuleBackwardCheck {
         let dO = try file.tensor("do", as: T.self)
         let dht = file.contains("dht") ? try file.tensor("dht", as: T.self) : nil
         let s = scale.map { T($0) }
-        return ["chunk", "naive"].map { path in
+        return ["chunk", "saved", "naive"].map { path in
             GoldenCheck.measure(name: name, op: op, precision: precision, path: path, tolerance: tolerance) {
                 let r = try run(inputs, path: path, scale: s, n: n, cu: cu, dO: dO, dht: dht)
                 var computed: [String: Tensor<T>] = [
@@ -77,8 +81,9 @@ package enum DeltaRuleBackwardCheck {
         }
     }
 
-    /// One path's forward and backward: `chunk` (chunked forward, chunked backward) or `naive`
-    /// (reference forward, reference backward).
+    /// One path's forward and backward: `chunk` (chunked forward, chunked backward), `saved`
+    /// (training forward, backward from its saved values) or `naive` (reference forward, reference
+    /// backward).
     ///
     /// - Throws: ``KernelError`` from the kernels, for malformed `cu_seqlens`, or for extents
     ///   beyond what a golden case may ask for.
@@ -107,6 +112,21 @@ package enum DeltaRuleBackwardCheck {
             let grad = try DeltaRule.backward(
                 x, scale: scale, numHouseholder: n, sequences: sequences, outputGradient: dO, finalStateGradient: dht)
             return (f.output, f.finalState, grad)
+        }
+        if path == "saved" {
+            let p = try DeltaRule.chunked(x, scale: scale, numHouseholder: n, sequences: sequences)
+            var output = p.output
+            var finalState = p.finalState
+            let saved = DeltaRule.Saved<T>()
+            try DeltaRule.chunked(
+                x, scale: scale, numHouseholder: n, sequences: sequences, output: &output, finalState: &finalState,
+                saving: saved)
+            var grad = DeltaRule.Inputs<T>(
+                q: Tensor(zeros: [0]), k: Tensor(zeros: [0]), v: Tensor(zeros: [0]), beta: Tensor(zeros: [0]))
+            try DeltaRule.backward(
+                x, scale: scale, numHouseholder: n, sequences: sequences, outputGradient: dO, finalStateGradient: dht,
+                workspace: BackwardWorkspace(), gradients: &grad, saved: saved)
+            return (output, finalState, grad)
         }
         let f = try DeltaRule.reference(
             q: x.q, k: x.k, v: x.v, beta: x.beta, g: x.g, scale: scale, initialState: x.initialState,
