@@ -129,7 +129,7 @@ extension CausalLM {
             addInPlace(&dh, dIn)
         }
         grads.add("model.embeddings.weight", embeddings.weightGradient(ids: batch.ids, outputGradient: dh))
-        assert(Set(grads.values.keys) == Set(namedParameters.map(\.key)), "gradient keys differ from the parameters")
+        assert(Set(grads.values.keys) == Set(parameters().keys), "gradient keys differ from the parameters")
         return (loss, grads.values)
     }
 }
