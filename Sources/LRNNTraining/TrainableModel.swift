@@ -30,7 +30,7 @@ public protocol TrainableModel<Scalar> {
 
     /// Replaces parameter values in place (``/LRNNModels/CausalLM/update(parameters:verify:)``
     /// for ``/LRNNModels/CausalLM``). The default replaces the model with
-    /// ``updating(parameters:)``, every check made.
+    /// ``TrainableModel/updating(parameters:)``, every check made.
     ///
     /// - Parameters:
     ///   - parameters: tensors by key, each of its parameter's shape.
@@ -41,8 +41,8 @@ public protocol TrainableModel<Scalar> {
 
     /// Applies `body` to every parameter in place, with its key (the optimiser's update;
     /// ``/LRNNModels/CausalLM/modifyParameters(_:)`` walks the model's parameter tree). The
-    /// default reads ``parameters()``, applies `body` in sorted key order and rebuilds the model
-    /// with ``updating(parameters:)``.
+    /// default reads ``TrainableModel/parameters()``, applies `body` in sorted key order and rebuilds the model
+    /// with ``TrainableModel/updating(parameters:)``.
     ///
     /// - Parameter body: called once per parameter, changing it in place and keeping its shape.
     mutating func modifyParameters(_ body: (_ key: String, _ value: inout Tensor<Scalar>) -> Void)
@@ -52,7 +52,7 @@ public protocol TrainableModel<Scalar> {
     /// - Parameters:
     ///   - inputIDs: one row of token ids per sequence, each starting from zero state.
     ///   - labels: the target id of every position, or −100 to ignore it; the shape of `inputIDs`.
-    /// - Returns: the loss and the gradients, keyed like ``parameters()``.
+    /// - Returns: the loss and the gradients, keyed like ``TrainableModel/parameters()``.
     /// - Throws: `ModelError` for an id outside the vocabulary, mismatched lengths, or a batch
     ///   without any counted position.
     func lossAndGradients(inputIDs: [[Int]], labels: [[Int]]) throws(ModelError)
@@ -78,20 +78,20 @@ public protocol TrainableModel<Scalar> {
 }
 
 extension TrainableModel {
-    /// The model rebuilt by ``updating(parameters:)`` (which makes every check, whatever
+    /// The model rebuilt by ``TrainableModel/updating(parameters:)`` (which makes every check, whatever
     /// `verify` asks).
     ///
     /// - Parameters:
     ///   - parameters: tensors by key, each of its parameter's shape.
     ///   - verify: ignored: every check is made.
-    /// - Throws: as ``updating(parameters:)``.
+    /// - Throws: as ``TrainableModel/updating(parameters:)``.
     public mutating func update(
         parameters: [String: Tensor<Scalar>], verify: ParameterVerification
     ) throws(ModelLoadError) {
         self = try updating(parameters: parameters)
     }
 
-    /// ``parameters()`` changed by `body` in sorted key order, then ``updating(parameters:)``.
+    /// ``TrainableModel/parameters()`` changed by `body` in sorted key order, then ``TrainableModel/updating(parameters:)``.
     ///
     /// - Parameter body: called once per parameter, changing it in place and keeping its shape.
     public mutating func modifyParameters(_ body: (_ key: String, _ value: inout Tensor<Scalar>) -> Void) {

@@ -24,7 +24,7 @@ extension CausalLM {
     /// `Module.update(parameters:verify:)` is the analogue.
     ///
     /// - Parameters:
-    ///   - parameters: tensors by checkpoint key (``parameters()``'s keys), each of its parameter's
+    ///   - given: tensors by checkpoint key (``parameters()``'s keys), each of its parameter's
     ///     shape; a key left out keeps its value when `verify` lacks
     ///     ``ParameterVerification/noMissingKeys``.
     ///   - verify: the checks besides shapes (default: all of them).
@@ -85,6 +85,7 @@ extension CausalLM {
 
     /// Applies `body` to every parameter in place, in walk order, with its checkpoint key (the
     /// optimiser's update: no parameter is copied when the model holds the only reference).
+    /// Derived state is recomputed afterwards. mlx-swift's `Module.apply(filter:map:)` in place.
     ///
     /// - Parameter body: called once per parameter with its key and tensor, which it changes in
     ///   place keeping the shape.

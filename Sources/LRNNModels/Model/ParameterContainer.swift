@@ -7,8 +7,8 @@ import LRNNLinearAlgebra
 /// in ``walkParameters(_:)``. One generic walk (``ParameterWalk``) joins the components into
 /// full checkpoint keys (`model.layers.0.attn.q_proj.weight`), so that loading and its
 /// verification, random initialisation, ``CausalLM/parameters()``,
-/// ``CausalLM/update(parameters:verify:)``, checkpoint writing and the optimiser's in-place
-/// update all see the same keys — no constructor or caller concatenates key strings.
+/// ``CausalLM/update(parameters:verify:)``, checkpoint writing, the optimiser's in-place update
+/// (``CausalLM/modifyParameters(_:)``) and the gradients all see the same keys — no constructor or caller concatenates key strings.
 ///
 /// The analogue of mlx-swift's `Module` with its `parameters()` / `update(parameters:verify:)`,
 /// on value types: a container is a struct whose parameter tensors the walk reads or replaces
@@ -42,6 +42,7 @@ extension ParameterContainer {
 
     /// Every parameter under its checkpoint key relative to this container (`weight`,
     /// `q_proj.weight`, …), in walk order. The tensors share storage with the container.
+    /// PyTorch's `named_parameters()`, mlx-swift's `parameters().flattened()`.
     ///
     /// - Returns: `(key, tensor)` pairs, one per parameter.
     public func namedParameterList() -> [(key: String, value: Tensor<Scalar>)] {
@@ -52,25 +53,10 @@ extension ParameterContainer {
         }
         return walk.collected
     }
-
-    /// Applies `body` to every parameter in place, in walk order, with its key relative to this
-    /// container; derived state is refreshed afterwards (``parametersDidChange()``).
-    ///
-    /// - Parameter body: called once per parameter with its key and its tensor, which it may
-    ///   change in place (keeping its shape).
-    /// - Precondition: `body` keeps every tensor's shape.
-    public mutating func modifyParameters(_ body: (_ key: String, _ value: inout Tensor<Scalar>) -> Void) {
-        withoutActuallyEscaping(body) { body in
-            var walk = ParameterWalk<Scalar>(mode: .modify(body))
-            do { try walkParameters(&walk) } catch {
-                preconditionFailure("ParameterContainer: a modifying walk threw \(error)")
-            }
-        }
-        parametersDidChange()
-    }
 }
 
-/// How a parameter of a model built in code is initialised (fla's schemes, simplified).
+/// How a parameter of a model built in code is initialised (fla's `_init_weights` schemes,
+/// simplified), declared beside the parameter in ``ParameterContainer/walkParameters(_:)``.
 public enum ParameterInitializer: Sendable, Equatable {
     /// Normal with mean 0 and the given standard deviation.
     case normal(std: Double)
@@ -96,7 +82,9 @@ public enum ParameterInitializer: Sendable, Equatable {
 ///
 /// Containers only call ``parameter(_:_:shape:initializer:)``, ``parameter(_:_:shape:make:)``,
 /// ``child(_:_:)`` and ``ignoredParameter(_:shape:)``; the walks themselves are started by the
-/// model (``CausalLM/parameters()``, ``CausalLM/update(parameters:verify:)``, loading).
+/// model (``CausalLM/parameters()``, ``CausalLM/update(parameters:verify:)``,
+/// ``CausalLM/modifyParameters(_:)``, loading). Keys are joined with dots, as PyTorch's
+/// `state_dict()` and mlx-swift's flattened parameter dictionaries join them.
 public struct ParameterWalk<T: LRNNScalar> {
     /// What the walk does to each parameter.
     enum Mode {
