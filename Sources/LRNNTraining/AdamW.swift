@@ -89,6 +89,47 @@ public struct AdamW<T: LRNNScalar>: Sendable {
     public mutating func update(
         parameters: inout [String: Tensor<T>], gradients: [String: Tensor<T>], learningRate: T
     ) throws(TrainingError) {
+        let constants = try prepare(parameters: parameters, gradients: gradients, learningRate: learningRate)
+        for key in parameters.keys.sorted() {
+            // Taking the tensor out of the dictionary keeps its storage uniquely referenced.
+            var p = parameters.removeValue(forKey: key)!
+            apply(constants, key: key, parameter: &p, gradient: gradients[key]!)
+            parameters[key] = p
+        }
+        step = constants.t
+    }
+
+    /// Applies one update to every parameter of `model` in place, through its parameter walk
+    /// (``TrainableModel/modifyParameters(_:)``): no parameter is copied when the model holds the
+    /// only reference to it. The same arithmetic as ``update(parameters:gradients:learningRate:)``,
+    /// so the same bits.
+    ///
+    /// - Parameters:
+    ///   - model: the model, updated in place.
+    ///   - gradients: dL/d(parameter) for exactly the keys of the model's parameters, each of its
+    ///     shape (already clipped, if clipping is wanted).
+    ///   - learningRate: the scheduled learning rate of this update (finite, ≥ 0).
+    /// - Throws: as ``update(parameters:gradients:learningRate:)``; nothing is changed when it throws.
+    public mutating func update<Model: TrainableModel>(
+        model: inout Model, gradients: [String: Tensor<T>], learningRate: T
+    ) throws(TrainingError) where Model.Scalar == T {
+        // The reading walk's references are released before the model is modified in place.
+        let constants = try prepare(parameters: model.parameters(), gradients: gradients, learningRate: learningRate)
+        model.modifyParameters { key, p in apply(constants, key: key, parameter: &p, gradient: gradients[key]!) }
+        step = constants.t
+    }
+
+    /// The constants of update t shared by every parameter.
+    struct UpdateConstants {
+        var t: Int
+        var learningRate, bias1, bias2Root: T
+    }
+
+    /// Checks the learning rate, the gradients and the moments against the parameters (creating
+    /// zero moments at the first update) and returns the constants of the next update.
+    private mutating func prepare(
+        parameters: [String: Tensor<T>], gradients: [String: Tensor<T>], learningRate: T
+    ) throws(TrainingError) -> UpdateConstants {
         guard learningRate.isFinite && learningRate >= 0 else {
             throw .invalidArgument(name: "learningRate", reason: "\(learningRate), expected a finite value ≥ 0")
         }
@@ -103,24 +144,23 @@ public struct AdamW<T: LRNNScalar>: Sendable {
             try Self.requireSameTensors(secondMoments, as: parameters, name: "exp_avg_sq")
         }
         let t = step + 1
-        let bias1 = 1 - T.pow(beta1, t)
-        let bias2Root = T.sqrt(1 - T.pow(beta2, t))
-        for key in parameters.keys.sorted() {
-            let (scale, wd) = settings(for: key)
-            let lr = learningRate * scale
-            let rule = Rule(
-                decay: 1 - lr * wd, beta1: beta1, beta2: beta2, stepSize: lr / bias1, bias2Root: bias2Root,
-                epsilon: epsilon)
-            // Taking the tensors out of the dictionaries keeps their storage uniquely referenced.
-            var p = parameters.removeValue(forKey: key)!
-            var m = firstMoments.removeValue(forKey: key)!
-            var v = secondMoments.removeValue(forKey: key)!
-            Self.apply(rule, p: &p, m: &m, v: &v, g: gradients[key]!)
-            parameters[key] = p
-            firstMoments[key] = m
-            secondMoments[key] = v
-        }
-        step = t
+        return UpdateConstants(
+            t: t, learningRate: learningRate, bias1: 1 - T.pow(beta1, t), bias2Root: T.sqrt(1 - T.pow(beta2, t)))
+    }
+
+    /// Updates one parameter and its moments.
+    private mutating func apply(_ c: UpdateConstants, key: String, parameter p: inout Tensor<T>, gradient: Tensor<T>) {
+        let (scale, wd) = settings(for: key)
+        let lr = c.learningRate * scale
+        let rule = Rule(
+            decay: 1 - lr * wd, beta1: beta1, beta2: beta2, stepSize: lr / c.bias1, bias2Root: c.bias2Root,
+            epsilon: epsilon)
+        // Taking the moments out of the dictionaries keeps their storage uniquely referenced.
+        var m = firstMoments.removeValue(forKey: key)!
+        var v = secondMoments.removeValue(forKey: key)!
+        Self.apply(rule, p: &p, m: &m, v: &v, g: gradient)
+        firstMoments[key] = m
+        secondMoments[key] = v
     }
 
     /// Restores the state a checkpoint saved.

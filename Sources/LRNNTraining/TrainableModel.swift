@@ -1,8 +1,8 @@
 import LRNNLinearAlgebra
 import LRNNModels
 
-/// A model the ``Trainer`` can optimise: a flat parameter tree keyed by checkpoint name, a loss
-/// with its gradients, and a way to rebuild the model from new parameter values.
+/// A model the ``Trainer`` can optimise: a parameter tree keyed by checkpoint name, a loss with
+/// its gradients, and a way to change the parameter values in place.
 ///
 /// ``/LRNNModels/CausalLM`` conforms with the one-line `extension CausalLM: TrainableModel {}`
 /// once it provides these members; any other model (a test model, a custom stack) conforms by
@@ -28,12 +28,31 @@ public protocol TrainableModel<Scalar> {
     /// - Throws: `ModelLoadError` naming a missing or unexpected key or a wrong shape.
     func updating(parameters: [String: Tensor<Scalar>]) throws(ModelLoadError) -> Self
 
+    /// Replaces parameter values in place (``/LRNNModels/CausalLM/update(parameters:verify:)``
+    /// for ``/LRNNModels/CausalLM``). The default replaces the model with
+    /// ``TrainableModel/updating(parameters:)``, every check made.
+    ///
+    /// - Parameters:
+    ///   - parameters: tensors by key, each of its parameter's shape.
+    ///   - verify: the checks besides shapes.
+    /// - Throws: `ModelLoadError` naming a missing or unexpected key, a wrong shape or a
+    ///   non-finite value; the model is unchanged when it throws.
+    mutating func update(parameters: [String: Tensor<Scalar>], verify: ParameterVerification) throws(ModelLoadError)
+
+    /// Applies `body` to every parameter in place, with its key (the optimiser's update;
+    /// ``/LRNNModels/CausalLM/modifyParameters(_:)`` walks the model's parameter tree). The
+    /// default reads ``TrainableModel/parameters()``, applies `body` in sorted key order and rebuilds the model
+    /// with ``TrainableModel/updating(parameters:)``.
+    ///
+    /// - Parameter body: called once per parameter, changing it in place and keeping its shape.
+    mutating func modifyParameters(_ body: (_ key: String, _ value: inout Tensor<Scalar>) -> Void)
+
     /// The mean cross-entropy over the counted positions of a batch and dL/d(every parameter).
     ///
     /// - Parameters:
     ///   - inputIDs: one row of token ids per sequence, each starting from zero state.
     ///   - labels: the target id of every position, or −100 to ignore it; the shape of `inputIDs`.
-    /// - Returns: the loss and the gradients, keyed like ``parameters()``.
+    /// - Returns: the loss and the gradients, keyed like ``TrainableModel/parameters()``.
     /// - Throws: `ModelError` for an id outside the vocabulary, mismatched lengths, or a batch
     ///   without any counted position.
     func lossAndGradients(inputIDs: [[Int]], labels: [[Int]]) throws(ModelError)
@@ -56,4 +75,30 @@ public protocol TrainableModel<Scalar> {
     ///   - dtype: the stored dtype of every parameter (`F32` or `BF16` for fla).
     /// - Throws: the file system's error, or the model's own error when it cannot be described.
     func write(to directory: String, dtype: SafeTensorsDType) throws
+}
+
+extension TrainableModel {
+    /// The model rebuilt by ``TrainableModel/updating(parameters:)`` (which makes every check, whatever
+    /// `verify` asks).
+    ///
+    /// - Parameters:
+    ///   - parameters: tensors by key, each of its parameter's shape.
+    ///   - verify: ignored: every check is made.
+    /// - Throws: as ``TrainableModel/updating(parameters:)``.
+    public mutating func update(
+        parameters: [String: Tensor<Scalar>], verify: ParameterVerification
+    ) throws(ModelLoadError) {
+        self = try updating(parameters: parameters)
+    }
+
+    /// ``TrainableModel/parameters()`` changed by `body` in sorted key order, then ``TrainableModel/updating(parameters:)``.
+    ///
+    /// - Parameter body: called once per parameter, changing it in place and keeping its shape.
+    public mutating func modifyParameters(_ body: (_ key: String, _ value: inout Tensor<Scalar>) -> Void) {
+        var p = parameters()
+        for key in p.keys.sorted() { body(key, &p[key]!) }
+        do { self = try updating(parameters: p) } catch {
+            preconditionFailure("modifyParameters: the model refused its own modified parameters: \(error)")
+        }
+    }
 }

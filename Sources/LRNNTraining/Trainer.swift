@@ -16,9 +16,9 @@ import LRNNModels
 ///    schedule advanced, ``skippedSteps`` counted, a ``TrainingStepOutcome/skipped(_:)`` returned —
 ///    when the loss or a gradient is NaN or ±∞, or when no label of the batch is counted;
 /// 4. otherwise clips the gradients to ``TrainerConfiguration/maxGradientNorm``
-///    (``GradientClipping``), applies ``AdamW/update(parameters:gradients:learningRate:)`` at the
-///    scheduled learning rate lr(s) of step s (``LearningRateSchedule``), and rebuilds the model
-///    with ``TrainableModel/updating(parameters:)``.
+///    (``GradientClipping``) and applies ``AdamW/update(model:gradients:learningRate:)`` at the
+///    scheduled learning rate lr(s) of step s (``LearningRateSchedule``): the model's tensors are
+///    updated in place through its parameter walk, nothing is rebuilt or re-validated.
 ///
 /// Everything runs in sorted key order and the data order depends only on the seed, so two runs
 /// from the same state compute the same bits. ``saveCheckpoint(to:modelDType:)`` writes that state
@@ -46,8 +46,8 @@ public struct Trainer<Model: TrainableModel> {
     public private(set) var stepsTaken = 0
     /// The number of steps the non-finite guard skipped.
     public private(set) var skippedSteps = 0
-    /// The current parameters (the values ``model`` was built from), by key.
-    public private(set) var parameters: [String: Tensor<Scalar>]
+    /// The current parameters of ``model``, by key (``TrainableModel/parameters()``).
+    public var parameters: [String: Tensor<Scalar>] { model.parameters() }
 
     /// Creates a trainer at step 0.
     ///
@@ -68,7 +68,6 @@ public struct Trainer<Model: TrainableModel> {
         self.examples = examples
         self.dataOrder = try DataOrder(count: examples.count, seed: configuration.seed)
         self.batchSource = nil
-        self.parameters = model.parameters()
     }
 
     /// Creates a trainer at step 0 whose step s trains on `batchSource.batch(step: s, size:)`.
@@ -89,18 +88,16 @@ public struct Trainer<Model: TrainableModel> {
         self.examples = []
         self.dataOrder = try! DataOrder(count: 1, seed: configuration.seed)
         self.batchSource = batchSource
-        self.parameters = model.parameters()
     }
 
     /// Restores a trainer from its parts (used by resuming).
     init(
-        model: Model, parameters: [String: Tensor<Scalar>], optimizer: AdamW<Scalar>,
+        model: Model, optimizer: AdamW<Scalar>,
         configuration: TrainerConfiguration<Scalar>, examples: [TrainingExample], dataOrder: DataOrder,
         batchSource: (any TrainingBatchSource)?, stepsTaken: Int, skippedSteps: Int
     ) {
         self.batchSource = batchSource
         self.model = model
-        self.parameters = parameters
         self.optimizer = optimizer
         self.configuration = configuration
         self.examples = examples
@@ -114,7 +111,7 @@ public struct Trainer<Model: TrainableModel> {
     /// - Returns: what the step did.
     /// - Throws: ``TrainingError/model(_:)`` when the model refuses a batch (an id outside its
     ///   vocabulary), the batch source's error, ``TrainingError/invalidArgument(name:reason:)``
-    ///   when the source returns another number of examples than asked, ``TrainingError/modelLoad(_:)`` when it refuses the new parameters, or the
+    ///   when the source returns another number of examples than asked, or the
     ///   optimiser's errors for gradients that do not match the parameters. The trainer is
     ///   unchanged when it throws.
     public mutating func step() throws(TrainingError) -> TrainingStepOutcome<Scalar> {
@@ -166,19 +163,13 @@ public struct Trainer<Model: TrainableModel> {
             norm = GradientClipping.globalNorm(gradients)
         }
         let lr = configuration.schedule.learningRate(at: s)
-        var newParameters = parameters
-        var newOptimizer = optimizer
-        try newOptimizer.update(parameters: &newParameters, gradients: gradients, learningRate: lr)
-        let newModel: Model
-        do { newModel = try model.updating(parameters: newParameters) } catch { throw .modelLoad(error) }
-        model = newModel
-        parameters = newParameters
-        optimizer = newOptimizer
+        // Checks come first inside the update, so a throw leaves the model and optimiser unchanged.
+        try optimizer.update(model: &model, gradients: gradients, learningRate: lr)
         dataOrder = order
         stepsTaken = s + 1
         return .applied(
             TrainingStepReport(
-                step: s, update: newOptimizer.step, loss: loss, gradientNorm: norm, learningRate: lr,
+                step: s, update: optimizer.step, loss: loss, gradientNorm: norm, learningRate: lr,
                 countedPositions: accumulator.countedPositions, examples: batch))
     }
 

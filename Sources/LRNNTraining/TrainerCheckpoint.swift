@@ -55,6 +55,7 @@ extension Trainer {
         ]
         if let c = configuration.maxGradientNorm { meta["clip_grad_norm"] = "\(c)" }
         var w = SafeTensorsWriter(metadata: meta)
+        let parameters = model.parameters()
         for key in parameters.keys.sorted() {
             let p = parameters[key]!
             w.add("parameters." + key, p, as: dtype)
@@ -206,8 +207,8 @@ extension Trainer {
                 stored[i][key] = t
             }
         }
-        let restoredModel: Model
-        do { restoredModel = try model.updating(parameters: stored[0]) } catch { throw .modelLoad(error) }
+        var restoredModel = model
+        do { try restoredModel.update(parameters: stored[0], verify: .all) } catch { throw .modelLoad(error) }
         var restoredOptimizer = optimizer
         restoredOptimizer.restore(
             step: adamStep, firstMoments: adamStep == 0 ? [:] : stored[1],
@@ -216,7 +217,7 @@ extension Trainer {
             batchSize: configuration.batchSize, microBatchSize: configuration.microBatchSize,
             schedule: configuration.schedule, maxGradientNorm: configuration.maxGradientNorm, seed: seed)
         return Trainer(
-            model: restoredModel, parameters: stored[0], optimizer: restoredOptimizer,
+            model: restoredModel, optimizer: restoredOptimizer,
             configuration: restoredConfiguration, examples: examples, dataOrder: order, batchSource: batchSource,
             stepsTaken: scheduleStep,
             skippedSteps: skipped)

@@ -27,7 +27,7 @@ import Testing
         _ dir: String, _ m: CausalLM<Float>, edit: (inout [(key: String, value: Tensor<Float>)]) -> Void,
         extra: (inout SafeTensorsWriter) -> Void = { _ in }
     ) throws {
-        var params = m.namedParameters
+        var params = m.namedParameterList()
         edit(&params)
         var w = SafeTensorsWriter()
         for (k, v) in params { w.add(k, v) }
@@ -52,12 +52,12 @@ import Testing
         try m.write(to: dir)
         let loaded = try CausalLM<Float>.load(directory: dir)
         #expect(try loaded.logits(ids) == (try m.logits(ids)))
-        #expect(loaded.namedParameters.map(\.key) == m.namedParameters.map(\.key))
+        #expect(loaded.namedParameterList().map(\.key) == m.namedParameterList().map(\.key))
     }
 
     @Test func keyTableOfDeltaNetLayer() throws {
         let (_, m) = try tinyCheckpoint()
-        let keys = Set(m.namedParameters.map(\.key))
+        let keys = Set(m.namedParameterList().map(\.key))
         let layer = [
             "attn_norm.weight", "attn.q_proj.weight", "attn.k_proj.weight", "attn.v_proj.weight", "attn.b_proj.weight",
             "attn.g_proj.weight", "attn.o_proj.weight", "attn.q_conv1d.weight", "attn.k_conv1d.weight",
@@ -145,7 +145,7 @@ import Testing
         var a = SafeTensorsWriter()
         var b = SafeTensorsWriter()
         var map: [String: String] = [:]
-        for (i, (k, v)) in m.namedParameters.enumerated() {
+        for (i, (k, v)) in m.namedParameterList().enumerated() {
             if i % 2 == 0 { a.add(k, v) } else { b.add(k, v) }
             map[k] = i % 2 == 0 ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors"
         }
@@ -158,7 +158,7 @@ import Testing
 
         // A key the index places in the wrong shard.
         var wrong = map
-        let key = m.namedParameters[0].key
+        let key = m.namedParameterList()[0].key
         wrong[key] = "model-00002-of-00002.safetensors"
         try JSONSerialization.data(withJSONObject: ["weight_map": wrong]).write(to: URL(fileURLWithPath: index))
         #expect(
@@ -174,7 +174,7 @@ import Testing
 
     @Test func tiedEmbeddingsUseTheEmbeddingMatrix() throws {
         let (dir, m) = try tinyCheckpoint(tie: true)
-        #expect(!m.namedParameters.contains { $0.key == "lm_head.weight" })
+        #expect(!m.namedParameterList().contains { $0.key == "lm_head.weight" })
         let loaded = try CausalLM<Float>.load(directory: dir)
         #expect(loaded.lmHead.weight == loaded.embeddings.weight)
         #expect(try loaded.logits(ids) == (try m.logits(ids)))
@@ -193,7 +193,9 @@ import Testing
                 == .missingKeys(
                     file: dir + "/model.safetensors", keys: [KeyShape("model.layers.0.attn.g_norm.weight", [16])]))
         var w = SafeTensorsWriter()
-        for (k, v) in m.namedParameters { w.add(k.replacingOccurrences(of: "g_norm_swish_gate", with: "g_norm"), v) }
+        for (k, v) in m.namedParameterList() {
+            w.add(k.replacingOccurrences(of: "g_norm_swish_gate", with: "g_norm"), v)
+        }
         try w.write(to: dir + "/model.safetensors")
         let err = try CausalLM<Float>.load(directory: dir).logits(ids).relativeError(to: try m.logits(ids))
         #expect(err < 1e-6, "g_norm then o·silu(g) vs fused gated norm: \(err)")

@@ -41,7 +41,7 @@ import Testing
     }
 
     @Test func parameterKeysFollowTheBlockIndex() throws {
-        let keys = try exampleModel().namedParameters.map(\.key)
+        let keys = try exampleModel().namedParameterList().map(\.key)
         #expect(keys.contains("model.layers.0.attn.A_log") && keys.contains("model.layers.1.attn.gk_proj.1.bias"))
         #expect(keys.contains("model.layers.4.attn.C_re") && keys.contains("model.layers.4.attn.output_linear.weight"))
         #expect(!keys.contains("model.layers.4.mlp_norm.weight"))

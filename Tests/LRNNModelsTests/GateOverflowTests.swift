@@ -79,7 +79,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try m.write(to: dir)
         var w = SafeTensorsWriter()
-        for (key, value) in m.namedParameters {
+        for (key, value) in m.namedParameterList() {
             var v = value
             edit(key, &v)
             w.add(key, v)

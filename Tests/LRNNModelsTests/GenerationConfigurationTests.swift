@@ -151,7 +151,7 @@ import Testing
         try m.write(to: dir)
         // A head of finite Float32 weights whose products overflow: every logit is ±∞ or NaN.
         var w = SafeTensorsWriter()
-        for (k, v) in m.namedParameters {
+        for (k, v) in m.namedParameterList() {
             if k == "lm_head.weight" {
                 w.add(k, Tensor<Float>(shape: v.shape, repeating: 3e38), as: .float32)
             } else {

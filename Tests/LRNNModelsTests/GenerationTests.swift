@@ -101,7 +101,7 @@ import Testing
         let a: CausalLM<Float> = try TinyModels.model([TinyModels.gla], seed: 5)
         let b: CausalLM<Float> = try TinyModels.model([TinyModels.gla], seed: 5)
         let c: CausalLM<Float> = try TinyModels.model([TinyModels.gla], seed: 6)
-        #expect(a.namedParameters.map(\.value) == b.namedParameters.map(\.value))
-        #expect(a.namedParameters.map(\.value) != c.namedParameters.map(\.value))
+        #expect(a.namedParameterList().map(\.value) == b.namedParameterList().map(\.value))
+        #expect(a.namedParameterList().map(\.value) != c.namedParameterList().map(\.value))
     }
 }

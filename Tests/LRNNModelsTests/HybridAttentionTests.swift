@@ -79,9 +79,9 @@ import Testing
         #expect(loaded.mixers == m.mixers.enumerated().map { i, mixer in config.mixer(forLayer: i) })
         let ids = [TinyModels.ids(30, seed: 3)]
         #expect(try loaded.logits(ids) == (try m.logits(ids)))
-        #expect(loaded.namedParameters.map(\.key) == m.namedParameters.map(\.key))
-        #expect(m.namedParameters.contains { $0.key == "model.layers.3.attn.k_proj.bias" })
-        #expect(!m.namedParameters.contains { $0.key == "model.layers.1.attn.k_proj.bias" })
+        #expect(loaded.namedParameterList().map(\.key) == m.namedParameterList().map(\.key))
+        #expect(m.namedParameterList().contains { $0.key == "model.layers.3.attn.k_proj.bias" })
+        #expect(!m.namedParameterList().contains { $0.key == "model.layers.1.attn.k_proj.bias" })
     }
 
     // MARK: Configuration

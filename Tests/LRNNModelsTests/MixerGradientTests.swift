@@ -41,19 +41,21 @@ import Testing
         let c: Tensor<Double> = rng.normalTensor([layout.tokenCount, TinyModels.hidden])
         let (y, pullback) = try mixer.forwardWithPullback(x, layout: layout)
         #expect(y.relativeError(to: try Self.forward(model, x, layout)) <= 1e-13)
-        var grads = ParameterGradients<Double>()
         let prefix = "model.layers.0.attn."
-        let dx = try pullback(c, prefix, &grads)
+        let (dx, gradient) = try pullback(c)
+        // The gradient is a mixer of the same type: its parameter walk gives the keys.
+        let grads = Dictionary(
+            uniqueKeysWithValues: gradient.namedParameterList().map { (prefix + $0.key, $0.value) })
 
         // One gradient per parameter of the mixer, of its shape.
         let parameters = model.parameters()
         let own = Set(parameters.keys.filter { $0.hasPrefix(prefix) })
-        #expect(Set(grads.values.keys) == own)
+        #expect(Set(grads.keys) == own)
 
         let ex = try FD.error(at: x, gradient: dx, seed: 22) { FD.dot(try Self.forward(model, $0, layout), c) }
         #expect(ex <= 1e-7, "\(name) x: \(ex)")
         for (i, key) in own.sorted().enumerated() {
-            let g = try #require(grads.values[key])
+            let g = try #require(grads[key])
             #expect(g.shape == parameters[key]!.shape, "\(key)")
             let err = try FD.error(at: parameters[key]!, gradient: g, seed: UInt64(30 + i)) { p in
                 var moved = parameters
@@ -70,10 +72,9 @@ import Testing
         var rng = SeededRandom(seed: 3)
         let layout = SequenceLayout.uniform(batch: 1, length: 9)
         let x: Tensor<Double> = rng.normalTensor([9, TinyModels.hidden])
-        var grads = ParameterGradients<Double>()
-        _ = try mixer.forwardWithPullback(x, layout: layout).pullback(rng.normalTensor([9, 32]), "", &grads)
+        let gradient = try mixer.forwardWithPullback(x, layout: layout).pullback(rng.normalTensor([9, 32]))
         #expect(
-            Set(grads.values.keys)
+            Set(gradient.parameters.namedParameterList().map(\.key))
                 == [
                     "q_proj.weight", "q_proj.bias", "k_proj.weight", "k_proj.bias", "v_proj.weight", "v_proj.bias",
                     "o_proj.weight",
@@ -85,11 +86,10 @@ import Testing
         let mixer = try #require(model.layers[0].attn as? S4DMixer<Double>)
         var rng = SeededRandom(seed: 4)
         let layout = SequenceLayout.uniform(batch: 1, length: 5)
-        var grads = ParameterGradients<Double>()
-        _ = try mixer.forwardWithPullback(rng.normalTensor([5, 32]), layout: layout)
-            .pullback(rng.normalTensor([5, 32]), "", &grads)
+        let gradient = try mixer.forwardWithPullback(rng.normalTensor([5, 32]), layout: layout)
+            .pullback(rng.normalTensor([5, 32]))
         #expect(
-            Set(grads.values.keys)
+            Set(gradient.parameters.namedParameterList().map(\.key))
                 == [
                     "log_dt", "A_re", "A_im", "B_re", "B_im", "C_re", "C_im", "D", "output_linear.weight",
                     "output_linear.bias",
@@ -103,8 +103,7 @@ import Testing
         let layout = SequenceLayout.uniform(batch: 1, length: 4)
         var dy: Tensor<Double> = rng.normalTensor([4, 32])
         dy[2, 7] = .nan
-        var grads = ParameterGradients<Double>()
         let pullback = try mixer.forwardWithPullback(rng.normalTensor([4, 32]), layout: layout).pullback
-        #expect(throws: KernelError.nonFinite(tensor: "outputGradient")) { try pullback(dy, "", &grads) }
+        #expect(throws: KernelError.nonFinite(tensor: "outputGradient")) { _ = try pullback(dy) }
     }
 }

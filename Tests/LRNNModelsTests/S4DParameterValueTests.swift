@@ -37,4 +37,19 @@ import Testing
             try model.updating(parameters: p)
         }
     }
+
+    @Test func aRefusedUpdateLeavesTheModelUnchanged() throws {
+        var updated = model
+        var p = model.parameters()
+        p["model.layers.0.attn.q_proj.weight"]![0, 0] += 1  // walked before the S4D layer
+        p["model.layers.1.attn.A_re"]![0, 0] = 0.5
+        #expect(
+            throws: ModelLoadError.invalidParameterValue(
+                file: "parameters", key: "model.layers.1.attn.A_re",
+                reason: "every real part must be ≤ 0 (stable or marginally stable modes), found 0.5")
+        ) { try updated.update(parameters: p) }
+        for (key, value) in model.parameters() {
+            #expect(updated.parameters()[key]!.scalars == value.scalars, "\(key)")
+        }
+    }
 }

@@ -104,4 +104,42 @@ struct CausalLMTrainingTests {
         let reloaded = try CausalLM<Double>.load(directory: checkpoint)
         #expect(Set(reloaded.parameters().keys) == Set(first.parameters.keys))
     }
+
+    /// AdamW through the model's parameter walk gives the bits of the dictionary update followed by
+    /// a rebuilt model, and after the first step (which copies the tensors the caller's model
+    /// still shares) the trainer's steps write every parameter in its own storage.
+    @Test func inPlaceUpdateEqualsTheCopyingUpdateAndKeepsTheStorage() throws {
+        let dir = Golden.path("model_gla_train")
+        let file = try SafeTensorsFile(path: dir + "/train_golden.safetensors")
+        let (ids, labels) = try Self.batch(file)
+        let model = try CausalLM<Double>.load(directory: dir)
+        var copying = model
+        var inPlace = model
+        var a = try AdamW<Double>(weightDecay: 0.1, groups: [.noWeightDecay()])
+        var b = a
+        var parameters = model.parameters()
+        for _ in 0..<3 {
+            let (_, gradients) = try copying.lossAndGradients(inputIDs: ids, labels: labels)
+            try a.update(parameters: &parameters, gradients: gradients, learningRate: 1e-3)
+            copying = try copying.updating(parameters: parameters)
+            let (_, g2) = try inPlace.lossAndGradients(inputIDs: ids, labels: labels)
+            #expect(g2 == gradients)
+            try b.update(model: &inPlace, gradients: g2, learningRate: 1e-3)
+        }
+        #expect(inPlace.parameters() == copying.parameters())
+        #expect(b.firstMoments == a.firstMoments && b.secondMoments == a.secondMoments)
+
+        let examples = try zip(ids, labels).map { try TrainingExample(inputIDs: $0, labels: $1) }
+        let configuration = try TrainerConfiguration<Double>(batchSize: 2, schedule: .constant(1e-3), seed: 3)
+        var trainer = try Trainer(
+            model: model, optimizer: try AdamW<Double>(), configuration: configuration, examples: examples)
+        func addresses() -> [String: Int] {
+            trainer.parameters.mapValues { t in t.withUnsafeBufferPointer { Int(bitPattern: $0.baseAddress) } }
+        }
+        _ = try trainer.step()
+        let first = addresses()
+        _ = try trainer.step()
+        #expect(addresses() == first)
+        #expect(trainer.parameters != model.parameters())
+    }
 }

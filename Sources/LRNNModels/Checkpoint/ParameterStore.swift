@@ -1,35 +1,17 @@
 import LRNNLinearAlgebra
 import RealModule
 
-/// How a parameter of a model built in code is initialised (fla's schemes, simplified).
-enum ParameterInitializer: Sendable, Equatable {
-    /// Normal with mean 0 and the given standard deviation (linear and embedding weights).
-    case normal(std: Double)
-    /// All zeros (biases).
-    case zeros
-    /// All ones (norm weights).
-    case ones
-    /// Uniform in `[−bound, bound]` (convolution weights: 1/√W).
-    case uniform(bound: Double)
-    /// `A_log = log A` with A uniform in [1, 16] (Gated DeltaNet's decay rates).
-    case logDecayRate
-    /// `dt_bias = softplus⁻¹(dt)` with dt log-uniform in [0.001, 0.1].
-    case inverseSoftplusTimeStep
-}
-
-/// Supplies the parameters while a model is assembled: from a checkpoint or from tensors in
-/// memory (recording missing, misshapen and badly typed keys, so that loading and
-/// ``CausalLM/updating(parameters:)`` verify alike), or from a seeded random initialisation.
-/// Every parameter of a model is handed out by one of these, so the assembly walk is the one
-/// place that pairs checkpoint keys with layers.
+/// Supplies the parameters while a model is assembled: from a checkpoint (recording missing,
+/// misshapen and badly typed keys, all reported by ``finish()``), or from a seeded random
+/// initialisation.
+/// The supplying ``ParameterWalk`` asks it for every parameter under the key the walk derived
+/// from the model's tree.
 final class ParameterStore<T: LRNNScalar> {
     private let checkpoint: CheckpointTensors?
-    /// The tensors of ``init(parameters:)``, by key (nil for the other sources).
-    private let given: [String: Tensor<T>]?
     private var rng: SeededGenerator
     private(set) var requested: Set<String> = []
-    /// Every parameter handed out, by key, in request order.
-    private(set) var parameters: [(key: String, value: Tensor<T>)] = []
+    /// The standard deviation of ``ParameterInitializer/normalInitializerRange``.
+    private let initializerRange: Double
     private var missing: [KeyShape] = []
     private var mismatches: [KeyShapeMismatch] = []
     private var badDTypes: [KeyDType] = []
@@ -46,34 +28,29 @@ final class ParameterStore<T: LRNNScalar> {
     /// A store reading `checkpoint`.
     init(checkpoint: CheckpointTensors) {
         self.checkpoint = checkpoint
-        self.given = nil
         self.rng = SeededGenerator(seed: 0)
+        initializerRange = 0
         placeholderBudget = checkpoint.entries.values.reduce(1 << 20) { $0 &+ $1.info.count }
     }
 
-    /// A store drawing random parameters from `seed`.
-    init(seed: UInt64) {
+    /// A store drawing random parameters from `seed`, linear and embedding weights with standard
+    /// deviation `initializerRange`.
+    init(seed: UInt64, initializerRange: Double = 0.02) {
         self.checkpoint = nil
-        self.given = nil
         self.rng = SeededGenerator(seed: seed)
+        self.initializerRange = initializerRange
         placeholderBudget = .max
-    }
-
-    /// A store handing out the given tensors (``CausalLM/updating(parameters:)``), verified as a
-    /// checkpoint is: problems are reported against the file name `parameters`.
-    init(parameters: [String: Tensor<T>]) {
-        self.checkpoint = nil
-        self.given = parameters
-        self.rng = SeededGenerator(seed: 0)
-        placeholderBudget = parameters.values.reduce(1 << 20) { $0 &+ $1.count }
     }
 
     /// The name problems are reported against.
     /// The file problems are reported against (`parameters` for tensors given in memory).
     var sourceName: String { checkpoint?.displayName ?? "parameters" }
 
-    /// Whether parameters come from a checkpoint or from given tensors (not drawn at random).
-    private var isVerified: Bool { checkpoint != nil || given != nil }
+    /// Whether parameters come from a checkpoint (not drawn at random).
+    private var isVerified: Bool { checkpoint != nil }
+
+    /// Whether parameters are drawn from a seed.
+    var isRandom: Bool { !isVerified }
 
     /// A zero tensor standing in for a parameter whose problem has been recorded, or the recorded
     /// problems thrown at once when its shape would take the placeholders past the budget.
@@ -101,15 +78,7 @@ final class ParameterStore<T: LRNNScalar> {
         -> Tensor<T>
     {
         let value: Tensor<T>
-        if let given {
-            requested.insert(key)
-            if let t = given[key] {
-                value = try take(key, t, shape)
-            } else {
-                missing.append(KeyShape(key, shape))
-                value = try placeholder(shape)
-            }
-        } else if let checkpoint {
+        if let checkpoint {
             requested.insert(key)
             if let (file, info) = checkpoint.entries[key] {
                 value = try read(file, info, shape)
@@ -120,7 +89,6 @@ final class ParameterStore<T: LRNNScalar> {
         } else {
             value = random(shape, initializer)
         }
-        parameters.append((key, value))
         return value
     }
 
@@ -130,7 +98,6 @@ final class ParameterStore<T: LRNNScalar> {
         if isVerified { return try tensor(key, shape, .zeros) }
         let value = make()
         precondition(value.shape == shape, "ParameterStore: \(key) made with \(value.shape), declared \(shape)")
-        parameters.append((key, value))
         return value
     }
 
@@ -140,24 +107,9 @@ final class ParameterStore<T: LRNNScalar> {
     /// The parameter `key` when the checkpoint holds it (checked like ``tensor(_:_:_:)``), nil
     /// otherwise and for random models; used for keys fla may or may not write (a tied head).
     func optionalTensor(_ key: String, _ shape: [Int]) throws(ModelLoadError) -> Tensor<T>? {
-        if let given {
-            guard let t = given[key] else { return nil }
-            requested.insert(key)
-            return try take(key, t, shape)
-        }
         guard let checkpoint, let (file, info) = checkpoint.entries[key] else { return nil }
         requested.insert(key)
         return try read(file, info, shape)
-    }
-
-    /// A given tensor, checked like a stored one (shape, finiteness).
-    private func take(_ key: String, _ t: Tensor<T>, _ shape: [Int]) throws(ModelLoadError) -> Tensor<T> {
-        guard t.shape == shape else {
-            mismatches.append(KeyShapeMismatch(key: key, shape: t.shape, expected: shape))
-            return try placeholder(shape)
-        }
-        if !allFinite(t.scalars) { nonFinite.append(key) }
-        return t
     }
 
     private func read(_ file: SafeTensorsFile, _ info: SafeTensorInfo, _ shape: [Int]) throws(ModelLoadError)
@@ -202,7 +154,7 @@ final class ParameterStore<T: LRNNScalar> {
         let file = sourceName
         if !missing.isEmpty { throw .missingKeys(file: file, keys: missing) }
         if !mismatches.isEmpty { throw .shapeMismatch(file: file, mismatches: mismatches) }
-        let shapes = checkpoint?.entries.mapValues(\.info.shape) ?? given!.mapValues(\.shape)
+        let shapes = checkpoint!.entries.mapValues(\.info.shape)
         let unexpected = shapes.keys.filter { !requested.contains($0) }.sorted()
         if !unexpected.isEmpty {
             throw .unexpectedKeys(file: file, keys: unexpected.map { KeyShape($0, shapes[$0]!) })
@@ -220,6 +172,7 @@ final class ParameterStore<T: LRNNScalar> {
             let x: Double
             switch initializer {
             case let .normal(std): x = std * rng.normal()
+            case .normalInitializerRange: x = initializerRange * rng.normal()
             case .zeros: x = 0
             case .ones: x = 1
             case let .uniform(b): x = (2 * rng.unit() - 1) * b

@@ -2,20 +2,14 @@ import Foundation
 import LRNNLinearAlgebra
 
 /// What a token mixer's constructor receives besides its own configuration: the model-wide
-/// fields it reads and where its parameters come from.
-struct MixerContext<T: LRNNScalar> {
+/// fields it reads. Its parameters come afterwards, from a ``ParameterWalk``.
+struct MixerContext {
     /// The model width.
     var hiddenSize: Int
     /// ε of the model's RMSNorms (`norm_eps`), for mixers with an output norm.
     var normEps: Double
     /// `fuse_norm` (GLA's fused gated norm).
     var fuseNorm: Bool
-    /// The key prefix of the mixer's parameters, `model.layers.{i}.attn.`.
-    var prefix: String
-    /// The source of every parameter (a checkpoint, given tensors, or a seeded initialisation).
-    var store: ParameterStore<T>
-    /// The standard deviation of random linear weights.
-    var initStd: Double
 }
 
 /// The one registration of a token-mixer type: a conformance of its configuration type, plus
@@ -36,9 +30,9 @@ protocol MixerRegistration: Sendable {
     /// - Throws: ``ConfigurationIssue`` naming the field.
     func validate(hiddenSize: Int) throws(ConfigurationIssue)
 
-    /// Builds the mixer, taking its parameters from the context's store under its fla keys.
-    /// - Throws: ``ModelLoadError`` for a missing, misshapen or non-finite parameter.
-    func makeMixer<T: LRNNScalar>(_ context: MixerContext<T>) throws(ModelLoadError) -> any TokenMixer<T>
+    /// Builds the mixer with its extents; a ``ParameterWalk`` then supplies its parameters
+    /// (from a checkpoint, given tensors or a seed) under the keys it names.
+    func makeMixer<T: LRNNScalar>(_ context: MixerContext) -> any TokenMixer<T>
 
     /// The fields this mixer adds to an fla `config.json` (nil for a mixer fla has no model for).
     func flaConfigurationFields() -> [String: Any]?
@@ -63,45 +57,40 @@ func encodedObject<E: Encodable>(_ e: E) -> [String: Any] {
 extension DeltaNetConfiguration: MixerRegistration {
     static let modelType = "delta_net"
     static let isFLAModelType = true
-    func makeMixer<T: LRNNScalar>(_ x: MixerContext<T>) throws(ModelLoadError) -> any TokenMixer<T> {
-        try DeltaNetMixer(
-            self, hiddenSize: x.hiddenSize, normEps: x.normEps, prefix: x.prefix, store: x.store, initStd: x.initStd)
+    func makeMixer<T: LRNNScalar>(_ x: MixerContext) -> any TokenMixer<T> {
+        DeltaNetMixer<T>(self, hiddenSize: x.hiddenSize, normEps: x.normEps)
     }
 }
 
 extension GatedDeltaNetConfiguration: MixerRegistration {
     static let modelType = "gated_deltanet"
     static let isFLAModelType = true
-    func makeMixer<T: LRNNScalar>(_ x: MixerContext<T>) throws(ModelLoadError) -> any TokenMixer<T> {
-        try GatedDeltaMixer(
-            self, hiddenSize: x.hiddenSize, normEps: x.normEps, prefix: x.prefix, store: x.store, initStd: x.initStd)
+    func makeMixer<T: LRNNScalar>(_ x: MixerContext) -> any TokenMixer<T> {
+        GatedDeltaMixer<T>(self, hiddenSize: x.hiddenSize, normEps: x.normEps)
     }
 }
 
 extension GatedDeltaProductConfiguration: MixerRegistration {
     static let modelType = "gated_deltaproduct"
     static let isFLAModelType = true
-    func makeMixer<T: LRNNScalar>(_ x: MixerContext<T>) throws(ModelLoadError) -> any TokenMixer<T> {
-        try GatedDeltaMixer(
-            self, hiddenSize: x.hiddenSize, normEps: x.normEps, prefix: x.prefix, store: x.store, initStd: x.initStd)
+    func makeMixer<T: LRNNScalar>(_ x: MixerContext) -> any TokenMixer<T> {
+        GatedDeltaMixer<T>(self, hiddenSize: x.hiddenSize, normEps: x.normEps)
     }
 }
 
 extension GLAConfiguration: MixerRegistration {
     static let modelType = "gla"
     static let isFLAModelType = true
-    func makeMixer<T: LRNNScalar>(_ x: MixerContext<T>) throws(ModelLoadError) -> any TokenMixer<T> {
-        try GLAMixer(
-            self, hiddenSize: x.hiddenSize, normEps: x.normEps, fuseNorm: x.fuseNorm, prefix: x.prefix,
-            store: x.store, initStd: x.initStd)
+    func makeMixer<T: LRNNScalar>(_ x: MixerContext) -> any TokenMixer<T> {
+        GLAMixer<T>(self, hiddenSize: x.hiddenSize, normEps: x.normEps, fuseNorm: x.fuseNorm)
     }
 }
 
 extension S4DConfiguration: MixerRegistration {
     static let modelType = "s4d"
     static let isFLAModelType = false
-    func makeMixer<T: LRNNScalar>(_ x: MixerContext<T>) throws(ModelLoadError) -> any TokenMixer<T> {
-        try S4DMixer(self, hiddenSize: x.hiddenSize, prefix: x.prefix, store: x.store, initStd: x.initStd)
+    func makeMixer<T: LRNNScalar>(_ x: MixerContext) -> any TokenMixer<T> {
+        S4DMixer<T>(self, hiddenSize: x.hiddenSize)
     }
 }
 
@@ -109,15 +98,15 @@ extension AttentionConfiguration: MixerRegistration {
     static let modelType = "attn"
     static let isFLAModelType = false
     func validate(hiddenSize: Int) throws(ConfigurationIssue) { try validateLayer(hiddenSize: hiddenSize) }
-    func makeMixer<T: LRNNScalar>(_ x: MixerContext<T>) throws(ModelLoadError) -> any TokenMixer<T> {
-        try AttentionMixer(self, hiddenSize: x.hiddenSize, prefix: x.prefix, store: x.store, initStd: x.initStd)
+    func makeMixer<T: LRNNScalar>(_ x: MixerContext) -> any TokenMixer<T> {
+        AttentionMixer<T>(self, hiddenSize: x.hiddenSize)
     }
 }
 
 extension PLSTM1DConfiguration: MixerRegistration {
     static let modelType = "plstm_1d"
     static let isFLAModelType = false
-    func makeMixer<T: LRNNScalar>(_ x: MixerContext<T>) throws(ModelLoadError) -> any TokenMixer<T> {
-        try PLSTM1DMixer(self, hiddenSize: x.hiddenSize, prefix: x.prefix, store: x.store, initStd: x.initStd)
+    func makeMixer<T: LRNNScalar>(_ x: MixerContext) -> any TokenMixer<T> {
+        PLSTM1DMixer<T>(self, hiddenSize: x.hiddenSize)
     }
 }

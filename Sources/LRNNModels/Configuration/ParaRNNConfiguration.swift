@@ -102,7 +102,7 @@ public enum ParaRNNCell: String, ConfigurationChoice {
 extension ParaRNNConfiguration: MixerRegistration {
     static let modelType = "pararnn"
     static let isFLAModelType = false
-    func makeMixer<T: LRNNScalar>(_ x: MixerContext<T>) throws(ModelLoadError) -> any TokenMixer<T> {
-        try ParaRNNMixer(self, hiddenSize: x.hiddenSize, prefix: x.prefix, store: x.store, initStd: x.initStd)
+    func makeMixer<T: LRNNScalar>(_ x: MixerContext) -> any TokenMixer<T> {
+        ParaRNNMixer<T>(self, hiddenSize: x.hiddenSize)
     }
 }

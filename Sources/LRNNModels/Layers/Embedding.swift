@@ -2,9 +2,15 @@ import LRNNLinearAlgebra
 
 /// A token embedding table: row `id` of `weight [vocab, hidden]` (checkpoint key
 /// `model.embeddings.weight`).
-public struct Embedding<T: LRNNScalar>: Sendable {
+///
+/// A ``ParameterContainer`` with the parameter `weight` (N(0, initializer range²) when built in code).
+public struct Embedding<T: LRNNScalar>: Sendable, ParameterContainer {
     /// `weight [vocab, hidden]`.
-    public let weight: Tensor<T>
+    public internal(set) var weight: Tensor<T>
+    /// The number of token ids.
+    public let vocabSize: Int
+    /// The embedding width.
+    public let hiddenSize: Int
 
     /// Creates the table.
     /// - Parameter weight: the table `[vocab, hidden]`.
@@ -12,12 +18,24 @@ public struct Embedding<T: LRNNScalar>: Sendable {
     public init(weight: Tensor<T>) {
         precondition(weight.rank == 2, "Embedding: weight shape \(weight.shape) is not [vocab, hidden]")
         self.weight = weight
+        vocabSize = weight.shape[0]
+        hiddenSize = weight.shape[1]
     }
 
-    /// The number of token ids.
-    public var vocabSize: Int { weight.shape[0] }
-    /// The embedding width.
-    public var hiddenSize: Int { weight.shape[1] }
+    /// A table of the given extents whose weight a ``ParameterWalk`` supplies (empty until then).
+    init(vocabSize: Int, hiddenSize: Int) {
+        weight = Tensor(zeros: [0])
+        self.vocabSize = vocabSize
+        self.hiddenSize = hiddenSize
+    }
+
+    /// `weight [vocab, hidden]`.
+    ///
+    /// - Parameter walk: the walk.
+    /// - Throws: as ``ParameterWalk/parameter(_:_:shape:initializer:)``.
+    public mutating func walkParameters(_ walk: inout ParameterWalk<T>) throws(ModelLoadError) {
+        try walk.parameter("weight", &weight, shape: [vocabSize, hiddenSize], initializer: .normalInitializerRange)
+    }
 
     /// The rows for `ids`, as `[ids.count, hidden]`.
     /// - Parameter ids: token ids in `0..<vocabSize`.

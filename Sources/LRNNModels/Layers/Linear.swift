@@ -9,12 +9,19 @@ import LRNNLinearAlgebra
 /// (`blockColumns(rows:inFeatures:)`), so that a batch of B tokens reads the weight once, on
 /// every worker, in gemms OpenBLAS runs without packing.
 ///
-/// `Sendable`: immutable, its tensors are values; one layer may serve any number of threads.
-public struct Linear<T: LRNNScalar>: Sendable {
+/// A ``ParameterContainer`` with the parameters `weight` and, when present, `bias`. Its tensors
+/// are values, so one layer may serve any number of threads; only a parameter walk replaces them.
+public struct Linear<T: LRNNScalar>: Sendable, ParameterContainer {
     /// `weight [out, in]` (checkpoint key `….weight`).
-    public let weight: Tensor<T>
+    public internal(set) var weight: Tensor<T>
     /// `bias [out]` (checkpoint key `….bias`), when the layer has one.
-    public let bias: Tensor<T>?
+    public internal(set) var bias: Tensor<T>?
+    /// The number of input features.
+    public let inFeatures: Int
+    /// The number of output features.
+    public let outFeatures: Int
+    /// How a model built in code initialises the bias.
+    let biasInitializer: ParameterInitializer
 
     /// Creates a layer from its weight `[out, in]` and optional bias `[out]`.
     /// - Parameters:
@@ -26,6 +33,27 @@ public struct Linear<T: LRNNScalar>: Sendable {
         precondition(bias == nil || bias!.shape == [weight.shape[0]], "Linear: bias \(bias!.shape) vs \(weight.shape)")
         self.weight = weight
         self.bias = bias
+        outFeatures = weight.shape[0]
+        inFeatures = weight.shape[1]
+        biasInitializer = .zeros
+    }
+
+    /// A layer of the given extents whose parameters a ``ParameterWalk`` supplies (empty until then).
+    init(outFeatures: Int, inFeatures: Int, bias: ParameterInitializer? = nil) {
+        self.outFeatures = outFeatures
+        self.inFeatures = inFeatures
+        weight = Tensor(zeros: [0])
+        self.bias = bias == nil ? nil : Tensor(zeros: [0])
+        biasInitializer = bias ?? .zeros
+    }
+
+    /// `weight [out, in]` (N(0, initializer range²) when built in code), then `bias [out]` (zeros).
+    ///
+    /// - Parameter walk: the walk.
+    /// - Throws: as ``ParameterWalk/parameter(_:_:shape:initializer:)``.
+    public mutating func walkParameters(_ walk: inout ParameterWalk<T>) throws(ModelLoadError) {
+        try walk.parameter("weight", &weight, shape: [outFeatures, inFeatures], initializer: .normalInitializerRange)
+        if bias != nil { try walk.parameter("bias", &bias!, shape: [outFeatures], initializer: biasInitializer) }
     }
 
     /// Rows per gemm when a product is split over workers.
@@ -50,11 +78,6 @@ public struct Linear<T: LRNNScalar>: Sendable {
         let fit = 1_000_000 / Swift.max(1, rows * inFeatures)
         return Swift.max(8, fit / 8 * 8)
     }
-
-    /// The input width.
-    public var inFeatures: Int { weight.shape[1] }
-    /// The output width.
-    public var outFeatures: Int { weight.shape[0] }
 
     /// `y = x·Wᵀ + b` for `x [rows, in]` (any leading shape flattened), returning `[rows, out]`.
     /// - Parameter x: rows of `inFeatures` elements (any leading shape).

@@ -2,9 +2,11 @@ import LRNNLinearAlgebra
 
 /// Root-mean-square normalisation over the last dimension:
 /// `y = x / √(mean(x²) + ε) · w` (checkpoint keys `…norm.weight`).
-public struct RMSNorm<T: LRNNScalar>: Sendable {
+///
+/// A ``ParameterContainer`` with the parameter `weight` (ones when built in code), when present.
+public struct RMSNorm<T: LRNNScalar>: Sendable, ParameterContainer {
     /// `weight [d]`, or nil for a norm without an elementwise weight.
-    public let weight: Tensor<T>?
+    public internal(set) var weight: Tensor<T>?
     /// The normalised width.
     public let dimension: Int
     /// ε inside the square root.
@@ -21,6 +23,21 @@ public struct RMSNorm<T: LRNNScalar>: Sendable {
         self.weight = weight
         self.dimension = dimension
         self.eps = eps
+    }
+
+    /// A norm whose weight (when it has one) a ``ParameterWalk`` supplies (empty until then).
+    init(dimension: Int, eps: T, hasWeight: Bool = true) {
+        self.weight = hasWeight ? Tensor(zeros: [0]) : nil
+        self.dimension = dimension
+        self.eps = eps
+    }
+
+    /// `weight [dimension]`, when the norm has one.
+    ///
+    /// - Parameter walk: the walk.
+    /// - Throws: as ``ParameterWalk/parameter(_:_:shape:initializer:)``.
+    public mutating func walkParameters(_ walk: inout ParameterWalk<T>) throws(ModelLoadError) {
+        if weight != nil { try walk.parameter("weight", &weight!, shape: [dimension], initializer: .ones) }
     }
 
     /// Normalises every row of `x [rows, …, d]` (groups of `dimension` consecutive elements).
@@ -91,7 +108,7 @@ public struct RMSNorm<T: LRNNScalar>: Sendable {
 /// head over the head's value dimension: `y = RMSNorm(o_h)·w·act(g_h)` with act = silu or sigmoid.
 public struct GatedRMSNorm<T: LRNNScalar>: Sendable {
     /// The plain norm (weight `[head_v_dim]`, ε).
-    public let norm: RMSNorm<T>
+    public internal(set) var norm: RMSNorm<T>
     /// The gate activation (silu or sigmoid).
     public let activation: Activation
 

@@ -7,11 +7,17 @@ import LRNNLinearAlgebra
 ///
 /// The decoding state of one sequence is its last `W − 1` inputs, `[W − 1, D]` time-major; a
 /// batch of states is `[N, W − 1, D]`.
-public struct ShortConvolution<T: LRNNScalar>: Sendable {
+///
+/// A ``ParameterContainer`` with the parameter `weight` (U(±1/√W) when built in code).
+public struct ShortConvolution<T: LRNNScalar>: Sendable, ParameterContainer {
     /// The checkpoint weight `[D, 1, W]`.
-    public let weight: Tensor<T>
+    public internal(set) var weight: Tensor<T>
     /// The weight transposed to `[W, D]` for contiguous per-tap rows.
-    let taps: Tensor<T>
+    private(set) var taps: Tensor<T>
+    /// The number of channels D.
+    public let channels: Int
+    /// The kernel width W.
+    public let width: Int
     /// Whether silu follows the convolution.
     public let activation: Activation
 
@@ -26,17 +32,44 @@ public struct ShortConvolution<T: LRNNScalar>: Sendable {
             "ShortConvolution: weight \(weight.shape) is not [D, 1, W]")
         self.weight = weight
         self.activation = activation
-        let d = weight.shape[0]
-        let w = weight.shape[2]
-        var t = Tensor<T>(zeros: [w, d])
-        for c in 0..<d { for j in 0..<w { t.scalars[j * d + c] = weight.scalars[c * w + j] } }
-        taps = t
+        channels = weight.shape[0]
+        width = weight.shape[2]
+        taps = Tensor(zeros: [0])
+        parametersDidChange()
     }
 
-    /// The number of channels D.
-    public var channels: Int { weight.shape[0] }
-    /// The kernel width W.
-    public var width: Int { weight.shape[2] }
+    /// A convolution of the given extents whose weight a ``ParameterWalk`` supplies.
+    init(channels: Int, width: Int, activation: Activation) {
+        precondition(width >= 1, "ShortConvolution: width \(width)")
+        self.channels = channels
+        self.width = width
+        self.activation = activation
+        weight = Tensor(zeros: [0])
+        taps = Tensor(zeros: [0])
+    }
+
+    /// `weight [D, 1, W]`.
+    ///
+    /// - Parameter walk: the walk.
+    /// - Throws: as ``ParameterWalk/parameter(_:_:shape:initializer:)``.
+    public mutating func walkParameters(_ walk: inout ParameterWalk<T>) throws(ModelLoadError) {
+        try walk.parameter(
+            "weight", &weight, shape: [channels, 1, width],
+            initializer: .uniform(bound: 1 / Double(width).squareRoot()))
+    }
+
+    /// Recomputes the transposed taps `[W, D]` from the weight.
+    public mutating func parametersDidChange() {
+        let d = channels
+        let w = width
+        var t = Tensor<T>(zeros: [w, d])
+        weight.withUnsafeBufferPointer { wb in
+            t.withUnsafeMutableBufferPointer { tb in
+                for c in 0..<d { for j in 0..<w { tb[j * d + c] = wb[c * w + j] } }
+            }
+        }
+        taps = t
+    }
 
     /// A zero state for `n` sequences, `[n, W − 1, D]`.
     ///

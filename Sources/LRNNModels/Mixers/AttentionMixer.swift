@@ -20,21 +20,20 @@ public struct AttentionMixer<T: LRNNScalar>: TokenMixer {
     /// The sliding window (nil: global attention).
     public let windowSize: Int?
     /// `q_proj` `[H·D, hidden]` (bias `[H·D]` when `qkv_bias`).
-    public let qProj: Linear<T>
+    public internal(set) var qProj: Linear<T>
     /// `k_proj` `[Hkv·D, hidden]` (bias when `qkv_bias`).
-    public let kProj: Linear<T>
+    public internal(set) var kProj: Linear<T>
     /// `v_proj` `[Hkv·D, hidden]` (bias when `qkv_bias`).
-    public let vProj: Linear<T>
+    public internal(set) var vProj: Linear<T>
     /// `o_proj` `[hidden, H·D]`, no bias.
-    public let oProj: Linear<T>
+    public internal(set) var oProj: Linear<T>
     /// The rotary embedding (base `rope_theta`).
     public let rotary: RotaryEmbedding<T>
     /// The query and key block size of the prefill path.
     public let blockSize: Int
 
-    init(
-        _ c: AttentionConfiguration, hiddenSize: Int, prefix p: String, store: ParameterStore<T>, initStd: Double
-    ) throws(ModelLoadError) {
+    /// The mixer with its extents; its parameters are supplied by a ``ParameterWalk``.
+    init(_ c: AttentionConfiguration, hiddenSize: Int) {
         self.hiddenSize = hiddenSize
         heads = c.numHeads
         kvHeads = c.kvHeads
@@ -42,17 +41,23 @@ public struct AttentionMixer<T: LRNNScalar>: TokenMixer {
         windowSize = c.windowSize
         blockSize = SoftmaxAttention.defaultBlockSize
         let kvWidth = kvHeads * headDim
-        func linear(_ name: String, _ out: Int, bias: Bool) throws(ModelLoadError) -> Linear<T> {
-            let w = try store.tensor(p + name + ".weight", [out, hiddenSize], .normal(std: initStd))
-            let b = bias ? try store.tensor(p + name + ".bias", [out], .zeros) : nil
-            return Linear(weight: w, bias: b)
-        }
-        qProj = try linear("q_proj", heads * headDim, bias: c.qkvBias)
-        kProj = try linear("k_proj", kvWidth, bias: c.qkvBias)
-        vProj = try linear("v_proj", kvWidth, bias: c.qkvBias)
-        oProj = Linear(
-            weight: try store.tensor(p + "o_proj.weight", [hiddenSize, heads * headDim], .normal(std: initStd)))
+        let bias: ParameterInitializer? = c.qkvBias ? .zeros : nil
+        qProj = Linear(outFeatures: heads * headDim, inFeatures: hiddenSize, bias: bias)
+        kProj = Linear(outFeatures: kvWidth, inFeatures: hiddenSize, bias: bias)
+        vProj = Linear(outFeatures: kvWidth, inFeatures: hiddenSize, bias: bias)
+        oProj = Linear(outFeatures: hiddenSize, inFeatures: heads * headDim)
         rotary = RotaryEmbedding(headDim: headDim, base: c.ropeTheta ?? 10000)
+    }
+
+    /// `q_proj`, `k_proj`, `v_proj` (with biases when `qkv_bias`), `o_proj`.
+    ///
+    /// - Parameter walk: the walk.
+    /// - Throws: as ``ParameterWalk/parameter(_:_:shape:initializer:)``.
+    public mutating func walkParameters(_ walk: inout ParameterWalk<T>) throws(ModelLoadError) {
+        try walk.child("q_proj", &qProj)
+        try walk.child("k_proj", &kProj)
+        try walk.child("v_proj", &vProj)
+        try walk.child("o_proj", &oProj)
     }
 
     /// An empty key/value cache (global, or a ring of `window_size − 1` rows) for `n` sequences.

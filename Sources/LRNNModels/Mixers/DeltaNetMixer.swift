@@ -7,7 +7,7 @@ import LRNNLinearAlgebra
 ///     q, k ← L2- (or L1-) normalised per head;  β = σ(b_proj x) (×2 with negative eigenvalues)
 ///     o = delta_rule(q, k, v, β), scale 1/√head_k;   y = o_proj(o_norm(o [, g_proj x]))
 ///
-/// Parameters carry the checkpoint key under `model.layers.{i}.attn.`.
+/// Its parameters are named once, in ``walkParameters(_:)``.
 public struct DeltaNetMixer<T: LRNNScalar>: TokenMixer {
     /// The configuration.
     public let configuration: DeltaNetConfiguration
@@ -16,25 +16,23 @@ public struct DeltaNetMixer<T: LRNNScalar>: TokenMixer {
     /// Heads H, key and value dims per head.
     public let heads: Int, headKDim: Int, headVDim: Int
     /// `q_proj` `[key_dim, hidden]`.
-    public let qProj: Linear<T>
+    public internal(set) var qProj: Linear<T>
     /// `k_proj` `[key_dim, hidden]`.
-    public let kProj: Linear<T>
+    public internal(set) var kProj: Linear<T>
     /// `v_proj` `[value_dim, hidden]`.
-    public let vProj: Linear<T>
+    public internal(set) var vProj: Linear<T>
     /// `b_proj` `[H, hidden]` (when `use_beta`).
-    public let bProj: Linear<T>?
+    public internal(set) var bProj: Linear<T>?
     /// `o_proj` `[hidden, value_dim]`.
-    public let oProj: Linear<T>
+    public internal(set) var oProj: Linear<T>
     /// `q_conv1d`, `k_conv1d`, `v_conv1d` `[D, 1, W]` (when `use_short_conv`).
-    public let qConv1d: ShortConvolution<T>?, kConv1d: ShortConvolution<T>?, vConv1d: ShortConvolution<T>?
+    public internal(set) var qConv1d: ShortConvolution<T>?, kConv1d: ShortConvolution<T>?, vConv1d: ShortConvolution<T>?
     /// `o_norm` (weight `[head_v_dim]`), gated by `g_proj` `[value_dim, hidden]` when `use_gate`.
-    let oNorm: OutputNorm<T>
+    var oNorm: OutputNorm<T>
     let qkActivation: Activation
 
-    init(
-        _ c: DeltaNetConfiguration, hiddenSize: Int, normEps: Double, prefix p: String,
-        store: ParameterStore<T>, initStd: Double
-    ) throws(ModelLoadError) {
+    /// The mixer with its extents; its parameters are supplied by a ``ParameterWalk``.
+    init(_ c: DeltaNetConfiguration, hiddenSize: Int, normEps: Double) {
         configuration = c
         self.hiddenSize = hiddenSize
         let kd = c.keyDim(hiddenSize: hiddenSize)
@@ -42,37 +40,48 @@ public struct DeltaNetMixer<T: LRNNScalar>: TokenMixer {
         heads = c.numHeads
         headKDim = kd / c.numHeads
         headVDim = vd / c.numHeads
-        func linear(_ name: String, _ out: Int, _ inp: Int) throws(ModelLoadError) -> Linear<T> {
-            Linear(weight: try store.tensor(p + name + ".weight", [out, inp], .normal(std: initStd)))
-        }
-        qProj = try linear("q_proj", kd, hiddenSize)
-        kProj = try linear("k_proj", kd, hiddenSize)
-        vProj = try linear("v_proj", vd, hiddenSize)
-        bProj = c.useBeta ? try linear("b_proj", c.numHeads, hiddenSize) : nil
+        qProj = Linear(outFeatures: kd, inFeatures: hiddenSize)
+        kProj = Linear(outFeatures: kd, inFeatures: hiddenSize)
+        vProj = Linear(outFeatures: vd, inFeatures: hiddenSize)
+        bProj = c.useBeta ? Linear(outFeatures: c.numHeads, inFeatures: hiddenSize) : nil
         let silu = c.qkActivation == .silu
         qkActivation = c.qkActivation.activation
         if c.useShortConv {
-            func conv(_ name: String, _ d: Int, _ act: Activation) throws(ModelLoadError) -> ShortConvolution<T> {
-                let w = try store.tensor(
-                    p + name + ".weight", [d, 1, c.convSize], .uniform(bound: 1 / Double(c.convSize).squareRoot()))
-                return ShortConvolution(weight: w, activation: act)
-            }
-            qConv1d = try conv("q_conv1d", kd, silu ? .silu : .identity)
-            kConv1d = try conv("k_conv1d", kd, silu ? .silu : .identity)
-            vConv1d = try conv("v_conv1d", vd, .silu)
+            qConv1d = ShortConvolution(channels: kd, width: c.convSize, activation: silu ? .silu : .identity)
+            kConv1d = ShortConvolution(channels: kd, width: c.convSize, activation: silu ? .silu : .identity)
+            vConv1d = ShortConvolution(channels: vd, width: c.convSize, activation: .silu)
         } else {
             qConv1d = nil
             kConv1d = nil
             vConv1d = nil
         }
-        let norm = RMSNorm(
-            weight: try store.tensor(p + "o_norm.weight", [headVDim], .ones), dimension: headVDim, eps: T(normEps))
+        let norm = RMSNorm<T>(dimension: headVDim, eps: T(normEps))
         if c.useGate {
-            oNorm = .gated(GatedRMSNorm(norm: norm, activation: .silu), gateProj: try linear("g_proj", vd, hiddenSize))
+            oNorm = .gated(
+                GatedRMSNorm(norm: norm, activation: .silu), gateProj: Linear(outFeatures: vd, inFeatures: hiddenSize))
         } else {
             oNorm = .plain(norm)
         }
-        oProj = try linear("o_proj", hiddenSize, vd)
+        oProj = Linear(outFeatures: hiddenSize, inFeatures: vd)
+    }
+
+    /// `q_proj`, `k_proj`, `v_proj`, `b_proj` (with `use_beta`), the convolutions `q_conv1d`,
+    /// `k_conv1d`, `v_conv1d` (with `use_short_conv`), `o_norm` (with `g_proj`), `o_proj`.
+    ///
+    /// - Parameter walk: the walk.
+    /// - Throws: as ``ParameterWalk/parameter(_:_:shape:initializer:)``.
+    public mutating func walkParameters(_ walk: inout ParameterWalk<T>) throws(ModelLoadError) {
+        try walk.child("q_proj", &qProj)
+        try walk.child("k_proj", &kProj)
+        try walk.child("v_proj", &vProj)
+        if bProj != nil { try walk.child("b_proj", &bProj!) }
+        if qConv1d != nil {
+            try walk.child("q_conv1d", &qConv1d!)
+            try walk.child("k_conv1d", &kConv1d!)
+            try walk.child("v_conv1d", &vConv1d!)
+        }
+        try oNorm.walkParameters(&walk, normName: "o_norm")
+        try walk.child("o_proj", &oProj)
     }
 
     /// Zero convolution windows and a zero `[N, H, K, V]` state.

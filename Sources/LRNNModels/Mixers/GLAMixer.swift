@@ -10,8 +10,7 @@ import LRNNLinearAlgebra
 ///     y = o_proj(RMSNorm(o_h)·w·silu(g_proj x))        (g_norm_swish_gate; other forms below)
 ///
 /// Without fusion (`fuse_norm` false) the norm is `g_norm` followed by `o·silu(g_proj x)`;
-/// without an output gate it is `g_norm` alone. Parameters carry the checkpoint key under
-/// `model.layers.{i}.attn.`.
+/// without an output gate it is `g_norm` alone. Its parameters are named once, in ``walkParameters(_:)``.
 public struct GLAMixer<T: LRNNScalar>: TokenMixer {
     /// The configuration.
     public let configuration: GLAConfiguration
@@ -20,28 +19,28 @@ public struct GLAMixer<T: LRNNScalar>: TokenMixer {
     /// Query heads H, key/value heads, key and value dims per head.
     public let heads: Int, kvHeads: Int, headKDim: Int, headVDim: Int
     /// `q_proj` `[key_dim, hidden]`.
-    public let qProj: Linear<T>
+    public internal(set) var qProj: Linear<T>
     /// `k_proj` `[key_dim / groups, hidden]`.
-    public let kProj: Linear<T>
+    public internal(set) var kProj: Linear<T>
     /// `v_proj` `[value_dim / groups, hidden]`.
-    public let vProj: Linear<T>
+    public internal(set) var vProj: Linear<T>
     /// `gk_proj.0` `[16, hidden]` (no bias).
-    public let gkProj0: Linear<T>
+    public internal(set) var gkProj0: Linear<T>
     /// `gk_proj.1` `[key_dim / groups, 16]` with bias.
-    public let gkProj1: Linear<T>
+    public internal(set) var gkProj1: Linear<T>
     /// `o_proj` `[hidden, value_dim]`.
-    public let oProj: Linear<T>
+    public internal(set) var oProj: Linear<T>
     /// `q_conv1d`, `k_conv1d`, `v_conv1d` `[D, 1, W]` (when `use_short_conv`).
-    public let qConv1d: ShortConvolution<T>?, kConv1d: ShortConvolution<T>?, vConv1d: ShortConvolution<T>?
+    public internal(set) var qConv1d: ShortConvolution<T>?, kConv1d: ShortConvolution<T>?, vConv1d: ShortConvolution<T>?
     /// `g_norm_swish_gate` or `g_norm` (weight `[head_v_dim]` when `elementwise_affine`), with
     /// `g_proj` `[value_dim, hidden]` when `use_output_gate`.
-    let oNorm: OutputNorm<T>
+    var oNorm: OutputNorm<T>
+    /// The norm's key component: `g_norm_swish_gate` (fused) or `g_norm`.
+    let normName: String
     let featureMap: Activation?
 
-    init(
-        _ c: GLAConfiguration, hiddenSize: Int, normEps: Double, fuseNorm: Bool, prefix p: String,
-        store: ParameterStore<T>, initStd: Double
-    ) throws(ModelLoadError) {
+    /// The mixer with its extents; its parameters are supplied by a ``ParameterWalk``.
+    init(_ c: GLAConfiguration, hiddenSize: Int, normEps: Double, fuseNorm: Bool) {
         configuration = c
         self.hiddenSize = hiddenSize
         heads = c.numHeads
@@ -51,37 +50,26 @@ public struct GLAMixer<T: LRNNScalar>: TokenMixer {
         let groups = c.numHeads / c.kvHeads
         headKDim = kd / c.numHeads
         headVDim = vd / c.numHeads
-        func linear(_ name: String, _ out: Int, _ inp: Int, bias: Bool = false) throws(ModelLoadError) -> Linear<T> {
-            Linear(
-                weight: try store.tensor(p + name + ".weight", [out, inp], .normal(std: initStd)),
-                bias: bias ? try store.tensor(p + name + ".bias", [out], .zeros) : nil)
-        }
-        qProj = try linear("q_proj", kd, hiddenSize)
-        kProj = try linear("k_proj", kd / groups, hiddenSize)
-        vProj = try linear("v_proj", vd / groups, hiddenSize)
+        qProj = Linear(outFeatures: kd, inFeatures: hiddenSize)
+        kProj = Linear(outFeatures: kd / groups, inFeatures: hiddenSize)
+        vProj = Linear(outFeatures: vd / groups, inFeatures: hiddenSize)
         if c.useShortConv {
-            func conv(_ name: String, _ d: Int) throws(ModelLoadError) -> ShortConvolution<T> {
-                let w = try store.tensor(
-                    p + name + ".weight", [d, 1, c.convSize], .uniform(bound: 1 / Double(c.convSize).squareRoot()))
-                return ShortConvolution(weight: w, activation: .silu)
-            }
-            qConv1d = try conv("q_conv1d", kd)
-            kConv1d = try conv("k_conv1d", kd / groups)
-            vConv1d = try conv("v_conv1d", vd / groups)
+            qConv1d = ShortConvolution(channels: kd, width: c.convSize, activation: .silu)
+            kConv1d = ShortConvolution(channels: kd / groups, width: c.convSize, activation: .silu)
+            vConv1d = ShortConvolution(channels: vd / groups, width: c.convSize, activation: .silu)
         } else {
             qConv1d = nil
             kConv1d = nil
             vConv1d = nil
         }
-        gkProj0 = try linear("gk_proj.0", c.gateLowRankDim, hiddenSize)
-        gkProj1 = try linear("gk_proj.1", kd / groups, c.gateLowRankDim, bias: true)
-        oProj = try linear("o_proj", hiddenSize, vd)
+        gkProj0 = Linear(outFeatures: c.gateLowRankDim, inFeatures: hiddenSize)
+        gkProj1 = Linear(outFeatures: kd / groups, inFeatures: c.gateLowRankDim, bias: .zeros)
+        oProj = Linear(outFeatures: hiddenSize, inFeatures: vd)
         let fused = fuseNorm && c.useOutputGate
-        let normKey = p + (fused ? "g_norm_swish_gate" : "g_norm") + ".weight"
-        let w = c.elementwiseAffine ? try store.tensor(normKey, [headVDim], .ones) : nil
-        let norm = RMSNorm(weight: w, dimension: headVDim, eps: T(normEps))
+        normName = fused ? "g_norm_swish_gate" : "g_norm"
+        let norm = RMSNorm<T>(dimension: headVDim, eps: T(normEps), hasWeight: c.elementwiseAffine)
         if c.useOutputGate {
-            let g = try linear("g_proj", vd, hiddenSize)
+            let g = Linear<T>(outFeatures: vd, inFeatures: hiddenSize)
             oNorm =
                 fused
                 ? .gated(GatedRMSNorm(norm: norm, activation: .silu), gateProj: g)
@@ -90,6 +78,28 @@ public struct GLAMixer<T: LRNNScalar>: TokenMixer {
             oNorm = .plain(norm)
         }
         featureMap = c.featureMap?.activation
+    }
+
+    /// `q_proj`, `k_proj`, `v_proj`, the convolutions `q_conv1d`, `k_conv1d`, `v_conv1d` (with
+    /// `use_short_conv`), `gk_proj.0`, `gk_proj.1`, `o_proj`, then the norm (`g_norm_swish_gate`
+    /// fused, else `g_norm`; its weight with `elementwise_affine`) and `g_proj` (with
+    /// `use_output_gate`).
+    ///
+    /// - Parameter walk: the walk.
+    /// - Throws: as ``ParameterWalk/parameter(_:_:shape:initializer:)``.
+    public mutating func walkParameters(_ walk: inout ParameterWalk<T>) throws(ModelLoadError) {
+        try walk.child("q_proj", &qProj)
+        try walk.child("k_proj", &kProj)
+        try walk.child("v_proj", &vProj)
+        if qConv1d != nil {
+            try walk.child("q_conv1d", &qConv1d!)
+            try walk.child("k_conv1d", &kConv1d!)
+            try walk.child("v_conv1d", &vConv1d!)
+        }
+        try walk.child("gk_proj.0", &gkProj0)
+        try walk.child("gk_proj.1", &gkProj1)
+        try walk.child("o_proj", &oProj)
+        try oNorm.walkParameters(&walk, normName: normName)
     }
 
     /// Zero convolution windows and a zero `[N, H, K, V]` state.

@@ -12,62 +12,56 @@ import LRNNLinearAlgebra
 ///     o = delta_rule(q, k, v, β, g, n), scale 1/√head_k;   y = o_proj(o_norm(o [, g_proj x]))
 ///
 /// With `num_v_heads` > `num_heads` (Gated DeltaNet), value head h reads q/k head h / (HV/H).
-/// Parameters carry the checkpoint key under `model.layers.{i}.attn.`.
+/// Its parameters are named once, in ``walkParameters(_:)``.
 public struct GatedDeltaMixer<T: LRNNScalar>: TokenMixer {
     /// The model width.
     public let hiddenSize: Int
     /// Query/key heads H, value heads HV, key and value dims per head, Householder steps n.
     public let heads: Int, valueHeads: Int, headKDim: Int, headVDim: Int, householder: Int
     /// `q_proj` `[H·K, hidden]`.
-    public let qProj: Linear<T>
+    public internal(set) var qProj: Linear<T>
     /// `k_proj` `[n·H·K, hidden]`.
-    public let kProj: Linear<T>
+    public internal(set) var kProj: Linear<T>
     /// `v_proj` `[n·HV·V, hidden]`.
-    public let vProj: Linear<T>
+    public internal(set) var vProj: Linear<T>
     /// `b_proj` `[n·HV, hidden]`.
-    public let bProj: Linear<T>
+    public internal(set) var bProj: Linear<T>
     /// `a_proj` `[HV, hidden]` (when the forget gate is on).
-    public let aProj: Linear<T>?
+    public internal(set) var aProj: Linear<T>?
     /// `A_log` `[HV]` (when the forget gate is on).
-    public let aLog: Tensor<T>?
+    public internal(set) var aLog: Tensor<T>?
     /// `dt_bias` `[HV]` (when the forget gate is on).
-    public let dtBias: Tensor<T>?
+    public internal(set) var dtBias: Tensor<T>?
     /// `o_proj` `[hidden, HV·V]`.
-    public let oProj: Linear<T>
+    public internal(set) var oProj: Linear<T>
     /// `q_conv1d`, `k_conv1d`, `v_conv1d` `[D, 1, W]` (when `use_short_conv`).
-    public let qConv1d: ShortConvolution<T>?, kConv1d: ShortConvolution<T>?, vConv1d: ShortConvolution<T>?
+    public internal(set) var qConv1d: ShortConvolution<T>?, kConv1d: ShortConvolution<T>?, vConv1d: ShortConvolution<T>?
     /// `o_norm` (weight `[head_v_dim]`), gated by `g_proj` `[HV·V, hidden]` when the output gate is on.
-    let oNorm: OutputNorm<T>
+    var oNorm: OutputNorm<T>
     let betaFactor: T
 
-    init(
-        _ c: GatedDeltaNetConfiguration, hiddenSize: Int, normEps: Double, prefix p: String,
-        store: ParameterStore<T>, initStd: Double
-    ) throws(ModelLoadError) {
-        try self.init(
+    init(_ c: GatedDeltaNetConfiguration, hiddenSize: Int, normEps: Double) {
+        self.init(
             hiddenSize: hiddenSize, heads: c.numHeads, valueHeads: c.valueHeads, headKDim: c.headDim,
             headVDim: c.headVDim, householder: 1, forgetGate: true, outputGate: c.useGate,
             outputGateActivation: c.outputGateActivation.activation,
-            shortConv: c.useShortConv ? c.convSize : nil, allowNegEigval: c.allowNegEigval, normEps: normEps,
-            prefix: p, store: store, initStd: initStd)
+            shortConv: c.useShortConv ? c.convSize : nil, allowNegEigval: c.allowNegEigval, normEps: normEps)
     }
 
-    init(
-        _ c: GatedDeltaProductConfiguration, hiddenSize: Int, normEps: Double, prefix p: String,
-        store: ParameterStore<T>, initStd: Double
-    ) throws(ModelLoadError) {
-        try self.init(
+    init(_ c: GatedDeltaProductConfiguration, hiddenSize: Int, normEps: Double) {
+        self.init(
             hiddenSize: hiddenSize, heads: c.numHeads, valueHeads: c.numHeads, headKDim: c.headDim,
             headVDim: c.headVDim, householder: c.numHouseholder, forgetGate: c.useForgetGate,
             outputGate: c.useOutputGate, outputGateActivation: .silu, shortConv: c.useShortConv ? c.convSize : nil,
-            allowNegEigval: c.allowNegEigval, normEps: normEps, prefix: p, store: store, initStd: initStd)
+            allowNegEigval: c.allowNegEigval, normEps: normEps)
     }
 
+    /// The mixer with its extents; its parameters are supplied by a ``ParameterWalk``.
     private init(
         hiddenSize: Int, heads: Int, valueHeads: Int, headKDim: Int, headVDim: Int, householder n: Int,
         forgetGate: Bool, outputGate: Bool, outputGateActivation: Activation, shortConv: Int?, allowNegEigval: Bool,
-        normEps: Double, prefix p: String, store: ParameterStore<T>, initStd: Double
-    ) throws(ModelLoadError) {
+        normEps: Double
+    ) {
         self.hiddenSize = hiddenSize
         self.heads = heads
         self.valueHeads = valueHeads
@@ -77,45 +71,62 @@ public struct GatedDeltaMixer<T: LRNNScalar>: TokenMixer {
         betaFactor = allowNegEigval ? 2 : 1
         let kd = heads * headKDim
         let vd = valueHeads * headVDim
-        func linear(_ name: String, _ out: Int, _ inp: Int) throws(ModelLoadError) -> Linear<T> {
-            Linear(weight: try store.tensor(p + name + ".weight", [out, inp], .normal(std: initStd)))
-        }
-        qProj = try linear("q_proj", kd, hiddenSize)
-        kProj = try linear("k_proj", kd * n, hiddenSize)
-        vProj = try linear("v_proj", vd * n, hiddenSize)
-        bProj = try linear("b_proj", valueHeads * n, hiddenSize)
+        qProj = Linear(outFeatures: kd, inFeatures: hiddenSize)
+        kProj = Linear(outFeatures: kd * n, inFeatures: hiddenSize)
+        vProj = Linear(outFeatures: vd * n, inFeatures: hiddenSize)
+        bProj = Linear(outFeatures: valueHeads * n, inFeatures: hiddenSize)
         if forgetGate {
-            aProj = try linear("a_proj", valueHeads, hiddenSize)
-            aLog = try store.tensor(p + "A_log", [valueHeads], .logDecayRate)
-            dtBias = try store.tensor(p + "dt_bias", [valueHeads], .inverseSoftplusTimeStep)
+            aProj = Linear(outFeatures: valueHeads, inFeatures: hiddenSize)
+            aLog = Tensor(zeros: [0])
+            dtBias = Tensor(zeros: [0])
         } else {
             aProj = nil
             aLog = nil
             dtBias = nil
         }
         if let w = shortConv {
-            func conv(_ name: String, _ d: Int) throws(ModelLoadError) -> ShortConvolution<T> {
-                let t = try store.tensor(p + name + ".weight", [d, 1, w], .uniform(bound: 1 / Double(w).squareRoot()))
-                return ShortConvolution(weight: t, activation: .silu)
-            }
-            qConv1d = try conv("q_conv1d", kd)
-            kConv1d = try conv("k_conv1d", kd * n)
-            vConv1d = try conv("v_conv1d", vd * n)
+            qConv1d = ShortConvolution(channels: kd, width: w, activation: .silu)
+            kConv1d = ShortConvolution(channels: kd * n, width: w, activation: .silu)
+            vConv1d = ShortConvolution(channels: vd * n, width: w, activation: .silu)
         } else {
             qConv1d = nil
             kConv1d = nil
             vConv1d = nil
         }
-        let norm = RMSNorm(
-            weight: try store.tensor(p + "o_norm.weight", [headVDim], .ones), dimension: headVDim, eps: T(normEps))
+        let norm = RMSNorm<T>(dimension: headVDim, eps: T(normEps))
         if outputGate {
             oNorm = .gated(
                 GatedRMSNorm(norm: norm, activation: outputGateActivation),
-                gateProj: try linear("g_proj", vd, hiddenSize))
+                gateProj: Linear(outFeatures: vd, inFeatures: hiddenSize))
         } else {
             oNorm = .plain(norm)
         }
-        oProj = try linear("o_proj", hiddenSize, vd)
+        oProj = Linear(outFeatures: hiddenSize, inFeatures: vd)
+    }
+
+    /// `q_proj`, `k_proj`, `v_proj`, `b_proj`, then with the forget gate `a_proj`, `A_log`,
+    /// `dt_bias`, then the convolutions `q_conv1d`, `k_conv1d`, `v_conv1d`, then `o_norm` (with
+    /// `g_proj`) and `o_proj`.
+    ///
+    /// - Parameter walk: the walk.
+    /// - Throws: as ``ParameterWalk/parameter(_:_:shape:initializer:)``.
+    public mutating func walkParameters(_ walk: inout ParameterWalk<T>) throws(ModelLoadError) {
+        try walk.child("q_proj", &qProj)
+        try walk.child("k_proj", &kProj)
+        try walk.child("v_proj", &vProj)
+        try walk.child("b_proj", &bProj)
+        if aProj != nil {
+            try walk.child("a_proj", &aProj!)
+            try walk.parameter("A_log", &aLog!, shape: [valueHeads], initializer: .logDecayRate)
+            try walk.parameter("dt_bias", &dtBias!, shape: [valueHeads], initializer: .inverseSoftplusTimeStep)
+        }
+        if qConv1d != nil {
+            try walk.child("q_conv1d", &qConv1d!)
+            try walk.child("k_conv1d", &kConv1d!)
+            try walk.child("v_conv1d", &vConv1d!)
+        }
+        try oNorm.walkParameters(&walk, normName: "o_norm")
+        try walk.child("o_proj", &oProj)
     }
 
     /// Zero convolution windows and a zero `[N, HV, K, V]` state.

@@ -18,37 +18,47 @@ public struct PLSTM1DMixer<T: LRNNScalar>: TokenMixer {
     public let configuration: PLSTM1DConfiguration
     /// The model width.
     public let hiddenSize: Int
-    let qProj: Linear<T>
-    let kProj: Linear<T>
-    let vProj: Linear<T>
-    let sourceProj: Linear<T>
-    let transitionProj: Linear<T>
-    let markProj: Linear<T>
-    let directProj: Linear<T>
-    let oProj: Linear<T>
+    var qProj: Linear<T>
+    var kProj: Linear<T>
+    var vProj: Linear<T>
+    var sourceProj: Linear<T>
+    var transitionProj: Linear<T>
+    var markProj: Linear<T>
+    var directProj: Linear<T>
+    var oProj: Linear<T>
 
-    init(_ c: PLSTM1DConfiguration, hiddenSize d: Int, prefix p: String, store: ParameterStore<T>, initStd: Double)
-        throws(ModelLoadError)
-    {
+    /// The mixer with its extents; its parameters are supplied by a ``ParameterWalk``.
+    init(_ c: PLSTM1DConfiguration, hiddenSize d: Int) {
         configuration = c
         hiddenSize = d
         let h = c.numHeads
-        func linear(_ name: String, _ out: Int, bias: ParameterInitializer?) throws(ModelLoadError) -> Linear<T> {
-            let weight = try store.tensor(p + name + ".weight", [out, d], .normal(std: initStd))
-            guard let bias else { return Linear(weight: weight) }
-            return Linear(weight: weight, bias: try store.tensor(p + name + ".bias", [out], bias))
+        func linear(_ out: Int, bias: ParameterInitializer?) -> Linear<T> {
+            Linear(outFeatures: out, inFeatures: d, bias: bias)
         }
-        qProj = try linear("q_proj", h * c.keyDim * c.queryStates, bias: nil)
-        kProj = try linear("k_proj", h * c.keyDim * c.keyStates, bias: nil)
-        vProj = try linear("v_proj", h * c.valueDim * c.valueStates, bias: nil)
-        sourceProj = try linear("source_proj", h * c.transitionStates * c.keyStates * c.valueStates, bias: .zeros)
-        transitionProj = try linear(
-            "transition_proj", h * c.transitionStates * c.transitionStates, bias: .uniform(bound: 0.5))
-        markProj = try linear("mark_proj", h * c.outputStates * c.queryStates * c.transitionStates, bias: .zeros)
-        directProj = try linear(
-            "direct_proj", h * c.outputStates * c.queryStates * c.keyStates * c.valueStates, bias: .zeros)
-        oProj = Linear(
-            weight: try store.tensor(p + "o_proj.weight", [d, h * c.valueDim * c.outputStates], .normal(std: initStd)))
+        qProj = linear(h * c.keyDim * c.queryStates, bias: nil)
+        kProj = linear(h * c.keyDim * c.keyStates, bias: nil)
+        vProj = linear(h * c.valueDim * c.valueStates, bias: nil)
+        sourceProj = linear(h * c.transitionStates * c.keyStates * c.valueStates, bias: .zeros)
+        transitionProj = linear(h * c.transitionStates * c.transitionStates, bias: .uniform(bound: 0.5))
+        markProj = linear(h * c.outputStates * c.queryStates * c.transitionStates, bias: .zeros)
+        directProj = linear(h * c.outputStates * c.queryStates * c.keyStates * c.valueStates, bias: .zeros)
+        oProj = Linear(outFeatures: d, inFeatures: h * c.valueDim * c.outputStates)
+    }
+
+    /// `q_proj`, `k_proj`, `v_proj`, `source_proj`, `transition_proj`, `mark_proj`,
+    /// `direct_proj` (the last four with biases), `o_proj`.
+    ///
+    /// - Parameter walk: the walk.
+    /// - Throws: as ``ParameterWalk/parameter(_:_:shape:initializer:)``.
+    public mutating func walkParameters(_ walk: inout ParameterWalk<T>) throws(ModelLoadError) {
+        try walk.child("q_proj", &qProj)
+        try walk.child("k_proj", &kProj)
+        try walk.child("v_proj", &vProj)
+        try walk.child("source_proj", &sourceProj)
+        try walk.child("transition_proj", &transitionProj)
+        try walk.child("mark_proj", &markProj)
+        try walk.child("direct_proj", &directProj)
+        try walk.child("o_proj", &oProj)
     }
 
     /// The per-token shapes after the leading `[B, T]` (or `[B]`) of q, k, v, S, T, M, D.

@@ -21,31 +21,43 @@ public struct ParaRNNMixer<T: LRNNScalar>: TokenMixer {
     /// The state size D.
     public let stateSize: Int
     /// `A [3, D]`.
-    public let A: Tensor<T>
+    public internal(set) var A: Tensor<T>
     /// `B [Hh, hidden/Hh, 3, D/Hh]`.
-    public let B: Tensor<T>
+    public internal(set) var B: Tensor<T>
     /// `b [3, D]`.
-    public let b: Tensor<T>
+    public internal(set) var b: Tensor<T>
     /// `C [2, D]` (LSTM), nil for the GRU.
-    public let C: Tensor<T>?
+    public internal(set) var C: Tensor<T>?
     /// `o_proj` `[hidden, D]`, nil without the projection.
-    public let oProj: Linear<T>?
+    public internal(set) var oProj: Linear<T>?
 
-    init(_ c: ParaRNNConfiguration, hiddenSize h: Int, prefix p: String, store: ParameterStore<T>, initStd: Double)
-        throws(ModelLoadError)
-    {
+    /// The mixer with its extents; its parameters are supplied by a ``ParameterWalk``.
+    init(_ c: ParaRNNConfiguration, hiddenSize h: Int) {
         configuration = c
         hiddenSize = h
-        let d = c.resolvedStateSize(hiddenSize: h)
-        stateSize = d
-        let hh = c.numHeads
-        A = try store.tensor(p + "A", [3, d], .uniform(bound: 0.5))
-        B = try store.tensor(p + "B", [hh, h / hh, 3, d / hh], .normal(std: 1 / Double(h / hh).squareRoot()))
-        b = try store.tensor(p + "b", [3, d], .zeros)
-        C = c.isLSTM ? try store.tensor(p + "C", [2, d], .uniform(bound: 0.5)) : nil
-        oProj =
-            c.useOutputProjection
-            ? Linear(weight: try store.tensor(p + "o_proj.weight", [h, d], .normal(std: initStd))) : nil
+        stateSize = c.resolvedStateSize(hiddenSize: h)
+        A = Tensor(zeros: [0])
+        B = Tensor(zeros: [0])
+        b = Tensor(zeros: [0])
+        C = c.isLSTM ? Tensor(zeros: [0]) : nil
+        oProj = c.useOutputProjection ? Linear(outFeatures: h, inFeatures: stateSize) : nil
+    }
+
+    /// `A [3, D]`, `B [heads, hidden/heads, 3, D/heads]`, `b [3, D]`, `C [2, D]` (LSTM), `o_proj`
+    /// (with the output projection).
+    ///
+    /// - Parameter walk: the walk.
+    /// - Throws: as ``ParameterWalk/parameter(_:_:shape:initializer:)``.
+    public mutating func walkParameters(_ walk: inout ParameterWalk<T>) throws(ModelLoadError) {
+        let h = hiddenSize
+        let d = stateSize
+        let hh = configuration.numHeads
+        try walk.parameter("A", &A, shape: [3, d], initializer: .uniform(bound: 0.5))
+        try walk.parameter(
+            "B", &B, shape: [hh, h / hh, 3, d / hh], initializer: .normal(std: 1 / Double(h / hh).squareRoot()))
+        try walk.parameter("b", &b, shape: [3, d], initializer: .zeros)
+        if C != nil { try walk.parameter("C", &C!, shape: [2, d], initializer: .uniform(bound: 0.5)) }
+        if oProj != nil { try walk.child("o_proj", &oProj!) }
     }
 
     /// The Newton options of the configuration.

@@ -8,68 +8,111 @@ import LRNNLinearAlgebra
 ///     y = S4D(x)   (y[t,h] = Σ_{s≤t} K[h,s]·x[t−s,h] + D[h]·x[t,h], carried as a complex state)
 ///     z = output_linear(gelu(y))  [tokens, 2·hidden];   out = z[:, :hidden] ⊙ σ(z[:, hidden:])
 ///
-/// Prefill runs the chunked S4D convolution, decoding the S4D recurrence. Parameters sit under
-/// `model.layers.{i}.attn.`: `log_dt [H]`, `A_re`, `A_im`, `B_re`, `B_im`, `C_re`, `C_im`
-/// `[H, N/2]`, `D [H]`, `output_linear.weight [2H, H]`, `output_linear.bias [2H]`; `A_re` must be
-/// ≤ 0 (``ModelLoadError/invalidParameterValue(file:key:reason:)`` otherwise).
+/// Prefill runs the chunked S4D convolution, decoding the S4D recurrence. Parameters
+/// (``walkParameters(_:)``), under the block's `attn`: `log_dt [H]`, `A_re`, `A_im`, `B_re`, `B_im`, `C_re`, `C_im`
+/// `[H, N/2]`, `D [H]`, `output_linear.weight [2H, H]`, `output_linear.bias [2H]`; values
+/// from a checkpoint or ``CausalLM/update(parameters:verify:)`` must lie in S4D's domain
+/// (``ModelLoadError/invalidParameterValue(file:key:reason:)`` otherwise).
 public struct S4DMixer<T: LRNNScalar>: TokenMixer {
     /// The configuration.
     public let configuration: S4DConfiguration
     /// The model width (the number of S4D channels H).
     public let hiddenSize: Int
     /// The S4D parameters.
-    public let parameters: S4DParameters<T>
-    /// The discretised recurrence used for decoding.
-    public let recurrence: S4DRecurrence<T>
+    public internal(set) var parameters: S4DParameters<T>
+    /// The discretised recurrence used for decoding (derived from ``parameters``).
+    public var recurrence: S4DRecurrence<T> { _recurrence! }
+    private var _recurrence: S4DRecurrence<T>?
     /// `output_linear` `[2H, H]` with bias.
-    public let outputLinear: Linear<T>
+    public internal(set) var outputLinear: Linear<T>
     private let discretization: SSMDiscretization
 
-    init(_ c: S4DConfiguration, hiddenSize h: Int, prefix p: String, store: ParameterStore<T>, initStd: Double)
-        throws(ModelLoadError)
-    {
+    /// The mixer with its extents; its parameters are supplied by a ``ParameterWalk``.
+    init(_ c: S4DConfiguration, hiddenSize h: Int) {
         configuration = c
         hiddenSize = h
         discretization = c.discretization
-        let n2 = c.stateSize / 2
+        // Zero channels until the walk supplies the tensors (a valid, empty set).
+        let vector = Tensor<T>(zeros: [0])
+        let matrix = Tensor<T>(zeros: [0, 0])
+        do {
+            parameters = try S4DParameters(
+                logDt: vector, aRe: matrix, aIm: matrix, bRe: matrix, bIm: matrix, cRe: matrix, cIm: matrix, d: vector)
+        } catch {
+            preconditionFailure("S4DMixer: empty parameters refused: \(error)")
+        }
+        _recurrence = nil
+        outputLinear = Linear(outFeatures: 2 * h, inFeatures: h, bias: .zeros)
+    }
+
+    /// `log_dt [H]`, `A_re`, `A_im`, `B_re`, `B_im`, `C_re`, `C_im` `[H, N/2]`, `D [H]` (drawn
+    /// together by the configuration's initialisation when built in code), then `output_linear`.
+    ///
+    /// - Parameter walk: the walk.
+    /// - Throws: as ``ParameterWalk/parameter(_:_:shape:initializer:)``.
+    public mutating func walkParameters(_ walk: inout ParameterWalk<T>) throws(ModelLoadError) {
+        let h = hiddenSize
+        let n2 = configuration.stateSize / 2
+        let seed = walk.seedForInitialization()
         var initial: S4DParameters<T>? = nil
-        let seed = store.nextSeed()
+        let c = configuration
         func random() -> S4DParameters<T> {
             if let initial { return initial }
             do {
                 initial = try S4DParameters<T>.initialized(
-                    channels: h, stateSize: c.stateSize,
-                    initialization: c.initialization, seed: seed)
+                    channels: h, stateSize: c.stateSize, initialization: c.initialization, seed: seed!)
             } catch {
                 preconditionFailure("S4DMixer: initialisation failed for a validated configuration: \(error)")
             }
             return initial!
         }
-        let logDt = try store.tensor(p + "log_dt", [h]) { random().logDt }
-        let aRe = try store.tensor(p + "A_re", [h, n2]) { random().aRe }
-        let aIm = try store.tensor(p + "A_im", [h, n2]) { random().aIm }
-        let bRe = try store.tensor(p + "B_re", [h, n2]) { random().bRe }
-        let bIm = try store.tensor(p + "B_im", [h, n2]) { random().bIm }
-        let cRe = try store.tensor(p + "C_re", [h, n2]) { random().cRe }
-        let cIm = try store.tensor(p + "C_im", [h, n2]) { random().cIm }
-        let d = try store.tensor(p + "D", [h]) { random().d }
+        try walk.parameter("log_dt", &parameters.logDt, shape: [h]) { random().logDt }
+        try walk.parameter("A_re", &parameters.aRe, shape: [h, n2]) { random().aRe }
+        try walk.parameter("A_im", &parameters.aIm, shape: [h, n2]) { random().aIm }
+        try walk.parameter("B_re", &parameters.bRe, shape: [h, n2]) { random().bRe }
+        try walk.parameter("B_im", &parameters.bIm, shape: [h, n2]) { random().bIm }
+        try walk.parameter("C_re", &parameters.cRe, shape: [h, n2]) { random().cRe }
+        try walk.parameter("C_im", &parameters.cIm, shape: [h, n2]) { random().cIm }
+        try walk.parameter("D", &parameters.d, shape: [h]) { random().d }
+        try checkDomain(walk)
+        try walk.child("output_linear", &outputLinear)
+    }
+
+    /// Values a checkpoint or a caller supplies must lie in the domain S4D is defined on
+    /// (finite, `A_re` ≤ 0, `exp(log_dt)` finite): the same checks as ``S4DParameters``'s
+    /// initialiser, reported against the parameter's key. An optimiser's in-place step is not
+    /// checked here: the kernels refuse such parameters when the layer next runs
+    /// (``/LRNNKernels/KernelError``), and the trainer reports that step.
+    ///
+    /// - Parameter walk: the walk that has just visited the S4D parameters.
+    /// - Throws: ``ModelLoadError/nonFiniteWeights(file:keys:)`` or
+    ///   ``ModelLoadError/invalidParameterValue(file:key:reason:)`` naming the first offending key.
+    private func checkDomain(_ walk: ParameterWalk<T>) throws(ModelLoadError) {
+        let file: String
+        switch walk.mode {
+        case let .supply(store): file = store.sourceName
+        case .assign: file = "parameters"
+        case .collect, .modify: return
+        }
+        let p = parameters
         do {
-            parameters = try S4DParameters(
-                logDt: logDt, aRe: aRe, aIm: aIm, bRe: bRe, bIm: bIm, cRe: cRe, cIm: cIm, d: d)
+            _ = try S4DParameters(
+                logDt: p.logDt, aRe: p.aRe, aIm: p.aIm, bRe: p.bRe, bIm: p.bIm, cRe: p.cRe, cIm: p.cIm, d: p.d)
         } catch {
-            // Shapes are the store's (verified, or placeholders); values come from a checkpoint
-            // or an optimiser step and may leave the domain S4D is defined on.
             switch error {
-            case let .nonFinite(name): throw .nonFiniteWeights(file: store.sourceName, keys: [p + name])
+            case let .nonFinite(name): throw .nonFiniteWeights(file: file, keys: [walk.prefix + name])
             case let .invalidArgument(name, reason):
-                throw .invalidParameterValue(file: store.sourceName, key: p + name, reason: reason)
-            default: preconditionFailure("S4DMixer: invalid parameters: \(error)")
+                throw .invalidParameterValue(file: file, key: walk.prefix + name, reason: reason)
+            default:
+                // Shapes are the walk's (verified, or the store's placeholders of the right shape).
+                throw .invalidParameterValue(file: file, key: walk.prefix + "A_re", reason: "\(error)")
             }
         }
-        recurrence = S4DRecurrence(parameters, discretization: discretization)
-        outputLinear = Linear(
-            weight: try store.tensor(p + "output_linear.weight", [2 * h, h], .normal(std: initStd)),
-            bias: try store.tensor(p + "output_linear.bias", [2 * h], .zeros))
+    }
+
+    /// Re-discretises the recurrence used for decoding from the parameters.
+    public mutating func parametersDidChange() {
+        _recurrence = S4DRecurrence(parameters, discretization: discretization)
     }
 
     /// A zero complex state `[N, H, N/2]`.

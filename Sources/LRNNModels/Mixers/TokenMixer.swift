@@ -37,10 +37,11 @@ public struct MixerState<T: LRNNScalar>: Sendable {
 
 /// The sequence-mixing half of a block: maps `[tokens, hidden]` to `[tokens, hidden]`, causally
 /// within each sequence, carrying a ``MixerState`` across calls.
-public protocol TokenMixer<Scalar>: Sendable {
-    /// The computation precision.
-    associatedtype Scalar: LRNNScalar
-
+///
+/// A mixer is a ``ParameterContainer``: it names its parameters and children once, by their
+/// fla key components under the block's `attn` (`q_proj`, `A_log`, …), in
+/// ``ParameterContainer/walkParameters(_:)``.
+public protocol TokenMixer<Scalar>: Sendable, ParameterContainer {
     /// The model width the mixer reads and writes.
     var hiddenSize: Int { get }
 
@@ -177,6 +178,32 @@ enum OutputNorm<T: LRNNScalar>: Sendable {
     case gated(GatedRMSNorm<T>, gateProj: Linear<T>)
     /// `RMSNorm(o_h)·w`, then `o·act(gate_proj x)` over the whole row (GLA without fusion).
     case normThenGate(RMSNorm<T>, Activation, gateProj: Linear<T>)
+
+    /// Visits the norm's weight under `normName` (`o_norm`, `g_norm_swish_gate`, `g_norm`), then
+    /// the gate projection `g_proj` when there is one.
+    ///
+    /// - Parameters:
+    ///   - walk: the walk, at the mixer's prefix.
+    ///   - normName: the norm's key component.
+    mutating func walkParameters(_ walk: inout ParameterWalk<T>, normName: String) throws(ModelLoadError) {
+        // The payload is moved out (self holds an empty norm meanwhile) so that its tensors stay
+        // uniquely referenced and a modifying walk changes them in place.
+        let payload = self
+        self = .plain(RMSNorm(dimension: 0, eps: 0, hasWeight: false))
+        switch consume payload {
+        case var .plain(n):
+            try walk.child(normName, &n)
+            self = .plain(n)
+        case var .gated(n, p):
+            try walk.child(normName, &n.norm)
+            try walk.child("g_proj", &p)
+            self = .gated(n, gateProj: p)
+        case .normThenGate(var n, let act, var p):
+            try walk.child(normName, &n)
+            try walk.child("g_proj", &p)
+            self = .normThenGate(n, act, gateProj: p)
+        }
+    }
 
     /// Applies the norm to `o [tokens, heads·d]` given the mixer input `x`.
     @_specialize(where T == Float)

@@ -3,22 +3,43 @@ import LRNNLinearAlgebra
 
 /// One pre-norm residual block: `h ← h + attn(attn_norm(h))`, then `h ← h + mlp(mlp_norm(h))`
 /// (checkpoint keys `model.layers.{i}.attn_norm.weight`, `….attn.*`, `….mlp_norm.weight`, `….mlp.*`).
-public struct Block<T: LRNNScalar>: Sendable {
+///
+/// A ``ParameterContainer`` with the children `attn_norm`, `attn`, `mlp_norm`, `mlp`.
+public struct Block<T: LRNNScalar>: Sendable, ParameterContainer {
     /// `attn_norm` `[hidden]`.
-    public let attnNorm: RMSNorm<T>
+    public internal(set) var attnNorm: RMSNorm<T>
     /// The token mixer (`attn`).
-    public let attn: any TokenMixer<T>
+    public internal(set) var attn: any TokenMixer<T>
     /// `mlp_norm` `[hidden]` (nil for a block without an MLP).
-    public let mlpNorm: RMSNorm<T>?
+    public internal(set) var mlpNorm: RMSNorm<T>?
     /// `mlp` (nil for a block without an MLP).
-    public let mlp: SwiGLUMLP<T>?
+    public internal(set) var mlp: SwiGLUMLP<T>?
 
     /// Creates a block from its parts.
+    ///
+    /// - Parameters:
+    ///   - attnNorm: the norm before the mixer.
+    ///   - attn: the token mixer.
+    ///   - mlpNorm: the norm before the MLP, or nil.
+    ///   - mlp: the MLP, or nil.
     public init(attnNorm: RMSNorm<T>, attn: any TokenMixer<T>, mlpNorm: RMSNorm<T>?, mlp: SwiGLUMLP<T>?) {
         self.attnNorm = attnNorm
         self.attn = attn
         self.mlpNorm = mlpNorm
         self.mlp = mlp
+    }
+
+    /// `attn_norm`, `attn`, then `mlp_norm` and `mlp` when the block has an MLP.
+    ///
+    /// - Parameter walk: the walk.
+    /// - Throws: as ``ParameterWalk/parameter(_:_:shape:initializer:)``.
+    public mutating func walkParameters(_ walk: inout ParameterWalk<T>) throws(ModelLoadError) {
+        try walk.child("attn_norm", &attnNorm)
+        try walk.child("attn", &attn)
+        if mlp != nil {
+            try walk.child("mlp_norm", &mlpNorm!)
+            try walk.child("mlp", &mlp!)
+        }
     }
 
     /// The block over a whole layout (prefill path); `h [tokens, hidden]` is updated in place.

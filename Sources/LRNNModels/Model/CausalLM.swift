@@ -7,48 +7,78 @@ import LRNNLinearAlgebra
 ///     logits = lm_head(norm(h))        (lm_head = embeddings when tie_word_embeddings)
 ///
 /// Load an fla checkpoint with ``load(directory:)``, or assemble one in code with
-/// ``ModelBuilder``. Generic over the run precision (`Float` or `Double`). Immutable and
-/// `Sendable`; all mutable decoding state lives in a ``ModelCache``.
+/// ``ModelBuilder``. Generic over the run precision (`Float` or `Double`). A value: its
+/// parameters live in its layers only, and form one tree (``ParameterContainer``) keyed by
+/// checkpoint path — ``parameters()`` reads it, ``update(parameters:verify:)`` and
+/// ``modifyParameters(_:)`` write it in place (copies of the model keep their values: the tensors
+/// are copied on write). All mutable decoding state lives in a ``ModelCache``.
 ///
 /// Thread safety: one model may serve any number of threads or Swift tasks at once — two
 /// ``generate(prompts:options:)`` calls in parallel, or a ``logits(_:)`` call beside a decoding
 /// loop — each with its own ``ModelCache``. Concurrent calls share LinearRNN's helper threads
 /// (``/LRNNLinearAlgebra/Threading``) rather than oversubscribing the cores, and every call's
 /// result is bit-identical to the same call run alone.
-public final class CausalLM<T: LRNNScalar>: Sendable {
+public struct CausalLM<T: LRNNScalar>: Sendable, ParameterContainer {
     /// The shared configuration (vocabulary, width, norms, special tokens).
     public let configuration: LanguageModelConfiguration
     /// The token mixer of each layer.
     public let mixers: [MixerConfiguration]
     /// `model.embeddings` `[vocab, hidden]`.
-    public let embeddings: Embedding<T>
+    public internal(set) var embeddings: Embedding<T>
     /// `model.layers`.
-    public let layers: [Block<T>]
+    public internal(set) var layers: [Block<T>]
     /// `model.norm` `[hidden]`.
-    public let norm: RMSNorm<T>
-    /// `lm_head` `[vocab, hidden]` (the embedding matrix itself when tied).
-    public let lmHead: Linear<T>
-    /// Every parameter under its fla checkpoint key, in construction order (storage shared
-    /// with the layers). Writing these with `SafeTensorsWriter` gives a loadable checkpoint.
-    public let namedParameters: [(key: String, value: Tensor<T>)]
+    public internal(set) var norm: RMSNorm<T>
+    /// `lm_head` when it is not tied to the embeddings (nil when tied).
+    var untiedHead: Linear<T>?
     /// The directory's `generation_config.json` (every field nil when it has none, and for a
     /// model built in code).
     public let generationConfiguration: GenerationConfiguration
 
+    /// A model of the given structure whose parameters a ``ParameterWalk`` supplies.
     init(
-        configuration: LanguageModelConfiguration, mixers: [MixerConfiguration], embeddings: Embedding<T>,
-        layers: [Block<T>], norm: RMSNorm<T>, lmHead: Linear<T>, namedParameters: [(key: String, value: Tensor<T>)],
+        configuration: LanguageModelConfiguration, blocks: [BlockSpecification],
         generation: GenerationConfiguration = GenerationConfiguration()
     ) {
-        self.namedParameters = namedParameters
-        self.generationConfiguration = generation
+        let d = configuration.hiddenSize
+        let v = configuration.vocabSize
+        let eps = T(configuration.normEps)
+        let context = MixerContext(
+            hiddenSize: d, normEps: configuration.normEps, fuseNorm: configuration.fuseNorm)
         self.configuration = configuration
-        self.mixers = mixers
-        self.embeddings = embeddings
-        self.layers = layers
-        self.norm = norm
-        self.lmHead = lmHead
+        self.mixers = blocks.map(\.mixer)
+        self.generationConfiguration = generation
+        embeddings = Embedding(vocabSize: v, hiddenSize: d)
+        layers = blocks.map { spec in
+            let m = configuration.resolvedIntermediateSize
+            return Block(
+                attnNorm: RMSNorm(dimension: d, eps: eps), attn: spec.mixer.registration.makeMixer(context),
+                mlpNorm: spec.hasMLP ? RMSNorm(dimension: d, eps: eps) : nil,
+                mlp: spec.hasMLP ? SwiGLUMLP(hiddenSize: d, intermediateSize: m) : nil)
+        }
+        norm = RMSNorm(dimension: d, eps: eps)
+        untiedHead = configuration.tieWordEmbeddings ? nil : Linear(outFeatures: v, inFeatures: d)
     }
+
+    /// `model.embeddings`, `model.layers.{i}` for each block, `model.norm`, then `lm_head` —
+    /// or, with tied embeddings, no head parameter (a checkpoint's `lm_head.weight` is then
+    /// shape-checked and ignored, as fla ties it).
+    ///
+    /// - Parameter walk: the walk.
+    /// - Throws: as ``ParameterWalk/parameter(_:_:shape:initializer:)``.
+    public mutating func walkParameters(_ walk: inout ParameterWalk<T>) throws(ModelLoadError) {
+        try walk.child("model.embeddings", &embeddings)
+        for i in layers.indices { try walk.child("model.layers.\(i)", &layers[i]) }
+        try walk.child("model.norm", &norm)
+        if untiedHead != nil {
+            try walk.child("lm_head", &untiedHead!)
+        } else {
+            try walk.ignoredParameter("lm_head.weight", shape: [vocabSize, hiddenSize])
+        }
+    }
+
+    /// `lm_head` `[vocab, hidden]` (the embedding matrix itself when tied).
+    public var lmHead: Linear<T> { untiedHead ?? Linear(weight: embeddings.weight) }
 
     /// The number of token ids.
     public var vocabSize: Int { embeddings.vocabSize }

@@ -20,48 +20,17 @@ public struct BlockSpecification: Sendable, Equatable {
 }
 
 extension CausalLM {
-    /// Builds the model, taking every parameter from `store` under fla's key names; `std` is the
-    /// standard deviation of random linear and embedding weights.
+    /// Builds the model and walks its parameter tree once, taking every parameter from `store`
+    /// under the key the walk derives (checkpoint, given tensors or a seeded initialisation).
     static func assemble(
         _ config: LanguageModelConfiguration, blocks: [BlockSpecification], store: ParameterStore<T>,
-        std: Double = 0.02, generation: GenerationConfiguration = GenerationConfiguration()
+        generation: GenerationConfiguration = GenerationConfiguration()
     ) throws(ModelLoadError) -> CausalLM<T> {
-        let d = config.hiddenSize
-        let v = config.vocabSize
-        let eps = T(config.normEps)
-        let emb = Embedding(weight: try store.tensor("model.embeddings.weight", [v, d], .normal(std: std)))
-        var layers: [Block<T>] = []
-        for (i, spec) in blocks.enumerated() {
-            let p = "model.layers.\(i)."
-            let attnNorm = RMSNorm(weight: try store.tensor(p + "attn_norm.weight", [d], .ones), dimension: d, eps: eps)
-            let mixer = try spec.mixer.registration.makeMixer(
-                MixerContext(
-                    hiddenSize: d, normEps: config.normEps, fuseNorm: config.fuseNorm, prefix: p + "attn.",
-                    store: store, initStd: std))
-            var mlpNorm: RMSNorm<T>? = nil
-            var mlp: SwiGLUMLP<T>? = nil
-            if spec.hasMLP {
-                let m = config.resolvedIntermediateSize
-                mlpNorm = RMSNorm(weight: try store.tensor(p + "mlp_norm.weight", [d], .ones), dimension: d, eps: eps)
-                mlp = SwiGLUMLP(
-                    gateProj: Linear(weight: try store.tensor(p + "mlp.gate_proj.weight", [m, d], .normal(std: std))),
-                    upProj: Linear(weight: try store.tensor(p + "mlp.up_proj.weight", [m, d], .normal(std: std))),
-                    downProj: Linear(weight: try store.tensor(p + "mlp.down_proj.weight", [d, m], .normal(std: std))))
-            }
-            layers.append(Block(attnNorm: attnNorm, attn: mixer, mlpNorm: mlpNorm, mlp: mlp))
-        }
-        let norm = RMSNorm(weight: try store.tensor("model.norm.weight", [d], .ones), dimension: d, eps: eps)
-        let head: Linear<T>
-        if config.tieWordEmbeddings {
-            // fla ties lm_head to the embedding; a stored copy is shape-checked and not used.
-            _ = try store.optionalTensor("lm_head.weight", [v, d])
-            head = Linear(weight: emb.weight)
-        } else {
-            head = Linear(weight: try store.tensor("lm_head.weight", [v, d], .normal(std: std)))
-        }
-        return CausalLM(
-            configuration: config, mixers: blocks.map(\.mixer), embeddings: emb, layers: layers, norm: norm,
-            lmHead: head, namedParameters: store.parameters, generation: generation)
+        var model = CausalLM(configuration: config, blocks: blocks, generation: generation)
+        var walk = ParameterWalk<T>(mode: .supply(store))
+        try model.walkParameters(&walk)
+        model.parametersDidChange()
+        return model
     }
 
     /// Loads an fla model directory: `config.json` and `model.safetensors` (or the shards of
@@ -125,8 +94,8 @@ extension CausalLM {
 /// let model: CausalLM<Float> = try builder.build(seed: 7)
 /// ```
 ///
-/// Parameters take fla's key names (block i's mixer under `model.layers.{i}.attn.`), so a
-/// composed model has the same structure a checkpoint of it would have.
+/// Parameters take fla's key names (block i's mixer under `model.layers.{i}.attn.`, derived by
+/// the parameter walk), so a composed model has the same structure a checkpoint of it would have.
 public struct ModelBuilder: Sendable {
     /// The shared configuration (vocabulary, width, MLP width, norm ε, special tokens).
     public var configuration: LanguageModelConfiguration
@@ -180,7 +149,7 @@ public struct ModelBuilder: Sendable {
         guard !blocks.isEmpty else { throw .invalidConfiguration(field: "blocks", reason: "no blocks appended") }
         do {
             return try CausalLM<T>.assemble(
-                configuration, blocks: blocks, store: ParameterStore(seed: seed), std: initializerRange)
+                configuration, blocks: blocks, store: ParameterStore(seed: seed, initializerRange: initializerRange))
         } catch {
             // A seeded store draws every parameter and records no problem: nothing to report.
             preconditionFailure("ModelBuilder: a random initialisation reported a checkpoint problem: \(error)")

@@ -47,8 +47,9 @@ extension AttentionMixer: DifferentiableTokenMixer {
             }
         }
         let y = oProj(o)
-        let pullback: MixerPullback<T> = { (dy, prefix, grads) throws(KernelError) in
-            grads.addLinear(prefix + "o_proj", oProj, input: o, outputGradient: dy)
+        let pullback: MixerPullback<T> = { dy throws(KernelError) in
+            var grad = self
+            grad.oProj = oProj.gradient(input: o, outputGradient: dy)
             let dO = oProj.inputGradient(dy)
             try KernelError.requireFinite(dO, "outputGradient")
             var (dq, dk, dv) = problem.backward(
@@ -57,11 +58,13 @@ extension AttentionMixer: DifferentiableTokenMixer {
                 q: &dq, qHeads: heads, k: &dk, kHeads: kvHeads, boundaries: boundaries, offsets: offsets,
                 inverse: true)
             var dx = Tensor<T>.zeros(x.shape)
-            for (name, projection, gradient) in [("q_proj", qProj, dq), ("k_proj", kProj, dk), ("v_proj", vProj, dv)] {
-                grads.addLinear(prefix + name, projection, input: x, outputGradient: gradient)
-                projection.accumulateInputGradient(gradient, into: &dx)
-            }
-            return dx
+            grad.qProj = qProj.gradient(input: x, outputGradient: dq)
+            grad.kProj = kProj.gradient(input: x, outputGradient: dk)
+            grad.vProj = vProj.gradient(input: x, outputGradient: dv)
+            qProj.accumulateInputGradient(dq, into: &dx)
+            kProj.accumulateInputGradient(dk, into: &dx)
+            vProj.accumulateInputGradient(dv, into: &dx)
+            return (dx, grad)
         }
         return (y, pullback)
     }

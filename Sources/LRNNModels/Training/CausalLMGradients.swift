@@ -103,39 +103,57 @@ extension CausalLM {
         let loss = CrossEntropy.lossAndGradient(
             logits: &dLogits, labels: batch.countedLabels, count: batch.countedRows.count)
 
-        var grads = ParameterGradients<T>()
-        let headKey = configuration.tieWordEmbeddings ? "model.embeddings.weight" : "lm_head.weight"
-        grads.add(headKey, lmHead.parameterGradients(input: counted, outputGradient: dLogits).weight)
+        // The gradient is a model of this model's own structure, each parameter replaced by its
+        // gradient: its checkpoint keys come from the parameter walk, never from written keys.
+        var grad = self
+        let dHead = lmHead.parameterGradients(input: counted, outputGradient: dLogits).weight
+        if grad.untiedHead != nil { grad.untiedHead!.weight = dHead }
         let dhn = scatterRows(lmHead.inputGradient(dLogits), batch.countedRows, rows: layout.tokenCount)
         let (dh0, dNorm) = norm.backward(input: h, outputGradient: dhn)
-        grads.add("model.norm.weight", dNorm!)
+        grad.norm.weight = dNorm!
         var dh = dh0
         for (i, block) in layers.enumerated().reversed() {
             let tape = tapes[i]
-            let p = "model.layers.\(i)."
             if let mlp = block.mlp, let mlpNorm = block.mlpNorm {
                 let d = mlp.backward(input: tape.mlpNormed!, gate: tape.gate!, up: tape.up!, outputGradient: dh)
-                grads.add(p + "mlp.gate_proj.weight", d.gateWeight)
-                grads.add(p + "mlp.up_proj.weight", d.upWeight)
-                grads.add(p + "mlp.down_proj.weight", d.downWeight)
+                grad.layers[i].mlp!.gateProj.weight = d.gateWeight
+                grad.layers[i].mlp!.upProj.weight = d.upWeight
+                grad.layers[i].mlp!.downProj.weight = d.downWeight
                 let (dIn, dw) = mlpNorm.backward(input: tape.mlpInput!, outputGradient: d.input)
-                grads.add(p + "mlp_norm.weight", dw!)
+                grad.layers[i].mlpNorm!.weight = dw!
                 addInPlace(&dh, dIn)
             }
             let dxn: Tensor<T>
             do {
-                dxn = try tape.pullback(dh, p + "attn.", &grads)
+                (dxn, grad.layers[i].attn) = try tape.pullback(dh)
             } catch {
                 throw .kernel(layer: i, error)
             }
             let (dIn, dw) = block.attnNorm.backward(input: tape.input, outputGradient: dxn)
-            grads.add(p + "attn_norm.weight", dw!)
+            grad.layers[i].attnNorm.weight = dw!
             addInPlace(&dh, dIn)
         }
-        grads.add("model.embeddings.weight", embeddings.weightGradient(ids: batch.ids, outputGradient: dh))
-        assert(Set(grads.values.keys) == Set(namedParameters.map(\.key)), "gradient keys differ from the parameters")
-        return (loss, grads.values)
+        var dEmbedding = embeddings.weightGradient(ids: batch.ids, outputGradient: dh)
+        if grad.untiedHead == nil {
+            // Tied: the one matrix gets the sum of its two uses.
+            addInPlace(&dEmbedding, dHead)
+        }
+        grad.embeddings.weight = dEmbedding
+        let parameters = namedParameterList()
+        let gradients = grad.namedParameterList()
+        for (p, g) in zip(parameters, gradients) {
+            precondition(
+                g.value.shape == p.value.shape && !sharesStorage(p.value, g.value),
+                "lossAndGradients: no gradient was computed for \(p.key)")
+        }
+        return (loss, Dictionary(uniqueKeysWithValues: gradients.map { ($0.key, $0.value) }))
     }
+}
+
+/// Whether two non-empty tensors are the same storage (a parameter left in a gradient tree).
+private func sharesStorage<T: LRNNScalar>(_ a: Tensor<T>, _ b: Tensor<T>) -> Bool {
+    guard a.count > 0 else { return false }
+    return a.withUnsafeBufferPointer { ab in b.withUnsafeBufferPointer { bb in ab.baseAddress == bb.baseAddress } }
 }
 
 /// What one block keeps for its backward: its input, the mixer's pullback, and the MLP's input,

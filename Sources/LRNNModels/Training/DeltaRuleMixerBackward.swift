@@ -49,9 +49,9 @@ extension DeltaNetMixer: DifferentiableTokenMixer {
     func forwardWithPullback(_ x: Tensor<T>, layout: SequenceLayout) throws(KernelError)
         -> (output: Tensor<T>, pullback: MixerPullback<T>)
     {
-        let qf = ProjectedFeature(name: "q", projection: qProj, conv: qConv1d, activation: qkActivation)
-        let kf = ProjectedFeature(name: "k", projection: kProj, conv: kConv1d, activation: qkActivation)
-        let vf = ProjectedFeature(name: "v", projection: vProj, conv: vConv1d, activation: .silu)
+        let qf = ProjectedFeature(projection: qProj, conv: qConv1d, activation: qkActivation)
+        let kf = ProjectedFeature(projection: kProj, conv: kConv1d, activation: qkActivation)
+        let vf = ProjectedFeature(projection: vProj, conv: vConv1d, activation: .silu)
         let (qa, qs) = qf.forward(x, layout: layout)
         let (ka, ks) = kf.forward(x, layout: layout)
         let (v, vs) = vf.forward(x, layout: layout)
@@ -74,16 +74,17 @@ extension DeltaNetMixer: DifferentiableTokenMixer {
             layout: layout)
         let (normed, gate) = oNorm.forwardSaving(o, input: x)
         let y = oProj(normed)
-        let pullback: MixerPullback<T> = { (dy, prefix, grads) throws(KernelError) in
+        let pullback: MixerPullback<T> = { dy throws(KernelError) in
             var dx = Tensor<T>.zeros(x.shape)
-            grads.addLinear(prefix + "o_proj", oProj, input: normed, outputGradient: dy)
-            let dO = oNorm.backward(
-                input: o, gate: gate, outputGradient: oProj.inputGradient(dy), mixerInput: x, normName: "o_norm",
-                prefix: prefix, gradients: &grads, inputGradient: &dx)
+            var grad = self
+            grad.oProj = oProj.gradient(input: normed, outputGradient: dy)
+            let (dO, normGradient) = oNorm.backward(
+                input: o, gate: gate, outputGradient: oProj.inputGradient(dy), mixerInput: x, inputGradient: &dx)
+            grad.oNorm = normGradient
             let d = try DeltaRuleRunner.trainingBackward(inputs, outputGradient: dO, householder: 1, layout: layout)
             if let bProj, let b {
                 let db = sigmoidScaledBackward(logits: b, outputGradient: d.beta, factor: factor)
-                grads.addLinear(prefix + "b_proj", bProj, input: x, outputGradient: db)
+                grad.bProj = bProj.gradient(input: x, outputGradient: db)
                 bProj.accumulateInputGradient(db, into: &dx)
             }
             let dqa =
@@ -94,16 +95,13 @@ extension DeltaNetMixer: DifferentiableTokenMixer {
                 l2
                 ? l2NormalizeBackward(input: ka, outputGradient: d.k, groupSize: headKDim)
                 : sumNormalizeBackward(input: ka, outputGradient: d.k, groupSize: headKDim)
-            qf.backward(
-                input: x, saved: qs, outputGradient: dqa, layout: layout, prefix: prefix, gradients: &grads,
-                inputGradient: &dx)
-            kf.backward(
-                input: x, saved: ks, outputGradient: dka, layout: layout, prefix: prefix, gradients: &grads,
-                inputGradient: &dx)
-            vf.backward(
-                input: x, saved: vs, outputGradient: d.v, layout: layout, prefix: prefix, gradients: &grads,
-                inputGradient: &dx)
-            return dx
+            (grad.qProj, grad.qConv1d) = qf.backward(
+                input: x, saved: qs, outputGradient: dqa, layout: layout, inputGradient: &dx)
+            (grad.kProj, grad.kConv1d) = kf.backward(
+                input: x, saved: ks, outputGradient: dka, layout: layout, inputGradient: &dx)
+            (grad.vProj, grad.vConv1d) = vf.backward(
+                input: x, saved: vs, outputGradient: d.v, layout: layout, inputGradient: &dx)
+            return (dx, grad)
         }
         return (y, pullback)
     }
@@ -121,9 +119,9 @@ extension GatedDeltaMixer: DifferentiableTokenMixer {
     func forwardWithPullback(_ x: Tensor<T>, layout: SequenceLayout) throws(KernelError)
         -> (output: Tensor<T>, pullback: MixerPullback<T>)
     {
-        let qf = ProjectedFeature(name: "q", projection: qProj, conv: qConv1d, activation: .silu)
-        let kf = ProjectedFeature(name: "k", projection: kProj, conv: kConv1d, activation: .silu)
-        let vf = ProjectedFeature(name: "v", projection: vProj, conv: vConv1d, activation: .silu)
+        let qf = ProjectedFeature(projection: qProj, conv: qConv1d, activation: .silu)
+        let kf = ProjectedFeature(projection: kProj, conv: kConv1d, activation: .silu)
+        let vf = ProjectedFeature(projection: vProj, conv: vConv1d, activation: .silu)
         let (qa, qs) = qf.forward(x, layout: layout)
         let (ka, ks) = kf.forward(x, layout: layout)
         let (v, vs) = vf.forward(x, layout: layout)
@@ -148,39 +146,39 @@ extension GatedDeltaMixer: DifferentiableTokenMixer {
             householder: householder, layout: layout)
         let (normed, gate) = oNorm.forwardSaving(o, input: x)
         let y = oProj(normed)
-        let pullback: MixerPullback<T> = { (dy, prefix, grads) throws(KernelError) in
+        let pullback: MixerPullback<T> = { dy throws(KernelError) in
             var dx = Tensor<T>.zeros(x.shape)
-            grads.addLinear(prefix + "o_proj", oProj, input: normed, outputGradient: dy)
-            let dO = oNorm.backward(
-                input: o, gate: gate, outputGradient: oProj.inputGradient(dy), mixerInput: x, normName: "o_norm",
-                prefix: prefix, gradients: &grads, inputGradient: &dx)
+            var grad = self
+            grad.oProj = oProj.gradient(input: normed, outputGradient: dy)
+            let (dO, normGradient) = oNorm.backward(
+                input: o, gate: gate, outputGradient: oProj.inputGradient(dy), mixerInput: x, inputGradient: &dx)
+            grad.oNorm = normGradient
             let d = try DeltaRuleRunner.trainingBackward(
                 inputs, outputGradient: dO, householder: householder, layout: layout)
             let db = sigmoidScaledBackward(logits: b, outputGradient: d.beta, factor: betaFactor)
-            grads.addLinear(prefix + "b_proj", bProj, input: x, outputGradient: db)
+            grad.bProj = bProj.gradient(input: x, outputGradient: db)
             bProj.accumulateInputGradient(db, into: &dx)
             if let aProj, let aLog, let dtBias, let a, let g, let dg = d.g {
                 let (da, dALog, dBias) = GatedDecay.backward(
                     input: a, gate: g, outputGradient: dg, aLog: aLog, dtBias: dtBias)
-                grads.add(prefix + "A_log", dALog)
-                grads.add(prefix + "dt_bias", dBias)
-                grads.addLinear(prefix + "a_proj", aProj, input: x, outputGradient: da)
+                grad.aLog = dALog
+                grad.dtBias = dBias
+                grad.aProj = aProj.gradient(input: x, outputGradient: da)
                 aProj.accumulateInputGradient(da, into: &dx)
             }
             let dq = repeatHeadsBackward(d.q, heads: heads, headDim: headKDim, times: r)
             let dk = repeatHeadsBackward(d.k, heads: heads * householder, headDim: headKDim, times: r)
-            qf.backward(
+            (grad.qProj, grad.qConv1d) = qf.backward(
                 input: x, saved: qs,
                 outputGradient: l2NormalizeBackward(input: qa, outputGradient: dq, groupSize: headKDim),
-                layout: layout, prefix: prefix, gradients: &grads, inputGradient: &dx)
-            kf.backward(
+                layout: layout, inputGradient: &dx)
+            (grad.kProj, grad.kConv1d) = kf.backward(
                 input: x, saved: ks,
                 outputGradient: l2NormalizeBackward(input: ka, outputGradient: dk, groupSize: headKDim),
-                layout: layout, prefix: prefix, gradients: &grads, inputGradient: &dx)
-            vf.backward(
-                input: x, saved: vs, outputGradient: d.v, layout: layout, prefix: prefix, gradients: &grads,
-                inputGradient: &dx)
-            return dx
+                layout: layout, inputGradient: &dx)
+            (grad.vProj, grad.vConv1d) = vf.backward(
+                input: x, saved: vs, outputGradient: d.v, layout: layout, inputGradient: &dx)
+            return (dx, grad)
         }
         return (y, pullback)
     }

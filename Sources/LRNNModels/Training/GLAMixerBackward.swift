@@ -15,11 +15,11 @@ extension GLAMixer: DifferentiableTokenMixer {
         -> (output: Tensor<T>, pullback: MixerPullback<T>)
     {
         let qf = ProjectedFeature(
-            name: "q", projection: qProj, conv: qConv1d, activation: qConv1d == nil ? .identity : .silu)
+            projection: qProj, conv: qConv1d, activation: qConv1d == nil ? .identity : .silu)
         let kf = ProjectedFeature(
-            name: "k", projection: kProj, conv: kConv1d, activation: kConv1d == nil ? .identity : .silu)
+            projection: kProj, conv: kConv1d, activation: kConv1d == nil ? .identity : .silu)
         let vf = ProjectedFeature(
-            name: "v", projection: vProj, conv: vConv1d, activation: vConv1d == nil ? .identity : .silu)
+            projection: vProj, conv: vConv1d, activation: vConv1d == nil ? .identity : .silu)
         let (qa, qs) = qf.forward(x, layout: layout)
         let (ka, ks) = kf.forward(x, layout: layout)
         let (va, vs) = vf.forward(x, layout: layout)
@@ -45,18 +45,14 @@ extension GLAMixer: DifferentiableTokenMixer {
         let o = try GLA.chunked(inputs, sequences: sequences).output.reshaped([layout.tokenCount, heads * headVDim])
         let (normed, gate) = oNorm.forwardSaving(o, input: x)
         let y = oProj(normed)
-        let normName: String
-        switch oNorm {
-        case .gated: normName = "g_norm_swish_gate"
-        case .plain, .normThenGate: normName = "g_norm"
-        }
-        let pullback: MixerPullback<T> = { (dy, prefix, grads) throws(KernelError) in
+        let pullback: MixerPullback<T> = { dy throws(KernelError) in
             let rows = layout.tokenCount
             var dx = Tensor<T>.zeros(x.shape)
-            grads.addLinear(prefix + "o_proj", oProj, input: normed, outputGradient: dy)
-            let dO = oNorm.backward(
-                input: o, gate: gate, outputGradient: oProj.inputGradient(dy), mixerInput: x, normName: normName,
-                prefix: prefix, gradients: &grads, inputGradient: &dx)
+            var grad = self
+            grad.oProj = oProj.gradient(input: normed, outputGradient: dy)
+            let (dO, normGradient) = oNorm.backward(
+                input: o, gate: gate, outputGradient: oProj.inputGradient(dy), mixerInput: x, inputGradient: &dx)
+            grad.oNorm = normGradient
             let d = try GLA.backward(
                 inputs, sequences: sequences, outputGradient: dO.reshaped(lead + [heads, headVDim]),
                 finalStateGradient: nil)
@@ -70,23 +66,22 @@ extension GLAMixer: DifferentiableTokenMixer {
                 input: z, outputGradient: d.gk.reshaped([rows, heads * headKDim]), normalizer: normalizer,
                 clampMin: clamp)
             let dz1 = repeatHeadsBackward(dz, heads: kvHeads, headDim: headKDim, times: groups)
-            grads.addLinear(prefix + "gk_proj.1", gkProj1, input: lowRank, outputGradient: dz1)
+            grad.gkProj1 = gkProj1.gradient(input: lowRank, outputGradient: dz1)
             let dLowRank = gkProj1.inputGradient(dz1)
-            grads.addLinear(prefix + "gk_proj.0", gkProj0, input: x, outputGradient: dLowRank)
+            grad.gkProj0 = gkProj0.gradient(input: x, outputGradient: dLowRank)
             gkProj0.accumulateInputGradient(dLowRank, into: &dx)
-            qf.backward(
-                input: x, saved: qs, outputGradient: dq, layout: layout, prefix: prefix, gradients: &grads,
-                inputGradient: &dx)
-            kf.backward(
+            (grad.qProj, grad.qConv1d) = qf.backward(
+                input: x, saved: qs, outputGradient: dq, layout: layout, inputGradient: &dx)
+            (grad.kProj, grad.kConv1d) = kf.backward(
                 input: x, saved: ks,
                 outputGradient: repeatHeadsBackward(dk, heads: kvHeads, headDim: headKDim, times: groups),
-                layout: layout, prefix: prefix, gradients: &grads, inputGradient: &dx)
-            vf.backward(
+                layout: layout, inputGradient: &dx)
+            (grad.vProj, grad.vConv1d) = vf.backward(
                 input: x, saved: vs,
                 outputGradient: repeatHeadsBackward(
                     d.v.reshaped([rows, heads * headVDim]), heads: kvHeads, headDim: headVDim, times: groups),
-                layout: layout, prefix: prefix, gradients: &grads, inputGradient: &dx)
-            return dx
+                layout: layout, inputGradient: &dx)
+            return (dx, grad)
         }
         return (y, pullback)
     }

@@ -1,49 +1,32 @@
 import LRNNKernels
 import LRNNLinearAlgebra
 
-/// dL/d(parameter) by checkpoint key, summed over every use of a parameter (a tied embedding
-/// matrix collects the embedding's and the head's gradient).
-struct ParameterGradients<T: LRNNScalar> {
-    /// The gradients so far, by key.
-    private(set) var values: [String: Tensor<T>] = [:]
-
-    /// Adds `g` to the gradient of `key`.
+extension Linear {
+    /// The parameter gradient as a layer of this layer's own shape: `weight` = dL/dW = dyᵀ·x,
+    /// `bias` = dL/db (present exactly when the layer has a bias). Its checkpoint keys come from
+    /// the same walk as the layer's own (``ParameterContainer``).
     ///
     /// - Parameters:
-    ///   - key: the checkpoint key.
-    ///   - g: dL/d(parameter), of the parameter's shape.
-    mutating func add(_ key: String, _ g: Tensor<T>) {
-        guard var old = values[key] else {
-            values[key] = g
-            return
-        }
-        values[key] = nil
-        precondition(old.shape == g.shape, "ParameterGradients: \(key) \(old.shape) vs \(g.shape)")
-        old.withUnsafeMutableBufferPointer { ob in
-            g.withUnsafeBufferPointer { gb in for i in 0..<gb.count { ob[i] += gb[i] } }
-        }
-        values[key] = old
-    }
-
-    /// Adds the gradients of a linear layer `<name>.weight` (and `<name>.bias`).
-    ///
-    /// - Parameters:
-    ///   - name: the layer's key without `.weight`.
-    ///   - layer: the layer.
-    ///   - x: its forward input.
-    ///   - dy: its output gradient.
-    mutating func addLinear(_ name: String, _ layer: Linear<T>, input x: Tensor<T>, outputGradient dy: Tensor<T>) {
-        let (w, b) = layer.parameterGradients(input: x, outputGradient: dy)
-        add(name + ".weight", w)
-        if let b { add(name + ".bias", b) }
+    ///   - x: the forward input `[rows, in]`.
+    ///   - dy: the output gradient `[rows, out]`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    func gradient(input x: Tensor<T>, outputGradient dy: Tensor<T>) -> Linear<T> {
+        let (w, b) = parameterGradients(input: x, outputGradient: dy)
+        var g = self
+        g.weight = w
+        g.bias = b
+        return g
     }
 }
 
 /// The backward of a mixer's forward pass: given dL/d(output) `[tokens, hidden]`, returns
-/// dL/d(input) and adds dL/d(parameter) under `prefix` + the parameter's key (`q_proj.weight`, …).
-typealias MixerPullback<T: LRNNScalar> = (
-    _ outputGradient: Tensor<T>, _ prefix: String, _ gradients: inout ParameterGradients<T>
-) throws(KernelError) -> Tensor<T>
+/// dL/d(input) and the parameter gradient as a mixer of the forward's own type, each parameter
+/// replaced by its gradient (as the kernels' `Inputs` serve as their own gradients), so that the
+/// gradient's checkpoint keys come from the parameter walk and are never written by hand.
+typealias MixerPullback<T: LRNNScalar> = (_ outputGradient: Tensor<T>) throws(KernelError) -> (
+    input: Tensor<T>, parameters: any TokenMixer<T>
+)
 
 /// A token mixer with a training path: a forward pass from zero states that keeps what its
 /// backward needs, as fla's `_fwd`/`_bwd` pairs do (the kernels' backward passes recompute
@@ -61,10 +44,8 @@ protocol DifferentiableTokenMixer<Scalar>: TokenMixer {
 }
 
 /// One projected feature of a mixer: `y = act(conv(W x))` (conv omitted without short
-/// convolutions), with keys `<name>_proj.weight` and `<name>_conv1d.weight`.
+/// convolutions).
 struct ProjectedFeature<T: LRNNScalar> {
-    /// `q`, `k` or `v`.
-    let name: String
     /// The projection.
     let projection: Linear<T>
     /// The short convolution, or nil.
@@ -95,30 +76,32 @@ struct ProjectedFeature<T: LRNNScalar> {
         return (y, Saved(projected: p, preActivation: z))
     }
 
-    /// The backward pass: adds dL/dx to `dx` and the parameters' gradients to `gradients`.
+    /// The backward pass: adds dL/dx to `dx` and returns the gradients of the projection and the
+    /// convolution as layers of their own types.
     ///
     /// - Parameters:
     ///   - x: the forward input.
     ///   - saved: the forward's saved values.
     ///   - dy: dL/dy.
     ///   - layout: how the tokens split into sequences.
-    ///   - prefix: the mixer's key prefix.
-    ///   - gradients: the gradients, added to.
     ///   - dx: dL/dx, added to.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     func backward(
-        input x: Tensor<T>, saved: Saved, outputGradient dy: Tensor<T>, layout: SequenceLayout, prefix: String,
-        gradients: inout ParameterGradients<T>, inputGradient dx: inout Tensor<T>
-    ) {
+        input x: Tensor<T>, saved: Saved, outputGradient dy: Tensor<T>, layout: SequenceLayout,
+        inputGradient dx: inout Tensor<T>
+    ) -> (projection: Linear<T>, conv: ShortConvolution<T>?) {
         var dp = activation.backward(preActivation: saved.preActivation, outputGradient: dy)
+        var convGradient: ShortConvolution<T>? = nil
         if let conv {
             let (dIn, dw) = conv.backward(input: saved.projected, preActivationGradient: dp, layout: layout)
-            gradients.add(prefix + name + "_conv1d.weight", dw)
+            convGradient = conv
+            convGradient!.weight = dw
             dp = dIn
         }
-        gradients.addLinear(prefix + name + "_proj", projection, input: x, outputGradient: dp)
+        let projectionGradient = projection.gradient(input: x, outputGradient: dp)
         projection.accumulateInputGradient(dp, into: &dx)
+        return (projectionGradient, convGradient)
     }
 }
 
@@ -146,42 +129,44 @@ extension OutputNorm {
         }
     }
 
-    /// The backward pass: returns dL/do, adds dL/dx (through `g_proj`) to `dx` and the norm's
-    /// and gate projection's gradients (`<normName>.weight`, `g_proj.weight`) to `gradients`.
+    /// The backward pass: returns dL/do and the gradient of the norm's weight and the gate
+    /// projection as an output norm of the same form, and adds dL/dx (through `g_proj`) to `dx`.
     ///
     /// - Parameters:
     ///   - o: the kernel output of the forward.
     ///   - gate: the forward's gate pre-activation.
     ///   - dy: dL/d(output).
     ///   - x: the mixer input.
-    ///   - normName: the norm's key (`o_norm`, `g_norm_swish_gate`, `g_norm`) under `prefix`.
-    ///   - prefix: the mixer's key prefix.
-    ///   - gradients: the gradients, added to.
     ///   - dx: dL/dx, added to.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     func backward(
         input o: Tensor<T>, gate: Tensor<T>?, outputGradient dy: Tensor<T>, mixerInput x: Tensor<T>,
-        normName: String, prefix: String, gradients: inout ParameterGradients<T>, inputGradient dx: inout Tensor<T>
-    ) -> Tensor<T> {
-        let gated: GatedRMSNorm<T>
-        let projection: Linear<T>
+        inputGradient dx: inout Tensor<T>
+    ) -> (input: Tensor<T>, parameters: OutputNorm<T>) {
+        /// The norm with its weight replaced by `dw` (nil for a norm without a weight).
+        func normGradient(_ n: RMSNorm<T>, _ dw: Tensor<T>?) -> RMSNorm<T> {
+            var g = n
+            g.weight = dw
+            return g
+        }
         switch self {
         case let .plain(n):
             let (dO, dw) = n.backward(input: o, outputGradient: dy)
-            if let dw { gradients.add(prefix + normName + ".weight", dw) }
-            return dO
+            return (dO, .plain(normGradient(n, dw)))
         case let .gated(n, p):
-            gated = n
-            projection = p
+            let (dO, dg, dw) = n.backward(input: o, gate: gate!, outputGradient: dy)
+            let gp = p.gradient(input: x, outputGradient: dg)
+            p.accumulateInputGradient(dg, into: &dx)
+            var gn = n
+            gn.norm = normGradient(n.norm, dw)
+            return (dO, .gated(gn, gateProj: gp))
         case let .normThenGate(n, act, p):
-            gated = GatedRMSNorm(norm: n, activation: act)
-            projection = p
+            let (dO, dg, dw) = GatedRMSNorm(norm: n, activation: act).backward(
+                input: o, gate: gate!, outputGradient: dy)
+            let gp = p.gradient(input: x, outputGradient: dg)
+            p.accumulateInputGradient(dg, into: &dx)
+            return (dO, .normThenGate(normGradient(n, dw), act, gateProj: gp))
         }
-        let (dO, dg, dw) = gated.backward(input: o, gate: gate!, outputGradient: dy)
-        if let dw { gradients.add(prefix + normName + ".weight", dw) }
-        gradients.addLinear(prefix + "g_proj", projection, input: x, outputGradient: dg)
-        projection.accumulateInputGradient(dg, into: &dx)
-        return dO
     }
 }

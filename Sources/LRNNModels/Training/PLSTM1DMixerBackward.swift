@@ -20,9 +20,10 @@ extension PLSTM1DMixer: DifferentiableTokenMixer {
         let o = try PLSTM1D.chunked(inputs, sequences: sequences).output.reshaped([rows, oProj.weight.shape[1]])
         let y = oProj(o)
         let factor = T(configuration.transitionFactor)
-        let pullback: MixerPullback<T> = { (dy, prefix, grads) throws(KernelError) in
+        let pullback: MixerPullback<T> = { dy throws(KernelError) in
             var dx = Tensor<T>.zeros(x.shape)
-            grads.addLinear(prefix + "o_proj", oProj, input: o, outputGradient: dy)
+            var grad = self
+            grad.oProj = oProj.gradient(input: o, outputGradient: dy)
             let dO = oProj.inputGradient(dy)
             let d = try PLSTM1D.backward(
                 inputs, sequences: sequences,
@@ -37,20 +38,20 @@ extension PLSTM1DMixer: DifferentiableTokenMixer {
                 for i in 0..<g.count { out.scalars[i] = g.scalars[i] * derivative(value.scalars[i]) }
                 return out
             }
-            let gates: [(String, Linear<T>, Tensor<T>)] = [
-                ("q_proj", qProj, d.q.reshaped([rows, d.q.count / Swift.max(rows, 1)])),
-                ("k_proj", kProj, d.k.reshaped([rows, d.k.count / Swift.max(rows, 1)])),
-                ("v_proj", vProj, d.v.reshaped([rows, d.v.count / Swift.max(rows, 1)])),
-                ("source_proj", sourceProj, through(d.S, inputs.S) { $0 * (1 - $0) }),
-                ("transition_proj", transitionProj, through(d.T, inputs.T) { factor * (1 - $0 * $0) }),
-                ("mark_proj", markProj, through(d.M, inputs.M) { $0 * (1 - $0) }),
-                ("direct_proj", directProj, through(d.D, inputs.D) { $0 * (1 - $0) }),
+            let gates: [(WritableKeyPath<Self, Linear<T>>, Tensor<T>)] = [
+                (\.qProj, d.q.reshaped([rows, d.q.count / Swift.max(rows, 1)])),
+                (\.kProj, d.k.reshaped([rows, d.k.count / Swift.max(rows, 1)])),
+                (\.vProj, d.v.reshaped([rows, d.v.count / Swift.max(rows, 1)])),
+                (\.sourceProj, through(d.S, inputs.S) { $0 * (1 - $0) }),
+                (\.transitionProj, through(d.T, inputs.T) { factor * (1 - $0 * $0) }),
+                (\.markProj, through(d.M, inputs.M) { $0 * (1 - $0) }),
+                (\.directProj, through(d.D, inputs.D) { $0 * (1 - $0) }),
             ]
-            for (name, layer, dz) in gates {
-                grads.addLinear(prefix + name, layer, input: x, outputGradient: dz)
-                layer.accumulateInputGradient(dz, into: &dx)
+            for (layer, dz) in gates {
+                grad[keyPath: layer] = self[keyPath: layer].gradient(input: x, outputGradient: dz)
+                self[keyPath: layer].accumulateInputGradient(dz, into: &dx)
             }
-            return dx
+            return (dx, grad)
         }
         return (y, pullback)
     }

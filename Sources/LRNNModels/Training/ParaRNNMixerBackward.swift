@@ -4,7 +4,7 @@ import LRNNLinearAlgebra
 extension ParaRNNMixer: DifferentiableTokenMixer {
     /// The forward pass from zero states and its pullback: `o_proj`'s gradients, then the cell's
     /// backward (``/LRNNKernels/ParaGRU/backward(_:newton:sequences:chunkSize:outputGradient:finalStateGradient:)``
-    /// or ParaLSTM's), adding dL/d(`A`, `B`, `b`, `C`) and returning dL/dx.
+    /// or ParaLSTM's), returning dL/dx and the mixer's gradient (dL/d(`A`, `B`, `b`, `C`)).
     ///
     /// - Parameters:
     ///   - x: the normalised hidden states `[tokens, hidden]`.
@@ -14,10 +14,11 @@ extension ParaRNNMixer: DifferentiableTokenMixer {
     {
         let h = try run(x, layout: layout, initial: nil).h
         let y = oProj.map { $0(h) } ?? h
-        let pullback: MixerPullback<T> = { (dy, prefix, grads) throws(KernelError) in
+        let pullback: MixerPullback<T> = { dy throws(KernelError) in
             var dh = dy
+            var grad = self
             if let oProj {
-                grads.addLinear(prefix + "o_proj", oProj, input: h, outputGradient: dy)
+                grad.oProj = oProj.gradient(input: h, outputGradient: dy)
                 dh = oProj.inputGradient(dy)
             }
             let lead = layout.kernelBatchShape
@@ -28,19 +29,14 @@ extension ParaRNNMixer: DifferentiableTokenMixer {
                 let g = try ParaLSTM.backward(
                     ParaLSTM.Inputs(x: x3, A: A, B: B, C: C, b: b), newton: newton, sequences: sequences,
                     chunkSize: configuration.chunkSize, outputGradient: dh3, finalStateGradient: nil)
-                grads.add(prefix + "A", g.A)
-                grads.add(prefix + "B", g.B)
-                grads.add(prefix + "b", g.b)
-                grads.add(prefix + "C", g.C)
-                return g.x.reshaped(x.shape)
+                (grad.A, grad.B, grad.b, grad.C) = (g.A, g.B, g.b, g.C)
+                return (g.x.reshaped(x.shape), grad)
             }
             let g = try ParaGRU.backward(
                 ParaGRU.Inputs(x: x3, A: A, B: B, b: b), newton: newton, sequences: sequences,
                 chunkSize: configuration.chunkSize, outputGradient: dh3, finalStateGradient: nil)
-            grads.add(prefix + "A", g.A)
-            grads.add(prefix + "B", g.B)
-            grads.add(prefix + "b", g.b)
-            return g.x.reshaped(x.shape)
+            (grad.A, grad.B, grad.b) = (g.A, g.B, g.b)
+            return (g.x.reshaped(x.shape), grad)
         }
         return (y, pullback)
     }

@@ -34,23 +34,17 @@ extension S4DMixer: DifferentiableTokenMixer {
         Activation.gelu.apply(&a)
         let z = outputLinear(a)
         let out = S4DGatedLinearUnit.forward(z, width: h)
-        let pullback: MixerPullback<T> = { (dout, prefix, grads) throws(KernelError) in
+        let pullback: MixerPullback<T> = { dout throws(KernelError) in
             let dz = S4DGatedLinearUnit.backward(z, outputGradient: dout, width: h)
-            grads.addLinear(prefix + "output_linear", outputLinear, input: a, outputGradient: dz)
+            var grad = self
+            grad.outputLinear = outputLinear.gradient(input: a, outputGradient: dz)
             let dy = Activation.gelu.backward(preActivation: y, outputGradient: outputLinear.inputGradient(dz))
             let d = try S4D.backward(
                 inputs, discretization: discretization, sequences: sequences,
                 outputGradient: dy.reshaped(lead + [h]), finalStateGradient: nil)
-            let g = d.parameters
-            grads.add(prefix + "log_dt", g.logDt)
-            grads.add(prefix + "A_re", g.aRe)
-            grads.add(prefix + "A_im", g.aIm)
-            grads.add(prefix + "B_re", g.bRe)
-            grads.add(prefix + "B_im", g.bIm)
-            grads.add(prefix + "C_re", g.cRe)
-            grads.add(prefix + "C_im", g.cIm)
-            grads.add(prefix + "D", g.d)
-            return d.u.reshaped([rows, h])
+            // dL/d(log_dt, A_re, A_im, B_re, B_im, C_re, C_im, D), walked under this layer's keys.
+            grad.parameters = d.parameters
+            return (d.u.reshaped([rows, h]), grad)
         }
         return (out, pullback)
     }

@@ -245,7 +245,7 @@ package enum ModelBench {
         let vocab = model.vocabSize
         let d = model.hiddenSize
         let tied = model.configuration.tieWordEmbeddings
-        let total = model.namedParameters.reduce(0) { $0 + $1.value.count }
+        let total = model.parameters().values.reduce(0) { $0 + $1.count }
         let headParams = vocab * d
         let nonEmbedding = total - vocab * d - (tied ? 0 : headParams)
         let kernelFlops = model.mixers.reduce(0.0) { $0 + kernelFlopsPerToken($1, hiddenSize: d) }

@@ -66,7 +66,7 @@ package enum TrainCheck {
     /// - Returns: `loss [S + 1]` (the loss before each step, then after the last) and
     ///   `gradNorm [S]` (the global norm before clipping at each step).
     /// - Throws: the model's `ModelError`, or ``/LRNNTraining/TrainingError`` for settings out of
-    ///   range or parameters the model refuses.
+    ///   range.
     package static func trajectory<M: TrainableModel>(
         _ model: M, inputIDs: [[Int]], labels: [[Int]], hyperparameters h: Hyperparameters
     ) throws -> (loss: Tensor<M.Scalar>, gradNorm: Tensor<M.Scalar>) {
@@ -74,15 +74,13 @@ package enum TrainCheck {
         var model = model
         var optimizer = try AdamW<T>(
             beta1: T(h.beta1), beta2: T(h.beta2), epsilon: T(h.epsilon), weightDecay: T(h.weightDecay))
-        var parameters = model.parameters()
         var losses: [T] = []
         var norms: [T] = []
         for _ in 0..<h.steps {
             var (loss, gradients) = try model.lossAndGradients(inputIDs: inputIDs, labels: labels)
             losses.append(loss)
             norms.append(try GradientClipping.clip(&gradients, maxNorm: T(h.clipNorm)))
-            try optimizer.update(parameters: &parameters, gradients: gradients, learningRate: T(h.learningRate))
-            do { model = try model.updating(parameters: parameters) } catch { throw TrainingError.modelLoad(error) }
+            try optimizer.update(model: &model, gradients: gradients, learningRate: T(h.learningRate))
         }
         losses.append(try model.loss(inputIDs: inputIDs, labels: labels))
         return (Tensor(shape: [losses.count], scalars: losses), Tensor(shape: [norms.count], scalars: norms))
