@@ -47,7 +47,7 @@ import Testing
                 batch: 1, tokens: 0, heads: 2, keyDim: 3, valueDim: 4, n: n, gated: true, initialState: true,
                 gates: -7...0, lengths: [23, 0, 1, 17], seed: UInt64(seed))
             let p = try DeltaRule.validateBackward(
-                c.inputs, numHouseholder: n, sequences: c.sequences, outputGradient: c.outputGradient,
+                c.inputs, chunkSize: 1, numHouseholder: n, sequences: c.sequences, outputGradient: c.outputGradient,
                 finalStateGradient: c.finalStateGradient)
             let reference = try c.referenceBackward()
             // 12 scalars per state: a budget of 2 or 3 states cuts a sequence into segments of 2 or 3 chunks.

@@ -56,7 +56,7 @@ import Testing
                 gates: -7...0, lengths: [23, 0, 1, 17], seed: UInt64(seed))
             let reference = try c.referenceBackward()
             let p = try DeltaRule.validateBackward(
-                c.inputs, numHouseholder: n, sequences: c.sequences, outputGradient: c.outputGradient,
+                c.inputs, chunkSize: 1, numHouseholder: n, sequences: c.sequences, outputGradient: c.outputGradient,
                 finalStateGradient: c.finalStateGradient)
             // 12 scalars per state: a state budget of 2 or 3 states cuts a sequence into segments of 2
             // or 3 chunks; the save budget keeps all, some or none of the last segments' chunks.

@@ -120,15 +120,10 @@ public enum DeltaRule {
         _ inputs: Inputs<T>, scale: T? = nil, numHouseholder: Int = 1, sequences: SequenceBoundaries? = nil,
         chunkSize: Int = DeltaRule.defaultChunkSize, output: inout Tensor<T>, finalState: inout Tensor<T>
     ) throws(KernelError) {
-        guard chunkSize >= 1 else {
-            throw .invalidArgument(name: "chunkSize", reason: "must be at least 1, got \(chunkSize)")
-        }
         let x = inputs
-        let p = try DeltaRuleProblem.validate(
-            q: x.q, k: x.k, v: x.v, beta: x.beta, g: x.g, initialState: x.initialState, sequences: sequences,
-            numHouseholder: numHouseholder, scanSequences: false)
-        try KernelError.requireShape(output, p.outputShape, "output")
-        try KernelError.requireShape(finalState, p.stateShape, "finalState")
+        let p = try validateForward(
+            x, numHouseholder: numHouseholder, sequences: sequences, chunkSize: chunkSize, output: output,
+            finalState: finalState)
         try run(
             p, q: x.q, k: x.k, v: x.v, beta: x.beta, g: x.g, scale: scale, initialState: x.initialState,
             chunkSize: chunkSize, output: &output, finalState: &finalState)

@@ -52,11 +52,9 @@ extension DeltaRule {
         _ inputs: Inputs<T>, scale: T? = nil, numHouseholder: Int = 1, sequences: SequenceBoundaries? = nil,
         chunkSize: Int = DeltaRule.defaultChunkSize, outputGradient: Tensor<T>?, finalStateGradient: Tensor<T>?
     ) throws(KernelError) -> Inputs<T> {
-        guard chunkSize >= 1 else {
-            throw .invalidArgument(name: "chunkSize", reason: "must be at least 1, got \(chunkSize)")
-        }
         let p = try validateBackward(
-            inputs, numHouseholder: numHouseholder, sequences: sequences, outputGradient: outputGradient,
+            inputs, chunkSize: chunkSize, numHouseholder: numHouseholder, sequences: sequences,
+            outputGradient: outputGradient,
             finalStateGradient: finalStateGradient)
         let scale = try DeltaRuleProblem.resolveScale(scale, keyDim: p.keyDim)
         return runBackward(
@@ -93,11 +91,9 @@ extension DeltaRule {
         chunkSize: Int = DeltaRule.defaultChunkSize, outputGradient: Tensor<T>?, finalStateGradient: Tensor<T>?,
         workspace: BackwardWorkspace<T>, gradients: inout Inputs<T>
     ) throws(KernelError) {
-        guard chunkSize >= 1 else {
-            throw .invalidArgument(name: "chunkSize", reason: "must be at least 1, got \(chunkSize)")
-        }
         let p = try validateBackward(
-            inputs, numHouseholder: numHouseholder, sequences: sequences, outputGradient: outputGradient,
+            inputs, chunkSize: chunkSize, numHouseholder: numHouseholder, sequences: sequences,
+            outputGradient: outputGradient,
             finalStateGradient: finalStateGradient)
         let scale = try DeltaRuleProblem.resolveScale(scale, keyDim: p.keyDim)
         runBackward(
@@ -111,9 +107,12 @@ extension DeltaRule {
     /// - Throws: the forward's ``KernelError``s, ``KernelError/shapeMismatch(tensor:shape:expected:)``
     ///   or ``KernelError/nonFinite(tensor:)`` naming `outputGradient` or `finalStateGradient`.
     static func validateBackward<T: LRNNScalar>(
-        _ x: Inputs<T>, numHouseholder: Int, sequences: SequenceBoundaries?, outputGradient: Tensor<T>?,
-        finalStateGradient: Tensor<T>?
+        _ x: Inputs<T>, chunkSize: Int, numHouseholder: Int, sequences: SequenceBoundaries?,
+        outputGradient: Tensor<T>?, finalStateGradient: Tensor<T>?
     ) throws(KernelError) -> DeltaRuleProblem {
+        guard chunkSize >= 1 else {
+            throw .invalidArgument(name: "chunkSize", reason: "must be at least 1, got \(chunkSize)")
+        }
         let p = try DeltaRuleProblem.validate(
             q: x.q, k: x.k, v: x.v, beta: x.beta, g: x.g, initialState: x.initialState,
             cuSeqlens: sequences?.offsets, numHouseholder: numHouseholder)

@@ -39,7 +39,7 @@ extension DeltaRule {
         outputGradient: Tensor<T>?, finalStateGradient: Tensor<T>?
     ) throws(KernelError) -> Inputs<T> {
         let p = try validateBackward(
-            inputs, numHouseholder: numHouseholder, sequences: sequences, outputGradient: outputGradient,
+            inputs, chunkSize: 1, numHouseholder: numHouseholder, sequences: sequences, outputGradient: outputGradient,
             finalStateGradient: finalStateGradient)
         let scale = try DeltaRuleProblem.resolveScale(scale, keyDim: p.keyDim)
         let (tt, hh, dk, dv, n) = (p.tokens, p.heads, p.keyDim, p.valueDim, p.householder)

@@ -41,15 +41,10 @@ extension DeltaRule {
         _ inputs: Inputs<T>, scale: T?, numHouseholder: Int, sequences: SequenceBoundaries?, chunkSize: Int,
         output: inout Tensor<T>, finalState: inout Tensor<T>, saving saved: Saved<T>, budget: Int, stateBudget: Int
     ) throws(KernelError) {
-        guard chunkSize >= 1 else {
-            throw .invalidArgument(name: "chunkSize", reason: "must be at least 1, got \(chunkSize)")
-        }
         let x = inputs
-        let p = try DeltaRuleProblem.validate(
-            q: x.q, k: x.k, v: x.v, beta: x.beta, g: x.g, initialState: x.initialState, sequences: sequences,
-            numHouseholder: numHouseholder, scanSequences: false)
-        try KernelError.requireShape(output, p.outputShape, "output")
-        try KernelError.requireShape(finalState, p.stateShape, "finalState")
+        let p = try validateForward(
+            x, numHouseholder: numHouseholder, sequences: sequences, chunkSize: chunkSize, output: output,
+            finalState: finalState)
         let plan = savePlan(
             p, x, sequences: sequences, chunkSize: chunkSize, budget: budget, stateBudget: stateBudget)
         guard let base = saved.acquireForWriting(plan) else {
@@ -119,11 +114,9 @@ extension DeltaRule {
         outputGradient: Tensor<T>?, finalStateGradient: Tensor<T>?, workspace: BackwardWorkspace<T>?,
         gradients: inout Inputs<T>, saved: Saved<T>, stateBudget: Int
     ) throws(KernelError) {
-        guard chunkSize >= 1 else {
-            throw .invalidArgument(name: "chunkSize", reason: "must be at least 1, got \(chunkSize)")
-        }
         let p = try validateBackward(
-            inputs, numHouseholder: numHouseholder, sequences: sequences, outputGradient: outputGradient,
+            inputs, chunkSize: chunkSize, numHouseholder: numHouseholder, sequences: sequences,
+            outputGradient: outputGradient,
             finalStateGradient: finalStateGradient)
         let scale = try DeltaRuleProblem.resolveScale(scale, keyDim: p.keyDim)
         guard let (plan, base) = saved.acquireForReading() else {
@@ -148,5 +141,27 @@ extension DeltaRule {
             p, inputs, scale: scale, chunkSize: chunkSize, outputGradient: outputGradient,
             finalStateGradient: finalStateGradient, into: &gradients, workspace: workspace, stateBudget: stateBudget,
             saved: (plan, base))
+    }
+}
+
+extension DeltaRule {
+    /// The checks every chunked forward into caller buffers makes, once: the chunk size, the
+    /// inputs (``DeltaRuleProblem``) and the shapes of `output` and `finalState`.
+    ///
+    /// - Returns: the validated problem.
+    /// - Throws: ``KernelError`` naming the first offending argument.
+    static func validateForward<T: LRNNScalar>(
+        _ x: Inputs<T>, numHouseholder: Int, sequences: SequenceBoundaries?, chunkSize: Int, output: Tensor<T>,
+        finalState: Tensor<T>
+    ) throws(KernelError) -> DeltaRuleProblem {
+        guard chunkSize >= 1 else {
+            throw .invalidArgument(name: "chunkSize", reason: "must be at least 1, got \(chunkSize)")
+        }
+        let p = try DeltaRuleProblem.validate(
+            q: x.q, k: x.k, v: x.v, beta: x.beta, g: x.g, initialState: x.initialState, sequences: sequences,
+            numHouseholder: numHouseholder, scanSequences: false)
+        try KernelError.requireShape(output, p.outputShape, "output")
+        try KernelError.requireShape(finalState, p.stateShape, "finalState")
+        return p
     }
 }

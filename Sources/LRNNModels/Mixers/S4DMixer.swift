@@ -125,22 +125,7 @@ public struct S4DMixer<T: LRNNScalar>: TokenMixer {
     @_specialize(where T == Double)
     private func output(_ y: inout Tensor<T>) -> Tensor<T> {
         Activation.gelu.apply(&y)
-        let z = outputLinear(y)
-        let h = hiddenSize
-        let rows = y.count / h
-        var out = Tensor<T>.zeros([rows, h])
-        z.withUnsafeBufferPointer { zb in
-            out.withUnsafeMutableBufferPointer { ob in
-                for r in 0..<rows {
-                    for j in 0..<h {
-                        let a = zb[r * 2 * h + j]
-                        let g = zb[r * 2 * h + h + j]
-                        ob[r * h + j] = a / (1 + T.exp(-g))
-                    }
-                }
-            }
-        }
-        return out
+        return S4DGatedLinearUnit.forward(outputLinear(y), width: hiddenSize)
     }
 
     /// The prefill path (chunked S4D convolution; packed sequences in one call, each from its own state).
