@@ -39,71 +39,75 @@ extension DeltaRuleRunner {
 }
 
 extension DeltaNetMixer: DifferentiableTokenMixer {
-    /// The forward pass from zero states and its pullback (fla's `DeltaNet.forward`, differentiated).
+    /// What the projection's backward needs: the features' saved values, the activated q and k
+    /// before their normalisation, and the β logits.
+    struct ProjectionTape {
+        /// The q, k, v features' saved values.
+        let q: ProjectedFeature<T>.Saved, k: ProjectedFeature<T>.Saved, v: ProjectedFeature<T>.Saved
+        /// q and k before their normalisation.
+        let qActivated: Tensor<T>, kActivated: Tensor<T>
+        /// `b_proj x`, nil without `b_proj`.
+        let betaLogits: Tensor<T>?
+    }
+
+    /// The kernel inputs from zero convolution windows and their tape (fla's `DeltaNet.forward`
+    /// up to the kernel).
     ///
     /// - Parameters:
     ///   - x: the normalised hidden states `[tokens, hidden]`.
     ///   - layout: how the tokens split into sequences.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    func forwardWithPullback(_ x: Tensor<T>, layout: SequenceLayout) throws(KernelError)
-        -> (output: Tensor<T>, pullback: MixerPullback<T>)
+    func projectKernelInputsForTraining(_ x: Tensor<T>, layout: SequenceLayout)
+        -> (features: DeltaRuleMixerKernel<T>.Features, tape: ProjectionTape)
     {
-        let qf = ProjectedFeature(projection: qProj, conv: qConv1d, activation: qkActivation)
-        let kf = ProjectedFeature(projection: kProj, conv: kConv1d, activation: qkActivation)
-        let vf = ProjectedFeature(projection: vProj, conv: vConv1d, activation: .silu)
-        let (qa, qs) = qf.forward(x, layout: layout)
-        let (ka, ks) = kf.forward(x, layout: layout)
-        let (v, vs) = vf.forward(x, layout: layout)
-        let l2 = configuration.qkNorm == .l2
-        var q = qa
-        var k = ka
-        if l2 {
-            l2Normalize(&q, groupSize: headKDim)
-            l2Normalize(&k, groupSize: headKDim)
-        } else {
-            sumNormalize(&q, groupSize: headKDim)
-            sumNormalize(&k, groupSize: headKDim)
-        }
-        let factor: T = configuration.allowNegEigval ? 2 : 1
+        let f = features
+        let (qa, qs) = f.q.forward(x, layout: layout)
+        let (ka, ks) = f.k.forward(x, layout: layout)
+        let (v, vs) = f.v.forward(x, layout: layout)
         let b = bProj.map { $0(x) }
-        var beta = b ?? Tensor(shape: [layout.tokenCount, heads], repeating: factor)
-        if b != nil { sigmoidScaled(&beta, factor: factor) }
-        let (o, inputs) = try DeltaRuleRunner.trainingForward(
-            q: q, k: k, v: v, beta: beta, g: nil, heads: heads, keyDim: headKDim, valueDim: headVDim, householder: 1,
-            layout: layout)
-        let (normed, gate) = oNorm.forwardSaving(o, input: x)
-        let y = oProj(normed)
-        let pullback: MixerPullback<T> = { dy throws(KernelError) in
-            var dx = Tensor<T>.zeros(x.shape)
-            var grad = self
-            grad.oProj = oProj.gradient(input: normed, outputGradient: dy)
-            let (dO, normGradient) = oNorm.backward(
-                input: o, gate: gate, outputGradient: oProj.inputGradient(dy), mixerInput: x, inputGradient: &dx)
-            grad.oNorm = normGradient
-            let d = try DeltaRuleRunner.trainingBackward(inputs, outputGradient: dO, householder: 1, layout: layout)
-            if let bProj, let b {
-                let db = sigmoidScaledBackward(logits: b, outputGradient: d.beta, factor: factor)
-                grad.bProj = bProj.gradient(input: x, outputGradient: db)
-                bProj.accumulateInputGradient(db, into: &dx)
-            }
-            let dqa =
-                l2
-                ? l2NormalizeBackward(input: qa, outputGradient: d.q, groupSize: headKDim)
-                : sumNormalizeBackward(input: qa, outputGradient: d.q, groupSize: headKDim)
-            let dka =
-                l2
-                ? l2NormalizeBackward(input: ka, outputGradient: d.k, groupSize: headKDim)
-                : sumNormalizeBackward(input: ka, outputGradient: d.k, groupSize: headKDim)
-            (grad.qProj, grad.qConv1d) = qf.backward(
-                input: x, saved: qs, outputGradient: dqa, layout: layout, inputGradient: &dx)
-            (grad.kProj, grad.kConv1d) = kf.backward(
-                input: x, saved: ks, outputGradient: dka, layout: layout, inputGradient: &dx)
-            (grad.vProj, grad.vConv1d) = vf.backward(
-                input: x, saved: vs, outputGradient: d.v, layout: layout, inputGradient: &dx)
-            return (dx, grad)
+        let inputs = kernelFeatures(q: qa, k: ka, v: v, betaLogits: b, tokens: layout.tokenCount)
+        return (inputs, ProjectionTape(q: qs, k: ks, v: vs, qActivated: qa, kActivated: ka, betaLogits: b))
+    }
+
+    /// The projection's backward: β through `b_proj`, q and k through their normalisation, then
+    /// each feature's activation, convolution and projection.
+    ///
+    /// - Parameters:
+    ///   - d: dL/d(q, k, v, β).
+    ///   - tape: the training forward's tape.
+    ///   - x: the mixer input.
+    ///   - layout: how the tokens split into sequences.
+    ///   - dx: dL/dx, added to.
+    ///   - grad: the gradient, its projection-stage parameters set here.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    func projectKernelInputsBackward(
+        _ d: DeltaRuleMixerKernel<T>.Features, tape: ProjectionTape, input x: Tensor<T>, layout: SequenceLayout,
+        inputGradient dx: inout Tensor<T>, parameters grad: inout Self
+    ) {
+        if let bProj, let b = tape.betaLogits {
+            let factor: T = configuration.allowNegEigval ? 2 : 1
+            let db = sigmoidScaledBackward(logits: b, outputGradient: d.beta, factor: factor)
+            grad.bProj = bProj.gradient(input: x, outputGradient: db)
+            bProj.accumulateInputGradient(db, into: &dx)
         }
-        return (y, pullback)
+        let l2 = configuration.qkNorm == .l2
+        let dqa =
+            l2
+            ? l2NormalizeBackward(input: tape.qActivated, outputGradient: d.q, groupSize: headKDim)
+            : sumNormalizeBackward(input: tape.qActivated, outputGradient: d.q, groupSize: headKDim)
+        let dka =
+            l2
+            ? l2NormalizeBackward(input: tape.kActivated, outputGradient: d.k, groupSize: headKDim)
+            : sumNormalizeBackward(input: tape.kActivated, outputGradient: d.k, groupSize: headKDim)
+        let f = features
+        (grad.qProj, grad.qConv1d) = f.q.backward(
+            input: x, saved: tape.q, outputGradient: dqa, layout: layout, inputGradient: &dx)
+        (grad.kProj, grad.kConv1d) = f.k.backward(
+            input: x, saved: tape.k, outputGradient: dka, layout: layout, inputGradient: &dx)
+        (grad.vProj, grad.vConv1d) = f.v.backward(
+            input: x, saved: tape.v, outputGradient: d.v, layout: layout, inputGradient: &dx)
     }
 }
 
