@@ -73,28 +73,6 @@ public protocol TokenMixer<Scalar>: Sendable, ParameterContainer {
     func step(_ x: Tensor<Scalar>, state: inout MixerState<Scalar>) throws(KernelError) -> Tensor<Scalar>
 }
 
-/// Projection, then short convolution (with the state's window `slot`) or a plain activation.
-@_specialize(where T == Float)
-@_specialize(where T == Double)
-func projectAndConvolve<T: LRNNScalar>(
-    _ x: Tensor<T>, projection: Linear<T>, conv: ShortConvolution<T>?, activationWithoutConv: Activation,
-    layout: SequenceLayout, state: inout MixerState<T>?, slot: Int
-) -> Tensor<T> {
-    var y = projection(x)
-    guard let conv else {
-        activationWithoutConv.apply(&y)
-        return y
-    }
-    var window: Tensor<T>? = nil
-    if state != nil {
-        window = state!.conv[slot]
-        state!.conv[slot] = Tensor(zeros: [0])
-    }
-    y = conv(y, layout: layout, state: &window)
-    if state != nil { state!.conv[slot] = window! }
-    return y
-}
-
 /// Divides every group of `d` consecutive elements by `√(Σx² + 1e-6)` (fla's in-kernel L2 norm);
 /// a group whose Σx² overflows T is scaled by its largest magnitude first (``sumOfSquares(_:_:)``).
 @_specialize(where T == Float)
