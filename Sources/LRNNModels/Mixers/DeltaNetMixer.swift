@@ -8,7 +8,7 @@ import LRNNLinearAlgebra
 ///     o = delta_rule(q, k, v, β), scale 1/√head_k;   y = o_proj(o_norm(o [, g_proj x]))
 ///
 /// Its parameters are named once, in ``walkParameters(_:)``.
-public struct DeltaNetMixer<T: LRNNScalar>: TokenMixer {
+public struct DeltaNetMixer<T: LRNNScalar>: TokenMixer, ProjectedKernelMixer {
     /// The configuration.
     public let configuration: DeltaNetConfiguration
     /// The model width.
@@ -90,25 +90,35 @@ public struct DeltaNetMixer<T: LRNNScalar>: TokenMixer {
         return MixerState(conv: conv, recurrent: Tensor(zeros: [n, heads, headKDim, headVDim]))
     }
 
-    /// q, k, v and β for the kernel.
+    /// The delta rule over H heads, one step per token.
+    var kernel: DeltaRuleMixerKernel<T> {
+        DeltaRuleMixerKernel(heads: heads, keyDim: headKDim, valueDim: headVDim, householder: 1)
+    }
+
+    /// q, k (`q_proj`/`k_proj`, `q_conv1d`/`k_conv1d`, the qk activation) and v (`v_proj`,
+    /// `v_conv1d`, silu), in the order of their convolution windows.
+    var features: (q: ProjectedFeature<T>, k: ProjectedFeature<T>, v: ProjectedFeature<T>) {
+        (
+            ProjectedFeature(projection: qProj, conv: qConv1d, activation: qkActivation),
+            ProjectedFeature(projection: kProj, conv: kConv1d, activation: qkActivation),
+            ProjectedFeature(projection: vProj, conv: vConv1d, activation: .silu)
+        )
+    }
+
+    /// The stage after the projections, shared by inference and training: q and k normalised
+    /// per head (L2 or sum), β = σ(b_proj x)·(1 or 2) (the constant 1 or 2 without `b_proj`).
+    ///
+    /// - Parameters:
+    ///   - q: the activated queries `[tokens, H·K]`, normalised in place.
+    ///   - k: the activated keys `[tokens, H·K]`, normalised in place.
+    ///   - v: the values `[tokens, H·V]`.
+    ///   - betaLogits: `b_proj x` `[tokens, H]`, or nil without `b_proj`.
+    ///   - tokens: the number of tokens.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    private func inputs(
-        _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
-    ) -> (Tensor<T>, Tensor<T>, Tensor<T>, Tensor<T>) {
-        let qkFallback: Activation = configuration.qkActivation == .silu ? .silu : .identity
-        var q = projectAndConvolve(
-            x, projection: qProj, conv: qConv1d, activationWithoutConv: qkFallback, layout: layout, state: &state,
-            slot: 0)
-        var k = projectAndConvolve(
-            x, projection: kProj, conv: kConv1d, activationWithoutConv: qkFallback, layout: layout, state: &state,
-            slot: 1)
-        let v = projectAndConvolve(
-            x, projection: vProj, conv: vConv1d, activationWithoutConv: .silu, layout: layout, state: &state, slot: 2)
-        if configuration.qkActivation != .silu {
-            qkActivation.apply(&q)
-            qkActivation.apply(&k)
-        }
+    func kernelFeatures(
+        q: consuming Tensor<T>, k: consuming Tensor<T>, v: Tensor<T>, betaLogits: consuming Tensor<T>?, tokens: Int
+    ) -> DeltaRuleMixerKernel<T>.Features {
         if configuration.qkNorm == .l2 {
             l2Normalize(&q, groupSize: headKDim)
             l2Normalize(&k, groupSize: headKDim)
@@ -116,14 +126,33 @@ public struct DeltaNetMixer<T: LRNNScalar>: TokenMixer {
             sumNormalize(&q, groupSize: headKDim)
             sumNormalize(&k, groupSize: headKDim)
         }
-        var beta: Tensor<T>
-        if let bProj {
-            beta = bProj(x)
-            sigmoidScaled(&beta, factor: configuration.allowNegEigval ? 2 : 1)
+        let factor: T = configuration.allowNegEigval ? 2 : 1
+        let beta: Tensor<T>
+        if var b = consume betaLogits {
+            sigmoidScaled(&b, factor: factor)
+            beta = b
         } else {
-            beta = Tensor(shape: [layout.tokenCount, heads], repeating: configuration.allowNegEigval ? 2 : 1)
+            beta = Tensor(shape: [tokens, heads], repeating: factor)
         }
-        return (q, k, v, beta)
+        return DeltaRuleMixerKernel<T>.Features(q: q, k: k, v: v, beta: beta, g: nil)
+    }
+
+    /// The kernel inputs for inference (``ProjectedKernelMixer``).
+    ///
+    /// - Parameters:
+    ///   - x: the normalised hidden states `[tokens, hidden]`.
+    ///   - layout: how the tokens split into sequences.
+    ///   - state: the state whose convolution windows are read and updated, or nil.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    func projectKernelInputs(
+        _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
+    ) -> DeltaRuleMixerKernel<T>.Features {
+        let f = features
+        return kernelFeatures(
+            q: f.q(x, layout: layout, state: &state, slot: 0), k: f.k(x, layout: layout, state: &state, slot: 1),
+            v: f.v(x, layout: layout, state: &state, slot: 2), betaLogits: bProj.map { $0(x) },
+            tokens: layout.tokenCount)
     }
 
     /// The prefill path (chunked delta rule).
@@ -132,27 +161,13 @@ public struct DeltaNetMixer<T: LRNNScalar>: TokenMixer {
     public func forward(
         _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
     ) throws(KernelError) -> Tensor<T> {
-        let (q, k, v, beta) = inputs(x, layout: layout, state: &state)
-        var o = try DeltaRuleRunner.forward(
-            q: q, k: k, v: v, beta: beta, g: nil, heads: heads, keyDim: headKDim, valueDim: headVDim, householder: 1,
-            layout: layout, state: &state)
-        oNorm.apply(&o, input: x)
-        return oProj(o)
+        try skeletonForward(x, layout: layout, state: &state)
     }
 
     /// The decoding path (delta-rule step).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func step(_ x: Tensor<T>, state: inout MixerState<T>) throws(KernelError) -> Tensor<T> {
-        let b = x.count / hiddenSize
-        var s: MixerState<T>? = state
-        state = MixerState(conv: [], recurrent: Tensor(zeros: [0]))
-        defer { state = s! }
-        let (q, k, v, beta) = inputs(x, layout: .uniform(batch: b, length: 1), state: &s)
-        var o = try DeltaRuleRunner.step(
-            q: q, k: k, v: v, beta: beta, g: nil, heads: heads, keyDim: headKDim, valueDim: headVDim, householder: 1,
-            batch: b, state: &s!.recurrent)
-        oNorm.apply(&o, input: x)
-        return oProj(o)
+        try skeletonStep(x, state: &state)
     }
 }

@@ -11,7 +11,7 @@ import LRNNLinearAlgebra
 ///
 /// Without fusion (`fuse_norm` false) the norm is `g_norm` followed by `o·silu(g_proj x)`;
 /// without an output gate it is `g_norm` alone. Its parameters are named once, in ``walkParameters(_:)``.
-public struct GLAMixer<T: LRNNScalar>: TokenMixer {
+public struct GLAMixer<T: LRNNScalar>: TokenMixer, ProjectedKernelMixer {
     /// The configuration.
     public let configuration: GLAConfiguration
     /// The model width.
@@ -108,43 +108,79 @@ public struct GLAMixer<T: LRNNScalar>: TokenMixer {
         return MixerState(conv: conv, recurrent: Tensor(zeros: [n, heads, headKDim, headVDim]))
     }
 
-    /// q, k, v and the log decay gk for the kernel, over the H query heads.
+    /// GLA over the H query heads.
+    var kernel: GLAMixerKernel<T> { GLAMixerKernel(heads: heads, keyDim: headKDim, valueDim: headVDim) }
+
+    /// q, k, v: each `silu(conv(proj x))` with short convolutions, `proj x` without, in the order
+    /// of their convolution windows.
+    var features: (q: ProjectedFeature<T>, k: ProjectedFeature<T>, v: ProjectedFeature<T>) {
+        (
+            ProjectedFeature(projection: qProj, conv: qConv1d, activation: qConv1d == nil ? .identity : .silu),
+            ProjectedFeature(projection: kProj, conv: kConv1d, activation: kConv1d == nil ? .identity : .silu),
+            ProjectedFeature(projection: vProj, conv: vConv1d, activation: vConv1d == nil ? .identity : .silu)
+        )
+    }
+
+    /// k, v and the gate logits `gk_proj.1(gk_proj.0 x)` repeated from the key/value heads over
+    /// each group of query heads (unchanged with one group).
+    ///
+    /// - Parameters:
+    ///   - k: `[tokens, kv_heads·K]`.
+    ///   - v: `[tokens, kv_heads·V]`.
+    ///   - gateLogits: `[tokens, kv_heads·K]`.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    private func inputs(
-        _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
-    ) -> (Tensor<T>, Tensor<T>, Tensor<T>, Tensor<T>) {
-        var q = projectAndConvolve(
-            x, projection: qProj, conv: qConv1d, activationWithoutConv: .identity, layout: layout, state: &state,
-            slot: 0)
-        var k = projectAndConvolve(
-            x, projection: kProj, conv: kConv1d, activationWithoutConv: .identity, layout: layout, state: &state,
-            slot: 1)
-        var v = projectAndConvolve(
-            x, projection: vProj, conv: vConv1d, activationWithoutConv: .identity, layout: layout, state: &state,
-            slot: 2)
-        var gk = gkProj1(gkProj0(x))
+    func repeatedOverGroups(k: Tensor<T>, v: Tensor<T>, gateLogits: Tensor<T>) -> (
+        k: Tensor<T>, v: Tensor<T>, gateLogits: Tensor<T>
+    ) {
         let groups = heads / kvHeads
-        if groups > 1 {
-            k = repeatHeads(k, heads: kvHeads, headDim: headKDim, times: groups)
-            gk = repeatHeads(gk, heads: kvHeads, headDim: headKDim, times: groups)
-            v = repeatHeads(v, heads: kvHeads, headDim: headVDim, times: groups)
-        }
-        let normalizer = T(configuration.gateLogitNormalizer)
-        let clamp = configuration.clampMin.map { T($0) }
-        let n = gk.count
-        gk.withUnsafeMutableBufferPointer { b in
-            for i in 0..<n {
-                var y = logSigmoid(b[i]) / normalizer
-                if let clamp, y < clamp { y = clamp }
-                b[i] = y
-            }
-        }
+        return (
+            repeatHeads(k, heads: kvHeads, headDim: headKDim, times: groups),
+            repeatHeads(v, heads: kvHeads, headDim: headVDim, times: groups),
+            repeatHeads(gateLogits, heads: kvHeads, headDim: headKDim, times: groups)
+        )
+    }
+
+    /// The stage after the projections and the repetition, shared by inference and training:
+    /// gk = logsigmoid(z) / normalizer (clamped at `clamp_min`), the feature map on q and k.
+    ///
+    /// - Parameters:
+    ///   - q: the queries `[tokens, H·K]`.
+    ///   - k: the repeated keys `[tokens, H·K]`.
+    ///   - v: the repeated values `[tokens, H·V]`.
+    ///   - gateLogits: the repeated gate logits z `[tokens, H·K]`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    func kernelFeatures(q: consuming Tensor<T>, k: consuming Tensor<T>, v: Tensor<T>, gateLogits: Tensor<T>)
+        -> GLAMixerKernel<T>.Features
+    {
+        let gk = GLADecayGate.forward(
+            gateLogits, normalizer: T(configuration.gateLogitNormalizer), clampMin: configuration.clampMin.map { T($0) }
+        )
         if let featureMap {
             featureMap.apply(&q)
             featureMap.apply(&k)
         }
-        return (q, k, v, gk)
+        return GLAMixerKernel<T>.Features(q: q, k: k, v: v, gk: gk)
+    }
+
+    /// The kernel inputs for inference (``ProjectedKernelMixer``).
+    ///
+    /// - Parameters:
+    ///   - x: the normalised hidden states `[tokens, hidden]`.
+    ///   - layout: how the tokens split into sequences.
+    ///   - state: the state whose convolution windows are read and updated, or nil.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    func projectKernelInputs(
+        _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
+    ) -> GLAMixerKernel<T>.Features {
+        let f = features
+        let q = f.q(x, layout: layout, state: &state, slot: 0)
+        let r = repeatedOverGroups(
+            k: f.k(x, layout: layout, state: &state, slot: 1), v: f.v(x, layout: layout, state: &state, slot: 2),
+            gateLogits: gkProj1(gkProj0(x)))
+        return kernelFeatures(q: q, k: r.k, v: r.v, gateLogits: r.gateLogits)
     }
 
     /// The prefill path (chunked GLA).
@@ -153,33 +189,13 @@ public struct GLAMixer<T: LRNNScalar>: TokenMixer {
     public func forward(
         _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
     ) throws(KernelError) -> Tensor<T> {
-        let (q, k, v, gk) = inputs(x, layout: layout, state: &state)
-        let lead = layout.kernelBatchShape
-        let inputs = GLA.Inputs(
-            q: q.reshaped(lead + [heads, headKDim]), k: k.reshaped(lead + [heads, headKDim]),
-            v: v.reshaped(lead + [heads, headVDim]), gk: gk.reshaped(lead + [heads, headKDim]),
-            initialState: state?.recurrent)
-        let r = try GLA.chunked(inputs, sequences: KernelError.sequenceBoundaries(layout.kernelSequenceBoundaries))
-        if state != nil { state!.recurrent = r.finalState }
-        var o = r.output.reshaped([layout.tokenCount, heads * headVDim])
-        oNorm.apply(&o, input: x)
-        return oProj(o)
+        try skeletonForward(x, layout: layout, state: &state)
     }
 
     /// The decoding path (GLA step).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func step(_ x: Tensor<T>, state: inout MixerState<T>) throws(KernelError) -> Tensor<T> {
-        let b = x.count / hiddenSize
-        var s: MixerState<T>? = state
-        state = MixerState(conv: [], recurrent: Tensor(zeros: [0]))
-        defer { state = s! }
-        let (q, k, v, gk) = inputs(x, layout: .uniform(batch: b, length: 1), state: &s)
-        let o1 = try GLA.step(
-            q: q.reshaped([b, 1, heads, headKDim]), k: k.reshaped([b, 1, heads, headKDim]),
-            v: v.reshaped([b, 1, heads, headVDim]), gk: gk.reshaped([b, 1, heads, headKDim]), state: &s!.recurrent)
-        var o = o1.reshaped([b, heads * headVDim])
-        oNorm.apply(&o, input: x)
-        return oProj(o)
+        try skeletonStep(x, state: &state)
     }
 }

@@ -13,7 +13,7 @@ import LRNNLinearAlgebra
 ///
 /// With `num_v_heads` > `num_heads` (Gated DeltaNet), value head h reads q/k head h / (HV/H).
 /// Its parameters are named once, in ``walkParameters(_:)``.
-public struct GatedDeltaMixer<T: LRNNScalar>: TokenMixer {
+public struct GatedDeltaMixer<T: LRNNScalar>: TokenMixer, ProjectedKernelMixer {
     /// The model width.
     public let hiddenSize: Int
     /// Query/key heads H, value heads HV, key and value dims per head, Householder steps n.
@@ -135,18 +135,37 @@ public struct GatedDeltaMixer<T: LRNNScalar>: TokenMixer {
         return MixerState(conv: conv, recurrent: Tensor(zeros: [n, valueHeads, headKDim, headVDim]))
     }
 
-    /// q, k, v, β and g for the kernel, with q and k already expanded to the value heads.
+    /// The delta rule over the HV value heads, n steps per token.
+    var kernel: DeltaRuleMixerKernel<T> {
+        DeltaRuleMixerKernel(heads: valueHeads, keyDim: headKDim, valueDim: headVDim, householder: householder)
+    }
+
+    /// q, k, v: each `silu(conv(proj x))` (`silu(proj x)` without short convolutions), in the
+    /// order of their convolution windows.
+    var features: (q: ProjectedFeature<T>, k: ProjectedFeature<T>, v: ProjectedFeature<T>) {
+        (
+            ProjectedFeature(projection: qProj, conv: qConv1d, activation: .silu),
+            ProjectedFeature(projection: kProj, conv: kConv1d, activation: .silu),
+            ProjectedFeature(projection: vProj, conv: vConv1d, activation: .silu)
+        )
+    }
+
+    /// The stage after the projections, shared by inference and training: q and k
+    /// L2-normalised per head and repeated over the value heads, β = σ(b_proj x)·(1 or 2),
+    /// g = −exp(A_log)·softplus(a_proj x + dt_bias) with the forget gate.
+    ///
+    /// - Parameters:
+    ///   - q: the activated queries `[tokens, H·K]`.
+    ///   - k: the activated keys `[tokens, n·H·K]`.
+    ///   - v: the values `[tokens, n·HV·V]`.
+    ///   - betaLogits: `b_proj x` `[tokens, n·HV]`.
+    ///   - decayLogits: `a_proj x` `[tokens, HV]`, nil without the forget gate.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    private func inputs(
-        _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
-    ) -> (Tensor<T>, Tensor<T>, Tensor<T>, Tensor<T>, Tensor<T>?) {
-        var q = projectAndConvolve(
-            x, projection: qProj, conv: qConv1d, activationWithoutConv: .silu, layout: layout, state: &state, slot: 0)
-        var k = projectAndConvolve(
-            x, projection: kProj, conv: kConv1d, activationWithoutConv: .silu, layout: layout, state: &state, slot: 1)
-        let v = projectAndConvolve(
-            x, projection: vProj, conv: vConv1d, activationWithoutConv: .silu, layout: layout, state: &state, slot: 2)
+    func kernelFeatures(
+        q: consuming Tensor<T>, k: consuming Tensor<T>, v: Tensor<T>, betaLogits: consuming Tensor<T>,
+        decayLogits: Tensor<T>?
+    ) -> DeltaRuleMixerKernel<T>.Features {
         l2Normalize(&q, groupSize: headKDim)
         l2Normalize(&k, groupSize: headKDim)
         if valueHeads > heads {
@@ -154,26 +173,29 @@ public struct GatedDeltaMixer<T: LRNNScalar>: TokenMixer {
             q = repeatHeads(q, heads: heads, headDim: headKDim, times: r)
             k = repeatHeads(k, heads: heads * householder, headDim: headKDim, times: r)
         }
-        var beta = bProj(x)
-        sigmoidScaled(&beta, factor: betaFactor)
+        sigmoidScaled(&betaLogits, factor: betaFactor)
         var g: Tensor<T>? = nil
-        if let aProj, let aLog, let dtBias {
-            var a = aProj(x)
-            let hv = valueHeads
-            let rows = a.count / hv
-            let aLogs = aLog.scalars
-            let bias = dtBias.scalars
-            a.withUnsafeMutableBufferPointer { ab in
-                for r in 0..<rows {
-                    for h in 0..<hv {
-                        let i = r * hv + h
-                        ab[i] = gatedLogDecay(aLog: aLogs[h], ab[i] + bias[h])
-                    }
-                }
-            }
-            g = a
+        if let a = decayLogits, let aLog, let dtBias {
+            g = GatedDecay.forward(a, aLog: aLog, dtBias: dtBias)
         }
-        return (q, k, v, beta, g)
+        return DeltaRuleMixerKernel<T>.Features(q: q, k: k, v: v, beta: betaLogits, g: g)
+    }
+
+    /// The kernel inputs for inference (``ProjectedKernelMixer``).
+    ///
+    /// - Parameters:
+    ///   - x: the normalised hidden states `[tokens, hidden]`.
+    ///   - layout: how the tokens split into sequences.
+    ///   - state: the state whose convolution windows are read and updated, or nil.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    func projectKernelInputs(
+        _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
+    ) -> DeltaRuleMixerKernel<T>.Features {
+        let f = features
+        return kernelFeatures(
+            q: f.q(x, layout: layout, state: &state, slot: 0), k: f.k(x, layout: layout, state: &state, slot: 1),
+            v: f.v(x, layout: layout, state: &state, slot: 2), betaLogits: bProj(x), decayLogits: aProj.map { $0(x) })
     }
 
     /// The prefill path (chunked delta rule).
@@ -182,27 +204,13 @@ public struct GatedDeltaMixer<T: LRNNScalar>: TokenMixer {
     public func forward(
         _ x: Tensor<T>, layout: SequenceLayout, state: inout MixerState<T>?
     ) throws(KernelError) -> Tensor<T> {
-        let (q, k, v, beta, g) = inputs(x, layout: layout, state: &state)
-        var o = try DeltaRuleRunner.forward(
-            q: q, k: k, v: v, beta: beta, g: g, heads: valueHeads, keyDim: headKDim, valueDim: headVDim,
-            householder: householder, layout: layout, state: &state)
-        oNorm.apply(&o, input: x)
-        return oProj(o)
+        try skeletonForward(x, layout: layout, state: &state)
     }
 
     /// The decoding path (delta-rule step).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func step(_ x: Tensor<T>, state: inout MixerState<T>) throws(KernelError) -> Tensor<T> {
-        let b = x.count / hiddenSize
-        var s: MixerState<T>? = state
-        state = MixerState(conv: [], recurrent: Tensor(zeros: [0]))
-        defer { state = s! }
-        let (q, k, v, beta, g) = inputs(x, layout: .uniform(batch: b, length: 1), state: &s)
-        var o = try DeltaRuleRunner.step(
-            q: q, k: k, v: v, beta: beta, g: g, heads: valueHeads, keyDim: headKDim, valueDim: headVDim,
-            householder: householder, batch: b, state: &s!.recurrent)
-        oNorm.apply(&o, input: x)
-        return oProj(o)
+        try skeletonStep(x, state: &state)
     }
 }

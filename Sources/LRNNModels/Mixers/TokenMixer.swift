@@ -73,28 +73,6 @@ public protocol TokenMixer<Scalar>: Sendable, ParameterContainer {
     func step(_ x: Tensor<Scalar>, state: inout MixerState<Scalar>) throws(KernelError) -> Tensor<Scalar>
 }
 
-/// Projection, then short convolution (with the state's window `slot`) or a plain activation.
-@_specialize(where T == Float)
-@_specialize(where T == Double)
-func projectAndConvolve<T: LRNNScalar>(
-    _ x: Tensor<T>, projection: Linear<T>, conv: ShortConvolution<T>?, activationWithoutConv: Activation,
-    layout: SequenceLayout, state: inout MixerState<T>?, slot: Int
-) -> Tensor<T> {
-    var y = projection(x)
-    guard let conv else {
-        activationWithoutConv.apply(&y)
-        return y
-    }
-    var window: Tensor<T>? = nil
-    if state != nil {
-        window = state!.conv[slot]
-        state!.conv[slot] = Tensor(zeros: [0])
-    }
-    y = conv(y, layout: layout, state: &window)
-    if state != nil { state!.conv[slot] = window! }
-    return y
-}
-
 /// Divides every group of `d` consecutive elements by `√(Σx² + 1e-6)` (fla's in-kernel L2 norm);
 /// a group whose Σx² overflows T is scaled by its largest magnitude first (``sumOfSquares(_:_:)``).
 @_specialize(where T == Float)
@@ -167,58 +145,5 @@ func sigmoidScaled<T: LRNNScalar>(_ x: inout Tensor<T>, factor: T) {
     let n = x.count
     x.withUnsafeMutableBufferPointer { b in
         for i in 0..<n { b[i] = factor / (1 + T.exp(-b[i])) }
-    }
-}
-
-/// The output norm of the delta-rule and GLA mixers: gated (`RMSNorm(o_h)·w·act(g_h)`) or plain.
-enum OutputNorm<T: LRNNScalar>: Sendable {
-    /// `RMSNorm(o_h)·w` per head.
-    case plain(RMSNorm<T>)
-    /// `RMSNorm(o_h)·w·act(g_h)` per head, g from the gate projection.
-    case gated(GatedRMSNorm<T>, gateProj: Linear<T>)
-    /// `RMSNorm(o_h)·w`, then `o·act(gate_proj x)` over the whole row (GLA without fusion).
-    case normThenGate(RMSNorm<T>, Activation, gateProj: Linear<T>)
-
-    /// Visits the norm's weight under `normName` (`o_norm`, `g_norm_swish_gate`, `g_norm`), then
-    /// the gate projection `g_proj` when there is one.
-    ///
-    /// - Parameters:
-    ///   - walk: the walk, at the mixer's prefix.
-    ///   - normName: the norm's key component.
-    mutating func walkParameters(_ walk: inout ParameterWalk<T>, normName: String) throws(ModelLoadError) {
-        // The payload is moved out (self holds an empty norm meanwhile) so that its tensors stay
-        // uniquely referenced and a modifying walk changes them in place.
-        let payload = self
-        self = .plain(RMSNorm(dimension: 0, eps: 0, hasWeight: false))
-        switch consume payload {
-        case var .plain(n):
-            try walk.child(normName, &n)
-            self = .plain(n)
-        case var .gated(n, p):
-            try walk.child(normName, &n.norm)
-            try walk.child("g_proj", &p)
-            self = .gated(n, gateProj: p)
-        case .normThenGate(var n, let act, var p):
-            try walk.child(normName, &n)
-            try walk.child("g_proj", &p)
-            self = .normThenGate(n, act, gateProj: p)
-        }
-    }
-
-    /// Applies the norm to `o [tokens, heads·d]` given the mixer input `x`.
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    func apply(_ o: inout Tensor<T>, input x: Tensor<T>) {
-        switch self {
-        case let .plain(n): n.apply(&o)
-        case let .gated(n, p): n.apply(&o, gate: p(x))
-        case let .normThenGate(n, act, p):
-            n.apply(&o)
-            let g = p(x)
-            let c = o.count
-            g.withUnsafeBufferPointer { gb in
-                o.withUnsafeMutableBufferPointer { ob in for i in 0..<c { ob[i] *= act(gb[i]) } }
-            }
-        }
     }
 }

@@ -43,16 +43,7 @@ protocol DifferentiableTokenMixer<Scalar>: TokenMixer {
         -> (output: Tensor<Scalar>, pullback: MixerPullback<Scalar>)
 }
 
-/// One projected feature of a mixer: `y = act(conv(W x))` (conv omitted without short
-/// convolutions).
-struct ProjectedFeature<T: LRNNScalar> {
-    /// The projection.
-    let projection: Linear<T>
-    /// The short convolution, or nil.
-    let conv: ShortConvolution<T>?
-    /// The activation after the convolution (or after the projection without one).
-    let activation: Activation
-
+extension ProjectedFeature {
     /// What the backward needs: the projection `p` and the pre-activation `z`.
     struct Saved {
         /// `W x`.
