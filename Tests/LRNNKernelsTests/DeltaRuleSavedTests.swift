@@ -131,6 +131,14 @@ import Testing
                 withState, chunkSize: 4, outputGradient: c.outputGradient, finalStateGradient: nil,
                 workspace: BackwardWorkspace(), gradients: &gradients, saved: saved)
         }
+        // Another value width V (the same q and k): its saved U' rows would be read out of bounds.
+        let wider = try DeltaRuleBackwardCase(
+            batch: 1, tokens: 9, heads: 2, keyDim: 3, valueDim: 64, n: 1, gated: true, initialState: false, seed: 7)
+        #expect(throws: mismatch) {
+            try DeltaRule.backward(
+                wider.inputs, chunkSize: 4, outputGradient: wider.outputGradient, finalStateGradient: nil,
+                workspace: BackwardWorkspace(), gradients: &gradients, saved: saved)
+        }
         #expect(gradients.q.shape == [0], "gradients unchanged after a refused call")
     }
 }

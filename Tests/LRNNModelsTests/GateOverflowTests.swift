@@ -51,6 +51,34 @@ import Testing
         .enabled(
             if: GateOverflowTests.regressionAvailable,
             "regression inputs not found at \(GateOverflowTests.regressionPath)"))
+    func regressionGradientsInBothPrecisions() throws {
+        // Training through the overflowing gate: the reset's gradient is 0 (not 0·∞ = NaN), so
+        // Float32's loss and every gradient are finite and equal Float64's.
+        let g = try SafeTensorsFile(path: Self.regressionPath + "/golden.safetensors")
+        let rows = try goldenRows(g)
+        let labels = rows.map { Array($0.dropFirst()) + [-100] }
+        let m64 = try CausalLM<Double>.load(directory: Self.regressionPath)
+        let m32 = try CausalLM<Float>.load(directory: Self.regressionPath)
+        let (l64, g64) = try m64.lossAndGradients(inputIDs: rows, labels: labels)
+        let (l32, g32) = try m32.lossAndGradients(inputIDs: rows, labels: labels)
+        #expect(l64.isFinite && l32.isFinite)
+        #expect(abs(Double(l32) - l64) <= 1e-4 * max(1, abs(l64)), "loss \(l32) vs \(l64)")
+        #expect(Set(g32.keys) == Set(g64.keys))
+        for (key, reference) in g64 {
+            let value = try #require(g32[key])
+            let finite32 = value.scalars.allSatisfy { $0.isFinite }
+            let finite64 = reference.scalars.allSatisfy { $0.isFinite }
+            #expect(finite32, "\(key) not finite")
+            #expect(finite64, "\(key) (Float64) not finite")
+            let e = value.converted(to: Double.self).relativeError(to: reference)
+            #expect(e <= 1e-3, "\(key): \(e)")
+        }
+    }
+
+    @Test(
+        .enabled(
+            if: GateOverflowTests.regressionAvailable,
+            "regression inputs not found at \(GateOverflowTests.regressionPath)"))
     func regressionGenerationIsExact() throws {
         let g = try SafeTensorsFile(path: Self.regressionPath + "/golden.safetensors")
         let prompt = try g.integerTensor("prompt_ids").scalars

@@ -24,7 +24,8 @@ import Testing
         p["model.layers.1.attn.log_dt"]![5] = 30
         #expect(
             throws: ModelLoadError.invalidParameterValue(
-                file: "parameters", key: "model.layers.1.attn.log_dt", reason: "step exp(30.0) overflows")
+                file: "parameters", key: "model.layers.1.attn.log_dt",
+                reason: "must be ≤ 20 (a step of at most e^20), found 30.0")
         ) {
             try model.updating(parameters: p)
         }

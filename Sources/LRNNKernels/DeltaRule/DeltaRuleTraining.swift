@@ -21,7 +21,9 @@ extension DeltaRule {
     ///   - finalState: overwritten with the final states; must have shape `[N, H, K, V]`.
     ///   - saved: receives the saved values (its previous values are dropped).
     /// - Throws: as the caller-owned form, plus ``KernelError/invalidArgument(name:reason:)`` naming
-    ///   `saved` when another call is using it. When it throws, `saved` holds no values.
+    ///   `saved` when another call is using it. A call refused before it starts (an invalid
+    ///   argument, `saved` in use) leaves `saved` as it was; one that fails while it computes leaves
+    ///   `saved` holding no values.
     @_specialize(exported:true,where T == Float)
     @_specialize(exported:true,where T == Double)
     public static func chunked<T: LRNNScalar>(
@@ -65,7 +67,9 @@ extension DeltaRule {
         budget: Int, stateBudget: Int
     ) -> DeltaRuleSavePlan {
         let key =
-            x.q.shape + [-1] + x.k.shape + [-1, p.householder, p.gated ? 1 : 0, x.initialState != nil ? 1 : 0, -1]
+            x.q.shape + [-1] + x.k.shape + [-1] + x.v.shape + [-1] + x.beta.shape + [
+                -1, p.householder, p.gated ? 1 : 0, x.initialState != nil ? 1 : 0, -1,
+            ]
             + (sequences?.offsets ?? [])
         return DeltaRuleSavePlan(
             p, chunkTokens: chunkTokens(p, chunkSize: chunkSize), stateBudget: stateBudget, budget: budget, key: key)

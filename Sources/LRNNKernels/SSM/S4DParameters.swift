@@ -41,7 +41,7 @@ public struct S4DParameters<T: LRNNScalar>: Sendable {
     /// The number of complex modes per channel N2.
     public var modes: Int { aRe.rank == 2 ? aRe.shape[1] : 0 }
 
-    /// Creates parameters from their tensors, checking shapes, finiteness and `A_re ≤ 0`.
+    /// Creates parameters from their tensors, checking shapes, finiteness, `A_re ≤ 0` and `log_dt ≤ 20`.
     ///
     /// - Throws: ``KernelError`` naming the first offending tensor.
     public init(
@@ -71,7 +71,7 @@ public struct S4DParameters<T: LRNNScalar>: Sendable {
                 name: "A_re", reason: "every real part must be ≤ 0 (stable or marginally stable modes), found \(x)")
         }
         for x in logDt.scalars where Double(x) > 20 {
-            throw .invalidArgument(name: "log_dt", reason: "step exp(\(x)) overflows")
+            throw .invalidArgument(name: "log_dt", reason: "must be ≤ 20 (a step of at most e^20), found \(x)")
         }
         self.logDt = logDt
         self.aRe = aRe

@@ -63,7 +63,7 @@ public struct S5Parameters<T: LRNNScalar>: Sendable {
             throw .invalidArgument(name: "Lambda_re", reason: "every real part must be ≤ 0, found \(x)")
         }
         for x in logStep.scalars where Double(x) > 20 {
-            throw .invalidArgument(name: "log_step", reason: "step exp(\(x)) overflows")
+            throw .invalidArgument(name: "log_step", reason: "must be ≤ 20 (a step of at most e^20), found \(x)")
         }
         self.lambdaRe = lambdaRe
         self.lambdaIm = lambdaIm

@@ -143,7 +143,12 @@ public struct ParameterWalk<T: LRNNScalar> {
         case let .supply(store): value = try store.tensor(key, shape, initializer)
         case .collect: collected.append((key, value))
         case let .assign(given): if let t = given[key] { value = t }
-        case let .modify(body): body(key, &value)
+        case let .modify(body):
+            let before = value.shape
+            body(key, &value)
+            // A programmer error (the closure must keep every shape): later reads would go out of bounds.
+            precondition(
+                value.shape == before, "modifyParameters: \(key) changed shape from \(before) to \(value.shape)")
         }
     }
 

@@ -159,7 +159,9 @@ enum GatedDecay {
         return g
     }
 
-    /// `da = dg·(−exp(A_log)·σ(a + dt_bias))`, `d dt_bias = Σ_rows da`, `dA_log = Σ_rows dg·g`.
+    /// `da = dg·(−exp(A_log)·σ(a + dt_bias))`, `d dt_bias = Σ_rows da`, `dA_log = Σ_rows dg·g`;
+    /// where dg = 0 the terms are 0 even when exp(A_log) or g is infinite (the limit: a decay of
+    /// −∞ resets the state, and its gradient vanishes faster than the factors grow).
     ///
     /// - Parameters:
     ///   - a: `a_proj x` of the forward.
@@ -181,10 +183,21 @@ enum GatedDecay {
         for r in 0..<rows {
             for j in 0..<h {
                 let i = r * h + j
+                // A zero dL/dg contributes nothing, also where exp(A_log) or g overflowed to ±∞
+                // (a reset, whose exact gradient is 0): 0·∞ would be NaN.
+                guard dg.scalars[i] != 0 else {
+                    da.scalars[i] = 0
+                    continue
+                }
                 let u = a.scalars[i] + dtBias.scalars[j]
                 let s = 1 / (1 + T.exp(-u))
+                // exp(A_log)·σ(u), in log space where the product would be ∞·0 (a large A_log
+                // with a σ that underflows), as the forward's gatedLogDecay does.
+                let rate = T.exp(aLog.scalars[j])
+                let slope =
+                    rate.isFinite && s >= T.leastNormalMagnitude ? rate * s : T.exp(aLog.scalars[j] + logSigmoid(u))
                 dALog.scalars[j] += dg.scalars[i] * g.scalars[i]
-                da.scalars[i] = -dg.scalars[i] * T.exp(aLog.scalars[j]) * s
+                da.scalars[i] = -dg.scalars[i] * slope
                 dBias.scalars[j] += da.scalars[i]
             }
         }
