@@ -214,6 +214,18 @@ struct TrainToolTests {
         ) { try TrainTool.checkNewOutput(dir) }
     }
 
+    @Test func aResumeMustStopPastTheStepsTaken() throws {
+        let s = try Self.tiny(steps: 6)
+        let dir = Self.directory("stop-before")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try TrainTool.train(settings: s, output: dir, stopAfter: 3)
+        #expect(
+            throws: TrainToolError.usage(
+                TrainUsageError(flag: "--stop-after", message: "2 is not past the 3 steps the run has taken"))
+        ) { try TrainTool.train(settings: s, output: dir, resume: dir, stopAfter: 2) }
+        _ = try TrainTool.train(settings: s, output: dir, resume: dir, stopAfter: 4)  // past them: continues
+    }
+
     @Test func anEditedRunJSONIsBlamedOnItself() throws {
         let s = try Self.tiny(steps: 2)
         let dir = Self.directory("edited-run")

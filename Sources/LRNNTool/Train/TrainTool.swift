@@ -63,6 +63,7 @@ package enum TrainTool {
     ///   - output: the output directory, or nil for none.
     ///   - resume: a run directory to continue (its settings must be `settings`), or nil.
     ///   - stopAfter: stop after this many steps of the run (the checkpoint is written; a
+    ///     value not past the steps a resumed run has taken is a usage error; a
     ///     resume continues to `settings.steps`), or nil to run to the end.
     ///   - progress: called after every step.
     ///   - evaluation: called with every evaluation.
@@ -184,6 +185,12 @@ package enum TrainTool {
             throw .training(e)
         } catch {
             throw .file(path: resume ?? "", reason: "\(error)")
+        }
+        if let stopAfter, stopAfter <= trainer.stepsTaken, stopAfter < s.steps {
+            throw .usage(
+                TrainUsageError(
+                    flag: "--stop-after",
+                    message: "\(stopAfter) is not past the \(trainer.stepsTaken) steps the run has taken"))
         }
         let end = Swift.min(s.steps, stopAfter ?? s.steps)
         let clock = Date()
