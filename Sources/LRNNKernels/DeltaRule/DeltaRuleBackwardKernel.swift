@@ -418,7 +418,6 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         let pm = pa.block(rows: 0..<nt, columns: 0..<ns)
         let at = pa.block(rows: nt..<(nt + ns), columns: 0..<ns)
         let qk = MatrixView(ws.qk, rows: nr, columns: dk)
-        let qc = qk.block(rows: 0..<nt, columns: 0..<dk)
         let kc = qk.block(rows: nt..<nr, columns: 0..<dk)
         let qkT = MatrixView(ws.qkT, rows: dk, columns: nr, leadingDimension: ldr)
         let qt = qkT.block(rows: 0..<dk, columns: 0..<nt)
