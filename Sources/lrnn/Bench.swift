@@ -66,7 +66,7 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("kernel"), help: ArgumentHelp("Only this kernel (repeatable).", valueName: "name"))
     var kernels: [String] = []
 
-    @Option(help: "Worker threads (default: all cores, or LRNN_NUM_THREADS).")
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores, or LRNN_NUM_THREADS).")
     var threads: Int?
 
     @Option(
@@ -84,6 +84,7 @@ struct Bench: ParsableCommand {
     var writeText: String?
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Model mode: tokens of context before the timed batch-1 decoding steps (default 16).",
             valueName: "tokens"))
@@ -103,10 +104,10 @@ struct Bench: ParsableCommand {
     @Option(help: .hidden)
     var memoryProbe: String?
 
-    @Option(help: .hidden)
+    @Option(parsing: .unconditional, help: .hidden)
     var probeLength: Int?
 
-    @Option(help: .hidden)
+    @Option(parsing: .unconditional, help: .hidden)
     var probeRepeats: Int = 1
 
     @Flag(help: .hidden)

@@ -44,21 +44,26 @@ struct Generate: ParsableCommand {
     @Option(help: "Comma-separated prompt token ids; repeat for a batch of prompts.")
     var promptIds: [String] = []
 
-    @Option(help: "The most new tokens per prompt (default: generation_config.json's max_new_tokens, else 12).")
+    @Option(
+        parsing: .unconditional,
+        help: "The most new tokens per prompt (default: generation_config.json's max_new_tokens, else 12).")
     var maxNewTokens: Int?
 
-    @Option(help: "Sampling temperature, 0 = greedy (default: generation_config.json's, greedy unless do_sample).")
+    @Option(
+        parsing: .unconditional,
+        help: "Sampling temperature, 0 = greedy (default: generation_config.json's, greedy unless do_sample).")
     var temperature: Double?
 
     @Option(
+        parsing: .unconditional,
         help:
             "Sample only among the k most likely tokens (0: no top-k filter, even if generation_config.json sets one).")
     var topK: Int?
 
-    @Option(help: "Sample only among the most likely tokens whose probability reaches p.")
+    @Option(parsing: .unconditional, help: "Sample only among the most likely tokens whose probability reaches p.")
     var topP: Double?
 
-    @Option(help: "Sampling seed (default 0).")
+    @Option(parsing: .unconditional, help: "Sampling seed (default 0).")
     var seed: UInt64?
 
     @Option(help: "Run precision: f32 or f64.")

@@ -17,7 +17,7 @@ struct Info: ParsableCommand {
             """
     )
 
-    @Option(help: "Matrix size n of the n×n GEMM measured.")
+    @Option(parsing: .unconditional, help: "Matrix size n of the n×n GEMM measured.")
     var size: Int = 2048
 
     @Flag(help: "Print one JSON object instead of text.")

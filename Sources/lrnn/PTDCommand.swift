@@ -20,16 +20,17 @@ struct PTDCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "State size N (≥ 2).")
+    @Option(parsing: .unconditional, help: "State size N (≥ 2).")
     var n: Int
 
     @Option(help: "How to choose E for the PTD variant: optimize, random or none.")
     var method: String = "optimize"
 
-    @Option(help: "Perturbation size |E|_2/|A|_2 (> 0).")
+    @Option(parsing: .unconditional, help: "Perturbation size |E|_2/|A|_2 (> 0).")
     var eps: Double = 0.05
 
-    @Option(help: "Seed of the random perturbation, the optimiser's start and the output vectors.")
+    @Option(
+        parsing: .unconditional, help: "Seed of the random perturbation, the optimiser's start and the output vectors.")
     var seed: UInt64 = 0
 
     @Option(help: "Write a log-log plot of |G(iw)| to this SVG file.")

@@ -32,37 +32,40 @@ struct Train: ParsableCommand {
     var model: String?
     @Option(help: "negative (beta in (0, 2)) or positive (beta in (0, 1)) (default negative).")
     var eigenvalues: String?
-    @Option(help: "Householder products per token, > 1 only with gated_deltaproduct (default 1).")
+    @Option(
+        parsing: .unconditional, help: "Householder products per token, > 1 only with gated_deltaproduct (default 1).")
     var householder: Int?
-    @Option(help: "Blocks (default: 2 for parity and arithmetic, 1 for the groups).")
+    @Option(parsing: .unconditional, help: "Blocks (default: 2 for parity and arithmetic, 1 for the groups).")
     var layers: Int?
-    @Option(help: "Model width d_model (default 128).")
+    @Option(parsing: .unconditional, help: "Model width d_model (default 128).")
     var hidden: Int?
-    @Option(help: "Heads, dividing --hidden (default 4).")
+    @Option(parsing: .unconditional, help: "Heads, dividing --hidden (default 4).")
     var heads: Int?
-    @Option(help: "Optimiser steps.")
+    @Option(parsing: .unconditional, help: "Optimiser steps.")
     var steps: Int?
-    @Option(help: "Examples per step.")
+    @Option(parsing: .unconditional, help: "Examples per step.")
     var batch: Int?
-    @Option(help: "Peak learning rate.")
+    @Option(parsing: .unconditional, help: "Peak learning rate.")
     var lr: Double?
-    @Option(help: "Seed of the weights, the batches and the evaluation set (default 0).")
+    @Option(parsing: .unconditional, help: "Seed of the weights, the batches and the evaluation set (default 0).")
     var seed: UInt64?
     @Option(help: "float32 or float64 (default float32).")
     var precision: String?
-    @Option(help: "Evaluate every this many steps.")
+    @Option(parsing: .unconditional, help: "Evaluate every this many steps.")
     var evalEvery: Int?
     @Option(help: ArgumentHelp("Training lengths.", valueName: "a-b"))
     var trainLengths: String?
     @Option(help: ArgumentHelp("Test lengths.", valueName: "a-b"))
     var testLengths: String?
-    @Option(help: "Worker threads (default: all cores, or LRNN_NUM_THREADS).")
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores, or LRNN_NUM_THREADS).")
     var threads: Int?
     @Option(help: ArgumentHelp("Write the checkpoint, state, settings and plots here.", valueName: "dir"))
     var out: String?
     @Option(help: ArgumentHelp("Continue the run of this --out directory.", valueName: "dir"))
     var resume: String?
-    @Option(help: "Stop after this many steps of the run (checkpoint written; --resume continues).")
+    @Option(
+        parsing: .unconditional, help: "Stop after this many steps of the run (checkpoint written; --resume continues)."
+    )
     var stopAfter: Int?
     @Flag(help: "Print one JSON object per evaluation instead of text.")
     var json = false
@@ -180,11 +183,11 @@ struct Eval: ParsableCommand {
     var task: String
     @Option(help: ArgumentHelp("Test lengths.", valueName: "a-b"))
     var testLengths: String?
-    @Option(help: "Seed of the evaluation set.")
+    @Option(parsing: .unconditional, help: "Seed of the evaluation set.")
     var seed: UInt64?
     @Option(help: "float32 or float64.")
     var precision: String?
-    @Option(help: "Worker threads (default: all cores, or LRNN_NUM_THREADS).")
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores, or LRNN_NUM_THREADS).")
     var threads: Int?
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
