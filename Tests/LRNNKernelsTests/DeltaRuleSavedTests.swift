@@ -76,6 +76,36 @@ import Testing
         }
     }
 
+    @Test("blocks of saved chunks: one state kept per block, the others recomputed, resets inside")
+    func blocks() throws {
+        let interval = DeltaRuleSavePlan.stateInterval
+        for (seed, n, gated) in [(11, 1, false), (12, 1, true), (13, 2, true)] {
+            // 3 full blocks and a partial one of chunks of 2 tokens, and a sequence shorter than a block.
+            let lengths = [2 * (3 * interval + 3), 5]
+            var c = try DeltaRuleBackwardCase(
+                batch: 1, tokens: 0, heads: 2, keyDim: 3, valueDim: 4, n: n, gated: gated, initialState: true,
+                gates: -2...0, lengths: lengths, seed: UInt64(seed))
+            if gated, var g = c.inputs.g {
+                // Resets in the first block and at the start of a later one.
+                g.scalars[2 * 3 + 1] = -.infinity
+                g.scalars[2 * (2 * interval) * 2] = -1e30
+                c.inputs.g = g
+            }
+            let reference = try c.referenceBackward()
+            let p = try DeltaRule.validateBackward(
+                c.inputs, chunkSize: 2 * n, numHouseholder: n, sequences: c.sequences, outputGradient: c.outputGradient,
+                finalStateGradient: c.finalStateGradient)
+            let plan = DeltaRule.savePlan(
+                p, c.inputs, sequences: c.sequences, chunkSize: 2 * n, budget: DeltaRuleSavePlan.defaultBudget,
+                stateBudget: DeltaRule.backwardStateBudget)
+            #expect(plan.savedChunks == [3 * interval + 3, 3])
+            #expect(plan.blockStates == [4, 1])
+            let r = try Self.savedBackward(c, chunkSize: 2 * n)
+            let e = gradientError(r.gradients, reference)
+            #expect(e.error <= 1e-10, "seed \(seed), n \(n): \(e.error) in \(e.field)")
+        }
+    }
+
     @Test("one saved value reused for calls of different shapes, and backward called twice")
     func reuse() throws {
         let saved = DeltaRule.Saved<Double>()

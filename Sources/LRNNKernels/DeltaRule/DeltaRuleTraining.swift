@@ -5,10 +5,11 @@ extension DeltaRule {
     /// that also keeps, in `saved`, what the backward would recompute (fla's forward keeping its
     /// values for `chunk_gated_delta_rule_bwd`).
     ///
-    /// While it computes each chunk it stores the chunk-start state S, U' = T·(diag(β)·V −
-    /// diag(β ⊙ e^γ)·K·S), T = (I + diag(β)·Ã)⁻¹ and the masked, decayed [P; Ã] = [Q; K]·Kᵀ
-    /// (docs/kernels/delta-rule.md) for the chunks its plan keeps (``Saved``), and the state at each
-    /// backward segment start. The output and final state equal the inference form's up to
+    /// While it computes each chunk it stores U' = T·(diag(β)·V − diag(β ⊙ e^γ)·K·S),
+    /// T = (I + diag(β)·Ã)⁻¹ and the masked, decayed [P; Ã] = [Q; K]·Kᵀ (docs/kernels/delta-rule.md)
+    /// for the chunks its plan keeps (``Saved``), the chunk-start state S of the first chunk of every
+    /// block of 8 of them (the backward recomputes the others), and the state at each backward
+    /// segment start. The output and final state equal the inference form's up to
     /// rounding (A = diag(β)·Ã is formed as (Ã ⊙ D)·β instead of Ã ⊙ (β·D)).
     ///
     /// - Parameters:
