@@ -53,7 +53,7 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
 
     /// Recomputed chunk-start states the workspace holds per head: those of a block of saved chunks
     /// after its first (`DeltaRuleSavePlan.stateInterval`), when there are saved values.
-    var workspaceBlockStates: Int { plan == nil ? 0 : DeltaRuleSavePlan.stateInterval - 1 }
+    var workspaceBlockStates: Int { plan.map { $0.stateInterval - 1 } ?? 0 }
 
     /// The most heads a group holds (the workspace keeps states and slots for each).
     var groupHeads: Int { (problem.heads + headGroups - 1) / headGroups }
@@ -239,7 +239,7 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
                 }
                 for c in (first..<last).reversed() {
                     if let plan, c >= firstSaved,
-                        c + 1 == chunks || (c + 1 - firstSaved) % DeltaRuleSavePlan.stateInterval == 0
+                        c + 1 == chunks || (c + 1 - firstSaved) % plan.stateInterval == 0
                     {
                         // The last chunk of a saved block: recompute the block's other chunk-start
                         // states from its saved first one.

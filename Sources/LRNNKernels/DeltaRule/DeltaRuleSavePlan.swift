@@ -25,10 +25,20 @@ struct DeltaRuleSavePlan: Equatable, Sendable {
     /// their last segment and their checkpoints.
     static let defaultBudget = 1 << 26
 
-    /// Saved chunks per block: the forward keeps the chunk-start state of the first chunk of each
-    /// block, the backward recomputes the others into its workspace (`stateInterval − 1` states per
-    /// head of a work item's group: 1.75 MB per worker at four heads of K = V = 128 in Float32).
-    static let stateInterval = 8
+    /// Saved chunks per block without a gate: the forward keeps the chunk-start state of the first
+    /// chunk of each block, the backward recomputes the others into its workspace (`stateInterval − 1`
+    /// states per head of a work item's group: 1.75 MB per worker at four heads of K = V = 128 in
+    /// Float32).
+    static let ungatedStateInterval = 8
+
+    /// The block length of a problem: ``ungatedStateInterval`` without a gate, 1 (every state kept)
+    /// with one. The gated backward reads each chunk's state first in a streaming dot product
+    /// (⟨S, dS'⟩), which hides most of the cost of reading it back; there recomputing it was measured
+    /// slower than keeping it (docs/kernels/delta-rule.md).
+    static func defaultStateInterval(_ p: DeltaRuleProblem) -> Int { p.gated ? 1 : ungatedStateInterval }
+
+    /// Saved chunks per block (the first one's state is kept).
+    let stateInterval: Int
 
     /// Tokens per chunk c_t.
     let chunkTokens: Int
@@ -64,8 +74,10 @@ struct DeltaRuleSavePlan: Equatable, Sendable {
     ///   - chunkTokens: tokens per chunk, as the forward and the backward resolve it.
     ///   - stateBudget: the backward's stored-state budget per worker and head.
     ///   - budget: the most scalars of saved slots.
+    ///   - stateInterval: saved chunks per block (≥ 1).
     ///   - key: the call's shapes and constants.
-    init(_ p: DeltaRuleProblem, chunkTokens: Int, stateBudget: Int, budget: Int, key: [Int]) {
+    init(_ p: DeltaRuleProblem, chunkTokens: Int, stateBudget: Int, budget: Int, stateInterval: Int, key: [Int]) {
+        precondition(stateInterval >= 1, "DeltaRuleSavePlan: state interval \(stateInterval) < 1")
         let (dk, dv, n) = (p.keyDim, p.valueDim, p.householder)
         let cs = chunkTokens * n
         let kv = dk * dv
@@ -75,7 +87,8 @@ struct DeltaRuleSavePlan: Equatable, Sendable {
         self.heads = p.heads
         self.key = key
         slotCount = cs * dv + cs * cs + (chunkTokens + cs) * cs
-        let interval = Self.stateInterval
+        self.stateInterval = stateInterval
+        let interval = stateInterval
         let longest = p.sequences.map { $0.end - $0.start }.max() ?? 0
         let longestChunks = (longest + chunkTokens - 1) / chunkTokens
         segmentChunks = Swift.max(1, Swift.min(longestChunks, stateBudget / Swift.max(kv, 1)))
@@ -133,14 +146,14 @@ struct DeltaRuleSavePlan: Equatable, Sendable {
     /// The first chunk of the block of saved chunk `c` (≥ `firstSaved[s]`) of sequence `s`.
     @inline(__always)
     func blockStart(_ s: Int, chunk c: Int) -> Int {
-        firstSaved[s] + (c - firstSaved[s]) / Self.stateInterval * Self.stateInterval
+        firstSaved[s] + (c - firstSaved[s]) / stateInterval * stateInterval
     }
 
     /// The offset of the saved chunk-start state of chunk `c`, the first of its block, of sequence `s`,
     /// head `h`.
     @inline(__always)
     func blockState(_ s: Int, head h: Int, chunk c: Int) -> Int {
-        headOffset(s, head: h) + (checkpoints[s] + (c - firstSaved[s]) / Self.stateInterval) * stateCount
+        headOffset(s, head: h) + (checkpoints[s] + (c - firstSaved[s]) / stateInterval) * stateCount
     }
 
     /// The offset of checkpoint `index` of sequence `s`, head `h`.
