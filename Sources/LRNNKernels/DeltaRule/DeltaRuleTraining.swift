@@ -7,9 +7,9 @@ extension DeltaRule {
     ///
     /// While it computes each chunk it stores U' = T·(diag(β)·V − diag(β ⊙ e^γ)·K·S),
     /// T = (I + diag(β)·Ã)⁻¹ and the masked, decayed [P; Ã] = [Q; K]·Kᵀ (docs/kernels/delta-rule.md)
-    /// for the chunks its plan keeps (``Saved``), the chunk-start state S of the first chunk of every
-    /// block of 8 of them (the backward recomputes the others), and the state at each backward
-    /// segment start. The output and final state equal the inference form's up to
+    /// for the chunks its plan keeps (``Saved``), their chunk-start states S (with a gate; without one
+    /// only that of the first chunk of every block of 8, the backward recomputes the others), and the
+    /// state at each backward segment start. The output and final state equal the inference form's up to
     /// rounding (A = diag(β)·Ã is formed as (Ã ⊙ D)·β instead of Ã ⊙ (β·D)).
     ///
     /// - Parameters:
