@@ -12,7 +12,8 @@ import Testing
     /// Runs the training forward and the backward from its values with the given budgets.
     static func savedBackward(
         _ c: DeltaRuleBackwardCase, chunkSize: Int, budget: Int = DeltaRuleSavePlan.defaultBudget,
-        stateBudget: Int = DeltaRule.backwardStateBudget, saved: DeltaRule.Saved<Double> = .init()
+        stateBudget: Int = DeltaRule.backwardStateBudget, stateInterval: Int? = nil,
+        saved: DeltaRule.Saved<Double> = .init()
     ) throws -> (output: Tensor<Double>, finalState: Tensor<Double>, gradients: DeltaRule.Inputs<Double>) {
         let inference = try DeltaRule.chunked(
             c.inputs, scale: c.scale, numHouseholder: c.n, sequences: c.sequences, chunkSize: chunkSize)
@@ -20,7 +21,8 @@ import Testing
         var finalState = Tensor<Double>(zeros: inference.finalState.shape)
         try DeltaRule.chunked(
             c.inputs, scale: c.scale, numHouseholder: c.n, sequences: c.sequences, chunkSize: chunkSize,
-            output: &output, finalState: &finalState, saving: saved, budget: budget, stateBudget: stateBudget)
+            output: &output, finalState: &finalState, saving: saved, budget: budget, stateBudget: stateBudget,
+            stateInterval: stateInterval)
         var gradients = DeltaRule.Inputs<Double>(
             q: Tensor(zeros: [0]), k: Tensor(zeros: [0]), v: Tensor(zeros: [0]), beta: Tensor(zeros: [0]))
         try DeltaRule.backward(
@@ -60,19 +62,56 @@ import Testing
                 finalStateGradient: c.finalStateGradient)
             // 12 scalars per state: a state budget of 2 or 3 states cuts a sequence into segments of 2
             // or 3 chunks; the save budget keeps all, some or none of the last segments' chunks.
-            for stateBudget in [12, 36, 1 << 22] {
+            // Blocks of 1 (the gated default) and 3 saved chunks (one state kept per block).
+            for (stateBudget, interval) in [(12, 1), (36, 1), (1 << 22, 1), (12, 3), (36, 3), (1 << 22, 3)] {
                 for budget in [0, 150, 600, 1 << 26] {
                     let plan = DeltaRule.savePlan(
                         p, c.inputs, sequences: c.sequences, chunkSize: 2 * n, budget: budget,
-                        stateBudget: stateBudget)
-                    let r = try Self.savedBackward(c, chunkSize: 2 * n, budget: budget, stateBudget: stateBudget)
+                        stateBudget: stateBudget, stateInterval: interval)
+                    let r = try Self.savedBackward(
+                        c, chunkSize: 2 * n, budget: budget, stateBudget: stateBudget, stateInterval: interval)
                     let e = gradientError(r.gradients, reference)
                     #expect(
                         e.error <= 1e-10,
-                        "n \(n), state budget \(stateBudget), budget \(budget) (first saved \(plan.firstSaved)): \(e.error) in \(e.field)"
+                        "n \(n), state budget \(stateBudget), interval \(interval), budget \(budget) (first saved \(plan.firstSaved)): \(e.error) in \(e.field)"
                     )
                 }
             }
+        }
+    }
+
+    @Test("blocks of saved chunks: one state kept per block, the others recomputed, resets inside")
+    func blocks() throws {
+        // The ungated default, for the gated path too (whose default keeps every state).
+        let interval = DeltaRuleSavePlan.ungatedStateInterval
+        for (seed, n, gated) in [(11, 1, false), (12, 1, true), (13, 2, true)] {
+            // 3 full blocks and a partial one of chunks of 2 tokens, and a sequence shorter than a block.
+            let lengths = [2 * (3 * interval + 3), 5]
+            var c = try DeltaRuleBackwardCase(
+                batch: 1, tokens: 0, heads: 2, keyDim: 3, valueDim: 4, n: n, gated: gated, initialState: true,
+                gates: -2...0, lengths: lengths, seed: UInt64(seed))
+            if gated, var g = c.inputs.g {
+                // Resets in the first block and at the start of a later one.
+                g.scalars[2 * 3 + 1] = -.infinity
+                g.scalars[2 * (2 * interval) * 2] = -1e30
+                c.inputs.g = g
+            }
+            let reference = try c.referenceBackward()
+            let p = try DeltaRule.validateBackward(
+                c.inputs, chunkSize: 2 * n, numHouseholder: n, sequences: c.sequences, outputGradient: c.outputGradient,
+                finalStateGradient: c.finalStateGradient)
+            let plan = DeltaRule.savePlan(
+                p, c.inputs, sequences: c.sequences, chunkSize: 2 * n, budget: DeltaRuleSavePlan.defaultBudget,
+                stateBudget: DeltaRule.backwardStateBudget, stateInterval: interval)
+            #expect(plan.savedChunks == [3 * interval + 3, 3])
+            #expect(plan.blockStates == [4, 1])
+            let byDefault = DeltaRule.savePlan(
+                p, c.inputs, sequences: c.sequences, chunkSize: 2 * n, budget: DeltaRuleSavePlan.defaultBudget,
+                stateBudget: DeltaRule.backwardStateBudget)
+            #expect(byDefault.blockStates == (gated ? [3 * interval + 3, 3] : [4, 1]))
+            let r = try Self.savedBackward(c, chunkSize: 2 * n, stateInterval: interval)
+            let e = gradientError(r.gradients, reference)
+            #expect(e.error <= 1e-10, "seed \(seed), n \(n): \(e.error) in \(e.field)")
         }
     }
 

@@ -72,4 +72,44 @@ enum DeltaRuleBackwardDecay {
         for i in firstReset..<ns { egam[i] = 0 }
         return ns > 0 ? egam[ns - 1] : 1
     }
+
+    /// Only the end factors `endFactor[j] = exp(γ_c − γ_j)` (0 before the last reset) and the
+    /// returned exp(γ_c) (0 after a reset) of ``fill(g:stride:steps:n:gam:egam:endFactor:reset:decay:ldd:)``,
+    /// with the same values, for the backward's state recomputation (no decay matrix).
+    ///
+    /// - Parameters:
+    ///   - g: the chunk's first token's log decay; token t's is `g[t·stride]`.
+    ///   - stride: the distance between consecutive tokens' gates (the head count H).
+    ///   - steps: the chunk's Householder steps c (`tokens·n`).
+    ///   - n: the Householder steps per token.
+    ///   - gam: γ (c scalars).
+    ///   - endFactor: exp(γ_c − γ_j) (c scalars).
+    /// - Returns: exp(γ_c), the factor of the chunk-start state in the chunk-end state.
+    @inline(__always)
+    static func endFactors<T: LRNNScalar>(
+        g: UnsafePointer<T>, stride: Int, steps ns: Int, n: Int, gam: UnsafeMutablePointer<T>,
+        endFactor: UnsafeMutablePointer<T>
+    ) -> T {
+        var acc: T = 0
+        var reset = false
+        var lastReset = 0
+        let candidate = DeltaRuleChunkKernel<T>.resetCandidateBelow
+        for i in 0..<ns {
+            if i % n == 0 {
+                let gt = g[(i / n) * stride]
+                if gt < candidate && T.exp(gt) == 0 {
+                    acc = 0
+                    lastReset = i
+                    reset = true
+                } else {
+                    acc += gt
+                }
+            }
+            gam[i] = acc
+        }
+        guard ns > 0 else { return 1 }
+        let last = gam[ns - 1]
+        for j in 0..<ns { endFactor[j] = j < lastReset ? 0 : T.exp(last - gam[j]) }
+        return reset ? 0 : T.exp(last)
+    }
 }

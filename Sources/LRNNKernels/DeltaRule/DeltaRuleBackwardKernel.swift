@@ -51,19 +51,24 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
     /// Checkpoints the workspace holds per head: none when they are saved.
     var workspaceCheckpoints: Int { plan == nil ? checkpoints : 0 }
 
+    /// Recomputed chunk-start states the workspace holds per head: those of a block of saved chunks
+    /// after its first (`DeltaRuleSavePlan.stateInterval`), when there are saved values.
+    var workspaceBlockStates: Int { plan.map { $0.stateInterval - 1 } ?? 0 }
+
     /// The most heads a group holds (the workspace keeps states and slots for each).
     var groupHeads: Int { (problem.heads + headGroups - 1) / headGroups }
 
     var cs: Int { chunkTokens * problem.householder }
     var kv: Int { problem.keyDim * problem.valueDim }
-    /// Scalars stored per chunk: S, U', T and [P; Ã].
+    /// Scalars stored per chunk in a workspace slot: S, U', T and [P; Ã] (a saved slot has no S).
     var slotCount: Int { kv + cs * problem.valueDim + cs * cs + (chunkTokens + cs) * cs }
 
     /// The workspace of one worker, in scalars.
     var workspaceCount: Int {
         let (ct, dk, dv) = (chunkTokens, problem.keyDim, problem.valueDim)
         let r = ct + cs
-        return groupHeads * (workspaceSlots * slotCount + workspaceCheckpoints * kv + 2 * kv) + 2 * r * dk + 3 * r * dv
+        return groupHeads * (workspaceSlots * slotCount + (workspaceCheckpoints + workspaceBlockStates) * kv + 2 * kv)
+            + 2 * r * dk + 3 * r * dv
             + dv * cs
             + 2 * dk * r
             + dk * cs + r * cs + 2 * cs * ct + 2 * cs * cs + cs * dv + cs * dk + cs * dv + 6 * cs
@@ -73,6 +78,7 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
     struct Workspace {
         let slots: UnsafeMutablePointer<T>
         let checkpoints: UnsafeMutablePointer<T>
+        let blockStates: UnsafeMutablePointer<T>  // recomputed states of a saved block, K×V each
         let qk: UnsafeMutablePointer<T>  // [Q; K] rows, r×K
         let qkT: UnsafeMutablePointer<T>  // [Qᵀ | Kᵀ], K×r
         let stack: UnsafeMutablePointer<T>  // [scale·dO; dU' → dR], r×V
@@ -116,6 +122,7 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         let ws = Workspace(
             slots: take(groupHeads * workspaceSlots * slotCount),
             checkpoints: take(groupHeads * workspaceCheckpoints * kv),
+            blockStates: take(groupHeads * workspaceBlockStates * kv),
             qk: take(r * dk),
             qkT: take(dk * r), stack: take(r * dv), stackT: take(dv * r), utr: take(dv * cs), x: take(dk * r),
             dkT: take(dk * cs), pa2: take(r * cs), pT: take(cs * ct), dpT: take(cs * ct), ab: take(cs * cs),
@@ -136,15 +143,23 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         slotViews(ws.slots + (slot * groupHeads + local) * slotCount)
     }
 
-    /// The views of the slot at `base` (a workspace slot or a saved one: the same layout).
+    /// The views of the workspace slot at `base`: S, then the values a saved slot holds.
     func slotViews(_ base: UnsafeMutablePointer<T>) -> (
+        s: MatrixView<T>, u: MatrixView<T>, t: MatrixView<T>, pa: MatrixView<T>
+    ) {
+        slotViews(state: base, values: base + kv)
+    }
+
+    /// The views of a slot whose chunk-start state is at `state` and whose U' (c×V), T (c×c) and
+    /// [P; Ã] ((c_t + c)×c) follow each other at `values` (a saved slot's layout).
+    func slotViews(state: UnsafeMutablePointer<T>, values base: UnsafeMutablePointer<T>) -> (
         s: MatrixView<T>, u: MatrixView<T>, t: MatrixView<T>, pa: MatrixView<T>
     ) {
         let (ct, dk, dv) = (chunkTokens, problem.keyDim, problem.valueDim)
         return (
-            MatrixView(base, rows: dk, columns: dv), MatrixView(base + kv, rows: cs, columns: dv),
-            MatrixView(base + kv + cs * dv, rows: cs, columns: cs),
-            MatrixView(base + kv + cs * dv + cs * cs, rows: ct + cs, columns: cs)
+            MatrixView(state, rows: dk, columns: dv), MatrixView(base, rows: cs, columns: dv),
+            MatrixView(base + cs * dv, rows: cs, columns: cs),
+            MatrixView(base + cs * dv + cs * cs, rows: ct + cs, columns: cs)
         )
     }
 
@@ -180,6 +195,12 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         func checkpoint(_ index: Int, _ local: Int) -> UnsafeMutablePointer<T> {
             if let saved, let plan { return saved + plan.checkpoint(seqIndex, head: h0 + local, index: index) }
             return ws.checkpoints + (index * groupHeads + local) * kv
+        }
+        /// The chunk-start state of saved chunk `c` of head `h`, in the block starting at chunk `b0`:
+        /// the saved one for `b0`, a recomputed one in the workspace for the others.
+        func blockState(_ c: Int, _ b0: Int, _ h: Int, _ ws: Workspace) -> UnsafeMutablePointer<T> {
+            if c == b0 { return saved! + plan!.blockState(seqIndex, head: h, chunk: c) }
+            return ws.blockStates + ((c - b0 - 1) * groupHeads + h - h0) * kv
         }
         // Chunks from `firstSaved` on come from the saved values (all in the last segment), and so do
         // the checkpoints: no checkpoint sweep, and the last segment sweeps only up to `firstSaved`.
@@ -217,11 +238,29 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
                     }
                 }
                 for c in (first..<last).reversed() {
+                    if let plan, c >= firstSaved,
+                        c + 1 == chunks || (c + 1 - firstSaved) % plan.stateInterval == 0
+                    {
+                        // The last chunk of a saved block: recompute the block's other chunk-start
+                        // states from its saved first one.
+                        let b0 = plan.blockStart(seqIndex, chunk: c)
+                        for j in b0..<c {
+                            if j > b0 { ws.dbc[0] = touch(chunk: j, seq: seq, heads: heads, withOutput: false) }
+                            for h in heads {
+                                advance(
+                                    chunk: j, seq: seq, head: h, from: blockState(j, b0, h, ws),
+                                    into: blockState(j + 1, b0, h, ws),
+                                    u: saved! + plan.slot(seqIndex, head: h, chunk: j), workspace: ws)
+                            }
+                        }
+                    }
                     if c > 0 { ws.dbc[0] = touch(chunk: c - 1, seq: seq, heads: heads, withOutput: true) }
                     for h in heads {
                         let st =
                             c >= firstSaved
-                            ? slotViews(saved! + plan!.slot(seqIndex, head: h, chunk: c))
+                            ? slotViews(
+                                state: blockState(c, plan!.blockStart(seqIndex, chunk: c), h, ws),
+                                values: saved! + plan!.slot(seqIndex, head: h, chunk: c))
                             : slot(c - first, h - h0, ws)
                         reverse(chunk: c, seq: seq, head: h, local: h - h0, slot: st, workspace: ws)
                     }
@@ -231,6 +270,39 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         if let dh0 {
             for h in heads { (dh0 + seq.index(p, head: h) * kv).update(from: ds(ws, h - h0), count: kv) }
         }
+    }
+
+    /// Advances head `h` over chunk `c` from chunk-start state `state` into `next` with the forward's
+    /// saved U' at `u`: S' = e^{γ_c}·S + Kᵀ·diag(e^{γ_c − γ})·U', the state update of the sweep.
+    func advance(
+        chunk c: Int, seq: DeltaRuleProblem.Sequence, head h: Int, from state: UnsafeMutablePointer<T>,
+        into next: UnsafeMutablePointer<T>, u: UnsafeMutablePointer<T>, workspace ws: Workspace
+    ) {
+        let p = problem
+        let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
+        let (row0, nt) = chunkRows(c, seq)
+        let ns = nt * n
+        let ldr = chunkTokens + cs
+        // Kᵀ straight from the strided rows into the workspace's [Qᵀ | Kᵀ] (its Kᵀ columns).
+        Self.transpose(k + (row0 * n * hh + h) * dk, rows: ns, columns: dk, ld: hh * dk, into: ws.qkT + nt, ld: ldr)
+        let kt = MatrixView(ws.qkT + nt, rows: dk, columns: ns, leadingDimension: ldr)
+        let um = MatrixView(u, rows: ns, columns: dv)
+        next.update(from: state, count: kv)
+        let sv = MatrixView(next, rows: dk, columns: dv)
+        guard let g else {
+            BLAS.gemm(kt, um, into: sv, alpha: 1, beta: 1)
+            return
+        }
+        let stateDecay = DeltaRuleBackwardDecay.endFactors(
+            g: g + row0 * hh + h, stride: hh, steps: ns, n: n, gam: ws.gam, endFactor: ws.endFactor)
+        let ub = MatrixView(ws.ub, rows: ns, columns: dv)
+        for j in 0..<ns {
+            let f = ws.endFactor[j]
+            let src = um.row(j)
+            let dst = ub.row(j)
+            for e in 0..<dv { dst[e] = f * src[e] }
+        }
+        BLAS.gemm(kt, ub, into: sv, alpha: 1, beta: stateDecay)
     }
 
     /// The chunk's token range inside its sequence: packed row of its first token and its token count.

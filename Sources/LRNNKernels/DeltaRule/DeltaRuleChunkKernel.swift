@@ -118,15 +118,22 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             for h in hLo..<hHi {
                 var slot: UnsafeMutablePointer<T>? = nil
                 var checkpoint: UnsafeMutablePointer<T>? = nil
+                var blockState: UnsafeMutablePointer<T>? = nil
                 if let saved, let plan {
-                    if c >= plan.firstSaved[seqIndex] { slot = saved + plan.slot(seqIndex, head: h, chunk: c) }
+                    let first = plan.firstSaved[seqIndex]
+                    if c >= first {
+                        slot = saved + plan.slot(seqIndex, head: h, chunk: c)
+                        if plan.blockStart(seqIndex, chunk: c) == c {
+                            blockState = saved + plan.blockState(seqIndex, head: h, chunk: c)
+                        }
+                    }
                     if plan.checkpoints[seqIndex] > 0 && c % plan.segmentChunks == 0 {
                         checkpoint = saved + plan.checkpoint(seqIndex, head: h, index: c / plan.segmentChunks)
                     }
                 }
                 flags |= chunk(
                     head: h, state: seq.index(p, head: h), row0: row0, tokens: nt, workspace: ws, slot: slot,
-                    checkpoint: checkpoint)
+                    checkpoint: checkpoint, blockState: blockState)
             }
             t0 += nt
         }
@@ -138,7 +145,8 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
     @inline(__always)
     func chunk(
         head h: Int, state stateIndex: Int, row0: Int, tokens nt: Int, workspace ws: UnsafeMutablePointer<T>,
-        slot: UnsafeMutablePointer<T>? = nil, checkpoint: UnsafeMutablePointer<T>? = nil
+        slot: UnsafeMutablePointer<T>? = nil, checkpoint: UnsafeMutablePointer<T>? = nil,
+        blockState: UnsafeMutablePointer<T>? = nil
     ) -> UInt8 {
         let p = problem
         let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
@@ -173,20 +181,21 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
             let qx = x.block(rows: ns..<(ns + nt), columns: 0..<dk)
             let kx = x.block(rows: (ns + nt)..<(2 * ns + nt), columns: 0..<dk)
             // A training forward computes [P; Ã], T and U' straight into the chunk's saved slot
-            // (S, U', T, [P; Ã] as the backward's sweep stores them: `DeltaRuleBackwardKernel.slot`).
+            // (U', T, [P; Ã] as the backward's sweep stores them after S: `DeltaRuleBackwardKernel.slot`),
+            // and keeps S only at checkpoints and block starts (`DeltaRuleSavePlan`).
             let kv = dk * dv
             let pa =
-                slot.map { MatrixView($0 + kv + cs * dv + cs * cs, rows: nt + ns, columns: ns, leadingDimension: cs) }
+                slot.map { MatrixView($0 + cs * dv + cs * cs, rows: nt + ns, columns: ns, leadingDimension: cs) }
                 ?? MatrixView(paBase, rows: nt + ns, columns: ns)
             let pm = pa.block(rows: 0..<nt, columns: 0..<ns)
             let a = pa.block(rows: nt..<(nt + ns), columns: 0..<ns)
             let d = MatrixView(dBase, rows: ns, columns: ns)
             let tm =
-                slot.map { MatrixView($0 + kv + cs * dv, rows: ns, columns: ns, leadingDimension: cs) }
+                slot.map { MatrixView($0 + cs * dv, rows: ns, columns: ns, leadingDimension: cs) }
                 ?? MatrixView(tBase, rows: ns, columns: ns)
-            let u = slot.map { MatrixView($0 + kv, rows: ns, columns: dv) } ?? MatrixView(upBase, rows: ns, columns: dv)
+            let u = slot.map { MatrixView($0, rows: ns, columns: dv) } ?? MatrixView(upBase, rows: ns, columns: dv)
             if let checkpoint { checkpoint.update(from: sv.base, count: kv) }
-            if let slot { slot.update(from: sv.base, count: kv) }
+            if let blockState { blockState.update(from: sv.base, count: kv) }
             let kt = MatrixView(ktBase, rows: dk, columns: ns, leadingDimension: cs)
             let betaAt = { (i: Int) -> T in beta[(step0 + i) * hh + h] }
 

@@ -6,14 +6,17 @@ extension DeltaRule {
     /// sweep would otherwise recompute (fla's `_fwd`/`_bwd` pairs share theirs the same way).
     ///
     /// ``DeltaRule/chunked(_:scale:numHouseholder:sequences:chunkSize:output:finalState:saving:)``
-    /// fills it, per sequence, head and chunk of the backward, with the chunk-start state S (K×V),
-    /// the corrected values U' (c×V), T = (I + diag(β)·Ã)⁻¹ (c×c) and the masked, decayed products
-    /// [P; Ã] ((c/n + c)×c), and with the state at every backward segment start;
+    /// fills it, per sequence, head and chunk of the backward, with the corrected values U' (c×V),
+    /// T = (I + diag(β)·Ã)⁻¹ (c×c) and the masked, decayed products [P; Ã] ((c/n + c)×c), with the
+    /// chunk-start state S (K×V) of every saved chunk with a gate and of the first chunk of every
+    /// block of 8 saved chunks without one, and with the state at every backward segment start;
     /// ``DeltaRule/backward(_:scale:numHouseholder:sequences:chunkSize:outputGradient:finalStateGradient:workspace:gradients:saved:)``
-    /// reads them instead of sweeping those chunks again. Memory stays bounded: at most 2²⁶ scalars
-    /// of chunk values (256 MB in Float32: every chunk at T = 4,096, H = 8, K = V = 128, C = 16,
-    /// ≈ 1,200 scalars per token and head); past it, and beyond the last backward segment of a long
-    /// sequence, the backward recomputes as without saved values (docs/kernels/delta-rule.md).
+    /// reads them instead of sweeping those chunks again, and recomputes the other chunk-start states
+    /// of a block from its first one (one K×c by c×V product per chunk, cheaper there than writing and
+    /// reading back the state). Memory stays bounded: at most 2²⁶ scalars of chunk values (256 MB in
+    /// Float32; every chunk at T = 4,096, H = 8, K = V = 128, C = 16 takes ≈ 40 MB without a gate and
+    /// ≈ 157 MB with one); past it, and beyond the last backward segment of a long sequence, the
+    /// backward recomputes as without saved values (docs/kernels/delta-rule.md).
     ///
     /// Like ``/LRNNKernels/BackwardWorkspace``, the buffer grows to the largest call and is kept
     /// until the value is freed, so a training loop pays its page faults once. One forward's

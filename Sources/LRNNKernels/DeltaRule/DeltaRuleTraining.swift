@@ -5,10 +5,11 @@ extension DeltaRule {
     /// that also keeps, in `saved`, what the backward would recompute (fla's forward keeping its
     /// values for `chunk_gated_delta_rule_bwd`).
     ///
-    /// While it computes each chunk it stores the chunk-start state S, U' = T·(diag(β)·V −
-    /// diag(β ⊙ e^γ)·K·S), T = (I + diag(β)·Ã)⁻¹ and the masked, decayed [P; Ã] = [Q; K]·Kᵀ
-    /// (docs/kernels/delta-rule.md) for the chunks its plan keeps (``Saved``), and the state at each
-    /// backward segment start. The output and final state equal the inference form's up to
+    /// While it computes each chunk it stores U' = T·(diag(β)·V − diag(β ⊙ e^γ)·K·S),
+    /// T = (I + diag(β)·Ã)⁻¹ and the masked, decayed [P; Ã] = [Q; K]·Kᵀ (docs/kernels/delta-rule.md)
+    /// for the chunks its plan keeps (``Saved``), their chunk-start states S (with a gate; without one
+    /// only that of the first chunk of every block of 8, the backward recomputes the others), and the
+    /// state at each backward segment start. The output and final state equal the inference form's up to
     /// rounding (A = diag(β)·Ã is formed as (Ã ⊙ D)·β instead of Ã ⊙ (β·D)).
     ///
     /// - Parameters:
@@ -34,21 +35,24 @@ extension DeltaRule {
         try chunked(
             inputs, scale: scale, numHouseholder: numHouseholder, sequences: sequences, chunkSize: chunkSize,
             output: &output, finalState: &finalState, saving: saved, budget: DeltaRuleSavePlan.defaultBudget,
-            stateBudget: backwardStateBudget)
+            stateBudget: backwardStateBudget, stateInterval: nil)
     }
 
-    /// The training forward with the plan's budgets as arguments (tests lower them to reach partial
-    /// saving and several segments on small problems).
+    /// The training forward with the plan's budgets and block length as arguments (tests lower the
+    /// budgets to reach partial saving and several segments on small problems, and choose the block
+    /// length; nil is the default, `DeltaRuleSavePlan.defaultStateInterval`).
     static func chunked<T: LRNNScalar>(
         _ inputs: Inputs<T>, scale: T?, numHouseholder: Int, sequences: SequenceBoundaries?, chunkSize: Int,
-        output: inout Tensor<T>, finalState: inout Tensor<T>, saving saved: Saved<T>, budget: Int, stateBudget: Int
+        output: inout Tensor<T>, finalState: inout Tensor<T>, saving saved: Saved<T>, budget: Int, stateBudget: Int,
+        stateInterval: Int? = nil
     ) throws(KernelError) {
         let x = inputs
         let p = try validateForward(
             x, numHouseholder: numHouseholder, sequences: sequences, chunkSize: chunkSize, output: output,
             finalState: finalState)
         let plan = savePlan(
-            p, x, sequences: sequences, chunkSize: chunkSize, budget: budget, stateBudget: stateBudget)
+            p, x, sequences: sequences, chunkSize: chunkSize, budget: budget, stateBudget: stateBudget,
+            stateInterval: stateInterval)
         guard let base = saved.acquireForWriting(plan) else {
             throw .invalidArgument(name: "saved", reason: "is in use by another call")
         }
@@ -64,7 +68,7 @@ extension DeltaRule {
     /// key (shapes, n, gate, initial state and boundaries) the backward checks.
     static func savePlan<T: LRNNScalar>(
         _ p: DeltaRuleProblem, _ x: Inputs<T>, sequences: SequenceBoundaries?, chunkSize: Int,
-        budget: Int, stateBudget: Int
+        budget: Int, stateBudget: Int, stateInterval: Int? = nil
     ) -> DeltaRuleSavePlan {
         let key =
             x.q.shape + [-1] + x.k.shape + [-1] + x.v.shape + [-1] + x.beta.shape + [
@@ -72,7 +76,8 @@ extension DeltaRule {
             ]
             + (sequences?.offsets ?? [])
         return DeltaRuleSavePlan(
-            p, chunkTokens: chunkTokens(p, chunkSize: chunkSize), stateBudget: stateBudget, budget: budget, key: key)
+            p, chunkTokens: chunkTokens(p, chunkSize: chunkSize), stateBudget: stateBudget, budget: budget,
+            stateInterval: stateInterval ?? DeltaRuleSavePlan.defaultStateInterval(p), key: key)
     }
 
     /// ``backward(_:scale:numHouseholder:sequences:chunkSize:outputGradient:finalStateGradient:workspace:gradients:)``
