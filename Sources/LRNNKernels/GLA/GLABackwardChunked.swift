@@ -19,10 +19,14 @@ extension GLA {
     /// The chunked backward into `grad`: each of its tensors with its input's shape is overwritten
     /// in place (every row is written exactly once), any other replaced by a new uninitialised
     /// tensor (`initialState` set to nil when the inputs have none). The per-worker scratch is
-    /// `workspace`'s buffer when it is given and free, otherwise allocated for this call.
+    /// `workspace`'s buffer when it is given and free, otherwise allocated for this call. With
+    /// `saved` (a training forward's plan and states, checked by the caller) the sequences the plan
+    /// keeps read their chunk-start states from it, and the workspace holds recomputed states only
+    /// for the others.
     static func runChunkedBackward<T: LRNNScalar>(
         _ p: Problem<T>, _ x: Inputs<T>, chunkSize: Int, subChunkSize: Int, outputGradient: Tensor<T>?,
-        finalStateGradient: Tensor<T>?, into grad: inout Inputs<T>, workspace: BackwardWorkspace<T>?
+        finalStateGradient: Tensor<T>?, into grad: inout Inputs<T>, workspace: BackwardWorkspace<T>?,
+        saved: (plan: GLASavePlan, base: UnsafePointer<T>)? = nil
     ) {
         let (tokens, heads, dk, dv) = (p.tokens, p.heads, p.keyDim, p.valueDim)
         let segments = p.segments
@@ -41,7 +45,13 @@ extension GLA {
         let storeH0 = x.initialState != nil
         var gradH0 = storeH0 ? reuse(grad.initialState ?? empty, [p.stateCount, heads, dk, dv]) : empty
         grad = Inputs(q: empty, k: empty, v: empty, gk: empty)
-        let longest = segments.map(\.length).max() ?? 0
+        // The longest sequence whose states are recomputed sizes the per-worker state store.
+        let longest =
+            segments.indices.filter { saved?.plan.saved[$0] != true }.map { segments[$0].length }.max() ?? 0
+        precondition(
+            saved.map { $0.plan.chunkTokens == chunkSize } ?? true, "GLA backward: save plan of another chunking")
+        let savedPlan = saved?.plan
+        let savedBase = saved?.base
         let kernel = BackwardKernel<T>(
             keyDim: dk, valueDim: dv, chunkSize: chunkSize, subChunkSize: subChunkSize,
             maxChunks: (longest + chunkSize - 1) / chunkSize)
@@ -74,6 +84,10 @@ extension GLA {
                                     let seg = segments[n]
                                     let stateOffset = (n * heads + h) * dk * dv
                                     let row0 = (seg.batch * tokens + seg.start) * heads + h
+                                    var states: UnsafePointer<T>? = nil
+                                    if let savedPlan, let savedBase, savedPlan.saved[n] {
+                                        states = savedBase + savedPlan.state(n, head: h, chunk: 0)
+                                    }
                                     kernel.run(
                                         q: q?.advanced(by: row0 * dk), k: k?.advanced(by: row0 * dk),
                                         gk: gk?.advanced(by: row0 * dk), v: v?.advanced(by: row0 * dv),
@@ -82,7 +96,8 @@ extension GLA {
                                         finalStateGradient: dht?.advanced(by: stateOffset),
                                         gradients: out.offset(keys: row0 * dk, values: row0 * dv, state: stateOffset),
                                         keyStride: heads * dk, valueStride: heads * dv, length: seg.length,
-                                        scale: scale, workspace: workspaces + worker * workspaceCount)
+                                        scale: scale, savedStates: states,
+                                        workspace: workspaces + worker * workspaceCount)
                                 }
                             }
                         }
