@@ -94,10 +94,11 @@ import Testing
         let p = try GLA.backwardProblem(
             c.inputs, scale: c.scale, sequences: c.sequences, outputGradient: c.outputGradient,
             finalStateGradient: c.finalStateGradient, chunking: (4, 2))
-        // 12 scalars per state; the first sequence takes 2·7·12 = 168, the third 2·2·12 = 48 and the
-        // fourth 2·6·12 = 144.
+        // 12 scalars per state and per chunk's decay factors (C·K = 4·3): the first sequence (6 chunks)
+        // takes 2·(7 + 6)·12 = 312, the third (1 chunk) 2·(2 + 1)·12 = 72 and the fourth (5 chunks)
+        // 2·(6 + 5)·12 = 264.
         var seen: Set<[Bool]> = []
-        for budget in [0, 100, 168, 250, 400, 1 << 26] {
+        for budget in [0, 100, 312, 400, 700, 1 << 26] {
             let plan = GLA.savePlan(p, c.inputs, chunkSize: 4, subChunkSize: 2, budget: budget)
             seen.insert(plan.saved)
             let r = try Self.savedBackward(c, chunkSize: 4, subChunkSize: 2, budget: budget)

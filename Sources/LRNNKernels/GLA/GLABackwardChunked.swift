@@ -85,8 +85,10 @@ extension GLA {
                                     let stateOffset = (n * heads + h) * dk * dv
                                     let row0 = (seg.batch * tokens + seg.start) * heads + h
                                     var states: UnsafePointer<T>? = nil
+                                    var decay: UnsafePointer<T>? = nil
                                     if let savedPlan, let savedBase, savedPlan.saved[n] {
                                         states = savedBase + savedPlan.state(n, head: h, chunk: 0)
+                                        decay = savedBase + savedPlan.decay(n, head: h, chunk: 0)
                                     }
                                     kernel.run(
                                         q: q?.advanced(by: row0 * dk), k: k?.advanced(by: row0 * dk),
@@ -96,7 +98,7 @@ extension GLA {
                                         finalStateGradient: dht?.advanced(by: stateOffset),
                                         gradients: out.offset(keys: row0 * dk, values: row0 * dv, state: stateOffset),
                                         keyStride: heads * dk, valueStride: heads * dv, length: seg.length,
-                                        scale: scale, savedStates: states,
+                                        scale: scale, savedStates: states, savedDecay: decay,
                                         workspace: workspaces + worker * workspaceCount)
                                 }
                             }

@@ -64,7 +64,8 @@ extension GLA {
             let kRows: UnsafeMutablePointer<T>
             let dqRows: UnsafeMutablePointer<T>
             let dkRows: UnsafeMutablePointer<T>
-            let decay: UnsafeMutablePointer<T>
+            /// The chunk's decay factors: the workspace's block, or a training forward's saved ones.
+            var decay: UnsafeMutablePointer<T>
             let forward: UnsafeMutablePointer<T>
             let reverse: UnsafeMutablePointer<T>
             let qGated: UnsafeMutablePointer<T>
@@ -112,17 +113,20 @@ extension GLA {
         /// apart; the states and their cotangents are contiguous K×V. Writes every gradient row of the
         /// sequence and the head's `dh0` (the state adjoint at the sequence start). `savedStates`, when
         /// given, holds the chunk-start states and the final state (K×V each, consecutive) of a training
-        /// forward; otherwise they are recomputed into the workspace with the forward's arithmetic.
+        /// forward, and `savedDecay` its decay factors (C×K per chunk, consecutive); otherwise they are
+        /// recomputed into the workspace with the forward's arithmetic.
         @_specialize(where T == Float)
         @_specialize(where T == Double)
         func run(
             q: UnsafePointer<T>?, k: UnsafePointer<T>?, gk: UnsafePointer<T>?, v: UnsafePointer<T>?,
             outputGradient: UnsafePointer<T>?, initialState: UnsafePointer<T>?,
             finalStateGradient: UnsafePointer<T>?, gradients g: Gradients, keyStride: Int, valueStride: Int,
-            length: Int, scale: T, savedStates: UnsafePointer<T>? = nil, workspace: UnsafeMutablePointer<T>
+            length: Int, scale: T, savedStates: UnsafePointer<T>? = nil, savedDecay: UnsafePointer<T>? = nil,
+            workspace: UnsafeMutablePointer<T>
         ) {
             let (dk, dv, cs) = (keyDim, valueDim, chunkSize)
-            let b = buffers(workspace)
+            var b = buffers(workspace)
+            let workspaceDecay = b.decay
             let chunks = (length + cs - 1) / cs
             precondition(
                 savedStates != nil || chunks <= maxChunks, "GLA backward: \(chunks) chunks > \(maxChunks)")
@@ -158,7 +162,7 @@ extension GLA {
                     let len = Swift.min(cs, length - t0)
                     gates(
                         q: q + t0 * keyStride, k: k + t0 * keyStride, rowStride: keyStride, gk: gk + t0 * keyStride,
-                        gkStride: keyStride, length: len, scale: scale, withQueries: false, b)
+                        gkStride: keyStride, length: len, scale: scale, withQueries: false, decayGiven: false, b)
                     let current = b.states + c * stateSize
                     let next = current + stateSize
                     let d = b.lastDecay
@@ -203,9 +207,10 @@ extension GLA {
                     (qc + i * dk).update(from: q + (t0 + i) * keyStride, count: dk)
                     (kc + i * dk).update(from: k + (t0 + i) * keyStride, count: dk)
                 }
+                b.decay = savedDecay.map { UnsafeMutablePointer(mutating: $0 + c * cs * dk) } ?? workspaceDecay
                 gates(
                     q: qc, k: kc, rowStride: dk, gk: gk + t0 * keyStride, gkStride: keyStride, length: len,
-                    scale: scale, withQueries: outputGradient != nil, b)
+                    scale: scale, withQueries: outputGradient != nil, decayGiven: savedDecay != nil, b)
                 let stateView = MatrixView(statesMutable + c * stateSize, rows: dk, columns: dv)  // S
                 let vView = MatrixView(v_ + t0 * valueStride, rows: len, columns: dv, leadingDimension: valueStride)
                 let dqView = MatrixView(dqc, rows: len, columns: dk)
@@ -294,11 +299,12 @@ extension GLA {
         /// `forward` exp(γ_i) = Π_{s ≤ i} a_s, `lastDecay` exp(γ_last), `reverse`
         /// exp(γ_last − γ_j) = Π_{j < s < len} a_s, `kGated` k_j ⊙ reverse_j and, with `withQueries`,
         /// `qGated` scale·q_i ⊙ forward_i. Factors below the flush threshold are zero, as in the forward.
-        /// Rows of `q` and `k` are `keyStride` apart, rows of `gk` `gkStride` apart.
+        /// Rows of `q` and `k` are `keyStride` apart, rows of `gk` `gkStride` apart. With `decayGiven`,
+        /// `decay` already holds the factors (a training forward's) and `gk` is not read.
         @inline(__always)
         func gates(
             q: UnsafePointer<T>, k: UnsafePointer<T>, rowStride keyStride: Int, gk: UnsafePointer<T>, gkStride: Int,
-            length len: Int, scale: T, withQueries: Bool, _ b: Buffers
+            length len: Int, scale: T, withQueries: Bool, decayGiven: Bool, _ b: Buffers
         ) {
             let dk = keyDim
             let tiny = GLA.flushBelow(T.self)
@@ -307,7 +313,7 @@ extension GLA {
             for i in 0..<len {
                 let a = b.decay + i * dk
                 let f = b.forward + i * dk
-                GLA.decayFactors(gk + i * gkStride, into: a, count: dk)
+                if !decayGiven { GLA.decayFactors(gk + i * gkStride, into: a, count: dk) }
                 for x in 0..<dk {
                     let c = carry[x] * a[x]
                     let kept: T = c * (c < tiny ? 0 : 1)

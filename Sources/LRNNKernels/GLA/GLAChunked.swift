@@ -101,8 +101,10 @@ extension GLA {
                                                 let state = stateBase + h * dk * dv
                                                 var current = state
                                                 var next: UnsafeMutablePointer<T>? = nil
+                                                var decay: UnsafeMutablePointer<T>? = nil
                                                 if let plan, let base = savedBase, plan.saved[s] {
                                                     let chunk = t0 / chunkSize
+                                                    decay = base + plan.decay(s, head: h, chunk: chunk)
                                                     current = base + plan.state(s, head: h, chunk: chunk)
                                                     next = current + dk * dv
                                                     if chunk == 0 { current.update(from: state, count: dk * dv) }
@@ -111,7 +113,7 @@ extension GLA {
                                                     q: qp + row * dk, k: kp + row * dk, gk: gp + row * dk,
                                                     v: vp + row * dv, o: op + row * dv, keyStride: heads * dk,
                                                     valueStride: heads * dv, length: len, scale: scale,
-                                                    state: current, next: next, workspace: workspace)
+                                                    state: current, next: next, decayOut: decay, workspace: workspace)
                                                 if let next, t0 + len == seg.length {
                                                     state.update(from: next, count: dk * dv)
                                                 }
@@ -152,21 +154,24 @@ extension GLA {
         /// Processes one sequence of one head, chunk by chunk; `state` (K×V, contiguous) holds the initial
         /// state on entry and the final state on return. Rows of `q`, `k`, `gk` are `keyStride` apart,
         /// rows of `v` and `o` `valueStride` apart. With `next` (one chunk only: `length` ≤ C) the
-        /// updated state is written there instead, `state` left as it was (the same arithmetic).
+        /// updated state is written there instead, `state` left as it was (the same arithmetic); with
+        /// `decayOut` (one chunk only) the decay factors are written there instead of the workspace.
         @_specialize(where T == Float)
         @_specialize(where T == Double)
         func run(
             q: UnsafeMutablePointer<T>, k: UnsafeMutablePointer<T>, gk: UnsafeMutablePointer<T>,
             v: UnsafeMutablePointer<T>, o: UnsafeMutablePointer<T>, keyStride: Int, valueStride: Int,
             length: Int, scale: T, state: UnsafeMutablePointer<T>, next: UnsafeMutablePointer<T>? = nil,
-            workspace: UnsafeMutablePointer<T>
+            decayOut: UnsafeMutablePointer<T>? = nil, workspace: UnsafeMutablePointer<T>
         ) {
-            precondition(next == nil || length <= chunkSize, "GLA chunk kernel: out-of-place update of several chunks")
+            precondition(
+                (next == nil && decayOut == nil) || length <= chunkSize,
+                "GLA chunk kernel: out-of-place update of several chunks")
             let (dk, dv, cs, sub) = (keyDim, valueDim, chunkSize, subChunkSize)
             do {
                 let base = workspace
-                let decay = base
-                let qGated = decay + cs * dk
+                let decay = decayOut ?? base
+                let qGated = base + cs * dk
                 let kGated = qGated + cs * dk
                 let kSub = kGated + cs * dk
                 let qSub = kSub + cs * dk

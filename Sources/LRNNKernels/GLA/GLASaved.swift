@@ -3,14 +3,16 @@ import Synchronization
 
 extension GLA {
     /// The values a training forward keeps for its backward: the chunk-start states the chunked
-    /// backward would otherwise recompute in a sweep of its own (fla's `chunk_gla_fwd` keeps its
-    /// `h` for `chunk_gla_bwd` the same way).
+    /// backward would otherwise recompute in a sweep of its own, and the decay factors exp(gk) (fla's
+    /// `chunk_gla_fwd` keeps its `h` and `g_cumsum` for `chunk_gla_bwd` the same way).
     ///
     /// ``GLA/chunked(_:scale:sequences:chunkSize:subChunkSize:output:finalState:saving:)`` fills
-    /// it, per sequence and head, with the state S (K×V) at every chunk start and the final state;
+    /// it, per sequence and head, with the state S (K×V) at every chunk start and the final state,
+    /// and with each chunk's decay factors (C×K);
     /// ``GLA/backward(_:scale:sequences:chunkSize:subChunkSize:outputGradient:finalStateGradient:workspace:gradients:saved:)``
-    /// reads them instead of sweeping the sequence again. Memory stays bounded: at most 2²⁶
-    /// scalars (256 MB in Float32; T = 4,096, H = 8, K = V = 128, C = 32 takes ≈ 17·10⁶), kept
+    /// reads them instead of sweeping the sequence again and of reading gk and forming its
+    /// exponentials. Memory stays bounded: at most 2²⁶ scalars (256 MB in Float32; T = 4,096, H = 8,
+    /// K = V = 128, C = 32 takes ≈ 21·10⁶), kept
     /// sequence by sequence while they fit; the backward recomputes the states of the others
     /// (docs/kernels/gla.md).
     ///

@@ -2,13 +2,13 @@ import LRNNLinearAlgebra
 
 extension GLA {
     /// The training forward: ``chunked(_:scale:sequences:chunkSize:subChunkSize:output:finalState:)``
-    /// that also keeps, in `saved`, the chunk-start states its backward would recompute (fla's
-    /// `chunk_gla_fwd` keeping `h` for `chunk_gla_bwd`).
+    /// that also keeps, in `saved`, the chunk-start states and decay factors its backward would
+    /// recompute (fla's `chunk_gla_fwd` keeping `h` for `chunk_gla_bwd`).
     ///
     /// As it advances each head's state S (K×V) chunk by chunk it writes the state at every chunk
     /// start and the final state into `saved` (``Saved``) for the sequences its plan keeps, instead of
-    /// updating one state in place; the output and the final state are bit-identical to the
-    /// caller-owned form's.
+    /// updating one state in place, and forms each chunk's decay factors exp(gk) there instead of in
+    /// its workspace; the output and the final state are bit-identical to the caller-owned form's.
     ///
     /// - Parameters:
     ///   - inputs: as for ``chunked(_:scale:sequences:chunkSize:subChunkSize:)``.
@@ -77,13 +77,15 @@ extension GLA {
                 -1, x.initialState != nil ? 1 : 0, c, Swift.min(subChunkSize, c), -1,
             ] + lengths
         return GLASavePlan(
-            lengths: lengths, heads: p.heads, stateCount: p.keyDim * p.valueDim, chunkTokens: c, budget: budget,
+            lengths: lengths, heads: p.heads, stateCount: p.keyDim * p.valueDim, keyDim: p.keyDim, chunkTokens: c,
+            budget: budget,
             key: key)
     }
 
     /// ``backward(_:scale:sequences:chunkSize:subChunkSize:outputGradient:finalStateGradient:workspace:gradients:)``
-    /// after a training forward: the chunk-start states of the sequences `saved` holds are read instead
-    /// of swept again; the others are recomputed as without saved values. The gradients are
+    /// after a training forward: the chunk-start states and decay factors of the sequences `saved`
+    /// holds are read instead of swept again and formed from gk; the others are recomputed as without
+    /// saved values. The gradients are
     /// bit-identical to the form without saved values (the backward's sweep makes the same products
     /// as the forward).
     ///
