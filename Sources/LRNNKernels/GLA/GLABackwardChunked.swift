@@ -55,9 +55,16 @@ extension GLA {
         let kernel = BackwardKernel<T>(
             keyDim: dk, valueDim: dv, chunkSize: chunkSize, subChunkSize: subChunkSize,
             maxChunks: (longest + chunkSize - 1) / chunkSize)
-        let items = segments.count * heads
+        // Every non-empty sequence saved: work items are (sequence, head group) as in the forward, just
+        // enough groups that every worker has one; otherwise (sequence, head).
+        let grouped = savedPlan.map { !$0.needsSweep(lengths: segments.map(\.length)) } ?? false
+        let groups =
+            grouped
+            ? Swift.max(1, Swift.min(heads, (Threading.workerCount + segments.count - 1) / segments.count)) : heads
+        let groupHeads = (heads + groups - 1) / groups
+        let items = segments.count * groups
         let workers = Swift.max(1, Swift.min(Threading.workerCount, items))
-        let workspaceCount = kernel.workspaceCount
+        let workspaceCount = kernel.workspaceCount + (grouped ? kernel.groupWorkspaceCount(heads: groupHeads) : 0)
         // Allocated once per worker (or the caller's kept buffer), uninitialised: the kernel writes
         // before it reads.
         let held = workspace?.acquire(count: workers * workspaceCount)
@@ -79,6 +86,31 @@ extension GLA {
                                     q: gq.baseAddress, k: gkk.baseAddress, v: gv.baseAddress,
                                     gk: gg.baseAddress, h0: storeH0 ? gh.baseAddress : nil)
                                 Threading.parallelFor(items, workers: workers) { item, worker in
+                                    if grouped, let savedPlan, let savedBase {
+                                        let n = item / groups
+                                        let group = item % groups
+                                        let (hLo, hHi) = (group * heads / groups, (group + 1) * heads / groups)
+                                        let seg = segments[n]
+                                        let row0 = (seg.batch * tokens + seg.start) * heads + hLo
+                                        let stateOffset = (n * heads + hLo) * dk * dv
+                                        let keep = savedPlan.saved[n]
+                                        let ws = workspaces + worker * workspaceCount
+                                        kernel.runGroup(
+                                            q: q?.advanced(by: row0 * dk), k: k?.advanced(by: row0 * dk),
+                                            v: v?.advanced(by: row0 * dv), outputGradient: dO?.advanced(by: row0 * dv),
+                                            finalStateGradient: dht?.advanced(by: stateOffset),
+                                            gradients: out.offset(
+                                                keys: row0 * dk, values: row0 * dv, state: stateOffset),
+                                            heads: hHi - hLo, keyStride: heads * dk, valueStride: heads * dv,
+                                            length: seg.length, scale: scale,
+                                            savedStates: keep
+                                                ? savedBase + savedPlan.state(n, head: hLo, chunk: 0) : nil,
+                                            savedDecay: keep
+                                                ? savedBase + savedPlan.decay(n, head: hLo, chunk: 0) : nil,
+                                            savedHeadStride: savedPlan.headCount(n), workspace: ws,
+                                            groupWorkspace: ws + kernel.workspaceCount)
+                                        return
+                                    }
                                     let n = item / heads
                                     let h = item % heads
                                     let seg = segments[n]

@@ -7,7 +7,7 @@ extension GLA {
     /// chunk; C = chunk size, c = sub-chunk size, p = min(c, 4)): the recomputed chunk-start states
     /// (K×V each, as the forward's), `(maxChunks + 1)·K·V` (the last slot the final state), the state
     /// adjoint `dS` K·V, per chunk the gathered rows `qRows`, `kRows` and the gradient rows `dqRows`,
-    /// `dkRows` (contiguous copies of rows `H·K` apart in the inputs), `decay`, `forward` (exp(γ)),
+    /// `dkRows`, `dgRows` (contiguous copies of rows `H·K` apart in the inputs), `decay`, `forward` (exp(γ)),
     /// `reverse` (exp(γ_last − γ)), `qGated`, `kGated`, and the intra-chunk operands `qSub`, `kSub`,
     /// `factorQ`, `factorK`, `product` (each C·K), the recomputed attention `P` and its cotangent `dP`
     /// (each C·C), the forward's sub-chunk scratch (c·K + C·K + p(p+1)/2·(K + 1)), and five K-vectors.
@@ -52,7 +52,7 @@ extension GLA {
 
         /// The number of scratch elements one worker needs.
         var workspaceCount: Int {
-            (maxChunks + 2) * stateSize + 14 * chunkSize * keyDim + 2 * chunkSize * chunkSize
+            (maxChunks + 2) * stateSize + 15 * chunkSize * keyDim + 2 * chunkSize * chunkSize
                 + forwardScratchCount + 5 * keyDim
         }
 
@@ -64,6 +64,7 @@ extension GLA {
             let kRows: UnsafeMutablePointer<T>
             let dqRows: UnsafeMutablePointer<T>
             let dkRows: UnsafeMutablePointer<T>
+            let dgRows: UnsafeMutablePointer<T>
             /// The chunk's decay factors: the workspace's block, or a training forward's saved ones.
             var decay: UnsafeMutablePointer<T>
             let forward: UnsafeMutablePointer<T>
@@ -99,7 +100,8 @@ extension GLA {
             }
             return Buffers(
                 states: take((maxChunks + 1) * stateSize), dS: take(stateSize), qRows: take(cs * dk),
-                kRows: take(cs * dk), dqRows: take(cs * dk), dkRows: take(cs * dk), decay: take(cs * dk),
+                kRows: take(cs * dk), dqRows: take(cs * dk), dkRows: take(cs * dk), dgRows: take(cs * dk),
+                decay: take(cs * dk),
                 forward: take(cs * dk), reverse: take(cs * dk), qGated: take(cs * dk), kGated: take(cs * dk),
                 qSub: take(cs * dk), kSub: take(cs * dk), factorQ: take(cs * dk), factorK: take(cs * dk),
                 product: take(cs * dk), attention: take(cs * cs), dP: take(cs * cs),
@@ -182,106 +184,155 @@ extension GLA {
 
             // 2. The reverse pass. dS starts as dht; the cumulative sum of dgk starts at
             //    Σ_v dht ⊙ S_T per channel (the final state's share of every token's log decay).
-            let dSView = MatrixView(b.dS, rows: dk, columns: dv)
-            if let finalStateGradient {
-                b.dS.update(from: finalStateGradient, count: stateSize)
-                let last = states + chunks * stateSize  // S_T
-                for x in 0..<dk {
-                    let (row, dRow) = (last + x * dv, finalStateGradient + x * dv)
-                    var sum: T = 0
-                    for y in 0..<dv { sum += dRow[y] * row[y] }
-                    b.accumulator[x] = sum
-                }
-            } else {
-                b.dS.update(repeating: 0, count: stateSize)
-                b.accumulator.update(repeating: 0, count: dk)
-            }
+            startAdjoint(
+                dS: b.dS, accumulator: b.accumulator, finalState: states + chunks * stateSize,
+                finalStateGradient: finalStateGradient)
             for c in stride(from: chunks - 1, through: 0, by: -1) {
                 let t0 = c * cs
                 let len = Swift.min(cs, length - t0)
                 // The chunk's q and k rows, gathered once into contiguous rows (the inputs' rows of one
                 // head are H·K apart); the gradient rows are computed there and written back once.
-                let (qc, kc) = (b.qRows, b.kRows)
-                let (dqc, dkc) = (b.dqRows, b.dkRows)
                 for i in 0..<len {
-                    (qc + i * dk).update(from: q + (t0 + i) * keyStride, count: dk)
-                    (kc + i * dk).update(from: k + (t0 + i) * keyStride, count: dk)
+                    (b.qRows + i * dk).update(from: q + (t0 + i) * keyStride, count: dk)
+                    (b.kRows + i * dk).update(from: k + (t0 + i) * keyStride, count: dk)
                 }
                 b.decay = savedDecay.map { UnsafeMutablePointer(mutating: $0 + c * cs * dk) } ?? workspaceDecay
-                gates(
-                    q: qc, k: kc, rowStride: dk, gk: gk + t0 * keyStride, gkStride: keyStride, length: len,
-                    scale: scale, withQueries: outputGradient != nil, decayGiven: savedDecay != nil, b)
-                let stateView = MatrixView(statesMutable + c * stateSize, rows: dk, columns: dv)  // S
-                let vView = MatrixView(v_ + t0 * valueStride, rows: len, columns: dv, leadingDimension: valueStride)
-                let dqView = MatrixView(dqc, rows: len, columns: dk)
-                let dkView = MatrixView(dkc, rows: len, columns: dk)
-                let dvView = MatrixView(gv + t0 * valueStride, rows: len, columns: dv, leadingDimension: valueStride)
-
-                // dK = (V·dSᵀ) ⊙ exp(γ_last − γ),  dV = (K ⊙ exp(γ_last − γ))·dS  (dS at the chunk end).
-                BLAS.gemm(vView, .none, dSView, .transpose, into: dkView)
-                scaleRows(dkc, by: b.reverse, rows: len, stride: dk)
-                BLAS.gemm(MatrixView(b.kGated, rows: len, columns: dk), .none, dSView, .none, into: dvView)
-
-                if let dO = dO_ {
-                    let dOView = MatrixView(
-                        dO + t0 * valueStride, rows: len, columns: dv, leadingDimension: valueStride)
-                    // dQ = scale·(dO·Sᵀ) ⊙ exp(γ)  (S at the chunk start).
-                    BLAS.gemm(dOView, .none, stateView, .transpose, into: dqView, alpha: scale)
-                    scaleRows(dqc, by: b.forward, rows: len, stride: dk)
-                    // dV += Pᵀ·dO with P recomputed as in the forward pass.
-                    forwardKernel.intraChunkAttention(
-                        q: qc, k: kc, keyStride: dk, length: len, scale: scale, decay: b.decay,
-                        qSub: b.forwardQSub, kSub: b.forwardKSub, attention: b.attention, pairs: b.pairs,
-                        pairValues: b.pairValues, carry: b.carry, ones: b.ones)
-                    BLAS.gemm(
-                        MatrixView(b.attention, rows: len, columns: len), .transpose, dOView, .none, into: dvView,
-                        beta: 1)
-                    // dP = scale·dO·Vᵀ on j ≤ i; its intra-chunk share of dQ and dK.
-                    BLAS.gemm(
-                        dOView, .none, vView, .transpose, into: MatrixView(b.dP, rows: len, columns: len),
-                        alpha: scale)
-                    for i in 0..<(len - 1) {
-                        (b.dP + i * len + i + 1).update(repeating: 0, count: len - 1 - i)
-                    }
-                    let intra = IntraBuffers(
-                        q: qc, k: kc, dq: dqc, dk: dkc, keyStride: dk, length: len, decay: b.decay,
-                        dP: b.dP, qSub: b.qSub, kSub: b.kSub, factorQ: b.factorQ, factorK: b.factorK,
-                        product: b.product, carry: b.carry)
-                    intraGradients(rows: 0..<len, subChunkSize: subChunkSize, intra)
-                } else {
-                    dqc.update(repeating: 0, count: len * dk)
-                }
-
-                // dS ← diag(exp(γ_last))·dS + scale·(Q ⊙ exp(γ))ᵀ·dO  (now at the chunk start).
-                for x in 0..<dk {
-                    let d = b.lastDecay[x]
-                    let r = b.dS + x * dv
-                    for y in 0..<dv { r[y] *= d }
-                }
-                if let dO = dO_ {
-                    BLAS.gemm(
-                        MatrixView(b.qGated, rows: len, columns: dk), .transpose,
-                        MatrixView(dO + t0 * valueStride, rows: len, columns: dv, leadingDimension: valueStride),
-                        into: dSView, beta: 1)
-                }
-
-                // dgk_t = Σ_{u ≥ t} (q_u ⊙ dq_u − k_u ⊙ dk_u) + Σ_v dht ⊙ S_T, a reverse cumulative sum
-                // over the contiguous rows; dq, dk and dgk rows are written to the gradients once.
-                for i in stride(from: len - 1, through: 0, by: -1) {
-                    let (qi, ki) = (qc + i * dk, kc + i * dk)
-                    let (dqi, dki) = (dqc + i * dk, dkc + i * dk)
+                reverseChunk(
+                    ChunkRows(
+                        q: b.qRows, k: b.kRows, dq: b.dqRows, dk: b.dkRows, dg: b.dgRows,
+                        gk: gk + t0 * keyStride, gkStride: keyStride, decayGiven: savedDecay != nil,
+                        state: statesMutable + c * stateSize, v: v_ + t0 * valueStride,
+                        outputGradient: dO_.map { $0 + t0 * valueStride }, dv: gv + t0 * valueStride,
+                        valueStride: valueStride, length: len),
+                    dS: b.dS, accumulator: b.accumulator, scale: scale, b)
+                for i in 0..<len {
                     let row = (t0 + i) * keyStride
-                    let dgi = gg + row
-                    for x in 0..<dk {
-                        let s = b.accumulator[x] + (qi[x] * dqi[x] - ki[x] * dki[x])
-                        b.accumulator[x] = s
-                        dgi[x] = s
-                    }
-                    (gq + row).update(from: dqi, count: dk)
-                    (gkk + row).update(from: dki, count: dk)
+                    (gq + row).update(from: b.dqRows + i * dk, count: dk)
+                    (gkk + row).update(from: b.dkRows + i * dk, count: dk)
+                    (gg + row).update(from: b.dgRows + i * dk, count: dk)
                 }
             }
             if let h0 = g.h0 { h0.update(from: b.dS, count: stateSize) }
+        }
+
+        /// The reverse pass's start for one head: `dS` = dht (zero without it) and the dgk running sum
+        /// `accumulator` = Σ_v dht ⊙ S_T per channel (the final state's share of every token's log decay).
+        @inline(__always)
+        func startAdjoint(
+            dS: UnsafeMutablePointer<T>, accumulator: UnsafeMutablePointer<T>, finalState: UnsafePointer<T>,
+            finalStateGradient: UnsafePointer<T>?
+        ) {
+            let (dk, dv) = (keyDim, valueDim)
+            guard let finalStateGradient else {
+                dS.update(repeating: 0, count: stateSize)
+                accumulator.update(repeating: 0, count: dk)
+                return
+            }
+            dS.update(from: finalStateGradient, count: stateSize)
+            for x in 0..<dk {
+                let (row, dRow) = (finalState + x * dv, finalStateGradient + x * dv)
+                var sum: T = 0
+                for y in 0..<dv { sum += dRow[y] * row[y] }
+                accumulator[x] = sum
+            }
+        }
+
+        /// One chunk of one head in the reverse pass: its operands (contiguous q, k and gradient rows,
+        /// `state` the chunk-start state S (K×V), `v`, `outputGradient` and `dv` rows `valueStride` apart).
+        struct ChunkRows {
+            let q: UnsafeMutablePointer<T>
+            let k: UnsafeMutablePointer<T>
+            let dq: UnsafeMutablePointer<T>
+            let dk: UnsafeMutablePointer<T>
+            let dg: UnsafeMutablePointer<T>
+            let gk: UnsafePointer<T>
+            let gkStride: Int
+            let decayGiven: Bool
+            let state: UnsafeMutablePointer<T>
+            let v: UnsafeMutablePointer<T>
+            let outputGradient: UnsafeMutablePointer<T>?
+            let dv: UnsafeMutablePointer<T>
+            let valueStride: Int
+            let length: Int
+        }
+
+        /// The reverse pass over one chunk of one head: writes the chunk's dq, dk, dgk rows (contiguous)
+        /// and dv rows, and carries the state adjoint `dS` (K×V, at the chunk end on entry, at its start
+        /// on return) and the dgk running sum `accumulator` (K) to the chunk start. `b.decay` holds the
+        /// chunk's decay factors when `r.decayGiven`, else receives them.
+        @inline(__always)
+        func reverseChunk(
+            _ r: ChunkRows, dS: UnsafeMutablePointer<T>, accumulator: UnsafeMutablePointer<T>, scale: T,
+            _ b: Buffers
+        ) {
+            let (dk, dv, len, valueStride) = (keyDim, valueDim, r.length, r.valueStride)
+            let (qc, kc, dqc, dkc) = (r.q, r.k, r.dq, r.dk)
+            gates(
+                q: qc, k: kc, rowStride: dk, gk: r.gk, gkStride: r.gkStride, length: len, scale: scale,
+                withQueries: r.outputGradient != nil, decayGiven: r.decayGiven, b)
+            let dSView = MatrixView(dS, rows: dk, columns: dv)
+            let stateView = MatrixView(r.state, rows: dk, columns: dv)  // S
+            let vView = MatrixView(r.v, rows: len, columns: dv, leadingDimension: valueStride)
+            let dqView = MatrixView(dqc, rows: len, columns: dk)
+            let dkView = MatrixView(dkc, rows: len, columns: dk)
+            let dvView = MatrixView(r.dv, rows: len, columns: dv, leadingDimension: valueStride)
+
+            // dK = (V·dSᵀ) ⊙ exp(γ_last − γ),  dV = (K ⊙ exp(γ_last − γ))·dS  (dS at the chunk end).
+            BLAS.gemm(vView, .none, dSView, .transpose, into: dkView)
+            scaleRows(dkc, by: b.reverse, rows: len, stride: dk)
+            BLAS.gemm(MatrixView(b.kGated, rows: len, columns: dk), .none, dSView, .none, into: dvView)
+
+            if let dO = r.outputGradient {
+                let dOView = MatrixView(dO, rows: len, columns: dv, leadingDimension: valueStride)
+                // dQ = scale·(dO·Sᵀ) ⊙ exp(γ)  (S at the chunk start).
+                BLAS.gemm(dOView, .none, stateView, .transpose, into: dqView, alpha: scale)
+                scaleRows(dqc, by: b.forward, rows: len, stride: dk)
+                // dV += Pᵀ·dO with P recomputed as in the forward pass.
+                forwardKernel.intraChunkAttention(
+                    q: qc, k: kc, keyStride: dk, length: len, scale: scale, decay: b.decay,
+                    qSub: b.forwardQSub, kSub: b.forwardKSub, attention: b.attention, pairs: b.pairs,
+                    pairValues: b.pairValues, carry: b.carry, ones: b.ones)
+                BLAS.gemm(
+                    MatrixView(b.attention, rows: len, columns: len), .transpose, dOView, .none, into: dvView,
+                    beta: 1)
+                // dP = scale·dO·Vᵀ on j ≤ i; its intra-chunk share of dQ and dK.
+                BLAS.gemm(
+                    dOView, .none, vView, .transpose, into: MatrixView(b.dP, rows: len, columns: len),
+                    alpha: scale)
+                for i in 0..<(len - 1) {
+                    (b.dP + i * len + i + 1).update(repeating: 0, count: len - 1 - i)
+                }
+                let intra = IntraBuffers(
+                    q: qc, k: kc, dq: dqc, dk: dkc, keyStride: dk, length: len, decay: b.decay,
+                    dP: b.dP, qSub: b.qSub, kSub: b.kSub, factorQ: b.factorQ, factorK: b.factorK,
+                    product: b.product, carry: b.carry)
+                intraGradients(rows: 0..<len, subChunkSize: subChunkSize, intra)
+            } else {
+                dqc.update(repeating: 0, count: len * dk)
+            }
+
+            // dS ← diag(exp(γ_last))·dS + scale·(Q ⊙ exp(γ))ᵀ·dO  (now at the chunk start).
+            for x in 0..<dk {
+                let d = b.lastDecay[x]
+                let row = dS + x * dv
+                for y in 0..<dv { row[y] *= d }
+            }
+            if let dO = r.outputGradient {
+                BLAS.gemm(
+                    MatrixView(b.qGated, rows: len, columns: dk), .transpose,
+                    MatrixView(dO, rows: len, columns: dv, leadingDimension: valueStride), into: dSView, beta: 1)
+            }
+
+            // dgk_t = Σ_{u ≥ t} (q_u ⊙ dq_u − k_u ⊙ dk_u) + Σ_v dht ⊙ S_T, a reverse cumulative sum.
+            for i in stride(from: len - 1, through: 0, by: -1) {
+                let (qi, ki) = (qc + i * dk, kc + i * dk)
+                let (dqi, dki, dgi) = (dqc + i * dk, dkc + i * dk, r.dg + i * dk)
+                for x in 0..<dk {
+                    let s = accumulator[x] + (qi[x] * dqi[x] - ki[x] * dki[x])
+                    accumulator[x] = s
+                    dgi[x] = s
+                }
+            }
         }
 
         /// `rows[i] ⊙= factors[i]` for `rows` rows `stride` apart and contiguous factor rows of K.
