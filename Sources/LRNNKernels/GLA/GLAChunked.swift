@@ -238,10 +238,18 @@ extension GLA {
 
                     // State update S ← diag(exp(γ_last))·S + (K ⊙ exp(γ_last − γ))ᵀ·V (into `next` if given).
                     let target = next ?? state
-                    for x in 0..<dk {
-                        let (src, dst) = (state + x * dv, target + x * dv)
-                        let d = stateDecay[x]
-                        for y in 0..<dv { dst[y] = src[y] * d }
+                    if let next {
+                        for x in 0..<dk {
+                            let (src, dst) = (state + x * dv, next + x * dv)
+                            let d = stateDecay[x]
+                            for y in 0..<dv { dst[y] = src[y] * d }
+                        }
+                    } else {
+                        for x in 0..<dk {
+                            let r = state + x * dv
+                            let d = stateDecay[x]
+                            for y in 0..<dv { r[y] *= d }
+                        }
                     }
                     BLAS.gemm(
                         MatrixView(kGated, rows: len, columns: dk), .transpose, vView,
