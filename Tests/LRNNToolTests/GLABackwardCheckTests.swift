@@ -8,14 +8,17 @@ import Testing
 struct GLABackwardCheckTests {
     static let cases = ["gla_backward_basic", "gla_backward_strong_varlen"]
 
-    /// Every gla_backward case yields chunk and naive lines in both precisions, all passing.
+    /// Every gla_backward case yields chunk, saved and naive lines in both precisions, all passing.
     @Test(arguments: cases)
     func casesPass(name: String) throws {
         let checker = try #require(CheckRegistry.ops["gla_backward"])
         let lines = try checker(try SafeTensorsFile(path: Golden.path(name + ".safetensors")), name)
         #expect(
             lines.map { "\($0.precision)/\($0.path)" }.sorted()
-                == ["Float32/chunk", "Float32/naive", "Float64/chunk", "Float64/naive"])
+                == [
+                    "Float32/chunk", "Float32/naive", "Float32/saved", "Float64/chunk", "Float64/naive",
+                    "Float64/saved",
+                ])
         for line in lines {
             #expect(line.status == .pass, "\(name) \(line.precision) \(line.path): \(line.error ?? .nan)")
             #expect((line.error ?? 1) <= (line.precision == "Float64" ? 1e-12 : 1e-5))

@@ -19,10 +19,14 @@ extension GLA {
     /// The chunked backward into `grad`: each of its tensors with its input's shape is overwritten
     /// in place (every row is written exactly once), any other replaced by a new uninitialised
     /// tensor (`initialState` set to nil when the inputs have none). The per-worker scratch is
-    /// `workspace`'s buffer when it is given and free, otherwise allocated for this call.
+    /// `workspace`'s buffer when it is given and free, otherwise allocated for this call. With
+    /// `saved` (a training forward's plan and states, checked by the caller) the sequences the plan
+    /// keeps read their chunk-start states from it, and the workspace holds recomputed states only
+    /// for the others.
     static func runChunkedBackward<T: LRNNScalar>(
         _ p: Problem<T>, _ x: Inputs<T>, chunkSize: Int, subChunkSize: Int, outputGradient: Tensor<T>?,
-        finalStateGradient: Tensor<T>?, into grad: inout Inputs<T>, workspace: BackwardWorkspace<T>?
+        finalStateGradient: Tensor<T>?, into grad: inout Inputs<T>, workspace: BackwardWorkspace<T>?,
+        saved: (plan: GLASavePlan, base: UnsafePointer<T>)? = nil
     ) {
         let (tokens, heads, dk, dv) = (p.tokens, p.heads, p.keyDim, p.valueDim)
         let segments = p.segments
@@ -41,13 +45,26 @@ extension GLA {
         let storeH0 = x.initialState != nil
         var gradH0 = storeH0 ? reuse(grad.initialState ?? empty, [p.stateCount, heads, dk, dv]) : empty
         grad = Inputs(q: empty, k: empty, v: empty, gk: empty)
-        let longest = segments.map(\.length).max() ?? 0
+        // The longest sequence whose states are recomputed sizes the per-worker state store.
+        let longest =
+            segments.indices.filter { saved?.plan.saved[$0] != true }.map { segments[$0].length }.max() ?? 0
+        precondition(
+            saved.map { $0.plan.chunkTokens == chunkSize } ?? true, "GLA backward: save plan of another chunking")
+        let savedPlan = saved?.plan
+        let savedBase = saved?.base
         let kernel = BackwardKernel<T>(
             keyDim: dk, valueDim: dv, chunkSize: chunkSize, subChunkSize: subChunkSize,
             maxChunks: (longest + chunkSize - 1) / chunkSize)
-        let items = segments.count * heads
+        // Every non-empty sequence saved: work items are (sequence, head group) as in the forward, just
+        // enough groups that every worker has one; otherwise (sequence, head).
+        let grouped = savedPlan.map { !$0.needsSweep(lengths: segments.map(\.length)) } ?? false
+        let groups =
+            grouped
+            ? Swift.max(1, Swift.min(heads, (Threading.workerCount + segments.count - 1) / segments.count)) : heads
+        let groupHeads = (heads + groups - 1) / groups
+        let items = segments.count * groups
         let workers = Swift.max(1, Swift.min(Threading.workerCount, items))
-        let workspaceCount = kernel.workspaceCount
+        let workspaceCount = kernel.workspaceCount + (grouped ? kernel.groupWorkspaceCount(heads: groupHeads) : 0)
         // Allocated once per worker (or the caller's kept buffer), uninitialised: the kernel writes
         // before it reads.
         let held = workspace?.acquire(count: workers * workspaceCount)
@@ -69,11 +86,42 @@ extension GLA {
                                     q: gq.baseAddress, k: gkk.baseAddress, v: gv.baseAddress,
                                     gk: gg.baseAddress, h0: storeH0 ? gh.baseAddress : nil)
                                 Threading.parallelFor(items, workers: workers) { item, worker in
+                                    if grouped, let savedPlan, let savedBase {
+                                        let n = item / groups
+                                        let group = item % groups
+                                        let (hLo, hHi) = (group * heads / groups, (group + 1) * heads / groups)
+                                        let seg = segments[n]
+                                        let row0 = (seg.batch * tokens + seg.start) * heads + hLo
+                                        let stateOffset = (n * heads + hLo) * dk * dv
+                                        let keep = savedPlan.saved[n]
+                                        let ws = workspaces + worker * workspaceCount
+                                        kernel.runGroup(
+                                            q: q?.advanced(by: row0 * dk), k: k?.advanced(by: row0 * dk),
+                                            v: v?.advanced(by: row0 * dv), outputGradient: dO?.advanced(by: row0 * dv),
+                                            finalStateGradient: dht?.advanced(by: stateOffset),
+                                            gradients: out.offset(
+                                                keys: row0 * dk, values: row0 * dv, state: stateOffset),
+                                            heads: hHi - hLo, keyStride: heads * dk, valueStride: heads * dv,
+                                            length: seg.length, scale: scale,
+                                            savedStates: keep
+                                                ? savedBase + savedPlan.state(n, head: hLo, chunk: 0) : nil,
+                                            savedDecay: keep
+                                                ? savedBase + savedPlan.decay(n, head: hLo, chunk: 0) : nil,
+                                            savedHeadStride: savedPlan.headCount(n), workspace: ws,
+                                            groupWorkspace: ws + kernel.workspaceCount)
+                                        return
+                                    }
                                     let n = item / heads
                                     let h = item % heads
                                     let seg = segments[n]
                                     let stateOffset = (n * heads + h) * dk * dv
                                     let row0 = (seg.batch * tokens + seg.start) * heads + h
+                                    var states: UnsafePointer<T>? = nil
+                                    var decay: UnsafePointer<T>? = nil
+                                    if let savedPlan, let savedBase, savedPlan.saved[n] {
+                                        states = savedBase + savedPlan.state(n, head: h, chunk: 0)
+                                        decay = savedBase + savedPlan.decay(n, head: h, chunk: 0)
+                                    }
                                     kernel.run(
                                         q: q?.advanced(by: row0 * dk), k: k?.advanced(by: row0 * dk),
                                         gk: gk?.advanced(by: row0 * dk), v: v?.advanced(by: row0 * dv),
@@ -82,7 +130,8 @@ extension GLA {
                                         finalStateGradient: dht?.advanced(by: stateOffset),
                                         gradients: out.offset(keys: row0 * dk, values: row0 * dv, state: stateOffset),
                                         keyStride: heads * dk, valueStride: heads * dv, length: seg.length,
-                                        scale: scale, workspace: workspaces + worker * workspaceCount)
+                                        scale: scale, savedStates: states, savedDecay: decay,
+                                        workspace: workspaces + worker * workspaceCount)
                                 }
                             }
                         }

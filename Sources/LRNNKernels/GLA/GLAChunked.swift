@@ -5,10 +5,14 @@ extension GLA {
     /// Runs the chunked kernel over every (sequence, head group) work item in parallel, writing every row of
     /// `output` and advancing `state` (the initial states on entry, the final states on return).
     /// Returns what the scan of q, k, v and gk found (every element is read exactly once, chunk by
-    /// chunk, in the pass that brings the chunk's rows into cache).
+    /// chunk, in the pass that brings the chunk's rows into cache). With `saving`, the heads of the
+    /// sequences its plan keeps advance their state through the plan's slots instead of in place
+    /// (every chunk-start state and the final state stay there, ``GLASavePlan``), with the same
+    /// arithmetic, and the final state is copied back into `finalState`.
     static func runChunked<T: LRNNScalar>(
         _ p: Problem<T>, q: Tensor<T>, k: Tensor<T>, v: Tensor<T>, gk: Tensor<T>, chunkSize: Int,
-        subChunkSize: Int, output: inout Tensor<T>, state finalState: inout Tensor<T>
+        subChunkSize: Int, output: inout Tensor<T>, state finalState: inout Tensor<T>,
+        saving: (plan: GLASavePlan, base: UnsafeMutablePointer<T>)? = nil
     ) -> InputFlags {
         let (tokens, heads, dk, dv) = (p.tokens, p.heads, p.keyDim, p.valueDim)
         let segments = p.segments
@@ -18,6 +22,9 @@ extension GLA {
         let chunkSize = Swift.min(chunkSize, Swift.max(1, segments.map(\.length).max() ?? 0))
         let subChunkSize = Swift.min(subChunkSize, chunkSize)
         let scale = p.scale
+        precondition(saving.map { $0.plan.chunkTokens == chunkSize } ?? true, "GLA: save plan of another chunking")
+        let savedBase = saving?.base
+        let plan = saving?.plan
         var flagBuffer: [UInt8] = []
         q.withUnsafeBufferPointer { qb in
             k.withUnsafeBufferPointer { kb in
@@ -88,13 +95,28 @@ extension GLA {
                                                     op[valueRow + c] = 0  // overwritten by the chunk's first gemm
                                                 }
                                             }
+                                            let s = item / groups
                                             for h in hLo..<hHi {
                                                 let row = row0 * heads + h
+                                                let state = stateBase + h * dk * dv
+                                                var current = state
+                                                var next: UnsafeMutablePointer<T>? = nil
+                                                var decay: UnsafeMutablePointer<T>? = nil
+                                                if let plan, let base = savedBase, plan.saved[s] {
+                                                    let chunk = t0 / chunkSize
+                                                    decay = base + plan.decay(s, head: h, chunk: chunk)
+                                                    current = base + plan.state(s, head: h, chunk: chunk)
+                                                    next = current + dk * dv
+                                                    if chunk == 0 { current.update(from: state, count: dk * dv) }
+                                                }
                                                 kernel.run(
                                                     q: qp + row * dk, k: kp + row * dk, gk: gp + row * dk,
                                                     v: vp + row * dv, o: op + row * dv, keyStride: heads * dk,
                                                     valueStride: heads * dv, length: len, scale: scale,
-                                                    state: stateBase + h * dk * dv, workspace: workspace)
+                                                    state: current, next: next, decayOut: decay, workspace: workspace)
+                                                if let next, t0 + len == seg.length {
+                                                    state.update(from: next, count: dk * dv)
+                                                }
                                             }
                                             t0 += len
                                         }
@@ -131,19 +153,25 @@ extension GLA {
 
         /// Processes one sequence of one head, chunk by chunk; `state` (K×V, contiguous) holds the initial
         /// state on entry and the final state on return. Rows of `q`, `k`, `gk` are `keyStride` apart,
-        /// rows of `v` and `o` `valueStride` apart.
+        /// rows of `v` and `o` `valueStride` apart. With `next` (one chunk only: `length` ≤ C) the
+        /// updated state is written there instead, `state` left as it was (the same arithmetic); with
+        /// `decayOut` (one chunk only) the decay factors are written there instead of the workspace.
         @_specialize(where T == Float)
         @_specialize(where T == Double)
         func run(
             q: UnsafeMutablePointer<T>, k: UnsafeMutablePointer<T>, gk: UnsafeMutablePointer<T>,
             v: UnsafeMutablePointer<T>, o: UnsafeMutablePointer<T>, keyStride: Int, valueStride: Int,
-            length: Int, scale: T, state: UnsafeMutablePointer<T>, workspace: UnsafeMutablePointer<T>
+            length: Int, scale: T, state: UnsafeMutablePointer<T>, next: UnsafeMutablePointer<T>? = nil,
+            decayOut: UnsafeMutablePointer<T>? = nil, workspace: UnsafeMutablePointer<T>
         ) {
+            precondition(
+                (next == nil && decayOut == nil) || length <= chunkSize,
+                "GLA chunk kernel: out-of-place update of several chunks")
             let (dk, dv, cs, sub) = (keyDim, valueDim, chunkSize, subChunkSize)
             do {
                 let base = workspace
-                let decay = base
-                let qGated = decay + cs * dk
+                let decay = decayOut ?? base
+                let qGated = base + cs * dk
                 let kGated = qGated + cs * dk
                 let kSub = kGated + cs * dk
                 let qSub = kSub + cs * dk
@@ -208,14 +236,24 @@ extension GLA {
                         carry: carry, ones: ones)
                     BLAS.gemm(MatrixView(attention, rows: len, columns: len), .none, vView, .none, into: oView, beta: 1)
 
-                    // State update S ← diag(exp(γ_last))·S + (K ⊙ exp(γ_last − γ))ᵀ·V.
-                    for x in 0..<dk {
-                        let r = state + x * dv
-                        let d = stateDecay[x]
-                        for y in 0..<dv { r[y] *= d }
+                    // State update S ← diag(exp(γ_last))·S + (K ⊙ exp(γ_last − γ))ᵀ·V (into `next` if given).
+                    let target = next ?? state
+                    if let next {
+                        for x in 0..<dk {
+                            let (src, dst) = (state + x * dv, next + x * dv)
+                            let d = stateDecay[x]
+                            for y in 0..<dv { dst[y] = src[y] * d }
+                        }
+                    } else {
+                        for x in 0..<dk {
+                            let r = state + x * dv
+                            let d = stateDecay[x]
+                            for y in 0..<dv { r[y] *= d }
+                        }
                     }
                     BLAS.gemm(
-                        MatrixView(kGated, rows: len, columns: dk), .transpose, vView, into: stateView, beta: 1)
+                        MatrixView(kGated, rows: len, columns: dk), .transpose, vView,
+                        into: MatrixView(target, rows: dk, columns: dv), beta: 1)
                     t += len
                 }
             }

@@ -163,7 +163,8 @@ package enum KernelCatalog {
             flopFormula: "T·H·(4·K·V + 2·64·K + 2·64·V)  [= (4·64·K·V + 2·64²·K + 2·64²·V) per 64 tokens per head]",
             pathsDescription:
                 "chunk: GLA.chunked into reused output buffers; step: GLA.step per token; naive: GLA.reference; "
-                + "forward + backward: the chunk path, then GLA.backward into a kept workspace and gradients",
+                + "forward + backward: the training forward (the chunk path that also keeps the chunk-start states in a "
+                + "kept GLA.Saved), then GLA.backward from them into a kept workspace and gradients",
             effectiveFlops: { t in Double(t * h) * perToken },
             prepare: { t, seed in
                 var rng = BenchRandom(seed: seed)
@@ -208,15 +209,18 @@ package enum KernelCatalog {
                         // Caller-owned workspace and gradients, kept across calls like the forward's
                         // output buffers.
                         let workspace = BackwardWorkspace<Float>()
+                        let saved = GLA.Saved<Float>()
                         var gradients = GLA.Inputs<Float>(
                             q: Tensor(zeros: [0]), k: Tensor(zeros: [0]), v: Tensor(zeros: [0]),
                             gk: Tensor(zeros: [0]))
                         return {
                             mustSucceed("gla") {
-                                try GLA.chunked(q: q, k: k, v: v, gk: gk, output: &output, finalState: &state)
+                                // A training step: the training forward keeps the chunk-start states the
+                                // backward would recompute, the backward reads them.
+                                try GLA.chunked(inputs, output: &output, finalState: &state, saving: saved)
                                 try GLA.backward(
                                     inputs, outputGradient: dOutput, finalStateGradient: dState, workspace: workspace,
-                                    gradients: &gradients)
+                                    gradients: &gradients, saved: saved)
                             }
                         }
                     },

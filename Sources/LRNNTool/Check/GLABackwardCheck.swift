@@ -7,6 +7,9 @@ import LRNNLinearAlgebra
 ///
 /// Each case runs the chunked forward and backward (`chunk`: ``/LRNNKernels/GLA/chunked(q:k:v:gk:scale:initialState:cuSeqlens:chunkSize:subChunkSize:)``
 /// and ``/LRNNKernels/GLA/backward(_:scale:sequences:chunkSize:subChunkSize:outputGradient:finalStateGradient:)``)
+/// the training forward and the backward from its saved states (`saved`:
+/// ``/LRNNKernels/GLA/chunked(_:scale:sequences:chunkSize:subChunkSize:output:finalState:saving:)`` and
+/// ``/LRNNKernels/GLA/backward(_:scale:sequences:chunkSize:subChunkSize:outputGradient:finalStateGradient:workspace:gradients:saved:)``)
 /// and the naive ones (`naive`: ``/LRNNKernels/GLA/reference(q:k:v:gk:scale:initialState:cuSeqlens:)`` and
 /// ``/LRNNKernels/GLA/referenceBackward(_:scale:sequences:outputGradient:finalStateGradient:)``), in
 /// Float64 and Float32: one line per path and precision, whose error is the largest golden error of
@@ -17,7 +20,7 @@ package enum GLABackwardCheck {
         try lines(Double.self, file, name) + lines(Float.self, file, name)
     }
 
-    /// Both paths of one case in precision `T`.
+    /// The three paths (chunk, saved, naive) of one case in precision `T`.
     static func lines<T: LRNNScalar>(_: T.Type, _ file: SafeTensorsFile, _ name: String) throws -> [CheckLine] {
         let x = GLA.Inputs<T>(
             q: try file.tensor("q", as: T.self), k: try file.tensor("k", as: T.self),
@@ -69,6 +72,21 @@ package enum GLABackwardCheck {
                     x, scale: scale, sequences: try boundaries(), outputGradient: outputGradient,
                     finalStateGradient: finalStateGradient)
                 return (r.output, r.finalState, g)
+            },
+            line("saved") {
+                let sequences = try boundaries()
+                let r = try GLA.chunked(x, scale: scale, sequences: sequences)
+                var output = r.output
+                var finalState = r.finalState
+                let saved = GLA.Saved<T>()
+                try GLA.chunked(
+                    x, scale: scale, sequences: sequences, output: &output, finalState: &finalState, saving: saved)
+                var g = GLA.Inputs<T>(
+                    q: Tensor(zeros: [0]), k: Tensor(zeros: [0]), v: Tensor(zeros: [0]), gk: Tensor(zeros: [0]))
+                try GLA.backward(
+                    x, scale: scale, sequences: sequences, outputGradient: outputGradient,
+                    finalStateGradient: finalStateGradient, workspace: BackwardWorkspace(), gradients: &g, saved: saved)
+                return (output, finalState, g)
             },
             line("naive") {
                 let r = try GLA.reference(
