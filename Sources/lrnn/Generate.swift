@@ -41,7 +41,8 @@ struct Generate: ParsableCommand {
     @Flag(help: "With --prompt: render the text as a user message with tokenizer_config.json's chat template.")
     var chat = false
 
-    @Option(help: "Comma-separated prompt token ids; repeat for a batch of prompts.")
+    @Option(
+        parsing: .unconditionalSingleValue, help: "Comma-separated prompt token ids; repeat for a batch of prompts.")
     var promptIds: [String] = []
 
     @Option(
@@ -82,6 +83,13 @@ struct Generate: ParsableCommand {
         if prompt == nil && (tokenizer != nil || chat) {
             throw ValidationError("--tokenizer and --chat apply to --prompt")
         }
+        // The sampling flags by their own names and ranges (the library would name its fields).
+        if let n = maxNewTokens, n < 0 { throw ValidationError("--max-new-tokens must be ≥ 0, got \(n)") }
+        if let t = temperature, !(t >= 0 && t.isFinite) {
+            throw ValidationError("--temperature must be finite and ≥ 0, got \(t)")
+        }
+        if let k = topK, k < 0 { throw ValidationError("--top-k must be ≥ 0 (0: no top-k filter), got \(k)") }
+        if let p = topP, !(p > 0 && p <= 1) { throw ValidationError("--top-p must be in (0, 1], got \(p)") }
     }
 
     func run() throws {

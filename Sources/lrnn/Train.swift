@@ -53,9 +53,9 @@ struct Train: ParsableCommand {
     var precision: String?
     @Option(parsing: .unconditional, help: "Evaluate every this many steps.")
     var evalEvery: Int?
-    @Option(help: ArgumentHelp("Training lengths.", valueName: "a-b"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Training lengths.", valueName: "a-b"))
     var trainLengths: String?
-    @Option(help: ArgumentHelp("Test lengths.", valueName: "a-b"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Test lengths.", valueName: "a-b"))
     var testLengths: String?
     @Option(parsing: .unconditional, help: "Worker threads (default: all cores, or LRNN_NUM_THREADS).")
     var threads: Int?
@@ -181,7 +181,7 @@ struct Eval: ParsableCommand {
     var model: String
     @Option(help: "The task.")
     var task: String
-    @Option(help: ArgumentHelp("Test lengths.", valueName: "a-b"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Test lengths.", valueName: "a-b"))
     var testLengths: String?
     @Option(parsing: .unconditional, help: "Seed of the evaluation set.")
     var seed: UInt64?
