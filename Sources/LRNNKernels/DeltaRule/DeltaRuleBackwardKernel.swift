@@ -584,12 +584,12 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
             Self.transpose(pa2.base, rows: nt, columns: ns, ld: cs, into: dpT.base, ld: chunkTokens)
         }
         // dA (strictly lower; pa2 holds −dA): A_ij = β_i·Ã_ij gives dβ_i += Σ_j dA_ij·Ã_ij and
-        // d(K·Kᵀ) = E = diag(β)·dA ⊙ D; E + Eᵀ replaces −dA in pa2 ([dP̃; E + Eᵀ], for dKᵀ below).
-        let es = pa2.block(rows: nt..<nr, columns: 0..<ns)
+        // d(K·Kᵀ) = E = diag(β)·dA ⊙ D; dKᵀ += Kᵀ·(E + Eᵀ).
+        let es = MatrixView(ws.ab, rows: ns, columns: ns, leadingDimension: cs)
         for i in 0..<ns {
             let row = pa2.row(nt + i)
             let arow = at.row(i)
-            let erow = row
+            let erow = es.row(i)
             let bi = betaAt(i)
             var sum: T = 0
             for j in 0..<i {
@@ -610,6 +610,7 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         for i in 0..<ns {
             for j in (i + 1)..<Swift.max(ns, i + 1) { es[i, j] = es[j, i] }
         }
+        BLAS.gemm(kt, es, into: dkT, alpha: 1, beta: 1)
 
         // X = S·[diag(e^{γ_pos})·dO_s; dR]ᵀ = [dQ₁ᵀ | −dW₀ᵀ] (dQ₁ = diag(e^{γ_pos})·dO_s·Sᵀ,
         // W₀ = diag(β ⊙ e^γ)·K, dW₀ = −dR·Sᵀ).
@@ -634,13 +635,11 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
             }
             for i in 0..<nt { dgam[i * n + n - 1] += ws.wb[i] }
         }
-        // dQᵀ = dQ₁ᵀ + Kᵀ·dP̃ᵀ;  dKᵀ += [Qᵀ | Kᵀ]·[dP̃; E + Eᵀ] (one product on the stacked rows).
+        // dQᵀ = dQ₁ᵀ + Kᵀ·dP̃ᵀ;  dKᵀ += Qᵀ·dP̃.
         let dqT = xm.block(rows: 0..<dk, columns: 0..<nt)
         if hasOutput {
             BLAS.gemm(kt, dpT, into: dqT, alpha: 1, beta: 1)
-            BLAS.gemm(qkT, pa2, into: dkT, alpha: 1, beta: 1)
-        } else {
-            BLAS.gemm(kt, es, into: dkT, alpha: 1, beta: 1)
+            BLAS.gemm(qt, pa2.block(rows: 0..<nt, columns: 0..<ns), into: dkT, alpha: 1, beta: 1)
         }
         // dK += diag(β ⊙ e^γ)·dW₀, dβ_i += e_i·⟨k_i, dW₀_i⟩, dγ_i += β_i e_i·⟨k_i, dW₀_i⟩.
         for i in 0..<ns { ws.wb[i] = 0 }
