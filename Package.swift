@@ -25,7 +25,8 @@ let package = Package(
             pkgConfig: "lapacke",
             providers: [.apt(["liblapacke-dev"])]
         ),
-        // Process-start fix-up of OpenBLAS's kernel choice on CPUs it does not recognise.
+        // Process-start fix-up of OpenBLAS's kernel choice on CPUs it does not recognise, and the
+        // non-temporal copy loops behind StreamingCopy.
         .target(name: "CLRNNStartup", dependencies: ["CLRNNBLAS"], path: "Modules/CLRNNStartup"),
         // Layers: linear algebra -> kernels -> models -> tool.
         .target(

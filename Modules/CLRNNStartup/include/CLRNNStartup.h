@@ -5,3 +5,11 @@
 /// or NULL when OpenBLAS's own choice was kept.
 const char *lrnn_replaced_blas_core(void);
 
+
+/// Copies `count` floats from `src` to `dst` (not overlapping) with non-temporal stores where the
+/// CPU has them (x86-64), so that writing a buffer larger than the caches does not first read each
+/// destination line; a plain copy elsewhere. Ends with a store fence.
+void lrnn_stream_copy_f32(float *dst, const float *src, long count);
+
+/// The `double` form of `lrnn_stream_copy_f32`.
+void lrnn_stream_copy_f64(double *dst, const double *src, long count);

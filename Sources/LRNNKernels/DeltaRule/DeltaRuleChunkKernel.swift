@@ -194,8 +194,10 @@ struct DeltaRuleChunkKernel<T: LRNNScalar> {
                 slot.map { MatrixView($0 + cs * dv, rows: ns, columns: ns, leadingDimension: cs) }
                 ?? MatrixView(tBase, rows: ns, columns: ns)
             let u = slot.map { MatrixView($0, rows: ns, columns: dv) } ?? MatrixView(upBase, rows: ns, columns: dv)
-            if let checkpoint { checkpoint.update(from: sv.base, count: kv) }
-            if let blockState { blockState.update(from: sv.base, count: kv) }
+            // Non-temporal: the saved states are far larger than the caches and read back only by the
+            // backward, so their lines are written without being read first.
+            if let checkpoint { StreamingCopy.copy(from: sv.base, to: checkpoint, count: kv) }
+            if let blockState { StreamingCopy.copy(from: sv.base, to: blockState, count: kv) }
             let kt = MatrixView(ktBase, rows: dk, columns: ns, leadingDimension: cs)
             let betaAt = { (i: Int) -> T in beta[(step0 + i) * hh + h] }
 
