@@ -3,7 +3,7 @@ import CLRNNStartup
 /// Copies for large write-once buffers: non-temporal stores on x86-64, which write whole cache
 /// lines without first reading them (halving the memory traffic of a copy into a buffer far larger
 /// than the caches) and leave the caches to the data still in use; a plain copy elsewhere.
-public enum StreamingCopy {
+package enum StreamingCopy {
     /// Copies `count` scalars from `source` to `destination` with non-temporal stores, then fences
     /// them (a plain copy on other CPUs and for scalar types other than `Float` and `Double`).
     ///
@@ -12,7 +12,7 @@ public enum StreamingCopy {
     ///   - destination: where they go; must not overlap `source`.
     ///   - count: the number of scalars (≥ 0).
     @inlinable
-    public static func copy<T: LRNNScalar>(
+    package static func copy<T: LRNNScalar>(
         from source: UnsafePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int
     ) {
         if T.self == Float.self {
