@@ -179,5 +179,27 @@ import Testing
                 workspace: BackwardWorkspace(), gradients: &gradients, saved: saved)
         }
         #expect(gradients.q.shape == [0], "gradients unchanged after a refused call")
+        // Other boundaries over the same tokens.
+        let split = try SequenceBoundaries([0, 4, 9])
+        #expect(throws: mismatch) {
+            try DeltaRule.backward(
+                c.inputs, sequences: split, chunkSize: 4, outputGradient: c.outputGradient, finalStateGradient: nil,
+                workspace: BackwardWorkspace(), gradients: &gradients, saved: saved)
+        }
+    }
+
+    @Test("boundaries [0, T] and no boundaries are the same call for the saved values")
+    func wholeSequenceBoundaries() throws {
+        let c = try DeltaRuleBackwardCase(
+            batch: 1, tokens: 9, heads: 2, keyDim: 3, valueDim: 4, n: 1, gated: true, initialState: false, seed: 7)
+        let saved = DeltaRule.Saved<Double>()
+        let plain = try Self.savedBackward(c, chunkSize: 4, saved: saved)
+        var gradients = DeltaRule.Inputs<Double>(
+            q: Tensor(zeros: [0]), k: Tensor(zeros: [0]), v: Tensor(zeros: [0]), beta: Tensor(zeros: [0]))
+        try DeltaRule.backward(
+            c.inputs, sequences: try SequenceBoundaries([0, 9]), chunkSize: 4, outputGradient: c.outputGradient,
+            finalStateGradient: c.finalStateGradient, workspace: BackwardWorkspace(), gradients: &gradients,
+            saved: saved)
+        BackwardWorkspaceTests.expectIdentical(gradients, plain.gradients, "boundaries [0, 9]")
     }
 }

@@ -65,7 +65,7 @@ extension DeltaRule {
     }
 
     /// The saved-values plan of a call: its chunks, the backward's segments and budget, and the
-    /// key (shapes, n, gate, initial state and boundaries) the backward checks.
+    /// key (shapes, n, gate, initial state and the sequence lengths) the backward checks.
     static func savePlan<T: LRNNScalar>(
         _ p: DeltaRuleProblem, _ x: Inputs<T>, sequences: SequenceBoundaries?, chunkSize: Int,
         budget: Int, stateBudget: Int, stateInterval: Int? = nil
@@ -74,7 +74,7 @@ extension DeltaRule {
             x.q.shape + [-1] + x.k.shape + [-1] + x.v.shape + [-1] + x.beta.shape + [
                 -1, p.householder, p.gated ? 1 : 0, x.initialState != nil ? 1 : 0, -1,
             ]
-            + (sequences?.offsets ?? [])
+            + p.sequences.map { $0.end - $0.start }  // lengths: nil and [0, T] boundaries are the same call
         return DeltaRuleSavePlan(
             p, chunkTokens: chunkTokens(p, chunkSize: chunkSize), stateBudget: stateBudget, budget: budget,
             stateInterval: stateInterval ?? DeltaRuleSavePlan.defaultStateInterval(p), key: key)
