@@ -53,11 +53,11 @@ extension DeltaRule {
         let plan = savePlan(
             p, x, sequences: sequences, chunkSize: chunkSize, budget: budget, stateBudget: stateBudget,
             stateInterval: stateInterval)
-        guard let base = saved.acquireForWriting(plan) else {
+        guard let base = saved.storage.acquireForWriting(plan) else {
             throw .invalidArgument(name: "saved", reason: "is in use by another call")
         }
         var done = false
-        defer { saved.release(plan: done ? plan : nil) }
+        defer { saved.storage.release(plan: done ? plan : nil) }
         try run(
             p, q: x.q, k: x.k, v: x.v, beta: x.beta, g: x.g, scale: scale, initialState: x.initialState,
             chunkSize: chunkSize, output: &output, finalState: &finalState, saving: (plan, base))
@@ -128,10 +128,10 @@ extension DeltaRule {
             outputGradient: outputGradient,
             finalStateGradient: finalStateGradient)
         let scale = try DeltaRuleProblem.resolveScale(scale, keyDim: p.keyDim)
-        guard let (plan, base) = saved.acquireForReading() else {
+        guard let (plan, base) = saved.storage.acquireForReading() else {
             throw .invalidArgument(name: "saved", reason: "is in use by another call")
         }
-        defer { saved.releaseAfterReading() }
+        defer { saved.storage.releaseAfterReading() }
         guard let plan, let base else {
             throw .invalidArgument(name: "saved", reason: "holds no values: fill it with a training forward first")
         }

@@ -1,5 +1,4 @@
 import LRNNLinearAlgebra
-import Synchronization
 
 extension GLA {
     /// The values a training forward keeps for its backward: the chunk-start states the chunked
@@ -23,67 +22,16 @@ extension GLA {
     /// forward: the shapes and the chunking are checked, the input values are not (other values give
     /// the gradients of the saved forward's states). A value serves one call at a time.
     public final class Saved<T: LRNNScalar>: Sendable {
-        /// The buffer, its capacity, the plan of the values it holds and whether a call holds it.
-        struct Storage {
-            var base: UnsafeMutablePointer<T>?
-            var capacity: Int
-            var plan: GLASavePlan?
-            var inUse: Bool
-        }
-
-        private let storage = Mutex(Storage(base: nil, capacity: 0, plan: nil, inUse: false))
+        /// The buffer, its plan and whether a call holds it.
+        let storage = SavedValuesStorage<T, GLASavePlan>()
 
         /// An empty value: the first training forward sizes it.
         public init() {}
 
-        deinit {
-            storage.withLock { s in
-                if let base = s.base { DeltaRuleBackwardMemory.deallocate(base) }
-            }
-        }
-
         /// The scalars the value holds now (0 before its first forward).
-        public var capacity: Int { storage.withLock { $0.capacity } }
+        public var capacity: Int { storage.capacity }
 
         /// Whether it holds the values of a forward call.
-        public var isFilled: Bool { storage.withLock { $0.plan != nil } }
-
-        /// Takes the buffer for a forward with `plan`, grown to its size (the old values are
-        /// dropped), or nil when another call holds it.
-        func acquireForWriting(_ plan: GLASavePlan) -> UnsafeMutablePointer<T>? {
-            storage.withLock { s -> UnsafeMutablePointer<T>? in
-                if s.inUse { return nil }
-                if s.base == nil || s.capacity < plan.count {
-                    if let base = s.base { DeltaRuleBackwardMemory.deallocate(base) }
-                    s.base = DeltaRuleBackwardMemory.allocate(T.self, count: plan.count)
-                    s.capacity = plan.count
-                }
-                s.plan = nil
-                s.inUse = true
-                return s.base
-            }
-        }
-
-        /// Takes the buffer for a backward: its plan and values, or nil when another call holds it.
-        func acquireForReading() -> (plan: GLASavePlan?, base: UnsafeMutablePointer<T>?)? {
-            storage.withLock { s -> (plan: GLASavePlan?, base: UnsafeMutablePointer<T>?)? in
-                if s.inUse { return nil }
-                s.inUse = true
-                return (s.plan, s.base)
-            }
-        }
-
-        /// Returns the buffer; `plan` (after a forward that finished) marks the values valid.
-        func release(plan: GLASavePlan?) {
-            storage.withLock {
-                if let plan { $0.plan = plan }
-                $0.inUse = false
-            }
-        }
-
-        /// Returns the buffer after a backward.
-        func releaseAfterReading() {
-            storage.withLock { $0.inUse = false }
-        }
+        public var isFilled: Bool { storage.isFilled }
     }
 }

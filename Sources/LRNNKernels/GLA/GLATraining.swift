@@ -51,11 +51,11 @@ extension GLA {
         try KernelError.requireShape(
             finalState, [problem.stateCount, problem.heads, problem.keyDim, problem.valueDim], "finalState")
         let plan = savePlan(problem, x, chunkSize: c, subChunkSize: sub, budget: budget)
-        guard let base = saved.acquireForWriting(plan) else {
+        guard let base = saved.storage.acquireForWriting(plan) else {
             throw .invalidArgument(name: "saved", reason: "is in use by another call")
         }
         var done = false
-        defer { saved.release(plan: done ? plan : nil) }
+        defer { saved.storage.release(plan: done ? plan : nil) }
         finalState.resetState(from: x.initialState)
         try runChunked(
             problem, q: x.q, k: x.k, v: x.v, gk: x.gk, chunkSize: c, subChunkSize: sub, output: &output,
@@ -130,10 +130,10 @@ extension GLA {
             inputs, scale: scale, sequences: sequences, outputGradient: outputGradient,
             finalStateGradient: finalStateGradient, chunking: (chunkSize, subChunkSize))
         let (c, sub) = try validateChunking(chunkSize, subChunkSize)
-        guard let (plan, base) = saved.acquireForReading() else {
+        guard let (plan, base) = saved.storage.acquireForReading() else {
             throw .invalidArgument(name: "saved", reason: "is in use by another call")
         }
-        defer { saved.releaseAfterReading() }
+        defer { saved.storage.releaseAfterReading() }
         guard let plan, let base else {
             throw .invalidArgument(name: "saved", reason: "holds no values: fill it with a training forward first")
         }
