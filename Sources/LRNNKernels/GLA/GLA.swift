@@ -122,14 +122,9 @@ public enum GLA {
         output: inout Tensor<T>, finalState: inout Tensor<T>
     ) throws(KernelError) {
         let x = inputs
-        let problem = try Problem(
-            q: x.q, k: x.k, v: x.v, gk: x.gk, scale: scale, initialState: x.initialState, sequences: sequences,
-            scanInputs: false)
-        let (c, sub) = try validateChunking(chunkSize, subChunkSize)
-        try KernelError.requireShape(
-            output, [problem.batch, problem.tokens, problem.heads, problem.valueDim], "output")
-        try KernelError.requireShape(
-            finalState, [problem.stateCount, problem.heads, problem.keyDim, problem.valueDim], "finalState")
+        let (problem, c, sub) = try validateCallerOwned(
+            x, scale: scale, sequences: sequences, chunkSize: chunkSize, subChunkSize: subChunkSize, output: output,
+            finalState: finalState)
         finalState.resetState(from: x.initialState)
         try runChunked(
             problem, q: x.q, k: x.k, v: x.v, gk: x.gk, chunkSize: c, subChunkSize: sub, output: &output,

@@ -42,14 +42,9 @@ extension GLA {
         output: inout Tensor<T>, finalState: inout Tensor<T>, saving saved: Saved<T>, budget: Int
     ) throws(KernelError) {
         let x = inputs
-        let problem = try Problem(
-            q: x.q, k: x.k, v: x.v, gk: x.gk, scale: scale, initialState: x.initialState, sequences: sequences,
-            scanInputs: false)
-        let (c, sub) = try validateChunking(chunkSize, subChunkSize)
-        try KernelError.requireShape(
-            output, [problem.batch, problem.tokens, problem.heads, problem.valueDim], "output")
-        try KernelError.requireShape(
-            finalState, [problem.stateCount, problem.heads, problem.keyDim, problem.valueDim], "finalState")
+        let (problem, c, sub) = try validateCallerOwned(
+            x, scale: scale, sequences: sequences, chunkSize: chunkSize, subChunkSize: subChunkSize, output: output,
+            finalState: finalState)
         let plan = savePlan(problem, x, chunkSize: c, subChunkSize: sub, budget: budget)
         guard let base = saved.storage.acquireForWriting(plan) else {
             throw .invalidArgument(name: "saved", reason: "is in use by another call")
@@ -147,5 +142,23 @@ extension GLA {
             problem, inputs, chunkSize: c, subChunkSize: sub, outputGradient: outputGradient,
             finalStateGradient: finalStateGradient, into: &gradients, workspace: workspace,
             saved: (plan, UnsafePointer(base)))
+    }
+
+    /// Validates a call into caller-owned output and state (the inference and the training forward):
+    /// the inputs' shapes, boundaries and scale (``Problem``, values scanned later), the chunking and
+    /// the shapes of `output` and `finalState`.
+    static func validateCallerOwned<T: LRNNScalar>(
+        _ x: Inputs<T>, scale: T?, sequences: SequenceBoundaries?, chunkSize: Int, subChunkSize: Int,
+        output: Tensor<T>, finalState: Tensor<T>
+    ) throws(KernelError) -> (problem: Problem<T>, chunkSize: Int, subChunkSize: Int) {
+        let problem = try Problem(
+            q: x.q, k: x.k, v: x.v, gk: x.gk, scale: scale, initialState: x.initialState, sequences: sequences,
+            scanInputs: false)
+        let (c, sub) = try validateChunking(chunkSize, subChunkSize)
+        try KernelError.requireShape(
+            output, [problem.batch, problem.tokens, problem.heads, problem.valueDim], "output")
+        try KernelError.requireShape(
+            finalState, [problem.stateCount, problem.heads, problem.keyDim, problem.valueDim], "finalState")
+        return (problem, c, sub)
     }
 }
