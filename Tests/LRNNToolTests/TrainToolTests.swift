@@ -8,6 +8,10 @@ import Testing
 /// JSON records.
 @Suite("lrnn train and eval")
 struct TrainToolTests {
+    /// The task list of the usage messages, with the cyclic order's range.
+    static let tasks =
+        "parity, mod-arith, mod-arith-brackets, cyclic, cyclic-N (2 ≤ N ≤ 1024), s3, s4, a5, s5, s5-swaps"
+
     static func directory(_ name: String) -> String {
         let dir = FileManager.default.temporaryDirectory
             .appendingPathComponent("lrnn-train-\(name)-\(ProcessInfo.processInfo.processIdentifier)").path
@@ -71,11 +75,14 @@ struct TrainToolTests {
         #expect(
             throws: TrainUsageError(
                 flag: "--task",
-                message: "'s7' is not a task; expected one of \(StateTrackingTask.names.joined(separator: ", "))")
+                message: "'s7' is not a task; expected one of \(Self.tasks)")
         ) { try Self.options("s7") { _ in }.resolve() }
         #expect(
+            throws: TrainUsageError(flag: "--task", message: "'cyclic-1' is not a task; expected one of \(Self.tasks)")
+        ) { try Self.options("cyclic-1") { _ in }.resolve() }
+        #expect(
             throws: TrainUsageError(
-                flag: "--task", message: "missing; expected one of \(StateTrackingTask.names.joined(separator: ", "))")
+                flag: "--task", message: "missing; expected one of \(Self.tasks)")
         ) { try TrainOptions().resolve() }
         #expect(
             throws: TrainUsageError(
@@ -246,7 +253,7 @@ struct TrainToolTests {
             throws: TrainToolError.usage(
                 TrainUsageError(
                     flag: "--task",
-                    message: "'z9' is not a task; expected one of \(StateTrackingTask.names.joined(separator: ", "))"))
+                    message: "'z9' is not a task; expected one of \(Self.tasks)"))
         ) { try TrainTool.evaluate(directory: "/nonexistent", task: "z9") }
         #expect(
             throws: TrainToolError.file(

@@ -96,7 +96,9 @@ package struct TrainOptions: Sendable, Equatable {
         return s
     }
 
-    static var taskList: String { StateTrackingTask.names.joined(separator: ", ") }
+    static var taskList: String {
+        StateTrackingTask.names.map { $0 == "cyclic-N" ? "cyclic-N (2 ≤ N ≤ 1024)" : $0 }.joined(separator: ", ")
+    }
 
     /// Checks settings (also those read back from a run's `run.json`).
     ///
