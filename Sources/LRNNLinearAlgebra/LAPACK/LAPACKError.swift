@@ -1,9 +1,10 @@
 /// A LAPACK routine reported failure (`info ≠ 0`).
 ///
-/// `info < 0`: argument `−info` was illegal (or, from LAPACKE, a NaN was found in the input,
-/// or workspace allocation failed, `info = −1010`); `info > 0`: a routine-specific numerical
-/// failure, e.g. an exactly singular pivot in `gesv`/`getrf` or an eigenvalue iteration that
-/// did not converge in `geev`.
+/// `info < 0`: argument `−info` was illegal, or the input holds NaN (``LAPACK`` scans its
+/// inputs and reports NaN with the code LAPACKE's high-level functions gave it: the matrix's
+/// position in that function's argument list, e.g. −5 for `geev`); `info > 0`: a
+/// routine-specific numerical failure, e.g. an exactly singular pivot in `gesv`/`getrf` or an
+/// eigenvalue iteration that did not converge in `geev`.
 public struct LAPACKError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The routine, e.g. `"dgesv"`.
     public let routine: String
@@ -23,9 +24,7 @@ public struct LAPACKError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A sentence naming the routine, the code and what the code means.
     public var description: String {
         let meaning: String
-        if info == -1010 {
-            meaning = "LAPACKE could not allocate workspace"
-        } else if info < 0 {
+        if info < 0 {
             meaning = "argument \(-info) had an illegal value (or the input contains NaN)"
         } else if routine.hasSuffix("gesv") || routine.hasSuffix("getrf") || routine.hasSuffix("getri") {
             meaning = "the matrix is exactly singular: U(\(info),\(info)) = 0"

@@ -1,5 +1,6 @@
 import CLRNNBLAS
 import CLRNNLAPACKE
+import ComplexModule
 
 extension BLAS.Transpose {
     @inlinable var cblas: CBLAS_TRANSPOSE {
@@ -27,4 +28,18 @@ extension BLAS.Diagonal {
 @inlinable func blasInt(_ x: Int) -> blasint { blasint(truncatingIfNeeded: x) }
 @inlinable func lapackInt(_ x: Int) -> Int32 { Int32(truncatingIfNeeded: x) }
 @inlinable func lapackJob(_ on: Bool) -> CChar { CChar(UInt8(ascii: on ? "V" : "N")) }
-let lapackRowMajor = LAPACK_ROW_MAJOR
+let lapackColumnMajor = LAPACK_COL_MAJOR
+
+/// A complex array as LAPACKE's two-field struct type (same layout: real, imaginary).
+func lapackComplex(
+    _ p: UnsafeMutablePointer<Complex<Float>>
+) -> UnsafeMutablePointer<lrnn_lapack_complex_float> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: lrnn_lapack_complex_float.self)
+}
+
+/// A complex array as LAPACKE's two-field struct type (same layout: real, imaginary).
+func lapackComplex(
+    _ p: UnsafeMutablePointer<Complex<Double>>
+) -> UnsafeMutablePointer<lrnn_lapack_complex_double> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: lrnn_lapack_complex_double.self)
+}

@@ -118,38 +118,35 @@ extension Double: LRNNScalar {
     public static func _lapackGeev(
         _ jobvl: Bool, _ jobvr: Bool, _ n: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int,
         _ wr: UnsafeMutablePointer<Double>, _ wi: UnsafeMutablePointer<Double>,
-        _ vl: UnsafeMutablePointer<Double>?, _ ldvl: Int,
-        _ vr: UnsafeMutablePointer<Double>?, _ ldvr: Int
+        _ vl: UnsafeMutablePointer<Double>, _ ldvl: Int,
+        _ vr: UnsafeMutablePointer<Double>, _ ldvr: Int,
+        _ work: UnsafeMutablePointer<Double>, _ lwork: Int
     ) -> Int32 {
-        LAPACKE_dgeev(
-            lapackRowMajor, lapackJob(jobvl), lapackJob(jobvr), lapackInt(n), a, lapackInt(lda),
-            wr, wi, vl, lapackInt(ldvl), vr, lapackInt(ldvr))
+        LAPACKE_dgeev_work(
+            lapackColumnMajor, lapackJob(jobvl), lapackJob(jobvr), lapackInt(n), a, lapackInt(lda),
+            wr, wi, vl, lapackInt(ldvl), vr, lapackInt(ldvr), work, lapackInt(lwork))
     }
 
     public static func _lapackComplexGeev(
         _ jobvl: Bool, _ jobvr: Bool, _ n: Int, _ a: UnsafeMutablePointer<Complex<Double>>,
         _ lda: Int, _ w: UnsafeMutablePointer<Complex<Double>>,
-        _ vl: UnsafeMutablePointer<Complex<Double>>?, _ ldvl: Int,
-        _ vr: UnsafeMutablePointer<Complex<Double>>?, _ ldvr: Int
+        _ vl: UnsafeMutablePointer<Complex<Double>>, _ ldvl: Int,
+        _ vr: UnsafeMutablePointer<Complex<Double>>, _ ldvr: Int,
+        _ work: UnsafeMutablePointer<Complex<Double>>, _ lwork: Int,
+        _ rwork: UnsafeMutablePointer<Double>
     ) -> Int32 {
-        typealias Z = lrnn_lapack_complex_double
-        return a.withMemoryRebound(to: Z.self, capacity: n * lda) { a in
-            w.withMemoryRebound(to: Z.self, capacity: n) { w in
-                LAPACKE_zgeev(
-                    lapackRowMajor, lapackJob(jobvl), lapackJob(jobvr), lapackInt(n), a,
-                    lapackInt(lda), w, UnsafeMutableRawPointer(vl)?.assumingMemoryBound(to: Z.self),
-                    lapackInt(ldvl), UnsafeMutableRawPointer(vr)?.assumingMemoryBound(to: Z.self),
-                    lapackInt(ldvr))
-            }
-        }
+        LAPACKE_zgeev_work(
+            lapackColumnMajor, lapackJob(jobvl), lapackJob(jobvr), lapackInt(n), lapackComplex(a),
+            lapackInt(lda), lapackComplex(w), lapackComplex(vl), lapackInt(ldvl), lapackComplex(vr),
+            lapackInt(ldvr), lapackComplex(work), lapackInt(lwork), rwork)
     }
 
     public static func _lapackGesv(
         _ n: Int, _ nrhs: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int,
         _ ipiv: UnsafeMutablePointer<Int32>, _ b: UnsafeMutablePointer<Double>, _ ldb: Int
     ) -> Int32 {
-        LAPACKE_dgesv(
-            lapackRowMajor, lapackInt(n), lapackInt(nrhs), a, lapackInt(lda), ipiv, b,
+        LAPACKE_dgesv_work(
+            lapackColumnMajor, lapackInt(n), lapackInt(nrhs), a, lapackInt(lda), ipiv, b,
             lapackInt(ldb))
     }
 
@@ -158,80 +155,87 @@ extension Double: LRNNScalar {
         _ ipiv: UnsafeMutablePointer<Int32>, _ b: UnsafeMutablePointer<Complex<Double>>,
         _ ldb: Int
     ) -> Int32 {
-        typealias Z = lrnn_lapack_complex_double
-        return LAPACKE_zgesv(
-            lapackRowMajor, lapackInt(n), lapackInt(nrhs),
-            UnsafeMutableRawPointer(a).assumingMemoryBound(to: Z.self), lapackInt(lda), ipiv,
-            UnsafeMutableRawPointer(b).assumingMemoryBound(to: Z.self), lapackInt(ldb))
+        LAPACKE_zgesv_work(
+            lapackColumnMajor, lapackInt(n), lapackInt(nrhs), lapackComplex(a), lapackInt(lda), ipiv,
+            lapackComplex(b), lapackInt(ldb))
     }
 
     public static func _lapackGetrf(
         _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int,
         _ ipiv: UnsafeMutablePointer<Int32>
     ) -> Int32 {
-        LAPACKE_dgetrf(lapackRowMajor, lapackInt(m), lapackInt(n), a, lapackInt(lda), ipiv)
+        LAPACKE_dgetrf_work(lapackColumnMajor, lapackInt(m), lapackInt(n), a, lapackInt(lda), ipiv)
     }
 
     public static func _lapackGetri(
-        _ n: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int, _ ipiv: UnsafePointer<Int32>
+        _ n: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int, _ ipiv: UnsafePointer<Int32>,
+        _ work: UnsafeMutablePointer<Double>, _ lwork: Int
     ) -> Int32 {
-        LAPACKE_dgetri(lapackRowMajor, lapackInt(n), a, lapackInt(lda), ipiv)
+        LAPACKE_dgetri_work(
+            lapackColumnMajor, lapackInt(n), a, lapackInt(lda), ipiv, work, lapackInt(lwork))
     }
 
     public static func _lapackGeqrf(
         _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int,
-        _ tau: UnsafeMutablePointer<Double>
+        _ tau: UnsafeMutablePointer<Double>, _ work: UnsafeMutablePointer<Double>, _ lwork: Int
     ) -> Int32 {
-        LAPACKE_dgeqrf(lapackRowMajor, lapackInt(m), lapackInt(n), a, lapackInt(lda), tau)
+        LAPACKE_dgeqrf_work(
+            lapackColumnMajor, lapackInt(m), lapackInt(n), a, lapackInt(lda), tau, work,
+            lapackInt(lwork))
     }
 
     public static func _lapackOrgqr(
         _ m: Int, _ n: Int, _ k: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int,
-        _ tau: UnsafePointer<Double>
+        _ tau: UnsafePointer<Double>, _ work: UnsafeMutablePointer<Double>, _ lwork: Int
     ) -> Int32 {
-        LAPACKE_dorgqr(
-            lapackRowMajor, lapackInt(m), lapackInt(n), lapackInt(k), a, lapackInt(lda), tau)
+        LAPACKE_dorgqr_work(
+            lapackColumnMajor, lapackInt(m), lapackInt(n), lapackInt(k), a, lapackInt(lda), tau,
+            work, lapackInt(lwork))
     }
 
     public static func _lapackGesdd(
         _ job: UInt8, _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int,
-        _ s: UnsafeMutablePointer<Double>, _ u: UnsafeMutablePointer<Double>?, _ ldu: Int,
-        _ vt: UnsafeMutablePointer<Double>?, _ ldvt: Int
+        _ s: UnsafeMutablePointer<Double>, _ u: UnsafeMutablePointer<Double>, _ ldu: Int,
+        _ vt: UnsafeMutablePointer<Double>, _ ldvt: Int,
+        _ work: UnsafeMutablePointer<Double>, _ lwork: Int, _ iwork: UnsafeMutablePointer<Int32>
     ) -> Int32 {
-        LAPACKE_dgesdd(
-            lapackRowMajor, CChar(job), lapackInt(m), lapackInt(n), a, lapackInt(lda), s,
-            u, lapackInt(ldu), vt, lapackInt(ldvt))
+        LAPACKE_dgesdd_work(
+            lapackColumnMajor, CChar(job), lapackInt(m), lapackInt(n), a, lapackInt(lda), s,
+            u, lapackInt(ldu), vt, lapackInt(ldvt), work, lapackInt(lwork), iwork)
     }
 
     public static func _lapackComplexGesdd(
         _ job: UInt8, _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Complex<Double>>,
         _ lda: Int, _ s: UnsafeMutablePointer<Double>,
-        _ u: UnsafeMutablePointer<Complex<Double>>?, _ ldu: Int,
-        _ vt: UnsafeMutablePointer<Complex<Double>>?, _ ldvt: Int
+        _ u: UnsafeMutablePointer<Complex<Double>>, _ ldu: Int,
+        _ vt: UnsafeMutablePointer<Complex<Double>>, _ ldvt: Int,
+        _ work: UnsafeMutablePointer<Complex<Double>>, _ lwork: Int,
+        _ rwork: UnsafeMutablePointer<Double>, _ iwork: UnsafeMutablePointer<Int32>
     ) -> Int32 {
-        typealias Z = lrnn_lapack_complex_double
-        return LAPACKE_zgesdd(
-            lapackRowMajor, CChar(job), lapackInt(m), lapackInt(n),
-            UnsafeMutableRawPointer(a).assumingMemoryBound(to: Z.self), lapackInt(lda), s,
-            UnsafeMutableRawPointer(u)?.assumingMemoryBound(to: Z.self), lapackInt(ldu),
-            UnsafeMutableRawPointer(vt)?.assumingMemoryBound(to: Z.self), lapackInt(ldvt))
+        LAPACKE_zgesdd_work(
+            lapackColumnMajor, CChar(job), lapackInt(m), lapackInt(n), lapackComplex(a),
+            lapackInt(lda), s, lapackComplex(u), lapackInt(ldu), lapackComplex(vt), lapackInt(ldvt),
+            lapackComplex(work), lapackInt(lwork), rwork, iwork)
     }
 
     public static func _lapackSyev(
         _ vectors: Bool, _ triangle: BLAS.Triangle, _ n: Int, _ a: UnsafeMutablePointer<Double>,
-        _ lda: Int, _ w: UnsafeMutablePointer<Double>
+        _ lda: Int, _ w: UnsafeMutablePointer<Double>, _ work: UnsafeMutablePointer<Double>,
+        _ lwork: Int
     ) -> Int32 {
-        LAPACKE_dsyev(
-            lapackRowMajor, lapackJob(vectors), triangle.lapack, lapackInt(n), a, lapackInt(lda), w)
+        LAPACKE_dsyev_work(
+            lapackColumnMajor, lapackJob(vectors), triangle.lapack, lapackInt(n), a, lapackInt(lda),
+            w, work, lapackInt(lwork))
     }
 
     public static func _lapackHeev(
         _ vectors: Bool, _ triangle: BLAS.Triangle, _ n: Int,
-        _ a: UnsafeMutablePointer<Complex<Double>>, _ lda: Int, _ w: UnsafeMutablePointer<Double>
+        _ a: UnsafeMutablePointer<Complex<Double>>, _ lda: Int, _ w: UnsafeMutablePointer<Double>,
+        _ work: UnsafeMutablePointer<Complex<Double>>, _ lwork: Int,
+        _ rwork: UnsafeMutablePointer<Double>
     ) -> Int32 {
-        typealias Z = lrnn_lapack_complex_double
-        return LAPACKE_zheev(
-            lapackRowMajor, lapackJob(vectors), triangle.lapack, lapackInt(n),
-            UnsafeMutableRawPointer(a).assumingMemoryBound(to: Z.self), lapackInt(lda), w)
+        LAPACKE_zheev_work(
+            lapackColumnMajor, lapackJob(vectors), triangle.lapack, lapackInt(n), lapackComplex(a),
+            lapackInt(lda), w, lapackComplex(work), lapackInt(lwork), rwork)
     }
 }

@@ -118,38 +118,35 @@ extension Float: LRNNScalar {
     public static func _lapackGeev(
         _ jobvl: Bool, _ jobvr: Bool, _ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int,
         _ wr: UnsafeMutablePointer<Float>, _ wi: UnsafeMutablePointer<Float>,
-        _ vl: UnsafeMutablePointer<Float>?, _ ldvl: Int,
-        _ vr: UnsafeMutablePointer<Float>?, _ ldvr: Int
+        _ vl: UnsafeMutablePointer<Float>, _ ldvl: Int,
+        _ vr: UnsafeMutablePointer<Float>, _ ldvr: Int,
+        _ work: UnsafeMutablePointer<Float>, _ lwork: Int
     ) -> Int32 {
-        LAPACKE_sgeev(
-            lapackRowMajor, lapackJob(jobvl), lapackJob(jobvr), lapackInt(n), a, lapackInt(lda),
-            wr, wi, vl, lapackInt(ldvl), vr, lapackInt(ldvr))
+        LAPACKE_sgeev_work(
+            lapackColumnMajor, lapackJob(jobvl), lapackJob(jobvr), lapackInt(n), a, lapackInt(lda),
+            wr, wi, vl, lapackInt(ldvl), vr, lapackInt(ldvr), work, lapackInt(lwork))
     }
 
     public static func _lapackComplexGeev(
         _ jobvl: Bool, _ jobvr: Bool, _ n: Int, _ a: UnsafeMutablePointer<Complex<Float>>,
         _ lda: Int, _ w: UnsafeMutablePointer<Complex<Float>>,
-        _ vl: UnsafeMutablePointer<Complex<Float>>?, _ ldvl: Int,
-        _ vr: UnsafeMutablePointer<Complex<Float>>?, _ ldvr: Int
+        _ vl: UnsafeMutablePointer<Complex<Float>>, _ ldvl: Int,
+        _ vr: UnsafeMutablePointer<Complex<Float>>, _ ldvr: Int,
+        _ work: UnsafeMutablePointer<Complex<Float>>, _ lwork: Int,
+        _ rwork: UnsafeMutablePointer<Float>
     ) -> Int32 {
-        typealias Z = lrnn_lapack_complex_float
-        return a.withMemoryRebound(to: Z.self, capacity: n * lda) { a in
-            w.withMemoryRebound(to: Z.self, capacity: n) { w in
-                LAPACKE_cgeev(
-                    lapackRowMajor, lapackJob(jobvl), lapackJob(jobvr), lapackInt(n), a,
-                    lapackInt(lda), w, UnsafeMutableRawPointer(vl)?.assumingMemoryBound(to: Z.self),
-                    lapackInt(ldvl), UnsafeMutableRawPointer(vr)?.assumingMemoryBound(to: Z.self),
-                    lapackInt(ldvr))
-            }
-        }
+        LAPACKE_cgeev_work(
+            lapackColumnMajor, lapackJob(jobvl), lapackJob(jobvr), lapackInt(n), lapackComplex(a),
+            lapackInt(lda), lapackComplex(w), lapackComplex(vl), lapackInt(ldvl), lapackComplex(vr),
+            lapackInt(ldvr), lapackComplex(work), lapackInt(lwork), rwork)
     }
 
     public static func _lapackGesv(
         _ n: Int, _ nrhs: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int,
         _ ipiv: UnsafeMutablePointer<Int32>, _ b: UnsafeMutablePointer<Float>, _ ldb: Int
     ) -> Int32 {
-        LAPACKE_sgesv(
-            lapackRowMajor, lapackInt(n), lapackInt(nrhs), a, lapackInt(lda), ipiv, b,
+        LAPACKE_sgesv_work(
+            lapackColumnMajor, lapackInt(n), lapackInt(nrhs), a, lapackInt(lda), ipiv, b,
             lapackInt(ldb))
     }
 
@@ -158,80 +155,87 @@ extension Float: LRNNScalar {
         _ ipiv: UnsafeMutablePointer<Int32>, _ b: UnsafeMutablePointer<Complex<Float>>,
         _ ldb: Int
     ) -> Int32 {
-        typealias Z = lrnn_lapack_complex_float
-        return LAPACKE_cgesv(
-            lapackRowMajor, lapackInt(n), lapackInt(nrhs),
-            UnsafeMutableRawPointer(a).assumingMemoryBound(to: Z.self), lapackInt(lda), ipiv,
-            UnsafeMutableRawPointer(b).assumingMemoryBound(to: Z.self), lapackInt(ldb))
+        LAPACKE_cgesv_work(
+            lapackColumnMajor, lapackInt(n), lapackInt(nrhs), lapackComplex(a), lapackInt(lda), ipiv,
+            lapackComplex(b), lapackInt(ldb))
     }
 
     public static func _lapackGetrf(
         _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int,
         _ ipiv: UnsafeMutablePointer<Int32>
     ) -> Int32 {
-        LAPACKE_sgetrf(lapackRowMajor, lapackInt(m), lapackInt(n), a, lapackInt(lda), ipiv)
+        LAPACKE_sgetrf_work(lapackColumnMajor, lapackInt(m), lapackInt(n), a, lapackInt(lda), ipiv)
     }
 
     public static func _lapackGetri(
-        _ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int, _ ipiv: UnsafePointer<Int32>
+        _ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int, _ ipiv: UnsafePointer<Int32>,
+        _ work: UnsafeMutablePointer<Float>, _ lwork: Int
     ) -> Int32 {
-        LAPACKE_sgetri(lapackRowMajor, lapackInt(n), a, lapackInt(lda), ipiv)
+        LAPACKE_sgetri_work(
+            lapackColumnMajor, lapackInt(n), a, lapackInt(lda), ipiv, work, lapackInt(lwork))
     }
 
     public static func _lapackGeqrf(
         _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int,
-        _ tau: UnsafeMutablePointer<Float>
+        _ tau: UnsafeMutablePointer<Float>, _ work: UnsafeMutablePointer<Float>, _ lwork: Int
     ) -> Int32 {
-        LAPACKE_sgeqrf(lapackRowMajor, lapackInt(m), lapackInt(n), a, lapackInt(lda), tau)
+        LAPACKE_sgeqrf_work(
+            lapackColumnMajor, lapackInt(m), lapackInt(n), a, lapackInt(lda), tau, work,
+            lapackInt(lwork))
     }
 
     public static func _lapackOrgqr(
         _ m: Int, _ n: Int, _ k: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int,
-        _ tau: UnsafePointer<Float>
+        _ tau: UnsafePointer<Float>, _ work: UnsafeMutablePointer<Float>, _ lwork: Int
     ) -> Int32 {
-        LAPACKE_sorgqr(
-            lapackRowMajor, lapackInt(m), lapackInt(n), lapackInt(k), a, lapackInt(lda), tau)
+        LAPACKE_sorgqr_work(
+            lapackColumnMajor, lapackInt(m), lapackInt(n), lapackInt(k), a, lapackInt(lda), tau,
+            work, lapackInt(lwork))
     }
 
     public static func _lapackGesdd(
         _ job: UInt8, _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int,
-        _ s: UnsafeMutablePointer<Float>, _ u: UnsafeMutablePointer<Float>?, _ ldu: Int,
-        _ vt: UnsafeMutablePointer<Float>?, _ ldvt: Int
+        _ s: UnsafeMutablePointer<Float>, _ u: UnsafeMutablePointer<Float>, _ ldu: Int,
+        _ vt: UnsafeMutablePointer<Float>, _ ldvt: Int,
+        _ work: UnsafeMutablePointer<Float>, _ lwork: Int, _ iwork: UnsafeMutablePointer<Int32>
     ) -> Int32 {
-        LAPACKE_sgesdd(
-            lapackRowMajor, CChar(job), lapackInt(m), lapackInt(n), a, lapackInt(lda), s,
-            u, lapackInt(ldu), vt, lapackInt(ldvt))
+        LAPACKE_sgesdd_work(
+            lapackColumnMajor, CChar(job), lapackInt(m), lapackInt(n), a, lapackInt(lda), s,
+            u, lapackInt(ldu), vt, lapackInt(ldvt), work, lapackInt(lwork), iwork)
     }
 
     public static func _lapackComplexGesdd(
         _ job: UInt8, _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Complex<Float>>,
         _ lda: Int, _ s: UnsafeMutablePointer<Float>,
-        _ u: UnsafeMutablePointer<Complex<Float>>?, _ ldu: Int,
-        _ vt: UnsafeMutablePointer<Complex<Float>>?, _ ldvt: Int
+        _ u: UnsafeMutablePointer<Complex<Float>>, _ ldu: Int,
+        _ vt: UnsafeMutablePointer<Complex<Float>>, _ ldvt: Int,
+        _ work: UnsafeMutablePointer<Complex<Float>>, _ lwork: Int,
+        _ rwork: UnsafeMutablePointer<Float>, _ iwork: UnsafeMutablePointer<Int32>
     ) -> Int32 {
-        typealias Z = lrnn_lapack_complex_float
-        return LAPACKE_cgesdd(
-            lapackRowMajor, CChar(job), lapackInt(m), lapackInt(n),
-            UnsafeMutableRawPointer(a).assumingMemoryBound(to: Z.self), lapackInt(lda), s,
-            UnsafeMutableRawPointer(u)?.assumingMemoryBound(to: Z.self), lapackInt(ldu),
-            UnsafeMutableRawPointer(vt)?.assumingMemoryBound(to: Z.self), lapackInt(ldvt))
+        LAPACKE_cgesdd_work(
+            lapackColumnMajor, CChar(job), lapackInt(m), lapackInt(n), lapackComplex(a),
+            lapackInt(lda), s, lapackComplex(u), lapackInt(ldu), lapackComplex(vt), lapackInt(ldvt),
+            lapackComplex(work), lapackInt(lwork), rwork, iwork)
     }
 
     public static func _lapackSyev(
         _ vectors: Bool, _ triangle: BLAS.Triangle, _ n: Int, _ a: UnsafeMutablePointer<Float>,
-        _ lda: Int, _ w: UnsafeMutablePointer<Float>
+        _ lda: Int, _ w: UnsafeMutablePointer<Float>, _ work: UnsafeMutablePointer<Float>,
+        _ lwork: Int
     ) -> Int32 {
-        LAPACKE_ssyev(
-            lapackRowMajor, lapackJob(vectors), triangle.lapack, lapackInt(n), a, lapackInt(lda), w)
+        LAPACKE_ssyev_work(
+            lapackColumnMajor, lapackJob(vectors), triangle.lapack, lapackInt(n), a, lapackInt(lda),
+            w, work, lapackInt(lwork))
     }
 
     public static func _lapackHeev(
         _ vectors: Bool, _ triangle: BLAS.Triangle, _ n: Int,
-        _ a: UnsafeMutablePointer<Complex<Float>>, _ lda: Int, _ w: UnsafeMutablePointer<Float>
+        _ a: UnsafeMutablePointer<Complex<Float>>, _ lda: Int, _ w: UnsafeMutablePointer<Float>,
+        _ work: UnsafeMutablePointer<Complex<Float>>, _ lwork: Int,
+        _ rwork: UnsafeMutablePointer<Float>
     ) -> Int32 {
-        typealias Z = lrnn_lapack_complex_float
-        return LAPACKE_cheev(
-            lapackRowMajor, lapackJob(vectors), triangle.lapack, lapackInt(n),
-            UnsafeMutableRawPointer(a).assumingMemoryBound(to: Z.self), lapackInt(lda), w)
+        LAPACKE_cheev_work(
+            lapackColumnMajor, lapackJob(vectors), triangle.lapack, lapackInt(n), lapackComplex(a),
+            lapackInt(lda), w, lapackComplex(work), lapackInt(lwork), rwork)
     }
 }

@@ -4,10 +4,13 @@ import RealModule
 /// A real floating-point type that LinearRNN computes in: `Float` (BLAS `s`, LAPACK `c`
 /// for complex) or `Double` (BLAS `d`, LAPACK `z`).
 ///
-/// The requirements are the raw, row-major BLAS/LAPACK entry points for the type, underscored
-/// hooks in the manner of swift-numerics (`_blasGemm`, `_lapackGeev`, …): call the checked
-/// wrappers in ``BLAS`` and ``LAPACK`` instead. Every
-/// matrix argument is row-major with a leading dimension (the distance between rows).
+/// The requirements are the raw BLAS/LAPACK entry points for the type, underscored hooks in
+/// the manner of swift-numerics (`_blasGemm`, `_lapackGeev`, …): call the checked wrappers in
+/// ``BLAS`` and ``LAPACK`` instead. The BLAS hooks are row-major: every matrix argument has a
+/// leading dimension that is the distance between rows. The LAPACK hooks are LAPACKE's
+/// column-major `_work` entry points (the leading dimension is the distance between columns),
+/// which hand the caller's arrays, workspaces included, straight to LAPACK; ``LAPACK`` allocates
+/// every one of them with a tail pad (see there).
 public protocol LRNNScalar: Real, BinaryFloatingPoint, Sendable, Codable
 where Magnitude == Self {
     /// The precision's name as reports print it: `"Float32"` or `"Float64"`.
@@ -76,23 +79,30 @@ where Magnitude == Self {
         _ b: UnsafePointer<Complex<Self>>, _ ldb: Int,
         _ beta: Complex<Self>, _ c: UnsafeMutablePointer<Complex<Self>>, _ ldc: Int)
 
-    // MARK: LAPACK (row-major LAPACKE; each returns LAPACK's `info`)
+    // MARK: LAPACK (column-major LAPACKE `_work` entry points; each returns LAPACK's `info`)
+    //
+    // Every array is column-major with the given leading dimension (the distance between
+    // columns) and is passed to the Fortran routine as it is: LAPACKE allocates nothing.
+    // `lwork = -1` is LAPACK's workspace query (the optimal size comes back in `work[0]`).
 
     /// Eigenvalues (`wr + i·wi`) and optionally left/right eigenvectors of a general real n×n
     /// matrix, LAPACK's packed real format for complex pairs (`geev`). A is destroyed.
     static func _lapackGeev(
         _ jobvl: Bool, _ jobvr: Bool, _ n: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int,
         _ wr: UnsafeMutablePointer<Self>, _ wi: UnsafeMutablePointer<Self>,
-        _ vl: UnsafeMutablePointer<Self>?, _ ldvl: Int,
-        _ vr: UnsafeMutablePointer<Self>?, _ ldvr: Int
+        _ vl: UnsafeMutablePointer<Self>, _ ldvl: Int,
+        _ vr: UnsafeMutablePointer<Self>, _ ldvr: Int,
+        _ work: UnsafeMutablePointer<Self>, _ lwork: Int
     ) -> Int32
 
-    /// Eigenvalues and optionally eigenvectors of a general complex n×n matrix (`cgeev`/`zgeev`).
+    /// Eigenvalues and optionally eigenvectors of a general complex n×n matrix (`cgeev`/`zgeev`);
+    /// `rwork` holds 2n reals.
     static func _lapackComplexGeev(
         _ jobvl: Bool, _ jobvr: Bool, _ n: Int, _ a: UnsafeMutablePointer<Complex<Self>>,
         _ lda: Int, _ w: UnsafeMutablePointer<Complex<Self>>,
-        _ vl: UnsafeMutablePointer<Complex<Self>>?, _ ldvl: Int,
-        _ vr: UnsafeMutablePointer<Complex<Self>>?, _ ldvr: Int
+        _ vl: UnsafeMutablePointer<Complex<Self>>, _ ldvl: Int,
+        _ vr: UnsafeMutablePointer<Complex<Self>>, _ ldvr: Int,
+        _ work: UnsafeMutablePointer<Complex<Self>>, _ lwork: Int, _ rwork: UnsafeMutablePointer<Self>
     ) -> Int32
 
     /// Solves `A·X = B` by LU with partial pivoting (`gesv`); A (n×n) is overwritten by its LU factors.
@@ -115,44 +125,52 @@ where Magnitude == Self {
 
     /// Inverse of an n×n matrix from its `getrf` factors (`getri`).
     static func _lapackGetri(
-        _ n: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int, _ ipiv: UnsafePointer<Int32>
+        _ n: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int, _ ipiv: UnsafePointer<Int32>,
+        _ work: UnsafeMutablePointer<Self>, _ lwork: Int
     ) -> Int32
 
     /// QR factorisation `A = Q·R` of an m×n matrix in Householder form (`geqrf`).
     static func _lapackGeqrf(
         _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int,
-        _ tau: UnsafeMutablePointer<Self>
+        _ tau: UnsafeMutablePointer<Self>, _ work: UnsafeMutablePointer<Self>, _ lwork: Int
     ) -> Int32
 
     /// Forms the m×n matrix Q with orthonormal columns from `geqrf`'s output (`orgqr`).
     static func _lapackOrgqr(
         _ m: Int, _ n: Int, _ k: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int,
-        _ tau: UnsafePointer<Self>
+        _ tau: UnsafePointer<Self>, _ work: UnsafeMutablePointer<Self>, _ lwork: Int
     ) -> Int32
 
-    /// Singular value decomposition by divide and conquer (`gesdd`); `job` is `"A"`, `"S"` or `"N"`.
+    /// Singular value decomposition by divide and conquer (`gesdd`); `job` is `"A"`, `"S"` or
+    /// `"N"`; `iwork` holds 8·min(m, n) integers.
     static func _lapackGesdd(
         _ job: UInt8, _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int,
-        _ s: UnsafeMutablePointer<Self>, _ u: UnsafeMutablePointer<Self>?, _ ldu: Int,
-        _ vt: UnsafeMutablePointer<Self>?, _ ldvt: Int
+        _ s: UnsafeMutablePointer<Self>, _ u: UnsafeMutablePointer<Self>, _ ldu: Int,
+        _ vt: UnsafeMutablePointer<Self>, _ ldvt: Int,
+        _ work: UnsafeMutablePointer<Self>, _ lwork: Int, _ iwork: UnsafeMutablePointer<Int32>
     ) -> Int32
 
-    /// Singular values (and optionally vectors) of a complex m×n matrix (`cgesdd` / `zgesdd`).
+    /// Singular values (and optionally vectors) of a complex m×n matrix (`cgesdd` / `zgesdd`);
+    /// `rwork` is sized for the job as LAPACK documents, `iwork` holds 8·min(m, n) integers.
     static func _lapackComplexGesdd(
         _ job: UInt8, _ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Complex<Self>>, _ lda: Int,
-        _ s: UnsafeMutablePointer<Self>, _ u: UnsafeMutablePointer<Complex<Self>>?, _ ldu: Int,
-        _ vt: UnsafeMutablePointer<Complex<Self>>?, _ ldvt: Int
+        _ s: UnsafeMutablePointer<Self>, _ u: UnsafeMutablePointer<Complex<Self>>, _ ldu: Int,
+        _ vt: UnsafeMutablePointer<Complex<Self>>, _ ldvt: Int,
+        _ work: UnsafeMutablePointer<Complex<Self>>, _ lwork: Int,
+        _ rwork: UnsafeMutablePointer<Self>, _ iwork: UnsafeMutablePointer<Int32>
     ) -> Int32
 
     /// Eigenvalues (ascending) and optionally eigenvectors of a symmetric matrix (`syev`).
     static func _lapackSyev(
         _ vectors: Bool, _ triangle: BLAS.Triangle, _ n: Int, _ a: UnsafeMutablePointer<Self>,
-        _ lda: Int, _ w: UnsafeMutablePointer<Self>
+        _ lda: Int, _ w: UnsafeMutablePointer<Self>, _ work: UnsafeMutablePointer<Self>, _ lwork: Int
     ) -> Int32
 
-    /// Eigenvalues (ascending) and optionally eigenvectors of a Hermitian matrix (`cheev` / `zheev`).
+    /// Eigenvalues (ascending) and optionally eigenvectors of a Hermitian matrix (`cheev` /
+    /// `zheev`); `rwork` holds max(1, 3n − 2) reals.
     static func _lapackHeev(
         _ vectors: Bool, _ triangle: BLAS.Triangle, _ n: Int, _ a: UnsafeMutablePointer<Complex<Self>>,
-        _ lda: Int, _ w: UnsafeMutablePointer<Self>
+        _ lda: Int, _ w: UnsafeMutablePointer<Self>,
+        _ work: UnsafeMutablePointer<Complex<Self>>, _ lwork: Int, _ rwork: UnsafeMutablePointer<Self>
     ) -> Int32
 }

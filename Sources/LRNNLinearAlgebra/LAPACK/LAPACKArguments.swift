@@ -1,0 +1,70 @@
+import ComplexModule
+
+/// What ``LAPACK``'s drivers do before a call: the NaN checks LAPACKE's high-level functions
+/// made, and workspaces sized by LAPACK's own query.
+extension LAPACK {
+    /// Throws `LAPACKError(routine:info: −argument)` when any of `values` is NaN, as LAPACKE's
+    /// high-level functions did (∞ passes, as it did there).
+    static func rejectNaN<S: Sequence, T: LRNNScalar>(
+        _ values: S, _ routine: String, argument: Int
+    ) throws(LAPACKError) where S.Element == T {
+        if values.contains(where: { $0.isNaN }) { throw LAPACKError(routine: routine, info: -argument) }
+    }
+
+    /// Throws `LAPACKError(routine:info: −argument)` when a real or imaginary part of any of
+    /// `values` is NaN.
+    static func rejectNaN<S: Sequence, T: LRNNScalar>(
+        _ values: S, _ routine: String, argument: Int
+    ) throws(LAPACKError) where S.Element == Complex<T> {
+        if values.contains(where: { $0.real.isNaN || $0.imaginary.isNaN }) {
+            throw LAPACKError(routine: routine, info: -argument)
+        }
+    }
+
+    /// Whether the lower triangle (diagonal included) of the row-major n×n `a` holds a NaN:
+    /// the part `syev` reads with `uplo = "L"`, the part LAPACKE checked.
+    static func lowerTriangleContainsNaN<T: LRNNScalar>(_ a: [T], _ n: Int) -> Bool {
+        (0..<n).contains { i in (0...i).contains { a[i * n + $0].isNaN } }
+    }
+
+    /// Whether the lower triangle (diagonal included) of the row-major n×n complex `a` holds a
+    /// NaN in a real or imaginary part.
+    static func lowerTriangleContainsNaN<T: LRNNScalar>(_ a: [Complex<T>], _ n: Int) -> Bool {
+        (0..<n).contains { i in (0...i).contains { a[i * n + $0].real.isNaN || a[i * n + $0].imaginary.isNaN } }
+    }
+
+    /// The workspace of a real routine, sized by its query: `query(work, −1)` stores the
+    /// optimal size in `work[0]`, which is read as LAPACKE read it (truncated to an integer).
+    ///
+    /// - Parameters:
+    ///   - type: the precision.
+    ///   - span: the call's largest dimension, for the tail pad.
+    ///   - routine: the routine, for the error.
+    ///   - query: calls the routine with the given work array and `lwork`.
+    /// - Returns: a buffer whose `count` is the `lwork` to pass.
+    static func workspace<T: LRNNScalar>(
+        _ type: T.Type, span: Int, _ routine: String,
+        _ query: (UnsafeMutablePointer<T>, Int) -> Int32
+    ) throws(LAPACKError) -> LAPACKBuffer<T> {
+        let size = LAPACKBuffer<T>(count: 1, span: span)
+        try check(query(size.base, -1), routine)
+        return LAPACKBuffer<T>(count: Int(size.base[0]), span: span)
+    }
+
+    /// The workspace of a complex routine, sized by its query (the real part of `work[0]`).
+    ///
+    /// - Parameters:
+    ///   - type: the precision.
+    ///   - span: the call's largest dimension, for the tail pad.
+    ///   - routine: the routine, for the error.
+    ///   - query: calls the routine with the given work array and `lwork`.
+    /// - Returns: a buffer whose `count` is the `lwork` to pass.
+    static func complexWorkspace<T: LRNNScalar>(
+        _ type: T.Type, span: Int, _ routine: String,
+        _ query: (UnsafeMutablePointer<Complex<T>>, Int) -> Int32
+    ) throws(LAPACKError) -> LAPACKBuffer<Complex<T>> {
+        let size = LAPACKBuffer<Complex<T>>(count: 1, span: span)
+        try check(query(size.base, -1), routine)
+        return LAPACKBuffer<Complex<T>>(count: Int(size.base[0].real), span: span)
+    }
+}
