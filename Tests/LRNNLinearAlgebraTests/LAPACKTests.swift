@@ -228,4 +228,55 @@ struct LAPACKTests {
         let thrown = #expect(throws: LAPACKError.self) { try LAPACK.eigen(nan) }
         #expect(thrown?.routine == p + "geev" && (thrown?.info ?? 0) < 0)
     }
+
+    @Test(
+        "NaN input: each driver throws the routine and the info LAPACKE's high-level functions gave",
+        arguments: precisions)
+    func nanInput(_ type: any LRNNScalar.Type) { runNaNInput(type) }
+
+    func runNaNInput<T: LRNNScalar>(_: T.Type) {
+        let p = T.self == Float.self ? "s" : "d"
+        let c = T.self == Float.self ? "c" : "z"
+        let good = matrix([[2, 1], [1, 3]], as: T.self)
+        let nan = matrix([[2, 1], [1, 3]], as: T.self).map { $0 == 3 ? T.nan : $0 }
+        let upperNaN = matrix([[2, 5], [1, 3]], as: T.self).map { $0 == 5 ? T.nan : $0 }
+        // A NaN only in an imaginary part counts.
+        let complexNaN = complexified(good).map { $0.real == 3 ? Complex(3, T.nan) : $0 }
+        let rhs = Tensor<T>(shape: [2], scalars: [1, 1])
+        // −i: the matrix is argument i of the high-level LAPACKE function (the layout is argument 1).
+        #expect(throws: LAPACKError(routine: p + "geev", info: -5)) { try LAPACK.eigen(nan) }
+        #expect(throws: LAPACKError(routine: c + "geev", info: -5)) { try LAPACK.eigen(complexNaN) }
+        #expect(throws: LAPACKError(routine: p + "gesv", info: -4)) { try LAPACK.solve(nan, rhs) }
+        #expect(throws: LAPACKError(routine: p + "gesv", info: -7)) {
+            try LAPACK.solve(good, Tensor<T>(shape: [2], scalars: [1, .nan]))
+        }
+        #expect(throws: LAPACKError(routine: c + "gesv", info: -4)) { try LAPACK.solve(complexNaN, complexified(rhs)) }
+        #expect(throws: LAPACKError(routine: p + "getrf", info: -4)) { try LAPACK.luFactorization(nan) }
+        #expect(throws: LAPACKError(routine: p + "getrf", info: -4)) { try LAPACK.inverse(nan) }
+        #expect(throws: LAPACKError(routine: p + "geqrf", info: -4)) { try LAPACK.qr(nan) }
+        #expect(throws: LAPACKError(routine: p + "gesdd", info: -5)) { try LAPACK.svd(nan) }
+        #expect(throws: LAPACKError(routine: c + "gesdd", info: -5)) { try LAPACK.singularValues(complexNaN) }
+        #expect(throws: LAPACKError(routine: p + "syev", info: -5)) { try LAPACK.symmetricEigen(nan) }
+        #expect(throws: LAPACKError(routine: c + "heev", info: -5)) { try LAPACK.hermitianEigen(complexNaN) }
+        // syev and heev read the lower triangle only, and only it is checked: a NaN above the
+        // diagonal is never read, and the result is that of the lower triangle.
+        #expect(throws: Never.self) {
+            let (w, _) = try LAPACK.symmetricEigen(good)
+            #expect(try LAPACK.symmetricEigen(upperNaN).values == w)
+            #expect(
+                try LAPACK.hermitianEigen(complexified(upperNaN)).values
+                    == LAPACK.hermitianEigen(complexified(good)).values)
+        }
+        // Infinite input passes the scan; a NaN that the first routine makes is caught before the
+        // second: getrf leaves NaN in the factors of [[∞, ∞], [1, 1]] (getri's matrix is argument
+        // 3), and geqrf a NaN reflector scalar for [[∞, 0], [1, 1]] (orgqr's tau is argument 7).
+        #expect(throws: LAPACKError(routine: p + "getri", info: -3)) {
+            try LAPACK.inverse(matrix([[.infinity, .infinity], [1, 1]], as: T.self))
+        }
+        #expect(throws: LAPACKError(routine: p + "orgqr", info: -7)) {
+            try LAPACK.qr(matrix([[.infinity, 0], [1, 1]], as: T.self))
+        }
+        let error = LAPACKError(routine: p + "geev", info: -5)
+        #expect(error.description.contains("argument 5") && error.description.contains("NaN"))
+    }
 }
