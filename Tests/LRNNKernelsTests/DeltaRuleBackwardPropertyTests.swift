@@ -52,7 +52,7 @@ import Testing
             let reference = try c.referenceBackward()
             // 12 scalars per state: a budget of 2 or 3 states cuts a sequence into segments of 2 or 3 chunks.
             for budget in [12, 24, 36, 1 << 22] {
-                let chunk = DeltaRule.runBackward(
+                let chunk = try DeltaRule.runBackward(
                     p, c.inputs, scale: 1 / 3.0.squareRoot(), chunkSize: 2 * n, outputGradient: c.outputGradient,
                     finalStateGradient: c.finalStateGradient, stateBudget: budget)
                 let e = gradientError(chunk, reference)

@@ -13,3 +13,10 @@ void lrnn_stream_copy_f32(float *dst, const float *src, long count);
 
 /// The `double` form of `lrnn_stream_copy_f32`.
 void lrnn_stream_copy_f64(double *dst, const double *src, long count);
+
+/// Copies `rows` rows of `count` floats (row r from `src + r·lds` to `dst + r·ldd`) with
+/// non-temporal stores, then one store fence.
+void lrnn_stream_copy_rows_f32(float *dst, long ldd, const float *src, long lds, long rows, long count);
+
+/// The `double` form of `lrnn_stream_copy_rows_f32`.
+void lrnn_stream_copy_rows_f64(double *dst, long ldd, const double *src, long lds, long rows, long count);

@@ -55,9 +55,9 @@ extension DeltaRule {
         let p = try validateBackward(
             inputs, chunkSize: chunkSize, numHouseholder: numHouseholder, sequences: sequences,
             outputGradient: outputGradient,
-            finalStateGradient: finalStateGradient)
+            finalStateGradient: finalStateGradient, scanRows: false)
         let scale = try DeltaRuleProblem.resolveScale(scale, keyDim: p.keyDim)
-        return runBackward(
+        return try runBackward(
             p, inputs, scale: scale, chunkSize: chunkSize, outputGradient: outputGradient,
             finalStateGradient: finalStateGradient)
     }
@@ -83,7 +83,10 @@ extension DeltaRule {
     ///   - finalStateGradient: dL/d(finalState) `[N, H, K, V]`, or nil for zero.
     ///   - workspace: the scratch memory kept between calls (``/LRNNKernels/BackwardWorkspace``).
     ///   - gradients: receives dL/d(inputs), shaped as for the allocating form.
-    /// - Throws: the errors of the allocating form, before any work; `gradients` is then unchanged.
+    /// - Throws: the errors of the allocating form: all before any work (`gradients` is then
+    ///   unchanged) except ``KernelError/nonFinite(tensor:)`` naming q, k, v or `outputGradient`,
+    ///   which the pass finds as it reads their rows (`gradients` then holds unspecified values, as
+    ///   the forward's `output` does when it throws).
     @_specialize(exported:true,where T == Float)
     @_specialize(exported:true,where T == Double)
     public static func backward<T: LRNNScalar>(
@@ -94,9 +97,9 @@ extension DeltaRule {
         let p = try validateBackward(
             inputs, chunkSize: chunkSize, numHouseholder: numHouseholder, sequences: sequences,
             outputGradient: outputGradient,
-            finalStateGradient: finalStateGradient)
+            finalStateGradient: finalStateGradient, scanRows: false)
         let scale = try DeltaRuleProblem.resolveScale(scale, keyDim: p.keyDim)
-        runBackward(
+        try runBackward(
             p, inputs, scale: scale, chunkSize: chunkSize, outputGradient: outputGradient,
             finalStateGradient: finalStateGradient, into: &gradients, workspace: workspace)
     }
@@ -104,21 +107,23 @@ extension DeltaRule {
     /// Validates a backward call: the forward's checks (`DeltaRuleProblem.validate`) and the
     /// cotangents' shapes and values.
     ///
+    /// - Parameter scanRows: whether to scan q, k, v and `outputGradient` for NaN/±∞ here; the
+    ///   chunked backward passes false and scans them as it reads them (`runBackward`).
     /// - Throws: the forward's ``KernelError``s, ``KernelError/shapeMismatch(tensor:shape:expected:)``
     ///   or ``KernelError/nonFinite(tensor:)`` naming `outputGradient` or `finalStateGradient`.
     static func validateBackward<T: LRNNScalar>(
         _ x: Inputs<T>, chunkSize: Int, numHouseholder: Int, sequences: SequenceBoundaries?,
-        outputGradient: Tensor<T>?, finalStateGradient: Tensor<T>?
+        outputGradient: Tensor<T>?, finalStateGradient: Tensor<T>?, scanRows: Bool = true
     ) throws(KernelError) -> DeltaRuleProblem {
         guard chunkSize >= 1 else {
             throw .invalidArgument(name: "chunkSize", reason: "must be at least 1, got \(chunkSize)")
         }
         let p = try DeltaRuleProblem.validate(
             q: x.q, k: x.k, v: x.v, beta: x.beta, g: x.g, initialState: x.initialState,
-            cuSeqlens: sequences?.offsets, numHouseholder: numHouseholder)
+            sequences: sequences, numHouseholder: numHouseholder, scanSequences: scanRows)
         if let d = outputGradient {
             try KernelError.requireShape(d, p.outputShape, "outputGradient")
-            try DeltaRuleProblem.requireFinite(d, "outputGradient")
+            if scanRows { try DeltaRuleProblem.requireFinite(d, "outputGradient") }
         }
         if let d = finalStateGradient {
             try KernelError.requireShape(d, p.stateShape, "finalStateGradient")

@@ -79,7 +79,7 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         let slots: UnsafeMutablePointer<T>
         let checkpoints: UnsafeMutablePointer<T>
         let blockStates: UnsafeMutablePointer<T>  // recomputed states of a saved block, K×V each
-        let qk: UnsafeMutablePointer<T>  // [Q; K] rows, r×K
+        let qk: UnsafeMutablePointer<T>  // [Q; K] rows, r×K (at the reverse step's end: [dQ; dK] rows)
         let qkT: UnsafeMutablePointer<T>  // [Qᵀ | Kᵀ], K×r
         let stack: UnsafeMutablePointer<T>  // [scale·dO; dU' → dR], r×V
         let stackT: UnsafeMutablePointer<T>  // its transpose, V×r
@@ -91,7 +91,7 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         let dpT: UnsafeMutablePointer<T>  // dP̃ᵀ, c×c_t
         let ab: UnsafeMutablePointer<T>  // diag(β)·Ã (sweep) / E + Eᵀ (reverse), c×c
         let decay: UnsafeMutablePointer<T>  // D, c×c
-        let rb: UnsafeMutablePointer<T>  // R (sweep), c×V
+        let rb: UnsafeMutablePointer<T>  // R (sweep) / dV rows (reverse), c×V
         let wb: UnsafeMutablePointer<T>  // W₀ (sweep), c×K
         let ub: UnsafeMutablePointer<T>  // diag(e^{γ_c − γ})·U' (sweep), c×V
         let cur: UnsafeMutablePointer<T>  // the running state of each head of the group, K×V each
@@ -163,8 +163,12 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         )
     }
 
-    /// Runs work item `item = s·G + j`: sequence s, heads `j·H/G ..< (j+1)·H/G` (G = ``headGroups``).
-    func run(item: Int, workspace ws: Workspace) {
+    /// Runs work item `item = s·G + j`: sequence s, heads `j·H/G ..< (j+1)·H/G` (G = ``headGroups``),
+    /// and returns which of q, k, v and dO held a NaN or ±∞ in the rows it read
+    /// (`DeltaRuleChunkKernel.nonFiniteQ` | `nonFiniteK` | `nonFiniteV` | ``nonFiniteOutputGradient``):
+    /// every row of the item is read, and scanned as it is, by its chunk's reverse step.
+    func run(item: Int, workspace ws: Workspace) -> UInt8 {
+        var flags: UInt8 = 0
         let p = problem
         let (hh, kv) = (p.heads, kv)
         let seqIndex = item / headGroups
@@ -216,7 +220,7 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
                         if c % segmentChunks == 0 {
                             checkpoint(c / segmentChunks, h - h0).update(from: cur(ws, h - h0), count: kv)
                         }
-                        sweep(chunk: c, seq: seq, head: h, local: h - h0, slot: 0, workspace: ws)
+                        sweep(chunk: c, seq: seq, head: h, local: h - h0, slot: 0, workspace: ws, flags: &flags)
                     }
                 }
             }
@@ -234,7 +238,7 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
                 for c in first..<sweepEnd {
                     if c + 1 < chunks { ws.dbc[0] = touch(chunk: c + 1, seq: seq, heads: heads, withOutput: false) }
                     for h in heads {
-                        sweep(chunk: c, seq: seq, head: h, local: h - h0, slot: c - first, workspace: ws)
+                        sweep(chunk: c, seq: seq, head: h, local: h - h0, slot: c - first, workspace: ws, flags: &flags)
                     }
                 }
                 for c in (first..<last).reversed() {
@@ -262,7 +266,7 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
                                 state: blockState(c, plan!.blockStart(seqIndex, chunk: c), h, ws),
                                 values: saved! + plan!.slot(seqIndex, head: h, chunk: c))
                             : slot(c - first, h - h0, ws)
-                        reverse(chunk: c, seq: seq, head: h, local: h - h0, slot: st, workspace: ws)
+                        reverse(chunk: c, seq: seq, head: h, local: h - h0, slot: st, workspace: ws, flags: &flags)
                     }
                 }
             }
@@ -270,7 +274,11 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         if let dh0 {
             for h in heads { (dh0 + seq.index(p, head: h) * kv).update(from: ds(ws, h - h0), count: kv) }
         }
+        return flags
     }
+
+    /// The flag ``run(item:workspace:)`` adds for a NaN or ±∞ in dO (beside the forward's q, k, v flags).
+    static var nonFiniteOutputGradient: UInt8 { 8 }
 
     /// Advances head `h` over chunk `c` from chunk-start state `state` into `next` with the forward's
     /// saved U' at `u`: S' = e^{γ_c}·S + Kᵀ·diag(e^{γ_c − γ})·U', the state update of the sweep.
@@ -354,17 +362,26 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
     /// Gathers the chunk's rows [Q; K] (c_t + c rows at `ws.qk`) and their transpose [Qᵀ | Kᵀ]
     /// (`ws.qkT`, leading dimension c_t + c), fills the decay factors, and returns exp(γ_c).
     @inline(__always)
-    func gather(row0: Int, tokens nt: Int, head h: Int, workspace ws: Workspace) -> T {
+    func gather(row0: Int, tokens nt: Int, head h: Int, workspace ws: Workspace, flags: inout UInt8) -> T {
         let p = problem
         let (hh, dk, n) = (p.heads, p.keyDim, p.householder)
         let ns = nt * n
         let step0 = row0 * n
+        // The copies scan the rows for NaN/±∞ as they read them (the up-front scan of q and k).
+        var bad = false
         for i in 0..<nt {
-            (ws.qk + i * dk).update(from: q + ((row0 + i) * hh + h) * dk, count: dk)
+            bad =
+                DeltaRuleRowCopy.copy(
+                    q + ((row0 + i) * hh + h) * dk, count: dk, scale: 1, into: ws.qk + i * dk, copy: nil) || bad
         }
+        if bad { flags |= DeltaRuleChunkKernel<T>.nonFiniteQ }
+        bad = false
         for i in 0..<ns {
-            (ws.qk + (nt + i) * dk).update(from: k + ((step0 + i) * hh + h) * dk, count: dk)
+            bad =
+                DeltaRuleRowCopy.copy(
+                    k + ((step0 + i) * hh + h) * dk, count: dk, scale: 1, into: ws.qk + (nt + i) * dk, copy: nil) || bad
         }
+        if bad { flags |= DeltaRuleChunkKernel<T>.nonFiniteK }
         Self.transpose(ws.qk, rows: nt + ns, columns: dk, ld: dk, into: ws.qkT, ld: chunkTokens + cs)
         guard let g else { return 1 }
         return DeltaRuleBackwardDecay.fill(
@@ -375,7 +392,8 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
     /// Recomputes chunk `c` of head `h` (the group's head `local`) forward from its running state:
     /// stores S, U', T and [P; Ã] in `slot`, and advances the running state to the chunk-end state.
     func sweep(
-        chunk c: Int, seq: DeltaRuleProblem.Sequence, head h: Int, local: Int, slot sl: Int, workspace ws: Workspace
+        chunk c: Int, seq: DeltaRuleProblem.Sequence, head h: Int, local: Int, slot sl: Int, workspace ws: Workspace,
+        flags: inout UInt8
     ) {
         let p = problem
         let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
@@ -384,7 +402,7 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         let step0 = row0 * n
         let ldr = chunkTokens + cs
         let gated = g != nil
-        let stateDecay = gather(row0: row0, tokens: nt, head: h, workspace: ws)
+        let stateDecay = gather(row0: row0, tokens: nt, head: h, workspace: ws, flags: &flags)
         let st = slot(sl, local, ws)
         let sv = st.s
         let running = cur(ws, local)
@@ -471,7 +489,8 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
     /// stacked [dO; dR]ᵀ) are formed explicitly.
     func reverse(
         chunk c: Int, seq: DeltaRuleProblem.Sequence, head h: Int, local: Int,
-        slot st: (s: MatrixView<T>, u: MatrixView<T>, t: MatrixView<T>, pa: MatrixView<T>), workspace ws: Workspace
+        slot st: (s: MatrixView<T>, u: MatrixView<T>, t: MatrixView<T>, pa: MatrixView<T>), workspace ws: Workspace,
+        flags: inout UInt8
     ) {
         let p = problem
         let (hh, dk, dv, n) = (p.heads, p.keyDim, p.valueDim, p.householder)
@@ -481,7 +500,7 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         let step0 = row0 * n
         let ldr = chunkTokens + cs
         let gated = g != nil
-        let stateDecay = gather(row0: row0, tokens: nt, head: h, workspace: ws)
+        let stateDecay = gather(row0: row0, tokens: nt, head: h, workspace: ws, flags: &flags)
         let sv = st.s
         let dsp = ds(ws, local)
         let u = MatrixView(st.u.base, rows: ns, columns: dv)
@@ -508,13 +527,15 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         }
         let betaAt = { (i: Int) -> T in self.beta[(step0 + i) * hh + h] }
 
-        // scale·dO rows (0 without an output cotangent).
+        // scale·dO rows (0 without an output cotangent), scanned for NaN/±∞ as they are read.
         if let dO = outputGradient {
+            var bad = false
             for i in 0..<nt {
-                let src = dO + ((row0 + i) * hh + h) * dv
-                let dst = doc.row(i)
-                for e in 0..<dv { dst[e] = scale * src[e] }
+                bad =
+                    DeltaRuleRowCopy.copy(
+                        dO + ((row0 + i) * hh + h) * dv, count: dv, scale: scale, into: doc.row(i), copy: nil) || bad
             }
+            if bad { flags |= Self.nonFiniteOutputGradient }
         } else {
             doc.fill(0)
         }
@@ -665,19 +686,30 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
             let bi = betaAt(i)
             let row = dR.row(i)
             let vr = v + ((step0 + i) * hh + h) * dv
-            let dvr = dv_ + ((step0 + i) * hh + h) * dv
+            let dvr = ws.rb + i * dv  // staged, streamed out below
             for e in 0..<dv { dvr[e] = bi * row[e] }
             // The reductions through BLAS: Swift does not vectorise a floating-point sum.
             dbc[i] += BLAS.dot(dv, x: vr, y: row)
+            if NonFiniteScan.scan(vr, count: dv).nonFinite { flags |= DeltaRuleChunkKernel<T>.nonFiniteV }
             let f = gated ? -bi * ws.egam[i] : -bi
             for e in 0..<dv { row[e] *= f }
         }
         // dS = e^{γ_c}·dS' + [Qᵀ | Kᵀ]·[diag(e^{γ_pos})·dO_s; −diag(β ⊙ e^γ)·dR].
         BLAS.gemm(qkT, stack, into: dsv, alpha: 1, beta: stateDecay)
 
-        // Write dq, dk, dβ; dg from the reverse cumulative sum of dγ within each reset-free segment.
-        Self.transpose(dqT.base, rows: dk, columns: nt, ld: ldr, into: dq + (row0 * hh + h) * dk, ld: hh * dk)
-        Self.transpose(dkT.base, rows: dk, columns: ns, ld: cs, into: self.dk + (step0 * hh + h) * dk, ld: hh * dk)
+        // Write dq, dk, dv, dβ; dg from the reverse cumulative sum of dγ within each reset-free segment.
+        // dq and dk are transposed back to rows in the workspace (its [Q; K] rows are no longer
+        // read) and, with dv, streamed out with non-temporal stores: each row is written once and
+        // lies H·D scalars from the next, so ordinary stores would first read every line they fill.
+        Self.transpose(dqT.base, rows: dk, columns: nt, ld: ldr, into: ws.qk, ld: dk)
+        Self.transpose(dkT.base, rows: dk, columns: ns, ld: cs, into: ws.qk + nt * dk, ld: dk)
+        StreamingCopy.copyRows(
+            from: ws.qk, stride: dk, to: dq + (row0 * hh + h) * dk, stride: hh * dk, rows: nt, count: dk)
+        StreamingCopy.copyRows(
+            from: ws.qk + nt * dk, stride: dk, to: self.dk + (step0 * hh + h) * dk, stride: hh * dk, rows: ns,
+            count: dk)
+        StreamingCopy.copyRows(
+            from: ws.rb, stride: dv, to: dv_ + (step0 * hh + h) * dv, stride: hh * dv, rows: ns, count: dv)
         for i in 0..<ns { dbeta[(step0 + i) * hh + h] = dbc[i] }
         if let dg {
             var acc: T = 0

@@ -18,10 +18,10 @@ extension DeltaRule {
     static func runBackward<T: LRNNScalar>(
         _ p: DeltaRuleProblem, _ x: Inputs<T>, scale: T, chunkSize: Int, outputGradient: Tensor<T>?,
         finalStateGradient: Tensor<T>?, stateBudget: Int = backwardStateBudget
-    ) -> Inputs<T> {
+    ) throws(KernelError) -> Inputs<T> {
         var grad = Inputs<T>(
             q: Tensor(zeros: [0]), k: Tensor(zeros: [0]), v: Tensor(zeros: [0]), beta: Tensor(zeros: [0]))
-        runBackward(
+        try runBackward(
             p, x, scale: scale, chunkSize: chunkSize, outputGradient: outputGradient,
             finalStateGradient: finalStateGradient, into: &grad, workspace: nil, stateBudget: stateBudget)
         return grad
@@ -32,13 +32,18 @@ extension DeltaRule {
     /// `workspace`'s buffer when it is given and free, otherwise one allocated for this call. Each
     /// tensor of `grad` with its input's shape is overwritten in place, any other is replaced by a
     /// new (uninitialised) tensor; every element is then written by exactly one work item.
+    ///
+    /// q, k, v and `outputGradient` are scanned for NaN/±∞ by the pass itself, row by row as it
+    /// reads them (`validateBackward(…, scanRows: false)` skips their separate scan); when one
+    /// holds any, this throws ``KernelError/nonFinite(tensor:)`` naming the first of q, k, v,
+    /// `outputGradient` that does, after the pass, and `grad` holds unspecified values.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     static func runBackward<T: LRNNScalar>(
         _ p: DeltaRuleProblem, _ x: Inputs<T>, scale: T, chunkSize: Int, outputGradient: Tensor<T>?,
         finalStateGradient: Tensor<T>?, into grad: inout Inputs<T>, workspace: BackwardWorkspace<T>?,
         stateBudget: Int = backwardStateBudget, saved: (plan: DeltaRuleSavePlan, base: UnsafeMutablePointer<T>)? = nil
-    ) {
+    ) throws(KernelError) {
         if p.sequences.isEmpty || p.heads == 0 || x.q.count == 0 {
             // No tokens: every sequence is empty, dh0 = dht.
             grad = zeroGradients(like: x)
@@ -91,6 +96,7 @@ extension DeltaRule {
                 (p.heads + backwardGroupHeads - 1) / backwardGroupHeads))
         let items = p.sequences.count * groups
         let workers = Swift.min(items, workerCount)
+        var flags = [UInt8](repeating: 0, count: items)
         let empty: [T] = []
         x.q.withUnsafeBufferPointer { qb in
             x.k.withUnsafeBufferPointer { kb in
@@ -128,8 +134,11 @@ extension DeltaRule {
                                                 kernel.workspace(at: storage + $0 * perWorker)
                                             }
                                             spaces.withUnsafeBufferPointer { sp in
-                                                Threading.parallelFor(items, workers: workers) { item, worker in
-                                                    kernel.run(item: item, workspace: sp[worker])
+                                                flags.withUnsafeMutableBufferPointer { fb in
+                                                    let fp = fb.baseAddress!
+                                                    Threading.parallelFor(items, workers: workers) { item, worker in
+                                                        fp[item] = kernel.run(item: item, workspace: sp[worker])
+                                                    }
                                                 }
                                             }
                                         }
@@ -140,6 +149,13 @@ extension DeltaRule {
                     }
                 }
             }
+        }
+        let found = flags.reduce(0) { $0 | $1 }
+        if found & DeltaRuleChunkKernel<T>.nonFiniteQ != 0 { throw .nonFinite(tensor: "q") }
+        if found & DeltaRuleChunkKernel<T>.nonFiniteK != 0 { throw .nonFinite(tensor: "k") }
+        if found & DeltaRuleChunkKernel<T>.nonFiniteV != 0 { throw .nonFinite(tensor: "v") }
+        if found & DeltaRuleBackwardKernel<T>.nonFiniteOutputGradient != 0 {
+            throw .nonFinite(tensor: "outputGradient")
         }
     }
 }

@@ -102,7 +102,9 @@ extension DeltaRule {
     /// - Throws: the errors of the form without saved values, and
     ///   ``KernelError/invalidArgument(name:reason:)`` naming `saved` when it holds no values, holds
     ///   those of a call with other shapes, n, gate, initial state, boundaries or chunk size, or is in
-    ///   use by another call; all before any work (`gradients` is then unchanged).
+    ///   use by another call; all before any work (`gradients` is then unchanged) except
+    ///   ``KernelError/nonFinite(tensor:)`` naming q, k, v or `outputGradient`, found as the pass reads
+    ///   their rows (`gradients` then holds unspecified values).
     @_specialize(exported:true,where T == Float)
     @_specialize(exported:true,where T == Double)
     public static func backward<T: LRNNScalar>(
@@ -126,7 +128,7 @@ extension DeltaRule {
         let p = try validateBackward(
             inputs, chunkSize: chunkSize, numHouseholder: numHouseholder, sequences: sequences,
             outputGradient: outputGradient,
-            finalStateGradient: finalStateGradient)
+            finalStateGradient: finalStateGradient, scanRows: false)
         let scale = try DeltaRuleProblem.resolveScale(scale, keyDim: p.keyDim)
         guard let (plan, base) = saved.storage.acquireForReading() else {
             throw .invalidArgument(name: "saved", reason: "is in use by another call")
@@ -146,7 +148,7 @@ extension DeltaRule {
                 name: "saved",
                 reason: "holds the values of a forward with other shapes, constants, boundaries or chunk size")
         }
-        runBackward(
+        try runBackward(
             p, inputs, scale: scale, chunkSize: chunkSize, outputGradient: outputGradient,
             finalStateGradient: finalStateGradient, into: &gradients, workspace: workspace, stateBudget: stateBudget,
             saved: (plan, base))

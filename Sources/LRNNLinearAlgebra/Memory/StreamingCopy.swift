@@ -51,4 +51,34 @@ package enum StreamingCopy {
     ) {
         lrnn_stream_copy_f64(destination, source, count)
     }
+
+    /// Copies `rows` rows of `count` scalars, row r from `source + r·sourceStride` to
+    /// `destination + r·destinationStride`, with non-temporal stores and one fence at the end.
+    ///
+    /// - Parameters:
+    ///   - source: the first source row.
+    ///   - sourceStride: the distance between source rows, in scalars.
+    ///   - destination: the first destination row; no row may overlap a source row.
+    ///   - destinationStride: the distance between destination rows, in scalars.
+    ///   - rows: the number of rows.
+    ///   - count: the scalars per row.
+    @inlinable
+    package static func copyRows<T: LRNNScalar>(
+        from source: UnsafePointer<T>, stride sourceStride: Int, to destination: UnsafeMutablePointer<T>,
+        stride destinationStride: Int, rows: Int, count: Int
+    ) {
+        if T.self == Float.self {
+            lrnn_stream_copy_rows_f32(
+                UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Float.self), destinationStride,
+                UnsafeRawPointer(source).assumingMemoryBound(to: Float.self), sourceStride, rows, count)
+        } else if T.self == Double.self {
+            lrnn_stream_copy_rows_f64(
+                UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Double.self), destinationStride,
+                UnsafeRawPointer(source).assumingMemoryBound(to: Double.self), sourceStride, rows, count)
+        } else {
+            for r in 0..<rows {
+                (destination + r * destinationStride).update(from: source + r * sourceStride, count: count)
+            }
+        }
+    }
 }
