@@ -49,7 +49,7 @@ extension GLA {
             inputs, scale: scale, sequences: sequences, outputGradient: outputGradient,
             finalStateGradient: finalStateGradient, chunking: (chunkSize, subChunkSize))
         let (c, sub) = try validateChunking(chunkSize, subChunkSize)
-        return runChunkedBackward(
+        return try runChunkedBackward(
             problem, inputs, chunkSize: c, subChunkSize: sub, outputGradient: outputGradient,
             finalStateGradient: finalStateGradient)
     }
@@ -87,7 +87,7 @@ extension GLA {
             inputs, scale: scale, sequences: sequences, outputGradient: outputGradient,
             finalStateGradient: finalStateGradient, chunking: (chunkSize, subChunkSize))
         let (c, sub) = try validateChunking(chunkSize, subChunkSize)
-        runChunkedBackward(
+        try runChunkedBackward(
             problem, inputs, chunkSize: c, subChunkSize: sub, outputGradient: outputGradient,
             finalStateGradient: finalStateGradient, into: &gradients, workspace: workspace)
     }
@@ -125,10 +125,11 @@ extension GLA {
     }
 
     /// Validates a backward call: input shapes, boundaries and scale (``Problem``), the chunking, the
-    /// cotangents' shapes, then the values of the inputs and of the cotangents.
+    /// cotangents' shapes, then the values of the final-state cotangent and, with `scanValues`, of
+    /// the inputs and the output cotangent (``requireFiniteValues(_:outputGradient:)``).
     static func backwardProblem<T: LRNNScalar>(
         _ x: Inputs<T>, scale: T?, sequences: SequenceBoundaries?, outputGradient: Tensor<T>?,
-        finalStateGradient: Tensor<T>?, chunking: (Int, Int)?
+        finalStateGradient: Tensor<T>?, chunking: (Int, Int)?, scanValues: Bool = true
     ) throws(KernelError) -> Problem<T> {
         let p = try Problem(
             q: x.q, k: x.k, v: x.v, gk: x.gk, scale: scale, initialState: x.initialState,
@@ -140,12 +141,17 @@ extension GLA {
         if let dht = finalStateGradient {
             try KernelError.requireShape(dht, [p.stateCount, p.heads, p.keyDim, p.valueDim], "finalStateGradient")
         }
+        if scanValues { try requireFiniteValues(x, outputGradient: outputGradient) }
+        if let dht = finalStateGradient { try GLA.requireFinite(dht, "finalStateGradient") }
+        return p
+    }
+
+    /// The value checks of q, k, v, gk and the output cotangent, in that order.
+    static func requireFiniteValues<T: LRNNScalar>(_ x: Inputs<T>, outputGradient: Tensor<T>?) throws(KernelError) {
         try GLA.requireFinite(x.q, "q")
         try GLA.requireFinite(x.k, "k")
         try GLA.requireFinite(x.v, "v")
         try GLA.requireLogDecay(x.gk)
         if let dO = outputGradient { try GLA.requireFinite(dO, "outputGradient") }
-        if let dht = finalStateGradient { try GLA.requireFinite(dht, "finalStateGradient") }
-        return p
     }
 }

@@ -7,10 +7,10 @@ extension GLA {
     static func runChunkedBackward<T: LRNNScalar>(
         _ p: Problem<T>, _ x: Inputs<T>, chunkSize: Int, subChunkSize: Int, outputGradient: Tensor<T>?,
         finalStateGradient: Tensor<T>?
-    ) -> Inputs<T> {
+    ) throws(KernelError) -> Inputs<T> {
         var grad = Inputs<T>(
             q: Tensor(zeros: [0]), k: Tensor(zeros: [0]), v: Tensor(zeros: [0]), gk: Tensor(zeros: [0]))
-        runChunkedBackward(
+        try runChunkedBackward(
             p, x, chunkSize: chunkSize, subChunkSize: subChunkSize, outputGradient: outputGradient,
             finalStateGradient: finalStateGradient, into: &grad, workspace: nil)
         return grad
@@ -23,11 +23,16 @@ extension GLA {
     /// `saved` (a training forward's plan and states, checked by the caller) the sequences the plan
     /// keeps read their chunk-start states from it, and the workspace holds recomputed states only
     /// for the others.
+    ///
+    /// When every sequence is saved (the grouped path) q, k, v and dO are scanned for NaN/±∞ by
+    /// the pass as it reads them, not by the caller (``savedPathScansInputs(_:lengths:)``): this
+    /// then throws ``KernelError/nonFinite(tensor:)`` naming the first of q, k, v, `outputGradient`
+    /// that held one, after the pass, and `grad` holds unspecified values.
     static func runChunkedBackward<T: LRNNScalar>(
         _ p: Problem<T>, _ x: Inputs<T>, chunkSize: Int, subChunkSize: Int, outputGradient: Tensor<T>?,
         finalStateGradient: Tensor<T>?, into grad: inout Inputs<T>, workspace: BackwardWorkspace<T>?,
         saved: (plan: GLASavePlan, base: UnsafePointer<T>)? = nil
-    ) {
+    ) throws(KernelError) {
         let (tokens, heads, dk, dv) = (p.tokens, p.heads, p.keyDim, p.valueDim)
         let segments = p.segments
         // A chunk longer than the longest sequence only enlarges the workspaces (a caller may pass
@@ -57,13 +62,14 @@ extension GLA {
             maxChunks: (longest + chunkSize - 1) / chunkSize)
         // Every non-empty sequence saved: work items are (sequence, head group) as in the forward, just
         // enough groups that every worker has one; otherwise (sequence, head).
-        let grouped = savedPlan.map { !$0.needsSweep(lengths: segments.map(\.length)) } ?? false
+        let grouped = savedPlan.map { savedPathScansInputs($0, lengths: segments.map(\.length)) } ?? false
         let groups =
             grouped
             ? Swift.max(1, Swift.min(heads, (Threading.workerCount + segments.count - 1) / segments.count)) : heads
         let groupHeads = (heads + groups - 1) / groups
         let items = segments.count * groups
         let workers = Swift.max(1, Swift.min(Threading.workerCount, items))
+        var flags = [UInt8](repeating: 0, count: grouped ? items : 0)
         let workspaceCount = kernel.workspaceCount + (grouped ? kernel.groupWorkspaceCount(heads: groupHeads) : 0)
         // Allocated once per worker (or the caller's kept buffer), uninitialised: the kernel writes
         // before it reads.
@@ -85,53 +91,60 @@ extension GLA {
                                 let out = BackwardKernel<T>.Gradients(
                                     q: gq.baseAddress, k: gkk.baseAddress, v: gv.baseAddress,
                                     gk: gg.baseAddress, h0: storeH0 ? gh.baseAddress : nil)
-                                Threading.parallelFor(items, workers: workers) { item, worker in
-                                    if grouped, let savedPlan, let savedBase {
-                                        let n = item / groups
-                                        let group = item % groups
-                                        let (hLo, hHi) = (group * heads / groups, (group + 1) * heads / groups)
+                                flags.withUnsafeMutableBufferPointer { fb in
+                                    let fp = fb.baseAddress
+                                    Threading.parallelFor(items, workers: workers) { item, worker in
+                                        if grouped, let savedPlan, let savedBase {
+                                            let n = item / groups
+                                            let group = item % groups
+                                            let (hLo, hHi) = (group * heads / groups, (group + 1) * heads / groups)
+                                            let seg = segments[n]
+                                            let row0 = (seg.batch * tokens + seg.start) * heads + hLo
+                                            let stateOffset = (n * heads + hLo) * dk * dv
+                                            let keep = savedPlan.saved[n]
+                                            let ws = workspaces + worker * workspaceCount
+                                            fp![item] =
+                                                kernel.runGroup(
+                                                    q: q?.advanced(by: row0 * dk), k: k?.advanced(by: row0 * dk),
+                                                    v: v?.advanced(by: row0 * dv),
+                                                    outputGradient: dO?.advanced(by: row0 * dv),
+                                                    finalStateGradient: dht?.advanced(by: stateOffset),
+                                                    gradients: out.offset(
+                                                        keys: row0 * dk, values: row0 * dv, state: stateOffset),
+                                                    heads: hHi - hLo, keyStride: heads * dk, valueStride: heads * dv,
+                                                    length: seg.length, scale: scale,
+                                                    savedStates: keep
+                                                        ? savedBase + savedPlan.state(n, head: hLo, chunk: 0) : nil,
+                                                    savedDecay: keep
+                                                        ? savedBase + savedPlan.decay(n, head: hLo, chunk: 0) : nil,
+                                                    savedHeadStride: savedPlan.headCount(n), workspace: ws,
+                                                    groupWorkspace: ws + kernel.workspaceCount
+                                                ).rawValue
+                                            return
+                                        }
+                                        let n = item / heads
+                                        let h = item % heads
                                         let seg = segments[n]
-                                        let row0 = (seg.batch * tokens + seg.start) * heads + hLo
-                                        let stateOffset = (n * heads + hLo) * dk * dv
-                                        let keep = savedPlan.saved[n]
-                                        let ws = workspaces + worker * workspaceCount
-                                        kernel.runGroup(
+                                        let stateOffset = (n * heads + h) * dk * dv
+                                        let row0 = (seg.batch * tokens + seg.start) * heads + h
+                                        var states: UnsafePointer<T>? = nil
+                                        var decay: UnsafePointer<T>? = nil
+                                        if let savedPlan, let savedBase, savedPlan.saved[n] {
+                                            states = savedBase + savedPlan.state(n, head: h, chunk: 0)
+                                            decay = savedBase + savedPlan.decay(n, head: h, chunk: 0)
+                                        }
+                                        kernel.run(
                                             q: q?.advanced(by: row0 * dk), k: k?.advanced(by: row0 * dk),
-                                            v: v?.advanced(by: row0 * dv), outputGradient: dO?.advanced(by: row0 * dv),
+                                            gk: gk?.advanced(by: row0 * dk), v: v?.advanced(by: row0 * dv),
+                                            outputGradient: dO?.advanced(by: row0 * dv),
+                                            initialState: h0?.advanced(by: stateOffset),
                                             finalStateGradient: dht?.advanced(by: stateOffset),
                                             gradients: out.offset(
                                                 keys: row0 * dk, values: row0 * dv, state: stateOffset),
-                                            heads: hHi - hLo, keyStride: heads * dk, valueStride: heads * dv,
-                                            length: seg.length, scale: scale,
-                                            savedStates: keep
-                                                ? savedBase + savedPlan.state(n, head: hLo, chunk: 0) : nil,
-                                            savedDecay: keep
-                                                ? savedBase + savedPlan.decay(n, head: hLo, chunk: 0) : nil,
-                                            savedHeadStride: savedPlan.headCount(n), workspace: ws,
-                                            groupWorkspace: ws + kernel.workspaceCount)
-                                        return
+                                            keyStride: heads * dk, valueStride: heads * dv, length: seg.length,
+                                            scale: scale, savedStates: states, savedDecay: decay,
+                                            workspace: workspaces + worker * workspaceCount)
                                     }
-                                    let n = item / heads
-                                    let h = item % heads
-                                    let seg = segments[n]
-                                    let stateOffset = (n * heads + h) * dk * dv
-                                    let row0 = (seg.batch * tokens + seg.start) * heads + h
-                                    var states: UnsafePointer<T>? = nil
-                                    var decay: UnsafePointer<T>? = nil
-                                    if let savedPlan, let savedBase, savedPlan.saved[n] {
-                                        states = savedBase + savedPlan.state(n, head: h, chunk: 0)
-                                        decay = savedBase + savedPlan.decay(n, head: h, chunk: 0)
-                                    }
-                                    kernel.run(
-                                        q: q?.advanced(by: row0 * dk), k: k?.advanced(by: row0 * dk),
-                                        gk: gk?.advanced(by: row0 * dk), v: v?.advanced(by: row0 * dv),
-                                        outputGradient: dO?.advanced(by: row0 * dv),
-                                        initialState: h0?.advanced(by: stateOffset),
-                                        finalStateGradient: dht?.advanced(by: stateOffset),
-                                        gradients: out.offset(keys: row0 * dk, values: row0 * dv, state: stateOffset),
-                                        keyStride: heads * dk, valueStride: heads * dv, length: seg.length,
-                                        scale: scale, savedStates: states, savedDecay: decay,
-                                        workspace: workspaces + worker * workspaceCount)
                                 }
                             }
                         }
@@ -140,6 +153,19 @@ extension GLA {
             }
         }
         grad = Inputs(q: gradQ, k: gradK, v: gradV, gk: gradGK, initialState: storeH0 ? gradH0 : nil)
+        let found = InputFlags(rawValue: flags.reduce(0, |))
+        if found.contains(.nonFiniteQ) { throw .nonFinite(tensor: "q") }
+        if found.contains(.nonFiniteK) { throw .nonFinite(tensor: "k") }
+        if found.contains(.nonFiniteV) { throw .nonFinite(tensor: "v") }
+        if found.contains(.nonFiniteOutputGradient) { throw .nonFinite(tensor: "outputGradient") }
+    }
+
+    /// Whether the backward from `plan` takes the grouped path, whose pass scans q, k, v and dO
+    /// itself (every sequence saved: none is swept). On that path gk is not read at all (the decay
+    /// factors come from the saved values, which the training forward computed from a gk it
+    /// validated), so its values are not scanned either.
+    static func savedPathScansInputs(_ plan: GLASavePlan, lengths: [Int]) -> Bool {
+        !plan.needsSweep(lengths: lengths)
     }
 
     /// A tensor whose elements the caller writes before anyone reads them.

@@ -16,8 +16,9 @@ extension GLA.BackwardKernel {
     /// ``run(q:k:gk:v:outputGradient:initialState:finalStateGradient:gradients:keyStride:valueStride:length:scale:savedStates:savedDecay:workspace:)``
     /// head by head within each chunk, with the same arithmetic, but each chunk's rows of the group
     /// read and written as contiguous spans (a token's heads are adjacent): q and k gathered once
-    /// for the group, v and dO touched in row order before the heads use them, and the dq, dk, dgk
-    /// rows written back once per token.
+    /// for the group, v and dO read in row order before the heads use them, and the dq, dk, dgk
+    /// rows written back once per token. Every row of q, k, v and dO is scanned for NaN/±∞ as it
+    /// is first read; the flags of those found are returned (`GLA.InputFlags`).
     ///
     /// Pointers are at the group's first head: rows `keyStride` / `valueStride` apart, the heads'
     /// final-state gradients and `dh0` K·V apart, and their saved values `savedHeadStride` apart.
@@ -26,7 +27,7 @@ extension GLA.BackwardKernel {
         finalStateGradient: UnsafePointer<T>?, gradients g: Gradients, heads n: Int, keyStride: Int,
         valueStride: Int, length: Int, scale: T, savedStates: UnsafePointer<T>?, savedDecay: UnsafePointer<T>?,
         savedHeadStride: Int, workspace: UnsafeMutablePointer<T>, groupWorkspace: UnsafeMutablePointer<T>
-    ) {
+    ) -> GLA.InputFlags {
         let (dk, dv, cs, kv) = (keyDim, valueDim, chunkSize, stateSize)
         guard length > 0, let q, let k, let v, let savedStates, let savedDecay, let gq = g.q, let gkk = g.k,
             let gv = g.v, let gg = g.gk
@@ -39,7 +40,7 @@ extension GLA.BackwardKernel {
                     h0.update(repeating: 0, count: n * kv)
                 }
             }
-            return
+            return []
         }
         var b = buffers(workspace)
         b.ones.update(repeating: 1, count: dk)
@@ -59,24 +60,26 @@ extension GLA.BackwardKernel {
                 finalState: savedStates + j * savedHeadStride + chunks * kv,
                 finalStateGradient: finalStateGradient.map { $0 + j * kv })
         }
-        let lineScalars = Swift.max(1, 64 / MemoryLayout<T>.stride)
-        var touched: T = 0
+        var flags: GLA.InputFlags = []
         for c in stride(from: chunks - 1, through: 0, by: -1) {
             let t0 = c * cs
             let len = Swift.min(cs, length - t0)
-            // The group's rows, token by token as contiguous spans: q and k gathered per head, v and dO
-            // brought into cache (one read per cache line) before the heads' products read them.
+            // The group's rows, token by token as contiguous spans, each scanned for NaN/±∞ as it is
+            // first read (the scan in place of an up-front pass): q and k gathered per head, v and dO
+            // brought into cache before the heads' products read them.
             for i in 0..<len {
                 let (qi, ki) = (q + (t0 + i) * keyStride, k + (t0 + i) * keyStride)
+                if NonFiniteScan.scan(qi, count: n * dk).nonFinite { flags.insert(.nonFiniteQ) }
+                if NonFiniteScan.scan(ki, count: n * dk).nonFinite { flags.insert(.nonFiniteK) }
                 for j in 0..<n {
                     (qRows + (j * cs + i) * dk).update(from: qi + j * dk, count: dk)
                     (kRows + (j * cs + i) * dk).update(from: ki + j * dk, count: dk)
                 }
-                let vi = v + (t0 + i) * valueStride
-                for x in stride(from: 0, to: n * dv, by: lineScalars) { touched += vi[x] }
-                if let dO = outputGradient {
-                    let di = dO + (t0 + i) * valueStride
-                    for x in stride(from: 0, to: n * dv, by: lineScalars) { touched += di[x] }
+                if NonFiniteScan.scan(v + (t0 + i) * valueStride, count: n * dv).nonFinite {
+                    flags.insert(.nonFiniteV)
+                }
+                if let dO = outputGradient, NonFiniteScan.scan(dO + (t0 + i) * valueStride, count: n * dv).nonFinite {
+                    flags.insert(.nonFiniteOutputGradient)
                 }
             }
             for j in 0..<n {
@@ -101,10 +104,9 @@ extension GLA.BackwardKernel {
                 }
             }
         }
-        // The touched sum is kept (in scratch the pass no longer reads) so the reads are not dropped.
-        b.carry[0] = touched
         if let h0 = g.h0 {
             for j in 0..<n { (h0 + j * kv).update(from: dS + j * kv, count: kv) }
         }
+        return flags
     }
 }

@@ -95,6 +95,8 @@ extension GLA {
         static let nonFiniteV = InputFlags(rawValue: 4)
         static let nonFiniteGK = InputFlags(rawValue: 8)
         static let positiveGK = InputFlags(rawValue: 16)
+        /// A NaN or ±∞ in the output cotangent dO (the backward's fused scan).
+        static let nonFiniteOutputGradient = InputFlags(rawValue: 32)
 
         /// Throws the error the up-front checks would have thrown first (q, k, v, gk, then the sign of gk).
         func check<T: LRNNScalar>(gk: Tensor<T>) throws(KernelError) {

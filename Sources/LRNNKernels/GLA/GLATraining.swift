@@ -100,7 +100,11 @@ extension GLA {
     /// - Throws: the errors of the form without saved values, and
     ///   ``KernelError/invalidArgument(name:reason:)`` naming `saved` when it holds no values, holds
     ///   those of a call with other shapes, initial state, boundaries or chunking, or is in use by
-    ///   another call; all before any work (`gradients` is then unchanged).
+    ///   another call; all before any work (`gradients` is then unchanged), except that when every
+    ///   sequence's values were saved the pass scans q, k, v and `outputGradient` as it reads them:
+    ///   ``KernelError/nonFinite(tensor:)`` naming one of them then comes after the pass, with
+    ///   `gradients` holding unspecified values. On that path gk is not read (the saved decay factors
+    ///   stand for it), so it must be the forward's, as every input must.
     @_specialize(exported:true,where T == Float)
     @_specialize(exported:true,where T == Double)
     public static func backward<T: LRNNScalar>(
@@ -123,7 +127,7 @@ extension GLA {
     ) throws(KernelError) {
         let problem = try backwardProblem(
             inputs, scale: scale, sequences: sequences, outputGradient: outputGradient,
-            finalStateGradient: finalStateGradient, chunking: (chunkSize, subChunkSize))
+            finalStateGradient: finalStateGradient, chunking: (chunkSize, subChunkSize), scanValues: false)
         let (c, sub) = try validateChunking(chunkSize, subChunkSize)
         guard let (plan, base) = saved.storage.acquireForReading() else {
             throw .invalidArgument(name: "saved", reason: "is in use by another call")
@@ -138,7 +142,11 @@ extension GLA {
             throw .invalidArgument(
                 name: "saved", reason: "holds the values of a forward with other shapes, boundaries or chunking")
         }
-        runChunkedBackward(
+        // The grouped path scans the values as it reads them; any other scans them here, first.
+        if !savedPathScansInputs(plan, lengths: problem.segments.map(\.length)) {
+            try requireFiniteValues(inputs, outputGradient: outputGradient)
+        }
+        try runChunkedBackward(
             problem, inputs, chunkSize: c, subChunkSize: sub, outputGradient: outputGradient,
             finalStateGradient: finalStateGradient, into: &gradients, workspace: workspace,
             saved: (plan, UnsafePointer(base)))
