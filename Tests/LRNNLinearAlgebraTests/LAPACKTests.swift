@@ -267,16 +267,29 @@ struct LAPACKTests {
                 try LAPACK.hermitianEigen(complexified(upperNaN)).values
                     == LAPACK.hermitianEigen(complexified(good)).values)
         }
-        // Infinite input passes the scan; a NaN that the first routine makes is caught before the
-        // second: getrf leaves NaN in the factors of [[∞, ∞], [1, 1]] (getri's matrix is argument
-        // 3), and geqrf a NaN reflector scalar for [[∞, 0], [1, 1]] (orgqr's tau is argument 7).
-        #expect(throws: LAPACKError(routine: p + "getri", info: -3)) {
+        // ±∞ is refused as NaN is, before any routine runs: with it gesdd never returned (svd),
+        // and getrf/getri or geqrf/orgqr turned it into a NaN caught only between the two calls.
+        #expect(throws: LAPACKError(routine: p + "getrf", info: -4)) {
             try LAPACK.inverse(matrix([[.infinity, .infinity], [1, 1]], as: T.self))
         }
-        #expect(throws: LAPACKError(routine: p + "orgqr", info: -7)) {
+        #expect(throws: LAPACKError(routine: p + "geqrf", info: -4)) {
             try LAPACK.qr(matrix([[.infinity, 0], [1, 1]], as: T.self))
         }
+        let infinite = matrix([[2, 1, 0], [1, 3, 1], [0, 1, 4]], as: T.self).map { $0 == 2 ? -T.infinity : $0 }
+        #expect(throws: LAPACKError(routine: p + "gesdd", info: -5)) { try LAPACK.svd(infinite) }
+        #expect(throws: LAPACKError(routine: p + "gesdd", info: -5)) { try LAPACK.spectralNorm(infinite) }
+        #expect(throws: LAPACKError(routine: p + "geev", info: -5)) { try LAPACK.eigen(infinite) }
+        #expect(throws: LAPACKError(routine: p + "gesv", info: -4)) {
+            try LAPACK.solve(infinite, Tensor<T>(shape: [3], scalars: [1, 2, 3]))
+        }
+        #expect(throws: LAPACKError(routine: p + "syev", info: -5)) { try LAPACK.symmetricEigen(infinite) }
+        // A complex entry with an infinite imaginary part.
+        let complexInfinite = complexified(infinite.map { $0.isFinite ? $0 : 1 }).map {
+            $0.real == 4 ? Complex(4, T.infinity) : $0
+        }
+        #expect(throws: LAPACKError(routine: c + "gesdd", info: -5)) { try LAPACK.singularValues(complexInfinite) }
+        #expect(throws: LAPACKError(routine: c + "heev", info: -5)) { try LAPACK.hermitianEigen(complexInfinite) }
         let error = LAPACKError(routine: p + "geev", info: -5)
-        #expect(error.description.contains("argument 5") && error.description.contains("NaN"))
+        #expect(error.description.contains("argument 5") && error.description.contains("NaN or ±∞"))
     }
 }

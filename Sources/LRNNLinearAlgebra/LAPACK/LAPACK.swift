@@ -29,8 +29,9 @@ public struct EigenDecomposition<T: LRNNScalar>: Sendable {
 /// compute on the same numbers and give the same results, bit for bit.
 ///
 /// LAPACKE's high-level functions reported NaN input as an illegal argument; the drivers scan
-/// their inputs first and throw the same ``LAPACKError`` (the routine and `info = −i`, `i` the
-/// matrix's position in that function's argument list).
+/// their inputs first for NaN and ±∞ and throw the same ``LAPACKError`` (the routine and
+/// `info = −i`, `i` the matrix's position in that function's argument list). Infinite entries
+/// are refused too: with one, `gesdd` never returns and the other routines give NaN or ∞.
 public enum LAPACK {
     static func square<T>(_ a: Tensor<T>, _ what: String) -> Int {
         precondition(
@@ -43,14 +44,14 @@ public enum LAPACK {
     ///
     /// Complex-conjugate pairs come out adjacent, positive imaginary part first; their
     /// eigenvectors are unpacked from LAPACK's real storage into complex columns.
-    /// - Throws: ``LAPACKError`` when the QR iteration fails or the input holds NaN.
+    /// - Throws: ``LAPACKError`` when the QR iteration fails or the input holds NaN or ±∞.
     public static func eigen<T: LRNNScalar>(
         _ a: Tensor<T>, left: Bool = false, right: Bool = true
     ) throws(LAPACKError) -> EigenDecomposition<T> {
         let n = square(a, "eigen")
         if n == 0 { return EigenDecomposition(values: [], left: nil, right: nil) }
         let routine = T.realPrefix + "geev"
-        try rejectNaN(a.scalars, routine, argument: 5)
+        try rejectNonFinite(a.scalars, routine, argument: 5)
         let f = LAPACKBuffer(rowMajor: a.scalars, rows: n, columns: n, span: n)
         let wr = LAPACKBuffer<T>(count: n, span: n)
         let wi = LAPACKBuffer<T>(count: n, span: n)
@@ -94,14 +95,14 @@ public enum LAPACK {
     }
 
     /// Eigen-decomposition of a general complex n×n matrix (`cgeev` / `zgeev`).
-    /// - Throws: ``LAPACKError`` when the QR iteration fails or the input holds NaN.
+    /// - Throws: ``LAPACKError`` when the QR iteration fails or the input holds NaN or ±∞.
     public static func eigen<T: LRNNScalar>(
         _ a: Tensor<Complex<T>>, left: Bool = false, right: Bool = true
     ) throws(LAPACKError) -> EigenDecomposition<T> {
         let n = square(a, "eigen")
         if n == 0 { return EigenDecomposition(values: [], left: nil, right: nil) }
         let routine = T.complexPrefix + "geev"
-        try rejectNaN(a.scalars, routine, argument: 5)
+        try rejectNonFinite(a.scalars, routine, argument: 5)
         let f = LAPACKBuffer(rowMajor: a.scalars, rows: n, columns: n, span: n)
         let w = LAPACKBuffer<Complex<T>>(count: n, span: n)
         let vl = LAPACKBuffer<Complex<T>>(count: left ? n * n : 1, span: n)
@@ -129,7 +130,7 @@ public enum LAPACK {
     ///
     /// `b` is a vector `[n]` or a matrix `[n, m]`; the result has b's shape.
     /// - Throws: ``LAPACKError`` with `info > 0` when A is exactly singular, `info < 0` when A
-    ///   or b holds NaN.
+    ///   or b holds NaN or ±∞.
     public static func solve<T: LRNNScalar>(_ a: Tensor<T>, _ b: Tensor<T>) throws(LAPACKError) -> Tensor<T> {
         let n = square(a, "solve")
         precondition(
@@ -138,8 +139,8 @@ public enum LAPACK {
         let nrhs = b.rank == 1 ? 1 : b.shape[1]
         if n == 0 || nrhs == 0 { return b }
         let routine = T.realPrefix + "gesv"
-        try rejectNaN(a.scalars, routine, argument: 4)
-        try rejectNaN(b.scalars, routine, argument: 7)
+        try rejectNonFinite(a.scalars, routine, argument: 4)
+        try rejectNonFinite(b.scalars, routine, argument: 7)
         let span = Swift.max(n, nrhs)
         let f = LAPACKBuffer(rowMajor: a.scalars, rows: n, columns: n, span: span)
         let x = LAPACKBuffer(rowMajor: b.scalars, rows: n, columns: nrhs, span: span)
@@ -151,7 +152,7 @@ public enum LAPACK {
 
     /// Solves the complex system `A·X = B` (`cgesv` / `zgesv`); `b` is `[n]` or `[n, m]`.
     /// - Throws: ``LAPACKError`` with `info > 0` when A is exactly singular, `info < 0` when A
-    ///   or b holds NaN.
+    ///   or b holds NaN or ±∞.
     public static func solve<T: LRNNScalar>(
         _ a: Tensor<Complex<T>>, _ b: Tensor<Complex<T>>
     ) throws(LAPACKError) -> Tensor<Complex<T>> {
@@ -162,8 +163,8 @@ public enum LAPACK {
         let nrhs = b.rank == 1 ? 1 : b.shape[1]
         if n == 0 || nrhs == 0 { return b }
         let routine = T.complexPrefix + "gesv"
-        try rejectNaN(a.scalars, routine, argument: 4)
-        try rejectNaN(b.scalars, routine, argument: 7)
+        try rejectNonFinite(a.scalars, routine, argument: 4)
+        try rejectNonFinite(b.scalars, routine, argument: 7)
         let span = Swift.max(n, nrhs)
         let f = LAPACKBuffer(rowMajor: a.scalars, rows: n, columns: n, span: span)
         let x = LAPACKBuffer(rowMajor: b.scalars, rows: n, columns: nrhs, span: span)
@@ -180,7 +181,7 @@ public enum LAPACK {
     /// Returns the packed factors (L below the diagonal with unit diagonal implied, U on and
     /// above) and LAPACK's 1-based pivot indices.
     /// - Throws: ``LAPACKError`` with `info > 0` when U has an exact zero on its diagonal,
-    ///   `info < 0` when the input holds NaN.
+    ///   `info < 0` when the input holds NaN or ±∞.
     public static func luFactorization<T: LRNNScalar>(
         _ a: Tensor<T>
     ) throws(LAPACKError) -> (factors: Tensor<T>, pivots: [Int32]) {
@@ -202,7 +203,7 @@ public enum LAPACK {
     ) throws(LAPACKError) -> (factors: LAPACKBuffer<T>, pivots: LAPACKBuffer<Int32>) {
         let (m, n) = (a.shape[0], a.shape[1])
         let routine = T.realPrefix + "getrf"
-        try rejectNaN(a.scalars, routine, argument: 4)
+        try rejectNonFinite(a.scalars, routine, argument: 4)
         let span = Swift.max(m, n)
         let f = LAPACKBuffer(rowMajor: a.scalars, rows: m, columns: n, span: span)
         let ipiv = LAPACKBuffer<Int32>(count: Swift.min(m, n), span: span)
@@ -213,13 +214,13 @@ public enum LAPACK {
 
     /// The inverse of a square matrix (`getrf` then `getri`). Prefer ``solve(_:_:)-(Tensor<T>,Tensor<T>)`` when
     /// the inverse is only applied to vectors.
-    /// - Throws: ``LAPACKError`` when A is exactly singular or holds NaN.
+    /// - Throws: ``LAPACKError`` when A is exactly singular or holds NaN or ±∞.
     public static func inverse<T: LRNNScalar>(_ a: Tensor<T>) throws(LAPACKError) -> Tensor<T> {
         let n = square(a, "inverse")
         if n == 0 { return a }
         let (f, ipiv) = try factorLU(a)
         let routine = T.realPrefix + "getri"
-        try rejectNaN(UnsafeBufferPointer(start: f.base, count: n * n), routine, argument: 3)
+        try rejectNonFinite(UnsafeBufferPointer(start: f.base, count: n * n), routine, argument: 3)
         let work = try workspace(T.self, span: n, routine) { query, lwork in
             T._lapackGetri(n, f.base, n, ipiv.base, query, lwork)
         }
@@ -232,7 +233,7 @@ public enum LAPACK {
 
     /// Thin QR factorisation `A = Q·R` of an m×n matrix with m ≥ n (`geqrf`, `orgqr`):
     /// Q is m×n with orthonormal columns, R is n×n upper triangular.
-    /// - Throws: ``LAPACKError`` on an illegal argument (e.g. NaN input).
+    /// - Throws: ``LAPACKError`` on an illegal argument (e.g. NaN or ±∞ input).
     public static func qr<T: LRNNScalar>(_ a: Tensor<T>) throws(LAPACKError) -> (q: Tensor<T>, r: Tensor<T>) {
         precondition(
             a.rank == 2 && a.shape[0] >= a.shape[1],
@@ -240,7 +241,7 @@ public enum LAPACK {
         let (m, n) = (a.shape[0], a.shape[1])
         if n == 0 { return (Tensor(shape: [m, 0], scalars: []), Tensor(shape: [0, 0], scalars: [])) }
         let geqrf = T.realPrefix + "geqrf"
-        try rejectNaN(a.scalars, geqrf, argument: 4)
+        try rejectNonFinite(a.scalars, geqrf, argument: 4)
         let f = LAPACKBuffer(rowMajor: a.scalars, rows: m, columns: n, span: m)
         let tau = LAPACKBuffer<T>(count: n, span: m)
         let qrWork = try workspace(T.self, span: m, geqrf) { query, lwork in
@@ -253,8 +254,8 @@ public enum LAPACK {
         var r = Tensor<T>(shape: [n, n], repeating: 0)
         for i in 0..<n { for j in i..<n { r.scalars[i * n + j] = f.base[i + j * m] } }
         let orgqr = T.realPrefix + "orgqr"
-        try rejectNaN(UnsafeBufferPointer(start: f.base, count: m * n), orgqr, argument: 5)
-        try rejectNaN(UnsafeBufferPointer(start: tau.base, count: n), orgqr, argument: 7)
+        try rejectNonFinite(UnsafeBufferPointer(start: f.base, count: m * n), orgqr, argument: 5)
+        try rejectNonFinite(UnsafeBufferPointer(start: tau.base, count: n), orgqr, argument: 7)
         let qWork = try workspace(T.self, span: m, orgqr) { query, lwork in
             T._lapackOrgqr(m, n, n, f.base, m, tau.base, query, lwork)
         }
@@ -267,7 +268,7 @@ public enum LAPACK {
 
     /// Thin singular value decomposition `A = U·diag(s)·Vᵀ` (`gesdd`), s descending.
     /// Returns U (m×k) and Vᵀ (k×n) with k = min(m, n) when `vectors` is true.
-    /// - Throws: ``LAPACKError`` when the iteration fails or the input holds NaN.
+    /// - Throws: ``LAPACKError`` when the iteration fails or the input holds NaN or ±∞.
     public static func svd<T: LRNNScalar>(
         _ a: Tensor<T>, vectors: Bool = true
     ) throws(LAPACKError) -> (u: Tensor<T>?, s: [T], vt: Tensor<T>?) {
@@ -276,7 +277,7 @@ public enum LAPACK {
         let k = Swift.min(m, n)
         if k == 0 { return (nil, [], nil) }
         let routine = T.realPrefix + "gesdd"
-        try rejectNaN(a.scalars, routine, argument: 5)
+        try rejectNonFinite(a.scalars, routine, argument: 5)
         let span = Swift.max(m, n)
         let f = LAPACKBuffer(rowMajor: a.scalars, rows: m, columns: n, span: span)
         let s = LAPACKBuffer<T>(count: k, span: span)
@@ -301,14 +302,14 @@ public enum LAPACK {
     }
 
     /// Singular values (descending) of a complex matrix (`cgesdd` / `zgesdd`).
-    /// - Throws: ``LAPACKError`` when the iteration fails or the input holds NaN.
+    /// - Throws: ``LAPACKError`` when the iteration fails or the input holds NaN or ±∞.
     public static func singularValues<T: LRNNScalar>(_ a: Tensor<Complex<T>>) throws(LAPACKError) -> [T] {
         precondition(a.rank == 2, "LAPACK.singularValues: expected a matrix, got shape \(a.shape)")
         let (m, n) = (a.shape[0], a.shape[1])
         let k = Swift.min(m, n)
         if k == 0 { return [] }
         let routine = T.complexPrefix + "gesdd"
-        try rejectNaN(a.scalars, routine, argument: 5)
+        try rejectNonFinite(a.scalars, routine, argument: 5)
         let span = Swift.max(m, n)
         let f = LAPACKBuffer(rowMajor: a.scalars, rows: m, columns: n, span: span)
         let s = LAPACKBuffer<T>(count: k, span: span)
@@ -334,14 +335,14 @@ public enum LAPACK {
 
     /// Eigenvalues (ascending) and orthonormal eigenvectors (columns) of a symmetric matrix
     /// (`ssyev` / `dsyev`, reading the lower triangle).
-    /// - Throws: ``LAPACKError`` when the iteration fails or the lower triangle holds NaN.
+    /// - Throws: ``LAPACKError`` when the iteration fails or the lower triangle holds NaN or ±∞.
     public static func symmetricEigen<T: LRNNScalar>(
         _ a: Tensor<T>
     ) throws(LAPACKError) -> (values: [T], vectors: Tensor<T>) {
         let n = square(a, "symmetricEigen")
         if n == 0 { return ([], a) }
         let routine = T.realPrefix + "syev"
-        if lowerTriangleContainsNaN(a.scalars, n) { throw LAPACKError(routine: routine, info: -5) }
+        if lowerTriangleContainsNonFinite(a.scalars, n) { throw LAPACKError(routine: routine, info: -5) }
         let f = LAPACKBuffer(rowMajor: a.scalars, rows: n, columns: n, span: n)
         let w = LAPACKBuffer<T>(count: n, span: n)
         let work = try workspace(T.self, span: n, routine) { query, lwork in
@@ -356,14 +357,14 @@ public enum LAPACK {
 
     /// Eigenvalues (ascending, real) and orthonormal eigenvectors (columns) of a Hermitian
     /// matrix (`cheev` / `zheev`, reading the lower triangle).
-    /// - Throws: ``LAPACKError`` when the iteration fails or the lower triangle holds NaN.
+    /// - Throws: ``LAPACKError`` when the iteration fails or the lower triangle holds NaN or ±∞.
     public static func hermitianEigen<T: LRNNScalar>(
         _ a: Tensor<Complex<T>>
     ) throws(LAPACKError) -> (values: [T], vectors: Tensor<Complex<T>>) {
         let n = square(a, "hermitianEigen")
         if n == 0 { return ([], a) }
         let routine = T.complexPrefix + "heev"
-        if lowerTriangleContainsNaN(a.scalars, n) { throw LAPACKError(routine: routine, info: -5) }
+        if lowerTriangleContainsNonFinite(a.scalars, n) { throw LAPACKError(routine: routine, info: -5) }
         let f = LAPACKBuffer(rowMajor: a.scalars, rows: n, columns: n, span: n)
         let w = LAPACKBuffer<T>(count: n, span: n)
         let rwork = LAPACKBuffer<T>(count: Swift.max(1, 3 * n - 2), span: n)

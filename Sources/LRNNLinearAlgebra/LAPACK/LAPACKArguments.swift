@@ -1,36 +1,35 @@
 import ComplexModule
 
-/// What ``LAPACK``'s drivers do before a call: the NaN checks LAPACKE's high-level functions
-/// made, and workspaces sized by LAPACK's own query.
+/// What ``LAPACK``'s drivers do before a call: the checks for NaN and ±∞ (LAPACKE's high-level
+/// functions checked for NaN only), and workspaces sized by LAPACK's own query.
 extension LAPACK {
-    /// Throws `LAPACKError(routine:info: −argument)` when any of `values` is NaN, as LAPACKE's
-    /// high-level functions did (∞ passes, as it did there).
-    static func rejectNaN<S: Sequence, T: LRNNScalar>(
+    /// Throws `LAPACKError(routine:info: −argument)` when any of `values` is NaN or ±∞ (LAPACKE's
+    /// high-level functions rejected NaN the same way; an infinite entry made `gesdd` loop forever
+    /// and the other drivers return NaN or ∞ without an error, so it is rejected too).
+    static func rejectNonFinite<S: Sequence, T: LRNNScalar>(
         _ values: S, _ routine: String, argument: Int
     ) throws(LAPACKError) where S.Element == T {
-        if values.contains(where: { $0.isNaN }) { throw LAPACKError(routine: routine, info: -argument) }
+        if values.contains(where: { !$0.isFinite }) { throw LAPACKError(routine: routine, info: -argument) }
     }
 
     /// Throws `LAPACKError(routine:info: −argument)` when a real or imaginary part of any of
-    /// `values` is NaN.
-    static func rejectNaN<S: Sequence, T: LRNNScalar>(
+    /// `values` is NaN or ±∞.
+    static func rejectNonFinite<S: Sequence, T: LRNNScalar>(
         _ values: S, _ routine: String, argument: Int
     ) throws(LAPACKError) where S.Element == Complex<T> {
-        if values.contains(where: { $0.real.isNaN || $0.imaginary.isNaN }) {
-            throw LAPACKError(routine: routine, info: -argument)
-        }
+        if values.contains(where: { !$0.isFinite }) { throw LAPACKError(routine: routine, info: -argument) }
     }
 
-    /// Whether the lower triangle (diagonal included) of the row-major n×n `a` holds a NaN:
-    /// the part `syev` reads with `uplo = "L"`, the part LAPACKE checked.
-    static func lowerTriangleContainsNaN<T: LRNNScalar>(_ a: [T], _ n: Int) -> Bool {
-        (0..<n).contains { i in (0...i).contains { a[i * n + $0].isNaN } }
+    /// Whether the lower triangle (diagonal included) of the row-major n×n `a` holds a NaN or
+    /// ±∞: the part `syev` reads with `uplo = "L"`, the part LAPACKE checked.
+    static func lowerTriangleContainsNonFinite<T: LRNNScalar>(_ a: [T], _ n: Int) -> Bool {
+        (0..<n).contains { i in (0...i).contains { !a[i * n + $0].isFinite } }
     }
 
     /// Whether the lower triangle (diagonal included) of the row-major n×n complex `a` holds a
-    /// NaN in a real or imaginary part.
-    static func lowerTriangleContainsNaN<T: LRNNScalar>(_ a: [Complex<T>], _ n: Int) -> Bool {
-        (0..<n).contains { i in (0...i).contains { a[i * n + $0].real.isNaN || a[i * n + $0].imaginary.isNaN } }
+    /// NaN or ±∞ in a real or imaginary part.
+    static func lowerTriangleContainsNonFinite<T: LRNNScalar>(_ a: [Complex<T>], _ n: Int) -> Bool {
+        (0..<n).contains { i in (0...i).contains { !a[i * n + $0].isFinite } }
     }
 
     /// The workspace of a real routine, sized by its query: `query(work, −1)` stores the

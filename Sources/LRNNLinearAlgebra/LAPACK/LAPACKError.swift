@@ -1,7 +1,7 @@
 /// A LAPACK routine reported failure (`info ≠ 0`).
 ///
-/// `info < 0`: argument `−info` was illegal, or the input holds NaN (``LAPACK`` scans its
-/// inputs and reports NaN with the code LAPACKE's high-level functions gave it: the matrix's
+/// `info < 0`: argument `−info` was illegal, or the input holds NaN or ±∞ (``LAPACK`` scans its
+/// inputs and reports either with the code LAPACKE's high-level functions gave NaN: the matrix's
 /// position in that function's argument list, e.g. −5 for `geev`); `info > 0`: a
 /// routine-specific numerical failure, e.g. an exactly singular pivot in `gesv`/`getrf` or an
 /// eigenvalue iteration that did not converge in `geev`.
@@ -25,7 +25,7 @@ public struct LAPACKError: Error, CustomStringConvertible, Equatable, Sendable {
     public var description: String {
         let meaning: String
         if info < 0 {
-            meaning = "argument \(-info) had an illegal value (or the input contains NaN)"
+            meaning = "argument \(-info) had an illegal value (or the input contains NaN or ±∞)"
         } else if routine.hasSuffix("gesv") || routine.hasSuffix("getrf") || routine.hasSuffix("getri") {
             meaning = "the matrix is exactly singular: U(\(info),\(info)) = 0"
         } else if routine.hasSuffix("geev") || routine.hasSuffix("syev") || routine.hasSuffix("heev") {
