@@ -7,42 +7,6 @@
 #if defined(__x86_64__) && defined(__SSE2__)
 #include <emmintrin.h>
 
-void lrnn_stream_copy_f32(float *dst, const float *src, long count) {
-    long i = 0;
-    while (i < count && ((uintptr_t)(dst + i) & 15) != 0) {
-        dst[i] = src[i];
-        i++;
-    }
-    for (; i + 16 <= count; i += 16) {
-        __m128 a = _mm_loadu_ps(src + i), b = _mm_loadu_ps(src + i + 4);
-        __m128 c = _mm_loadu_ps(src + i + 8), d = _mm_loadu_ps(src + i + 12);
-        _mm_stream_ps(dst + i, a);
-        _mm_stream_ps(dst + i + 4, b);
-        _mm_stream_ps(dst + i + 8, c);
-        _mm_stream_ps(dst + i + 12, d);
-    }
-    for (; i < count; i++) dst[i] = src[i];
-    _mm_sfence();
-}
-
-void lrnn_stream_copy_f64(double *dst, const double *src, long count) {
-    long i = 0;
-    while (i < count && ((uintptr_t)(dst + i) & 15) != 0) {
-        dst[i] = src[i];
-        i++;
-    }
-    for (; i + 8 <= count; i += 8) {
-        __m128d a = _mm_loadu_pd(src + i), b = _mm_loadu_pd(src + i + 2);
-        __m128d c = _mm_loadu_pd(src + i + 4), d = _mm_loadu_pd(src + i + 6);
-        _mm_stream_pd(dst + i, a);
-        _mm_stream_pd(dst + i + 2, b);
-        _mm_stream_pd(dst + i + 4, c);
-        _mm_stream_pd(dst + i + 6, d);
-    }
-    for (; i < count; i++) dst[i] = src[i];
-    _mm_sfence();
-}
-
 void lrnn_stream_copy_rows_f32(float *dst, long ldd, const float *src, long lds, long rows, long count) {
     for (long r = 0; r < rows; r++) {
         float *d = dst + r * ldd;
@@ -97,12 +61,12 @@ void lrnn_stream_copy_rows_f64(double *dst, long ldd, const double *src, long ld
     for (long r = 0; r < rows; r++) if (count > 0) memcpy(dst + r * ldd, src + r * lds, (size_t)count * sizeof(double));
 }
 
+#endif
+
 void lrnn_stream_copy_f32(float *dst, const float *src, long count) {
-    if (count > 0) memcpy(dst, src, (size_t)count * sizeof(float));
+    lrnn_stream_copy_rows_f32(dst, 0, src, 0, 1, count);
 }
 
 void lrnn_stream_copy_f64(double *dst, const double *src, long count) {
-    if (count > 0) memcpy(dst, src, (size_t)count * sizeof(double));
+    lrnn_stream_copy_rows_f64(dst, 0, src, 0, 1, count);
 }
-
-#endif

@@ -292,4 +292,17 @@ struct LAPACKTests {
         let error = LAPACKError(routine: p + "geev", info: -5)
         #expect(error.description.contains("argument 5") && error.description.contains("NaN or ±∞"))
     }
+
+    @Test("empty matrices: LU has no pivots, the other drivers return empty results", arguments: precisions)
+    func emptyMatrices(_ type: any LRNNScalar.Type) throws { try runEmptyMatrices(type) }
+
+    func runEmptyMatrices<T: LRNNScalar>(_: T.Type) throws {
+        for shape in [[0, 0], [0, 3], [3, 0]] {
+            let a = Tensor<T>(shape: shape, scalars: [])
+            let lu = try LAPACK.luFactorization(a)
+            #expect(lu.pivots.isEmpty && lu.factors.shape == shape, "\(shape)")
+            #expect(try LAPACK.svd(a).s.isEmpty)
+        }
+        #expect(try LAPACK.eigen(Tensor<T>(shape: [0, 0], scalars: [])).values.isEmpty)
+    }
 }

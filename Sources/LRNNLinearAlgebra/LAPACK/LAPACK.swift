@@ -179,7 +179,7 @@ public enum LAPACK {
     /// LU factorisation with partial pivoting `P·A = L·U` (`sgetrf` / `dgetrf`).
     ///
     /// Returns the packed factors (L below the diagonal with unit diagonal implied, U on and
-    /// above) and LAPACK's 1-based pivot indices.
+    /// above) and LAPACK's 1-based pivot indices, min(m, n) of them (none for an empty matrix).
     /// - Throws: ``LAPACKError`` with `info > 0` when U has an exact zero on its diagonal,
     ///   `info < 0` when the input holds NaN or ±∞.
     public static func luFactorization<T: LRNNScalar>(
@@ -187,12 +187,12 @@ public enum LAPACK {
     ) throws(LAPACKError) -> (factors: Tensor<T>, pivots: [Int32]) {
         precondition(a.rank == 2, "LAPACK.luFactorization: expected a matrix, got shape \(a.shape)")
         let (m, n) = (a.shape[0], a.shape[1])
-        let pivotCount = Swift.max(1, Swift.min(m, n))
-        if m == 0 || n == 0 { return (a, [Int32](repeating: 0, count: pivotCount)) }
+        // min(m, n) pivots: none for an empty matrix.
+        if m == 0 || n == 0 { return (a, []) }
         let (f, ipiv) = try factorLU(a)
         return (
             Tensor(shape: a.shape, scalars: f.rowMajor(rows: m, columns: n, leadingDimension: m)),
-            ipiv.array(pivotCount)
+            ipiv.array(Swift.min(m, n))
         )
     }
 
