@@ -298,19 +298,33 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         next.update(from: state, count: kv)
         let sv = MatrixView(next, rows: dk, columns: dv)
         guard let g else {
-            BLAS.gemm(kt, um, into: sv, alpha: 1, beta: 1)
+            addChunkUpdate(into: sv, kt: kt, u: um, stateDecay: 1, gated: false, workspace: ws)
             return
         }
         let stateDecay = DeltaRuleBackwardDecay.endFactors(
             g: g + row0 * hh + h, stride: hh, steps: ns, n: n, gam: ws.gam, endFactor: ws.endFactor)
-        let ub = MatrixView(ws.ub, rows: ns, columns: dv)
-        for j in 0..<ns {
-            let f = ws.endFactor[j]
-            let src = um.row(j)
-            let dst = ub.row(j)
-            for e in 0..<dv { dst[e] = f * src[e] }
+        addChunkUpdate(into: sv, kt: kt, u: um, stateDecay: stateDecay, gated: true, workspace: ws)
+    }
+
+    /// The chunk's state update S ← e^{γ_c}·S + Kᵀ·diag(e^{γ_c − γ})·U' in place (`stateDecay` =
+    /// e^{γ_c}; with a gate the end factors e^{γ_c − γ_j} are in `ws.endFactor`, and `ws.ub` holds
+    /// the scaled U'), shared by the sweep and the recomputation of a saved block's states.
+    @inline(__always)
+    func addChunkUpdate(
+        into s: MatrixView<T>, kt: MatrixView<T>, u: MatrixView<T>, stateDecay: T, gated: Bool, workspace ws: Workspace
+    ) {
+        guard gated else {
+            BLAS.gemm(kt, u, into: s, alpha: 1, beta: 1)
+            return
         }
-        BLAS.gemm(kt, ub, into: sv, alpha: 1, beta: stateDecay)
+        let ub = MatrixView(ws.ub, rows: u.rows, columns: u.columns)
+        for j in 0..<u.rows {
+            let f = ws.endFactor[j]
+            let src = u.row(j)
+            let dst = ub.row(j)
+            for e in 0..<u.columns { dst[e] = f * src[e] }
+        }
+        BLAS.gemm(kt, ub, into: s, alpha: 1, beta: stateDecay)
     }
 
     /// The chunk's token range inside its sequence: packed row of its first token and its token count.
@@ -465,19 +479,9 @@ struct DeltaRuleBackwardKernel<T: LRNNScalar> {
         let u = MatrixView(st.u.base, rows: ns, columns: dv)
         BLAS.gemm(tm, rb, into: u)
         // S ← e^{γ_c}·S + Kᵀ·diag(e^{γ_c − γ})·U'.
-        let cur = MatrixView(running, rows: dk, columns: dv)
-        if gated {
-            let ub = MatrixView(ws.ub, rows: ns, columns: dv)
-            for j in 0..<ns {
-                let f = ws.endFactor[j]
-                let src = u.row(j)
-                let dst = ub.row(j)
-                for e in 0..<dv { dst[e] = f * src[e] }
-            }
-            BLAS.gemm(kt, ub, into: cur, alpha: 1, beta: stateDecay)
-        } else {
-            BLAS.gemm(kt, u, into: cur, alpha: 1, beta: 1)
-        }
+        addChunkUpdate(
+            into: MatrixView(running, rows: dk, columns: dv), kt: kt, u: u, stateDecay: stateDecay, gated: gated,
+            workspace: ws)
     }
 
     /// The reverse step of chunk `c` of head `h` (the group's head `local`): with dS' (the
